@@ -1,0 +1,210 @@
+//! Where the data comes from: a path, `CALI_REG_DATA`, the cache, or a verified download.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// scikit-learn's address of `cal_housing.tgz`.
+pub const ARCHIVE_URL: &str = "https://ndownloader.figshare.com/files/5976036";
+/// SHA-256 of that archive (as in scikit-learn's `fetch_california_housing`).
+pub const ARCHIVE_SHA256: &str = "aaa5c9a6afe2225cc2aed2723682ae403280c4a3695a2ddda4ffb5d8215ea681";
+/// The environment variable that names a local copy.
+pub const DATA_ENV: &str = "CALI_REG_DATA";
+/// Overrides [`ARCHIVE_URL`] (mirrors, tests).
+pub const URL_ENV: &str = "CALI_REG_DATA_URL";
+/// Overrides [`ARCHIVE_SHA256`] (mirrors, tests).
+pub const SHA256_ENV: &str = "CALI_REG_DATA_SHA256";
+/// File name of the archive in the cache.
+pub const CACHE_FILE: &str = "cal_housing.tgz";
+/// The archive is about 440 kB; refuse anything absurdly larger.
+const MAX_DOWNLOAD: u64 = 64 << 20;
+
+/// How a data file was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Given by the caller.
+    Argument,
+    /// Named by `CALI_REG_DATA`.
+    Environment,
+    /// Found in the cache.
+    Cache,
+    /// Downloaded, verified and cached just now.
+    Download,
+}
+
+impl Origin {
+    /// Lower-case label for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Argument => "argument",
+            Self::Environment => "CALI_REG_DATA",
+            Self::Cache => "cache",
+            Self::Download => "download",
+        }
+    }
+}
+
+/// A data file on disk and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The file.
+    pub path: PathBuf,
+    /// How it was found.
+    pub origin: Origin,
+}
+
+/// The search order: explicit path, environment, cache, download.
+#[derive(Debug, Clone)]
+pub struct Locator {
+    /// A path given by the caller; wins over everything.
+    pub path: Option<PathBuf>,
+    /// The value of `CALI_REG_DATA`, if set.
+    pub env_path: Option<PathBuf>,
+    /// The cache folder; `None` where no home or cache folder is known.
+    pub cache_dir: Option<PathBuf>,
+    /// Address of the archive.
+    pub url: String,
+    /// Expected SHA-256 of the archive, lower-case hex.
+    pub sha256: String,
+    /// Give up on a download after this long.
+    pub timeout: Duration,
+}
+
+/// `$XDG_CACHE_HOME/cali-reg`, else `~/.cache/cali-reg`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    non_empty("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("cali-reg"))
+}
+
+impl Locator {
+    /// The locator a program uses: `path` if given, then the environment and the user's cache.
+    pub fn from_env(path: Option<&Path>) -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Self {
+            path: path.map(Path::to_path_buf),
+            env_path: var(DATA_ENV).map(PathBuf::from),
+            cache_dir: default_cache_dir(),
+            url: var(URL_ENV).unwrap_or_else(|| ARCHIVE_URL.to_owned()),
+            sha256: var(SHA256_ENV).unwrap_or_else(|| ARCHIVE_SHA256.to_owned()),
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Find the data, downloading it into the cache as the last resort.
+    pub fn locate(&self) -> Result<Located> {
+        if let Some(path) = &self.path {
+            return existing(path, "data file", Origin::Argument);
+        }
+        if let Some(path) = &self.env_path {
+            return existing(path, DATA_ENV, Origin::Environment);
+        }
+        let Some(dir) = &self.cache_dir else {
+            return Err(Error::Download {
+                url: self.url.clone(),
+                reason: String::from("no cache folder (neither XDG_CACHE_HOME nor HOME is set)"),
+            });
+        };
+        let cached = dir.join(CACHE_FILE);
+        if cached.is_file() {
+            let bytes = read(&cached)?;
+            verify(&bytes, &self.sha256, &cached.display().to_string())?;
+            return Ok(Located {
+                path: cached,
+                origin: Origin::Cache,
+            });
+        }
+        let bytes = self.download()?;
+        write_atomically(dir, &cached, &bytes)?;
+        Ok(Located {
+            path: cached,
+            origin: Origin::Download,
+        })
+    }
+
+    /// Fetch the archive and check its SHA-256; nothing is written here.
+    fn download(&self) -> Result<Vec<u8>> {
+        let fail = |reason: String| Error::Download {
+            url: self.url.clone(),
+            reason,
+        };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(self.timeout))
+            .build()
+            .into();
+        let mut response = agent.get(&self.url).call().map_err(|e| fail(e.to_string()))?;
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_DOWNLOAD)
+            .read_to_vec()
+            .map_err(|e| fail(e.to_string()))?;
+        verify(&bytes, &self.sha256, &self.url)?;
+        Ok(bytes)
+    }
+}
+
+fn existing(path: &Path, origin: &'static str, how: Origin) -> Result<Located> {
+    if path.is_file() {
+        Ok(Located {
+            path: path.to_path_buf(),
+            origin: how,
+        })
+    } else {
+        Err(Error::NotFound {
+            origin,
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+/// Read a whole file, naming it in the error.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<()> {
+    let actual = sha256_hex(bytes);
+    if actual.eq_ignore_ascii_case(expected) {
+        Ok(())
+    } else {
+        Err(Error::Checksum {
+            what: what.to_owned(),
+            expected: expected.to_owned(),
+            actual,
+        })
+    }
+}
+
+/// Write `bytes` to `target` through a temporary file in `dir` and a rename:
+/// readers see the old file or the whole new one, never a part.
+pub fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |source| Error::Io {
+        path: target.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(target).map_err(|e| io(e.error))?;
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! scikit-learn's `train_test_split(..., test_size, random_state=seed)`, index for index.
+//!
+//! numpy's legacy `RandomState(seed)` is MT19937 seeded by `init_genrand(seed)`;
+//! `permutation(n)` shuffles `0..n` from the back, drawing each `j ∈ [0, i]` by masked rejection.
+
+use crate::error::{Error, Result};
+
+/// The Mersenne Twister MT19937, 32-bit output, as in numpy's legacy `RandomState`.
+#[derive(Debug, Clone)]
+pub struct Mt19937 {
+    state: [u32; 624],
+    index: usize,
+}
+
+impl Mt19937 {
+    /// Seed with the reference `init_genrand(seed)`.
+    pub fn new(seed: u32) -> Self {
+        let mut state = [0_u32; 624];
+        state[0] = seed;
+        for i in 1..624 {
+            let prev = state[i - 1];
+            state[i] = 1_812_433_253_u32
+                .wrapping_mul(prev ^ (prev >> 30))
+                .wrapping_add(i as u32);
+        }
+        Self { state, index: 624 }
+    }
+
+    fn twist(&mut self) {
+        const UPPER: u32 = 0x8000_0000;
+        const LOWER: u32 = 0x7fff_ffff;
+        for i in 0..624 {
+            let y = (self.state[i] & UPPER) | (self.state[(i + 1) % 624] & LOWER);
+            let mut next = self.state[(i + 397) % 624] ^ (y >> 1);
+            if y & 1 != 0 {
+                next ^= 0x9908_b0df;
+            }
+            self.state[i] = next;
+        }
+        self.index = 0;
+    }
+
+    /// The next 32-bit output (`genrand_int32`).
+    pub fn next_u32(&mut self) -> u32 {
+        if self.index >= 624 {
+            self.twist();
+        }
+        let mut y = self.state[self.index];
+        self.index += 1;
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c_5680;
+        y ^= (y << 15) & 0xefc6_0000;
+        y ^ (y >> 18)
+    }
+
+    /// A uniform integer in `0..=max` by masked rejection (numpy's `random_interval`).
+    pub fn interval(&mut self, max: u32) -> u32 {
+        if max == 0 {
+            return 0;
+        }
+        let mut mask = max;
+        for shift in [1, 2, 4, 8, 16] {
+            mask |= mask >> shift;
+        }
+        loop {
+            let v = self.next_u32() & mask;
+            if v <= max {
+                return v;
+            }
+        }
+    }
+}
+
+/// `RandomState(seed).permutation(n)`.
+///
+/// ```
+/// assert_eq!(dataset::permutation(10, 0).unwrap(), vec![2, 8, 4, 9, 1, 6, 7, 3, 0, 5]);
+/// ```
+pub fn permutation(n: usize, seed: u64) -> Result<Vec<usize>> {
+    let seed = check_seed(seed)?;
+    if n > u32::MAX as usize {
+        return Err(Error::Invalid(format!("{n} rows are more than a split can index")));
+    }
+    let mut rng = Mt19937::new(seed);
+    let mut out: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = rng.interval(i as u32) as usize;
+        out.swap(i, j);
+    }
+    Ok(out)
+}
+
+fn check_seed(seed: u64) -> Result<u32> {
+    u32::try_from(seed).map_err(|_| {
+        Error::Invalid(format!(
+            "seed {seed} is out of range: numpy's RandomState takes 0 to 4294967295"
+        ))
+    })
+}
+
+/// Row indices of the train and test sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// Training rows, in permutation order.
+    pub train: Vec<usize>,
+    /// Test rows, in permutation order.
+    pub test: Vec<usize>,
+}
+
+/// The split scikit-learn's `train_test_split(n rows, test_size=test_size, random_state=seed)` makes.
+///
+/// The test set is the first `ceil(test_size · n)` entries of the permutation,
+/// the train set the next `floor((1 − test_size) · n)`.
+pub fn train_test_split(n: usize, test_size: f64, seed: u64) -> Result<Split> {
+    if !(test_size > 0.0 && test_size < 1.0) {
+        return Err(Error::Invalid(format!(
+            "test size {test_size} is out of range: it must be strictly between 0 and 1"
+        )));
+    }
+    check_seed(seed)?;
+    let n_test = (test_size * n as f64).ceil() as usize;
+    let n_train = ((1.0 - test_size) * n as f64).floor() as usize;
+    if n_train == 0 || n_test == 0 || n_test + n_train > n {
+        return Err(Error::Invalid(format!(
+            "test size {test_size} of {n} rows leaves {n_train} training and {n_test} test rows; both must be at least 1"
+        )));
+    }
+    let perm = permutation(n, seed)?;
+    Ok(Split {
+        test: perm[..n_test].to_vec(),
+        train: perm[n_test..n_test + n_train].to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mt19937_matches_the_reference_output() {
+        // First outputs of init_genrand(5489), the reference implementation's default seed.
+        let mut rng = Mt19937::new(5489);
+        let first: Vec<u32> = (0..3).map(|_| rng.next_u32()).collect();
+        assert_eq!(first, vec![3_499_211_612, 581_869_302, 3_890_346_734]);
+    }
+
+    #[test]
+    fn permutation_of_ten_with_seed_zero() {
+        assert_eq!(permutation(10, 0).unwrap(), vec![2, 8, 4, 9, 1, 6, 7, 3, 0, 5]);
+    }
+
+    #[test]
+    fn california_split_matches_scikit_learn() {
+        let s = train_test_split(20_640, 0.2, 42).unwrap();
+        assert_eq!((s.train.len(), s.test.len()), (16_512, 4_128));
+        assert_eq!(
+            s.test[..10],
+            [20046, 3024, 15663, 20484, 9814, 13311, 7113, 7668, 18246, 5723]
+        );
+        assert_eq!(
+            s.train[..10],
+            [14196, 8267, 17445, 14265, 2271, 17848, 6252, 9389, 6113, 6061]
+        );
+    }
+
+    #[test]
+    fn sizes_round_as_scikit_learn_does() {
+        // ceil(0.25 · 10) = 3 test rows, floor(0.75 · 10) = 7 train rows.
+        let s = train_test_split(10, 0.25, 1).unwrap();
+        assert_eq!((s.test.len(), s.train.len()), (3, 7));
+        // (1 − 0.8) · 10 is 1.9999999999999996 in f64: floor gives 1 train row, and one row is left out.
+        let s = train_test_split(10, 0.8, 1).unwrap();
+        assert_eq!((s.test.len(), s.train.len()), (8, 1));
+    }
+
+    #[test]
+    fn rejects_bad_sizes_and_seeds() {
+        for t in [0.0, 1.0, -0.1, 1.5, f64::NAN] {
+            assert!(matches!(train_test_split(100, t, 0), Err(Error::Invalid(_))), "{t}");
+        }
+        let e = train_test_split(100, 0.2, 1 << 32).unwrap_err();
+        assert!(e.to_string().contains("seed 4294967296 is out of range"), "{e}");
+        assert!(train_test_split(100, 0.2, u64::from(u32::MAX)).is_ok());
+        assert!(matches!(train_test_split(1, 0.5, 0), Err(Error::Invalid(_))));
+    }
+}

@@ -1,0 +1,106 @@
+//! Shared helpers: where the data set is, scratch files, a loopback HTTP server.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// The California CSV: `CALI_REG_DATA`, else the cache. Fails, never skips, when absent.
+pub fn data_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("CALI_REG_DATA").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if let Some(dir) = dataset::default_cache_dir() {
+        let cached = dir.join(dataset::CACHE_FILE);
+        if cached.is_file() {
+            return cached;
+        }
+    }
+    panic!(
+        "this test needs the California Housing data: set CALI_REG_DATA to cal_housing.csv \
+         (for example CALI_REG_DATA=$PWD/../shared/data/cal_housing.csv) or run `cargo xtask pipeline` on a machine with a network to fill the cache"
+    );
+}
+
+/// The data rows of the CSV without its header: the content of `cal_housing.data`.
+pub fn raw_data_lines() -> String {
+    let text = std::fs::read_to_string(data_path()).expect("data file is readable");
+    if dataset::has_header(text.as_bytes()) {
+        text.split_once('\n').map(|(_, rest)| rest.to_owned()).unwrap_or_default()
+    } else {
+        text
+    }
+}
+
+/// A `.tgz` holding `CaliforniaHousing/cal_housing.data` with `content`.
+pub fn archive(content: &[u8]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut builder = tar::Builder::new(gz);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "CaliforniaHousing/cal_housing.data", content)
+        .expect("tar entry");
+    builder.into_inner().expect("tar").finish().expect("gzip")
+}
+
+/// A file in a fresh temporary folder.
+pub fn scratch_file(name: &str, content: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).expect("write scratch file");
+    (dir, path)
+}
+
+/// An HTTP server on 127.0.0.1 that answers every GET with `body`, until dropped.
+pub struct Server {
+    pub url: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(body: Vec<u8>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("http://{}/cal_housing.tgz", listener.local_addr().expect("addr"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        stream.set_nonblocking(false).ok();
+                        let mut buf = [0_u8; 4096];
+                        let _ = stream.read(&mut buf);
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = stream.write_all(head.as_bytes());
+                        let _ = stream.write_all(&body);
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+        });
+        Self {
+            url,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The model-file format: a fixed header around a MessagePack payload.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic  b"CALIREG\0"
+//!      8     2  format version, little endian (this build writes and reads 1)
+//!     10     1  kind (1 float model, 2 quantised model, 3 sufficient statistics)
+//!     11     1  reserved, 0
+//!     12     4  payload length, little endian
+//!     16     4  CRC-32 (IEEE) of the payload, little endian
+//!     20     …  payload: rmp-serde, compact (structs as arrays)
+//! ```
+//!
+//! Reading checks every field before the payload is decoded, so a truncated,
+//! damaged or foreign file is refused with a message that says which check failed.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::quantized::QuantizedModel;
+use crate::stats::SufficientStats;
+
+/// The first eight bytes of every file.
+pub const MAGIC: [u8; 8] = *b"CALIREG\0";
+/// The format version this build writes, and the newest it reads.
+pub const FORMAT_VERSION: u16 = 1;
+const HEADER: usize = 20;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A float [`Model`].
+    Linear = 1,
+    /// A [`QuantizedModel`].
+    Quantized = 2,
+    /// [`SufficientStats`] of a shard.
+    Stats = 3,
+}
+
+impl Kind {
+    fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            1 => Some(Self::Linear),
+            2 => Some(Self::Quantized),
+            3 => Some(Self::Stats),
+            _ => None,
+        }
+    }
+
+    /// Human name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Linear => "a float model",
+            Self::Quantized => "a quantised model",
+            Self::Stats => "sufficient statistics",
+        }
+    }
+}
+
+/// A value that can be stored in a model file.
+pub trait Artifact: Serialize + DeserializeOwned {
+    /// The kind byte written for it.
+    const KIND: Kind;
+    /// Check a decoded value for consistency.
+    fn check(&self) -> Result<()>;
+}
+
+impl Artifact for Model {
+    const KIND: Kind = Kind::Linear;
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+}
+
+impl Artifact for QuantizedModel {
+    const KIND: Kind = Kind::Quantized;
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+}
+
+impl Artifact for SufficientStats {
+    const KIND: Kind = Kind::Stats;
+    fn check(&self) -> Result<()> {
+        self.validate()
+    }
+}
+
+/// The bytes of the MessagePack payload alone.
+pub fn payload<T: Artifact>(value: &T) -> Result<Vec<u8>> {
+    rmp_serde::to_vec(value).map_err(|e| Error::Format(format!("cannot encode: {e}")))
+}
+
+/// Header plus payload.
+pub fn encode<T: Artifact>(value: &T) -> Result<Vec<u8>> {
+    let body = payload(value)?;
+    let len = u32::try_from(body.len())
+        .map_err(|_| Error::Format(String::from("payload over 4 GiB")))?;
+    let mut out = Vec::with_capacity(HEADER + body.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.push(T::KIND as u8);
+    out.push(0);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+fn format(message: String) -> Error {
+    Error::Format(message)
+}
+
+fn le_u32(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// Read a file's bytes back into a value, checking magic, version, kind, length and checksum.
+pub fn decode<T: Artifact>(bytes: &[u8]) -> Result<T> {
+    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+        return Err(format(String::from("not a cali-reg file (wrong magic bytes)")));
+    }
+    if bytes.len() < HEADER {
+        return Err(format(format!(
+            "truncated: {} bytes, shorter than the {HEADER}-byte header",
+            bytes.len()
+        )));
+    }
+    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    if version > FORMAT_VERSION {
+        return Err(format(format!(
+            "format version {version} is newer than this build reads ({FORMAT_VERSION}); upgrade cali-reg"
+        )));
+    }
+    if version == 0 {
+        return Err(format(String::from("format version 0 is not valid")));
+    }
+    let kind = Kind::from_byte(bytes[10])
+        .ok_or_else(|| format(format!("unknown content kind {}", bytes[10])))?;
+    if kind != T::KIND {
+        return Err(format(format!(
+            "holds {}, expected {}",
+            kind.name(),
+            T::KIND.name()
+        )));
+    }
+    let len = le_u32(&bytes[12..16]) as usize;
+    let body = &bytes[HEADER..];
+    if body.len() < len {
+        return Err(format(format!(
+            "truncated: payload has {} of {len} bytes",
+            body.len()
+        )));
+    }
+    if body.len() > len {
+        return Err(format(format!(
+            "{} unexpected bytes after the payload",
+            body.len() - len
+        )));
+    }
+    if crc32fast::hash(body) != le_u32(&bytes[16..20]) {
+        return Err(format(String::from("checksum mismatch: the file is damaged")));
+    }
+    let value: T = rmp_serde::from_slice(body)
+        .map_err(|e| format(format!("payload does not decode: {e}")))?;
+    value.check()?;
+    Ok(value)
+}

@@ -1,0 +1,87 @@
+//! The error type of fitting, predicting and model files.
+
+/// What can go wrong in `linreg`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A feature column holds a single value, so its coefficient is undetermined.
+    #[error("feature {0} is constant")]
+    ConstantFeature(String),
+    /// Some feature columns are (nearly) linear combinations of each other.
+    #[error("features {} are collinear (condition number {condition:.3e})", join_names(.features))]
+    Collinear {
+        /// The columns involved.
+        features: Vec<String>,
+        /// Condition number of the scaled Gram matrix.
+        condition: f64,
+    },
+    /// Fewer rows than parameters.
+    #[error("{rows} rows are too few to fit {params} parameters")]
+    TooFewRows {
+        /// Rows with positive weight.
+        rows: u64,
+        /// Coefficients plus intercept.
+        params: usize,
+    },
+    /// Lengths or widths that should agree do not.
+    #[error("{what}: expected {expected}, got {got}")]
+    Shape {
+        /// What was measured.
+        what: &'static str,
+        /// The length required.
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+    /// A NaN or infinite input value.
+    #[error("{what} at row {row}, column {column} is not finite ({value})")]
+    NonFinite {
+        /// Which input ("feature", "target", "weight").
+        what: &'static str,
+        /// Zero-based row in the batch.
+        row: usize,
+        /// Zero-based column.
+        column: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A negative sample weight.
+    #[error("weight at row {row} is negative ({value})")]
+    NegativeWeight {
+        /// Zero-based row.
+        row: usize,
+        /// The weight.
+        value: f64,
+    },
+    /// Input columns do not give the model's features.
+    #[error("{0}")]
+    Columns(String),
+    /// A derived feature divides by zero or a negative denominator.
+    #[error("row {row}: {column} is {value}, but {feature} divides by it")]
+    BadDenominator {
+        /// Zero-based row of the input.
+        row: usize,
+        /// The denominator column.
+        column: String,
+        /// The feature being derived.
+        feature: String,
+        /// The offending value.
+        value: f64,
+    },
+    /// Quantisation failed.
+    #[error("quantisation: {0}")]
+    Quant(#[from] quant::Error),
+    /// A model file that cannot be read.
+    #[error("{0}")]
+    Format(String),
+}
+
+fn join_names(names: &[String]) -> String {
+    match names {
+        [] => String::from("(unknown)"),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,46 @@
+//! `linreg`: ordinary least squares with an intercept, solved by scaled normal
+//! equations on [nalgebra], equal to scikit-learn's `LinearRegression` to 1e-9.
+//!
+//! - [`SufficientStats`] accumulates rows in one pass (batches, numerically stable)
+//!   and [`merge`](SufficientStats::merge)s, so files larger than memory and shards
+//!   computed elsewhere fit exactly.
+//! - [`LinearRegression`] fits a [`Model`] from rows or from statistics; the model
+//!   keeps its [`Diagnostics`], training ranges and feature [`Recipe`].
+//! - [`QuantizedModel`] stores the weights as uint8 codes ([`quant`]) with a
+//!   bias-corrected intercept; [`OriginalScheme`] reproduces the Python original's scheme.
+//! - [`Metrics`]: R², RMSE and MAE as scikit-learn defines them.
+//! - [`envelope`]: the model-file format (magic, version, kind, checksum, MessagePack).
+//!
+//! No dataframe engine is involved: a program that loads a model and predicts needs
+//! nalgebra and serde only.
+//!
+//! ```
+//! use linreg::{envelope, LinearRegression, Metrics, Model};
+//! use nalgebra::{DMatrix, DVector};
+//! let x = DMatrix::from_row_slice(5, 2, &[1.0, 0.0, 2.0, 1.0, 3.0, 0.0, 4.0, 1.0, 5.0, 3.0]);
+//! let y = DVector::from_vec(vec![3.0, 6.0, 7.0, 10.0, 14.0]);
+//! let model = LinearRegression::default().fit(&x, &y).unwrap();
+//! let bytes = envelope::encode(&model).unwrap();
+//! let back: Model = envelope::decode(&bytes).unwrap();
+//! let predicted = back.predict(&x).unwrap();
+//! let m = Metrics::compute(y.as_slice(), predicted.as_slice()).unwrap();
+//! assert!(m.r2 > 0.99);
+//! ```
+#![deny(missing_docs)]
+
+pub mod envelope;
+mod error;
+mod metrics;
+mod model;
+mod normal_equations;
+mod quantized;
+mod recipe;
+mod stats;
+
+pub use error::{Error, Result};
+pub use metrics::Metrics;
+pub use model::{InputLayout, LinearRegression, Model};
+pub use normal_equations::{Diagnostics, MAX_CONDITION};
+pub use quantized::{OriginalScheme, QuantizedModel};
+pub use recipe::{BoundRecipe, Derivation, FeatureSpec, Recipe, TargetSpec};
+pub use stats::SufficientStats;

@@ -1,0 +1,70 @@
+//! Regression metrics with scikit-learn's definitions (unweighted, over the rows given).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// R², RMSE and MAE of one set of predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Coefficient of determination, `1 − SS_res / SS_tot` (`r2_score`).
+    pub r2: f64,
+    /// Root mean squared error (`root_mean_squared_error`).
+    pub rmse: f64,
+    /// Mean absolute error (`mean_absolute_error`).
+    pub mae: f64,
+}
+
+impl Metrics {
+    /// Compare predictions with the truth.
+    ///
+    /// As `r2_score` does, a constant truth gives R² 1 for a perfect prediction and 0 otherwise.
+    pub fn compute(truth: &[f64], predicted: &[f64]) -> Result<Self> {
+        if truth.len() != predicted.len() || truth.is_empty() {
+            return Err(Error::Shape {
+                what: "predictions for the targets",
+                expected: truth.len().max(1),
+                got: predicted.len(),
+            });
+        }
+        let n = truth.len() as f64;
+        let mean = truth.iter().sum::<f64>() / n;
+        let (mut ss_res, mut ss_tot, mut abs) = (0.0, 0.0, 0.0);
+        for (t, p) in truth.iter().zip(predicted) {
+            ss_res += (t - p) * (t - p);
+            ss_tot += (t - mean) * (t - mean);
+            abs += (t - p).abs();
+        }
+        let r2 = match (ss_tot == 0.0, ss_res == 0.0) {
+            (false, _) => 1.0 - ss_res / ss_tot,
+            (true, true) => 1.0,
+            (true, false) => 0.0,
+        };
+        Ok(Self {
+            r2,
+            rmse: (ss_res / n).sqrt(),
+            mae: abs / n,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn matches_hand_computed_values() {
+        let m = Metrics::compute(&[3.0, -0.5, 2.0, 7.0], &[2.5, 0.0, 2.0, 8.0]).unwrap();
+        // scikit-learn's r2_score docstring example: 0.948...
+        assert_relative_eq!(m.r2, 0.9486081370449679, max_relative = 1e-12);
+        assert_relative_eq!(m.rmse, (1.5_f64 / 4.0).sqrt(), max_relative = 1e-12);
+        assert_relative_eq!(m.mae, 0.5, max_relative = 1e-12);
+    }
+
+    #[test]
+    fn empty_or_mismatched_is_an_error() {
+        assert!(Metrics::compute(&[], &[]).is_err());
+        assert!(Metrics::compute(&[1.0], &[1.0, 2.0]).is_err());
+    }
+}

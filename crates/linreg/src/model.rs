@@ -1,0 +1,239 @@
+//! The fitted model and the estimator that makes it.
+
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::normal_equations::{solve, Diagnostics};
+use crate::recipe::{BoundRecipe, Recipe};
+use crate::stats::SufficientStats;
+
+/// Ordinary (optionally weighted) least squares, as scikit-learn's `LinearRegression`.
+///
+/// ```
+/// use linreg::LinearRegression;
+/// use nalgebra::{DMatrix, DVector};
+/// let x = DMatrix::from_row_slice(4, 1, &[0.0, 1.0, 2.0, 3.0]);
+/// let y = DVector::from_vec(vec![1.0, 3.0, 5.0, 7.0]);
+/// let model = LinearRegression::default().fit(&x, &y).unwrap();
+/// assert!((model.coefficients[0] - 2.0).abs() < 1e-12);
+/// assert!((model.intercept - 1.0).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone)]
+pub struct LinearRegression {
+    /// Fit an intercept (default true); without it the line passes through the origin.
+    pub fit_intercept: bool,
+    /// Names and derivation of the features; `None` names them `x0`, `x1`, … and the target `y`.
+    pub recipe: Option<Recipe>,
+}
+
+impl Default for LinearRegression {
+    fn default() -> Self {
+        Self {
+            fit_intercept: true,
+            recipe: None,
+        }
+    }
+}
+
+impl LinearRegression {
+    /// An estimator whose model carries `recipe`.
+    pub fn with_recipe(recipe: Recipe) -> Self {
+        Self {
+            recipe: Some(recipe),
+            ..Self::default()
+        }
+    }
+
+    /// Fit on rows of `x` (one row per sample) and targets `y`.
+    pub fn fit(&self, x: &DMatrix<f64>, y: &DVector<f64>) -> Result<Model> {
+        self.fit_weighted(x, y, None)
+    }
+
+    /// Fit with sample weights (weighted least squares); a zero weight drops the row.
+    pub fn fit_weighted(
+        &self,
+        x: &DMatrix<f64>,
+        y: &DVector<f64>,
+        weights: Option<&DVector<f64>>,
+    ) -> Result<Model> {
+        if x.nrows() != y.len() {
+            return Err(Error::Shape {
+                what: "targets for the feature rows",
+                expected: x.nrows(),
+                got: y.len(),
+            });
+        }
+        let mut stats = SufficientStats::new(x.ncols());
+        // nalgebra is column-major; the accumulator takes row-major batches.
+        let rows = x.transpose();
+        stats.push_batch(rows.as_slice(), y.as_slice(), weights.map(|w| w.as_slice()))?;
+        self.fit_stats(&stats)
+    }
+
+    /// Fit from sufficient statistics (one pass, or merged shards).
+    pub fn fit_stats(&self, stats: &SufficientStats) -> Result<Model> {
+        let p = stats.n_features();
+        let recipe = match &self.recipe {
+            Some(r) => r.clone(),
+            None => {
+                let names: Vec<String> = (0..p).map(|j| format!("x{j}")).collect();
+                Recipe::identity(&names, "y")
+            }
+        };
+        let names = recipe.feature_names();
+        let solution = solve(stats, &names, self.fit_intercept)?;
+        Ok(Model {
+            recipe,
+            coefficients: solution.coefficients,
+            intercept: solution.intercept,
+            n_train: stats.rows(),
+            feature_mean: stats.mean()[..p].to_vec(),
+            feature_min: stats.min().to_vec(),
+            feature_max: stats.max().to_vec(),
+            diagnostics: solution.diagnostics,
+        })
+    }
+}
+
+/// A fitted linear model: `ŷ = x · coefficients + intercept`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Feature names and how they come from raw columns.
+    pub recipe: Recipe,
+    /// One weight per feature, in recipe order.
+    pub coefficients: Vec<f64>,
+    /// The constant term.
+    pub intercept: f64,
+    /// Training rows (with positive weight).
+    pub n_train: u64,
+    /// Weighted training mean of each feature (for bias correction after quantisation).
+    pub feature_mean: Vec<f64>,
+    /// Smallest training value of each feature.
+    pub feature_min: Vec<f64>,
+    /// Largest training value of each feature.
+    pub feature_max: Vec<f64>,
+    /// Rank and condition of the solve.
+    pub diagnostics: Diagnostics,
+}
+
+impl Model {
+    /// Feature names, in coefficient order.
+    pub fn feature_names(&self) -> Vec<String> {
+        self.recipe.feature_names()
+    }
+
+    /// Predict one row of features. The sum runs in feature order, then adds the intercept, as `X @ coef_ + intercept_`.
+    pub fn predict_row(&self, x: &[f64]) -> f64 {
+        dot(x, &self.coefficients) + self.intercept
+    }
+
+    /// Predict every row of `x`.
+    pub fn predict(&self, x: &DMatrix<f64>) -> Result<DVector<f64>> {
+        predict_matrix(x, &self.coefficients, self.intercept)
+    }
+
+    /// Check a value read from outside (a file): lengths agree and numbers are finite.
+    pub fn validate(&self) -> Result<()> {
+        check_shape(&self.recipe, &self.coefficients, &self.feature_min, &self.feature_max)?;
+        if self.feature_mean.len() != self.coefficients.len() {
+            return Err(Error::Format(String::from("model has a wrong number of feature means")));
+        }
+        if !self.intercept.is_finite() || self.coefficients.iter().any(|c| !c.is_finite()) {
+            return Err(Error::Format(String::from("model has non-finite parameters")));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn dot(x: &[f64], w: &[f64]) -> f64 {
+    x.iter().zip(w).map(|(a, b)| a * b).sum::<f64>()
+}
+
+pub(crate) fn predict_matrix(
+    x: &DMatrix<f64>,
+    weights: &[f64],
+    intercept: f64,
+) -> Result<DVector<f64>> {
+    if x.ncols() != weights.len() {
+        return Err(Error::Shape {
+            what: "feature columns",
+            expected: weights.len(),
+            got: x.ncols(),
+        });
+    }
+    Ok(DVector::from_iterator(
+        x.nrows(),
+        x.row_iter()
+            .map(|row| row.iter().zip(weights).map(|(a, b)| a * b).sum::<f64>() + intercept),
+    ))
+}
+
+pub(crate) fn check_shape(recipe: &Recipe, weights: &[f64], min: &[f64], max: &[f64]) -> Result<()> {
+    let p = recipe.features.len();
+    for (what, got) in [
+        ("coefficients", weights.len()),
+        ("training minima", min.len()),
+        ("training maxima", max.len()),
+    ] {
+        if got != p {
+            return Err(Error::Shape {
+                what,
+                expected: p,
+                got,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// How an input table's columns feed a model: its features by name, or the raw training layout.
+#[derive(Debug, Clone)]
+pub struct InputLayout {
+    bound: BoundRecipe,
+    /// True when the input held the model's features by name (no derivation).
+    pub by_feature_name: bool,
+}
+
+impl InputLayout {
+    /// Match a header against a model's features, then against its recipe's raw columns.
+    /// A target column, if present, is ignored.
+    pub fn bind(recipe: &Recipe, header: &[String]) -> Result<Self> {
+        let names = recipe.feature_names();
+        let identity = Recipe::identity(&names, &recipe.target.name);
+        if let Ok(bound) = identity.bind(header, false) {
+            return Ok(Self {
+                bound,
+                by_feature_name: true,
+            });
+        }
+        match recipe.bind(header, false) {
+            Ok(bound) => Ok(Self {
+                bound,
+                by_feature_name: false,
+            }),
+            Err(_) => {
+                let lacking = |wanted: Vec<String>| -> Vec<String> {
+                    wanted.into_iter().filter(|w| !header.contains(w)).collect()
+                };
+                let features = lacking(names);
+                let raw = lacking(recipe.raw_columns());
+                let mut message = format!("input lacks the model's feature columns {}", features.join(", "));
+                if raw != features {
+                    message.push_str(&format!(" (or the raw columns {})", raw.join(", ")));
+                }
+                Err(Error::Columns(message))
+            }
+        }
+    }
+
+    /// Compute the model's features from one input row.
+    pub fn features(&self, row_index: usize, raw: &[f64], out: &mut [f64]) -> Result<()> {
+        self.bound.features(row_index, raw, out)
+    }
+
+    /// Number of features produced.
+    pub fn n_features(&self) -> usize {
+        self.bound.n_features()
+    }
+}

@@ -1,0 +1,175 @@
+//! Quantised models: ours (per-tensor affine uint8 weights, bias-corrected f64
+//! intercept) and the original Python pipeline's scheme, for comparison.
+
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{check_shape, dot, predict_matrix, Model};
+use crate::recipe::Recipe;
+
+/// A model whose weights are stored as uint8 codes of one affine [`quant`] tensor.
+///
+/// The intercept stays `f64` and is re-estimated after the weights are rounded:
+/// `b̂ = mean(y − X·ŵ)` over the training rows, which equals `b + x̄ · (w − ŵ)`
+/// from the float model's intercept and the training means of the features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuantizedModel {
+    /// Feature names and how they come from raw columns.
+    pub recipe: Recipe,
+    /// The weights, one channel.
+    pub weights: quant::QuantizedTensor,
+    /// Bias-corrected intercept.
+    pub intercept: f64,
+    /// Training rows of the float model.
+    pub n_train: u64,
+    /// Smallest training value of each feature.
+    pub feature_min: Vec<f64>,
+    /// Largest training value of each feature.
+    pub feature_max: Vec<f64>,
+    /// Analytic worst case of `|ŷ − ŷ_q|` over the box of training feature ranges.
+    pub max_deviation_bound: f64,
+}
+
+impl QuantizedModel {
+    /// Quantise a float model's weights and correct its intercept.
+    ///
+    /// ```
+    /// use linreg::{LinearRegression, QuantizedModel};
+    /// use nalgebra::{DMatrix, DVector};
+    /// let x = DMatrix::from_row_slice(4, 2, &[0.0, 1.0, 1.0, 0.0, 2.0, 2.0, 3.0, 5.0]);
+    /// let y = DVector::from_vec(vec![1.0, 2.5, 5.0, 8.0]);
+    /// let model = LinearRegression::default().fit(&x, &y).unwrap();
+    /// let q = QuantizedModel::quantize(&model).unwrap();
+    /// let (a, b) = (model.predict_row(&[1.0, 1.0]), q.predict_row(&[1.0, 1.0]));
+    /// assert!((a - b).abs() <= q.max_deviation_bound + 1e-12);
+    /// ```
+    pub fn quantize(model: &Model) -> Result<Self> {
+        let weights = quant::encode(&model.coefficients, quant::Scheme::Affine)?;
+        let decoded: Vec<f64> = weights.decode();
+        let error: Vec<f64> = model
+            .coefficients
+            .iter()
+            .zip(&decoded)
+            .map(|(w, q)| w - q)
+            .collect();
+        let intercept = model.intercept + dot(&model.feature_mean, &error);
+        // ŷ − ŷ_q = Σ (x_j − x̄_j) e_j: a linear function, extreme at the corners of the box.
+        let (mut high, mut low) = (0.0, 0.0);
+        for j in 0..error.len() {
+            let a = (model.feature_min[j] - model.feature_mean[j]) * error[j];
+            let b = (model.feature_max[j] - model.feature_mean[j]) * error[j];
+            high += a.max(b);
+            low += a.min(b);
+        }
+        Ok(Self {
+            recipe: model.recipe.clone(),
+            weights,
+            intercept,
+            n_train: model.n_train,
+            feature_min: model.feature_min.clone(),
+            feature_max: model.feature_max.clone(),
+            max_deviation_bound: f64::max(high, -low),
+        })
+    }
+
+    /// The decoded weights.
+    pub fn coefficients(&self) -> Vec<f64> {
+        self.weights.decode()
+    }
+
+    /// Predict one row of features.
+    pub fn predict_row(&self, x: &[f64]) -> f64 {
+        dot(x, &self.coefficients()) + self.intercept
+    }
+
+    /// Predict every row of `x`.
+    pub fn predict(&self, x: &DMatrix<f64>) -> Result<DVector<f64>> {
+        predict_matrix(x, &self.coefficients(), self.intercept)
+    }
+
+    /// Bytes of parameters: the codes, one scale and zero point, and the f64 intercept.
+    pub fn parameter_bytes(&self) -> usize {
+        self.weights.parameter_bytes() + 8
+    }
+
+    /// Check a value read from outside (a file).
+    pub fn validate(&self) -> Result<()> {
+        self.weights.validate()?;
+        if self.weights.params.len() != 1 {
+            return Err(Error::Format(String::from("quantised weights must be one tensor")));
+        }
+        check_shape(&self.recipe, &self.coefficients(), &self.feature_min, &self.feature_max)?;
+        if !self.intercept.is_finite() {
+            return Err(Error::Format(String::from("quantised model has a non-finite intercept")));
+        }
+        Ok(())
+    }
+}
+
+/// The original Python pipeline's quantisation, reproduced bit for bit.
+///
+/// Each of the nine parameters (weights, then intercept) is cast to `f32` and coded in
+/// its own window `p ± 0.05`: `scale = (max − min) / 255`,
+/// `q = round_half_even((p − min) / scale)`, all in `f32`; it decodes as `q · scale + min` in `f32`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OriginalScheme {
+    /// One code per parameter (weights, then intercept).
+    pub codes: Vec<u8>,
+    /// Window minimum per parameter.
+    pub min: Vec<f32>,
+    /// Window scale per parameter.
+    pub scale: Vec<f32>,
+}
+
+impl OriginalScheme {
+    /// Quantise a float model as the original `quantize.py` does.
+    pub fn quantize(model: &Model) -> Self {
+        let params = model
+            .coefficients
+            .iter()
+            .chain(std::iter::once(&model.intercept))
+            .map(|&p| p as f32);
+        let (mut codes, mut min, mut scale) = (Vec::new(), Vec::new(), Vec::new());
+        for p in params {
+            let lo = p - 0.05_f32;
+            let hi = p + 0.05_f32;
+            let s = (hi - lo) / 255.0_f32;
+            codes.push(((p - lo) / s).round_ties_even() as u8);
+            min.push(lo);
+            scale.push(s);
+        }
+        Self { codes, min, scale }
+    }
+
+    /// The reconstructed parameters, in `f32` as the original computes them.
+    pub fn parameters(&self) -> Vec<f32> {
+        self.codes
+            .iter()
+            .zip(self.min.iter().zip(&self.scale))
+            .map(|(&q, (&lo, &s))| f32::from(q) * s + lo)
+            .collect()
+    }
+
+    /// Reconstructed weights (without the intercept), widened to f64.
+    pub fn coefficients(&self) -> Vec<f64> {
+        let mut p: Vec<f64> = self.parameters().into_iter().map(f64::from).collect();
+        p.pop();
+        p
+    }
+
+    /// Reconstructed intercept, widened to f64.
+    pub fn intercept(&self) -> f64 {
+        self.parameters().last().map_or(0.0, |&b| f64::from(b))
+    }
+
+    /// Predict in f64 from the reconstructed parameters.
+    pub fn predict(&self, x: &DMatrix<f64>) -> Result<DVector<f64>> {
+        predict_matrix(x, &self.coefficients(), self.intercept())
+    }
+
+    /// Bytes of parameters: per parameter one code, an f32 minimum and an f32 scale.
+    pub fn parameter_bytes(&self) -> usize {
+        self.codes.len() * (1 + 4 + 4)
+    }
+}

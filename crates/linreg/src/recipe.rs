@@ -1,0 +1,191 @@
+//! How raw input columns become model features, carried inside the model file
+//! so that a program that only predicts can take the raw layout of the training file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How one feature is computed from the raw columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Derivation {
+    /// The raw column of that name, as is.
+    Column(String),
+    /// `numerator / denominator`; the denominator must be positive.
+    Ratio {
+        /// Raw column on top.
+        numerator: String,
+        /// Raw column below; a count, so it must be > 0.
+        denominator: String,
+    },
+}
+
+/// A named feature and its derivation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    /// The feature's name (as the model reports it).
+    pub name: String,
+    /// How to compute it.
+    pub derivation: Derivation,
+}
+
+/// The target: a raw column divided by a constant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetSpec {
+    /// The target's name (as the model reports it).
+    pub name: String,
+    /// The raw column it comes from.
+    pub column: String,
+    /// The raw value is divided by this (a division, as scikit-learn does, not a multiplication by its inverse).
+    pub divisor: f64,
+}
+
+/// The whole recipe: the features in model order, and the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recipe {
+    /// Features, in the order of the model's coefficients.
+    pub features: Vec<FeatureSpec>,
+    /// The target.
+    pub target: TargetSpec,
+}
+
+/// One feature's source once a recipe is bound to a header: column indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Column(usize),
+    Ratio(usize, usize),
+}
+
+/// A recipe bound to the columns of one input: computes features from a row of raw values.
+#[derive(Debug, Clone)]
+pub struct BoundRecipe {
+    sources: Vec<Source>,
+    names: Vec<String>,
+    columns: Vec<String>,
+    target: Option<(usize, f64)>,
+}
+
+impl Recipe {
+    /// A recipe that takes each named column as is, and the target unscaled.
+    pub fn identity(features: &[String], target: &str) -> Self {
+        Self {
+            features: features
+                .iter()
+                .map(|f| FeatureSpec {
+                    name: f.clone(),
+                    derivation: Derivation::Column(f.clone()),
+                })
+                .collect(),
+            target: TargetSpec {
+                name: target.to_owned(),
+                column: target.to_owned(),
+                divisor: 1.0,
+            },
+        }
+    }
+
+    /// Feature names, in model order.
+    pub fn feature_names(&self) -> Vec<String> {
+        self.features.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// The raw columns the features need, each once, in first-use order.
+    pub fn raw_columns(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for f in &self.features {
+            let used: Vec<&String> = match &f.derivation {
+                Derivation::Column(c) => vec![c],
+                Derivation::Ratio {
+                    numerator,
+                    denominator,
+                } => vec![numerator, denominator],
+            };
+            for c in used {
+                if !out.contains(c) {
+                    out.push(c.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Bind to a header; `with_target` also requires the target column.
+    ///
+    /// A missing column is an error that lists every missing name.
+    pub fn bind(&self, header: &[String], with_target: bool) -> Result<BoundRecipe> {
+        let mut missing = Vec::new();
+        let mut find = |name: &str| match header.iter().position(|h| h == name) {
+            Some(i) => i,
+            None => {
+                if !missing.iter().any(|m: &String| m == name) {
+                    missing.push(name.to_owned());
+                }
+                usize::MAX
+            }
+        };
+        let sources: Vec<Source> = self
+            .features
+            .iter()
+            .map(|f| match &f.derivation {
+                Derivation::Column(c) => Source::Column(find(c)),
+                Derivation::Ratio {
+                    numerator,
+                    denominator,
+                } => Source::Ratio(find(numerator), find(denominator)),
+            })
+            .collect();
+        let target = with_target.then(|| (find(&self.target.column), self.target.divisor));
+        if !missing.is_empty() {
+            return Err(Error::Columns(format!(
+                "missing column{} {}",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.join(", ")
+            )));
+        }
+        Ok(BoundRecipe {
+            sources,
+            names: self.feature_names(),
+            columns: header.to_vec(),
+            target,
+        })
+    }
+}
+
+impl BoundRecipe {
+    /// Number of features produced per row.
+    pub fn n_features(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// Compute the features of one raw row into `out`.
+    ///
+    /// `row_index` only labels errors.
+    pub fn features(&self, row_index: usize, raw: &[f64], out: &mut [f64]) -> Result<()> {
+        for ((source, slot), name) in self.sources.iter().zip(out.iter_mut()).zip(&self.names) {
+            *slot = match *source {
+                Source::Column(i) => raw[i],
+                Source::Ratio(n, d) => {
+                    if raw[d] <= 0.0 || raw[d].is_nan() {
+                        return Err(Error::BadDenominator {
+                            row: row_index,
+                            column: self.columns[d].clone(),
+                            feature: name.clone(),
+                            value: raw[d],
+                        });
+                    }
+                    raw[n] / raw[d]
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// The target of one raw row, if bound with the target.
+    pub fn target(&self, raw: &[f64]) -> Option<f64> {
+        self.target.map(|(i, divisor)| raw[i] / divisor)
+    }
+
+    /// Index of the raw column that feeds a derived feature's denominator, for error reports.
+    pub fn column_name(&self, index: usize) -> &str {
+        &self.columns[index]
+    }
+}
