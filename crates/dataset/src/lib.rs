@@ -30,10 +30,10 @@ mod split;
 mod table;
 
 pub use error::{Error, Result, SUPPLY_HINT};
-pub use parse::{has_header, parse_csv, RawTable};
+pub use parse::{RawTable, has_header, parse_csv};
 pub use source::{
-    default_cache_dir, read, sha256_hex, write_atomically, Located, Locator, Origin, ARCHIVE_SHA256,
-    ARCHIVE_URL, CACHE_FILE, DATA_ENV, SHA256_ENV, URL_ENV,
+    ARCHIVE_SHA256, ARCHIVE_URL, CACHE_FILE, DATA_ENV, Located, Locator, Origin, SHA256_ENV,
+    URL_ENV, default_cache_dir, read, sha256_hex, write_atomically,
 };
-pub use split::{permutation, train_test_split, Mt19937, Split};
-pub use table::{load, load_path, Spec, Table};
+pub use split::{Mt19937, Split, permutation, train_test_split};
+pub use table::{Spec, Table, load, load_path};

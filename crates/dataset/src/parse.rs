@@ -70,7 +70,11 @@ pub fn parse_csv(bytes: &[u8], file: &str, names: Option<&[&str]>) -> Result<Raw
         Some(names) => names.iter().map(|n| (*n).to_owned()).collect(),
         None => match lines.next() {
             Some((_, header)) => header.split(',').map(|f| unquote(f).to_owned()).collect(),
-            None => return Err(Error::Empty { file: file.to_owned() }),
+            None => {
+                return Err(Error::Empty {
+                    file: file.to_owned(),
+                });
+            }
         },
     };
     if let Some(dup) = columns
@@ -86,7 +90,9 @@ pub fn parse_csv(bytes: &[u8], file: &str, names: Option<&[&str]>) -> Result<Raw
     }
     let line_numbers: Vec<usize> = lines.map(|(n, _)| n).collect();
     if line_numbers.is_empty() {
-        return Err(Error::Empty { file: file.to_owned() });
+        return Err(Error::Empty {
+            file: file.to_owned(),
+        });
     }
 
     match read_with_polars(bytes, &columns, names.is_none()) {
@@ -102,25 +108,28 @@ pub fn parse_csv(bytes: &[u8], file: &str, names: Option<&[&str]>) -> Result<Raw
                     values,
                     lines: line_numbers,
                 }),
-                _ => Err(locate_problem(text, file, &columns, names.is_none()).unwrap_or_else(
-                    || Error::Csv {
-                        file: file.to_owned(),
-                        message: String::from("missing or non-finite values"),
-                    },
-                )),
+                _ => Err(
+                    locate_problem(text, file, &columns, names.is_none()).unwrap_or_else(|| {
+                        Error::Csv {
+                            file: file.to_owned(),
+                            message: String::from("missing or non-finite values"),
+                        }
+                    }),
+                ),
             }
         }
-        Ok(_) => Err(locate_problem(text, file, &columns, names.is_none()).unwrap_or_else(|| {
-            Error::Csv {
+        Ok(_) => Err(
+            locate_problem(text, file, &columns, names.is_none()).unwrap_or_else(|| Error::Csv {
                 file: file.to_owned(),
                 message: String::from("row count differs from the number of data lines"),
-            }
-        })),
-        Err(message) => Err(locate_problem(text, file, &columns, names.is_none())
-            .unwrap_or_else(|| Error::Csv {
+            }),
+        ),
+        Err(message) => Err(
+            locate_problem(text, file, &columns, names.is_none()).unwrap_or_else(|| Error::Csv {
                 file: file.to_owned(),
                 message,
-            })),
+            }),
+        ),
     }
 }
 

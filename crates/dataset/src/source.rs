@@ -138,7 +138,10 @@ impl Locator {
             .timeout_global(Some(self.timeout))
             .build()
             .into();
-        let mut response = agent.get(&self.url).call().map_err(|e| fail(e.to_string()))?;
+        let mut response = agent
+            .get(&self.url)
+            .call()
+            .map_err(|e| fail(e.to_string()))?;
         let bytes = response
             .body_mut()
             .with_config()

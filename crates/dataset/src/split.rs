@@ -79,7 +79,9 @@ impl Mt19937 {
 pub fn permutation(n: usize, seed: u64) -> Result<Vec<usize>> {
     let seed = check_seed(seed)?;
     if n > u32::MAX as usize {
-        return Err(Error::Invalid(format!("{n} rows are more than a split can index")));
+        return Err(Error::Invalid(format!(
+            "{n} rows are more than a split can index"
+        )));
     }
     let mut rng = Mt19937::new(seed);
     let mut out: Vec<usize> = (0..n).collect();
@@ -146,7 +148,10 @@ mod tests {
 
     #[test]
     fn permutation_of_ten_with_seed_zero() {
-        assert_eq!(permutation(10, 0).unwrap(), vec![2, 8, 4, 9, 1, 6, 7, 3, 0, 5]);
+        assert_eq!(
+            permutation(10, 0).unwrap(),
+            vec![2, 8, 4, 9, 1, 6, 7, 3, 0, 5]
+        );
     }
 
     #[test]
@@ -155,11 +160,15 @@ mod tests {
         assert_eq!((s.train.len(), s.test.len()), (16_512, 4_128));
         assert_eq!(
             s.test[..10],
-            [20046, 3024, 15663, 20484, 9814, 13311, 7113, 7668, 18246, 5723]
+            [
+                20046, 3024, 15663, 20484, 9814, 13311, 7113, 7668, 18246, 5723
+            ]
         );
         assert_eq!(
             s.train[..10],
-            [14196, 8267, 17445, 14265, 2271, 17848, 6252, 9389, 6113, 6061]
+            [
+                14196, 8267, 17445, 14265, 2271, 17848, 6252, 9389, 6113, 6061
+            ]
         );
     }
 
@@ -176,11 +185,20 @@ mod tests {
     #[test]
     fn rejects_bad_sizes_and_seeds() {
         for t in [0.0, 1.0, -0.1, 1.5, f64::NAN] {
-            assert!(matches!(train_test_split(100, t, 0), Err(Error::Invalid(_))), "{t}");
+            assert!(
+                matches!(train_test_split(100, t, 0), Err(Error::Invalid(_))),
+                "{t}"
+            );
         }
         let e = train_test_split(100, 0.2, 1 << 32).unwrap_err();
-        assert!(e.to_string().contains("seed 4294967296 is out of range"), "{e}");
+        assert!(
+            e.to_string().contains("seed 4294967296 is out of range"),
+            "{e}"
+        );
         assert!(train_test_split(100, 0.2, u64::from(u32::MAX)).is_ok());
-        assert!(matches!(train_test_split(1, 0.5, 0), Err(Error::Invalid(_))));
+        assert!(matches!(
+            train_test_split(1, 0.5, 0),
+            Err(Error::Invalid(_))
+        ));
     }
 }

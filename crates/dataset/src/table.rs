@@ -8,8 +8,8 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::california;
 use crate::error::{Error, Result};
-use crate::parse::{has_header, parse_csv, RawTable};
-use crate::source::{read, sha256_hex, Located, Origin};
+use crate::parse::{RawTable, has_header, parse_csv};
+use crate::source::{Located, Origin, read, sha256_hex};
 
 /// Features, target and how they were made.
 #[derive(Debug, Clone)]
@@ -116,7 +116,11 @@ fn extract_data(bytes: &[u8], file: &str) -> Result<(String, Vec<u8>)> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
     for entry in archive.entries().map_err(damaged)? {
         let mut entry = entry.map_err(damaged)?;
-        let path = entry.path().map_err(damaged)?.to_string_lossy().into_owned();
+        let path = entry
+            .path()
+            .map_err(damaged)?
+            .to_string_lossy()
+            .into_owned();
         if path.ends_with("cal_housing.data") {
             let mut content = Vec::new();
             entry.read_to_end(&mut content).map_err(damaged)?;
@@ -175,7 +179,12 @@ fn user_recipe(raw: &RawTable, target: &str, features: Option<&[String]>) -> Res
     }
     let features: Vec<String> = match features {
         Some(f) => f.to_vec(),
-        None => raw.columns.iter().filter(|c| *c != target).cloned().collect(),
+        None => raw
+            .columns
+            .iter()
+            .filter(|c| *c != target)
+            .cloned()
+            .collect(),
     };
     if features.iter().any(|f| f == target) {
         return Err(Error::Invalid(format!(
@@ -194,7 +203,9 @@ fn user_recipe(raw: &RawTable, target: &str, features: Option<&[String]>) -> Res
 
 /// Apply the recipe to every row.
 fn derive(raw: RawTable, recipe: Recipe, sha256: String, origin: Origin) -> Result<Table> {
-    let bound = recipe.bind(&raw.columns, true).map_err(|e| Error::Invalid(format!("{}: {e}", raw.file)))?;
+    let bound = recipe
+        .bind(&raw.columns, true)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", raw.file)))?;
     let (n, p) = (raw.n_rows(), recipe.features.len());
     let mut x = DMatrix::zeros(n, p);
     let mut y = DVector::zeros(n);
@@ -203,21 +214,23 @@ fn derive(raw: RawTable, recipe: Recipe, sha256: String, origin: Origin) -> Resu
     let mut flat = Vec::with_capacity(n * raw.columns.len());
     for r in 0..n {
         raw.row(r, &mut row);
-        bound.features(r, &row, &mut features).map_err(|e| match e {
-            linreg::Error::BadDenominator {
-                column,
-                feature,
-                value,
-                ..
-            } => Error::BadDenominator {
-                file: raw.file.clone(),
-                line: raw.lines[r],
-                column,
-                feature,
-                value,
-            },
-            other => Error::Invalid(format!("{}:{}: {other}", raw.file, raw.lines[r])),
-        })?;
+        bound
+            .features(r, &row, &mut features)
+            .map_err(|e| match e {
+                linreg::Error::BadDenominator {
+                    column,
+                    feature,
+                    value,
+                    ..
+                } => Error::BadDenominator {
+                    file: raw.file.clone(),
+                    line: raw.lines[r],
+                    column,
+                    feature,
+                    value,
+                },
+                other => Error::Invalid(format!("{}:{}: {other}", raw.file, raw.lines[r])),
+            })?;
         x.row_mut(r).copy_from_slice(&features);
         y[r] = bound.target(&row).unwrap_or(f64::NAN);
         flat.extend_from_slice(&row);

@@ -1,6 +1,6 @@
 //! Every kind of bad input gives its typed error, naming the file, line and column.
 
-use dataset::{load_path, Error, Spec};
+use dataset::{Error, Spec, load_path};
 
 use crate::support::{archive, scratch_file};
 
@@ -19,10 +19,20 @@ fn csv(rows: &[&str]) -> String {
 
 #[test]
 fn missing_column() {
-    let text = format!("{}\n{}\n", HEADER.replace(",households", ""), ROW.replace(",126.0", ""));
+    let text = format!(
+        "{}\n{}\n",
+        HEADER.replace(",households", ""),
+        ROW.replace(",126.0", "")
+    );
     let (file, err) = load_csv(&text);
-    assert!(matches!(&err, Error::MissingColumns { columns, .. } if columns == &["households"]), "{err}");
-    assert_eq!(err.to_string(), format!("{file}:1: missing column households"));
+    assert!(
+        matches!(&err, Error::MissingColumns { columns, .. } if columns == &["households"]),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("{file}:1: missing column households")
+    );
 }
 
 #[test]
@@ -30,14 +40,20 @@ fn extra_column() {
     let text = format!("{HEADER},colour\n{ROW},1\n");
     let (file, err) = load_csv(&text);
     assert!(matches!(&err, Error::ExtraColumns { .. }), "{err}");
-    assert_eq!(err.to_string(), format!("{file}:1: unexpected column colour"));
+    assert_eq!(
+        err.to_string(),
+        format!("{file}:1: unexpected column colour")
+    );
 }
 
 #[test]
 fn non_numeric_cell() {
     let (file, err) = load_csv(&csv(&[ROW, &ROW.replace("322.0", "lots")]));
     assert!(matches!(&err, Error::NotNumeric { line: 3, .. }), "{err}");
-    assert_eq!(err.to_string(), format!("{file}:3: column population: \"lots\" is not a number"));
+    assert_eq!(
+        err.to_string(),
+        format!("{file}:3: column population: \"lots\" is not a number")
+    );
 }
 
 #[test]
@@ -45,7 +61,10 @@ fn nan_and_infinity() {
     for (cell, shown) in [("NaN", "NaN"), ("inf", "inf"), ("-inf", "-inf")] {
         let (file, err) = load_csv(&csv(&[ROW, ROW, &ROW.replace("8.3252", cell)]));
         assert!(matches!(&err, Error::NonFinite { line: 4, .. }), "{err}");
-        assert_eq!(err.to_string(), format!("{file}:4: column median_income: {shown} is not finite"));
+        assert_eq!(
+            err.to_string(),
+            format!("{file}:4: column median_income: {shown} is not finite")
+        );
     }
 }
 
@@ -53,15 +72,31 @@ fn nan_and_infinity() {
 fn missing_value() {
     let (file, err) = load_csv(&csv(&[&ROW.replace("41.0", "")]));
     assert!(matches!(&err, Error::MissingValue { line: 2, .. }), "{err}");
-    assert_eq!(err.to_string(), format!("{file}:2: column housing_median_age: missing value"));
+    assert_eq!(
+        err.to_string(),
+        format!("{file}:2: column housing_median_age: missing value")
+    );
 }
 
 #[test]
 fn wrong_field_counts() {
     let (file, err) = load_csv(&csv(&[ROW, &format!("{ROW},7")]));
-    assert_eq!(err.to_string(), format!("{file}:3: expected 9 fields, found 10"));
+    assert_eq!(
+        err.to_string(),
+        format!("{file}:3: expected 9 fields, found 10")
+    );
     let (file, err) = load_csv(&csv(&[&ROW.replace(",452600.0", "")]));
-    assert!(matches!(&err, Error::FieldCount { line: 2, found: 8, .. }), "{err}");
+    assert!(
+        matches!(
+            &err,
+            Error::FieldCount {
+                line: 2,
+                found: 8,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().starts_with(&format!("{file}:2:")));
 }
 
@@ -69,10 +104,16 @@ fn wrong_field_counts() {
 fn households_must_be_positive() {
     for value in ["0.0", "-3.0"] {
         let (file, err) = load_csv(&csv(&[ROW, &ROW.replace("126.0", value)]));
-        assert!(matches!(&err, Error::BadDenominator { line: 3, .. }), "{err}");
+        assert!(
+            matches!(&err, Error::BadDenominator { line: 3, .. }),
+            "{err}"
+        );
         assert_eq!(
             err.to_string(),
-            format!("{file}:3: column households: {} must be positive (AveRooms divides by it)", value.trim_end_matches(".0"))
+            format!(
+                "{file}:3: column households: {} must be positive (AveRooms divides by it)",
+                value.trim_end_matches(".0")
+            )
         );
     }
 }
@@ -94,7 +135,10 @@ fn truncated_archive() {
     let err = load_path(&path, &Spec::default()).unwrap_err();
     assert!(matches!(&err, Error::Archive { .. }), "{err}");
     let message = err.to_string();
-    assert!(message.starts_with(&format!("{}: truncated or damaged archive", path.display())), "{message}");
+    assert!(
+        message.starts_with(&format!("{}: truncated or damaged archive", path.display())),
+        "{message}"
+    );
 }
 
 #[test]
@@ -104,11 +148,17 @@ fn archive_without_the_member() {
     let mut header = tar::Header::new_gnu();
     header.set_size(3);
     header.set_cksum();
-    builder.append_data(&mut header, "other.txt", &b"abc"[..]).unwrap();
+    builder
+        .append_data(&mut header, "other.txt", &b"abc"[..])
+        .unwrap();
     let bytes = builder.into_inner().unwrap().finish().unwrap();
     let (_dir, path) = scratch_file("other.tgz", &bytes);
     let err = load_path(&path, &Spec::default()).unwrap_err();
-    assert!(err.to_string().ends_with("no CaliforniaHousing/cal_housing.data in the archive"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("no CaliforniaHousing/cal_housing.data in the archive"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -116,7 +166,10 @@ fn a_raw_data_file_with_a_short_line() {
     let text = format!("{ROW}\n{}\n", ROW.replace(",8.3252", ""));
     let (_dir, path) = scratch_file("cal_housing.data", text.as_bytes());
     let err = load_path(&path, &Spec::default()).unwrap_err();
-    assert_eq!(err.to_string(), format!("{}:2: expected 9 fields, found 8", path.display()));
+    assert_eq!(
+        err.to_string(),
+        format!("{}:2: expected 9 fields, found 8", path.display())
+    );
 }
 
 #[test]
@@ -127,18 +180,34 @@ fn user_table_errors() {
         features: f.map(|f| f.into_iter().map(String::from).collect()),
     };
     let err = load_path(&path, &spec("z", None)).unwrap_err();
-    assert_eq!(err.to_string(), format!("{}:1: missing column z", path.display()));
+    assert_eq!(
+        err.to_string(),
+        format!("{}:1: missing column z", path.display())
+    );
     let err = load_path(&path, &spec("y", Some(vec!["a", "q"]))).unwrap_err();
-    assert_eq!(err.to_string(), format!("{}:1: missing column q", path.display()));
+    assert_eq!(
+        err.to_string(),
+        format!("{}:1: missing column q", path.display())
+    );
     let err = load_path(&path, &spec("y", Some(vec!["a", "y"]))).unwrap_err();
-    assert!(err.to_string().contains("the target y cannot also be a feature"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the target y cannot also be a feature"),
+        "{err}"
+    );
     let table = load_path(&path, &spec("y", None)).unwrap();
     assert_eq!(table.feature_names(), ["a", "b"]);
 }
 
 #[test]
 fn no_panic_on_arbitrary_bytes() {
-    for bytes in [&b"\xff\xfe\x00garbage"[..], b"\x1f\x8b", b",,,\n,,,\n", b"a\n1\n", b"\"unterminated\n1,2\n"] {
+    for bytes in [
+        &b"\xff\xfe\x00garbage"[..],
+        b"\x1f\x8b",
+        b",,,\n,,,\n",
+        b"a\n1\n",
+        b"\"unterminated\n1,2\n",
+    ] {
         let (_dir, path) = scratch_file("junk.csv", bytes);
         assert!(load_path(&path, &Spec::default()).is_err(), "{bytes:?}");
     }

@@ -1,7 +1,7 @@
 //! The real data: shape, first row, and the same rows from every format.
 
 use approx::assert_relative_eq;
-use dataset::{california, load, load_path, Locator, Origin, Spec};
+use dataset::{Locator, Origin, Spec, california, load, load_path};
 
 use crate::support::{archive, data_path, raw_data_lines, scratch_file};
 
@@ -57,7 +57,10 @@ fn a_users_table_with_a_named_target() {
     let path = data_path();
     let spec = Spec {
         target: Some(String::from("median_house_value")),
-        features: Some(vec![String::from("median_income"), String::from("households")]),
+        features: Some(vec![
+            String::from("median_income"),
+            String::from("households"),
+        ]),
     };
     let table = load_path(&path, &spec).unwrap();
     assert_eq!(table.feature_names(), ["median_income", "households"]);

@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use dataset::{load, sha256_hex, Error, Locator, Origin, Spec, CACHE_FILE};
+use dataset::{CACHE_FILE, Error, Locator, Origin, Spec, load, sha256_hex};
 
-use crate::support::{archive, raw_data_lines, Server};
+use crate::support::{Server, archive, raw_data_lines};
 
 fn locator(url: &str, sha256: &str, cache: &Path) -> Locator {
     Locator {
@@ -21,7 +21,12 @@ fn locator(url: &str, sha256: &str, cache: &Path) -> Locator {
 fn files_in(dir: &Path) -> Vec<String> {
     match std::fs::read_dir(dir) {
         Ok(entries) => entries
-            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+            .map(|e| {
+                e.expect("dir entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect(),
         Err(_) => Vec::new(),
     }
@@ -52,11 +57,20 @@ fn wrong_checksum_leaves_the_cache_empty() {
     let server = Server::start(tgz);
     let cache = tempfile::tempdir().unwrap();
     let wrong = "0".repeat(64);
-    let err = locator(&server.url, &wrong, cache.path()).locate().unwrap_err();
+    let err = locator(&server.url, &wrong, cache.path())
+        .locate()
+        .unwrap_err();
     assert!(matches!(err, Error::Checksum { .. }), "{err}");
     let message = err.to_string();
-    assert!(message.contains(&server.url) && message.contains("CALI_REG_DATA"), "{message}");
-    assert!(files_in(cache.path()).is_empty(), "{:?}", files_in(cache.path()));
+    assert!(
+        message.contains(&server.url) && message.contains("CALI_REG_DATA"),
+        "{message}"
+    );
+    assert!(
+        files_in(cache.path()).is_empty(),
+        "{:?}",
+        files_in(cache.path())
+    );
 }
 
 #[test]
@@ -68,8 +82,14 @@ fn server_gone_is_a_clear_error() {
         .unwrap_err();
     assert!(matches!(err, Error::Download { .. }), "{err}");
     let message = err.to_string();
-    assert!(message.starts_with(&format!("download of {url} failed")), "{message}");
-    assert!(message.contains("--data"), "says how to supply a file: {message}");
+    assert!(
+        message.starts_with(&format!("download of {url} failed")),
+        "{message}"
+    );
+    assert!(
+        message.contains("--data"),
+        "says how to supply a file: {message}"
+    );
     assert!(files_in(cache.path()).is_empty());
 }
 
@@ -77,9 +97,13 @@ fn server_gone_is_a_clear_error() {
 fn a_damaged_cache_is_refused() {
     let cache = tempfile::tempdir().unwrap();
     std::fs::write(cache.path().join(CACHE_FILE), b"not the archive").unwrap();
-    let err = locator("http://127.0.0.1:9/unused", dataset::ARCHIVE_SHA256, cache.path())
-        .locate()
-        .unwrap_err();
+    let err = locator(
+        "http://127.0.0.1:9/unused",
+        dataset::ARCHIVE_SHA256,
+        cache.path(),
+    )
+    .locate()
+    .unwrap_err();
     assert!(matches!(err, Error::Checksum { .. }), "{err}");
 }
 
@@ -93,8 +117,16 @@ fn explicit_paths_win_and_must_exist() {
     let err = loc.locate().unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("data file /nonexistent/cal.csv does not exist; {}", dataset::SUPPLY_HINT)
+        format!(
+            "data file /nonexistent/cal.csv does not exist; {}",
+            dataset::SUPPLY_HINT
+        )
     );
     let loc = Locator { path: None, ..loc };
-    assert!(loc.locate().unwrap_err().to_string().starts_with("CALI_REG_DATA /also/missing.csv does not exist"));
+    assert!(
+        loc.locate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("CALI_REG_DATA /also/missing.csv does not exist")
+    );
 }

@@ -3,8 +3,8 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 /// The California CSV: `CALI_REG_DATA`, else the cache. Fails, never skips, when absent.
@@ -28,7 +28,9 @@ pub fn data_path() -> PathBuf {
 pub fn raw_data_lines() -> String {
     let text = std::fs::read_to_string(data_path()).expect("data file is readable");
     if dataset::has_header(text.as_bytes()) {
-        text.split_once('\n').map(|(_, rest)| rest.to_owned()).unwrap_or_default()
+        text.split_once('\n')
+            .map(|(_, rest)| rest.to_owned())
+            .unwrap_or_default()
     } else {
         text
     }
@@ -67,7 +69,10 @@ impl Server {
     pub fn start(body: Vec<u8>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}/cal_housing.tgz", listener.local_addr().expect("addr"));
+        let url = format!(
+            "http://{}/cal_housing.tgz",
+            listener.local_addr().expect("addr")
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {

@@ -1,7 +1,7 @@
 //! Fit on the California-sized problem and accumulation throughput.
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use linreg::{LinearRegression, SufficientStats};
 use nalgebra::{DMatrix, DVector};
 use std::hint::black_box;
@@ -42,7 +42,8 @@ fn accumulate(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(rows), &rows, |b, _| {
             b.iter(|| {
                 let mut s = SufficientStats::new(8);
-                s.push_batch(black_box(&x), black_box(&y), None).map(|_| s.rows())
+                s.push_batch(black_box(&x), black_box(&y), None)
+                    .map(|_| s.rows())
             })
         });
     }

@@ -14,8 +14,8 @@
 //! Reading checks every field before the payload is decoded, so a truncated,
 //! damaged or foreign file is refused with a message that says which check failed.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -96,8 +96,8 @@ pub fn payload<T: Artifact>(value: &T) -> Result<Vec<u8>> {
 /// Header plus payload.
 pub fn encode<T: Artifact>(value: &T) -> Result<Vec<u8>> {
     let body = payload(value)?;
-    let len = u32::try_from(body.len())
-        .map_err(|_| Error::Format(String::from("payload over 4 GiB")))?;
+    let len =
+        u32::try_from(body.len()).map_err(|_| Error::Format(String::from("payload over 4 GiB")))?;
     let mut out = Vec::with_capacity(HEADER + body.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -119,8 +119,11 @@ fn le_u32(bytes: &[u8]) -> u32 {
 
 /// Read a file's bytes back into a value, checking magic, version, kind, length and checksum.
 pub fn decode<T: Artifact>(bytes: &[u8]) -> Result<T> {
-    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
-        return Err(format(String::from("not a cali-reg file (wrong magic bytes)")));
+    let n = bytes.len().min(MAGIC.len());
+    if bytes[..n] != MAGIC[..n] {
+        return Err(format(String::from(
+            "not a cali-reg file (wrong magic bytes)",
+        )));
     }
     if bytes.len() < HEADER {
         return Err(format(format!(
@@ -161,10 +164,12 @@ pub fn decode<T: Artifact>(bytes: &[u8]) -> Result<T> {
         )));
     }
     if crc32fast::hash(body) != le_u32(&bytes[16..20]) {
-        return Err(format(String::from("checksum mismatch: the file is damaged")));
+        return Err(format(String::from(
+            "checksum mismatch: the file is damaged",
+        )));
     }
-    let value: T = rmp_serde::from_slice(body)
-        .map_err(|e| format(format!("payload does not decode: {e}")))?;
+    let value: T =
+        rmp_serde::from_slice(body).map_err(|e| format(format!("payload does not decode: {e}")))?;
     value.check()?;
     Ok(value)
 }

@@ -4,7 +4,7 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::normal_equations::{solve, Diagnostics};
+use crate::normal_equations::{Diagnostics, solve};
 use crate::recipe::{BoundRecipe, Recipe};
 use crate::stats::SufficientStats;
 
@@ -135,12 +135,21 @@ impl Model {
 
     /// Check a value read from outside (a file): lengths agree and numbers are finite.
     pub fn validate(&self) -> Result<()> {
-        check_shape(&self.recipe, &self.coefficients, &self.feature_min, &self.feature_max)?;
+        check_shape(
+            &self.recipe,
+            &self.coefficients,
+            &self.feature_min,
+            &self.feature_max,
+        )?;
         if self.feature_mean.len() != self.coefficients.len() {
-            return Err(Error::Format(String::from("model has a wrong number of feature means")));
+            return Err(Error::Format(String::from(
+                "model has a wrong number of feature means",
+            )));
         }
         if !self.intercept.is_finite() || self.coefficients.iter().any(|c| !c.is_finite()) {
-            return Err(Error::Format(String::from("model has non-finite parameters")));
+            return Err(Error::Format(String::from(
+                "model has non-finite parameters",
+            )));
         }
         Ok(())
     }
@@ -169,7 +178,12 @@ pub(crate) fn predict_matrix(
     ))
 }
 
-pub(crate) fn check_shape(recipe: &Recipe, weights: &[f64], min: &[f64], max: &[f64]) -> Result<()> {
+pub(crate) fn check_shape(
+    recipe: &Recipe,
+    weights: &[f64],
+    min: &[f64],
+    max: &[f64],
+) -> Result<()> {
     let p = recipe.features.len();
     for (what, got) in [
         ("coefficients", weights.len()),
@@ -218,7 +232,10 @@ impl InputLayout {
                 };
                 let features = lacking(names);
                 let raw = lacking(recipe.raw_columns());
-                let mut message = format!("input lacks the model's feature columns {}", features.join(", "));
+                let mut message = format!(
+                    "input lacks the model's feature columns {}",
+                    features.join(", ")
+                );
                 if raw != features {
                     message.push_str(&format!(" (or the raw columns {})", raw.join(", ")));
                 }

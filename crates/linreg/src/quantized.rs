@@ -5,7 +5,7 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{check_shape, dot, predict_matrix, Model};
+use crate::model::{Model, check_shape, dot, predict_matrix};
 use crate::recipe::Recipe;
 
 /// A model whose weights are stored as uint8 codes of one affine [`quant`] tensor.
@@ -97,11 +97,20 @@ impl QuantizedModel {
     pub fn validate(&self) -> Result<()> {
         self.weights.validate()?;
         if self.weights.params.len() != 1 {
-            return Err(Error::Format(String::from("quantised weights must be one tensor")));
+            return Err(Error::Format(String::from(
+                "quantised weights must be one tensor",
+            )));
         }
-        check_shape(&self.recipe, &self.coefficients(), &self.feature_min, &self.feature_max)?;
+        check_shape(
+            &self.recipe,
+            &self.coefficients(),
+            &self.feature_min,
+            &self.feature_max,
+        )?;
         if !self.intercept.is_finite() {
-            return Err(Error::Format(String::from("quantised model has a non-finite intercept")));
+            return Err(Error::Format(String::from(
+                "quantised model has a non-finite intercept",
+            )));
         }
         Ok(())
     }

@@ -274,7 +274,11 @@ impl SufficientStats {
             && self.max.len() == self.n_features
             && self.weight.is_finite()
             && self.weight >= 0.0
-            && self.mean.iter().chain(&self.comoment).all(|v| v.is_finite());
+            && self
+                .mean
+                .iter()
+                .chain(&self.comoment)
+                .all(|v| v.is_finite());
         if ok {
             Ok(())
         } else {

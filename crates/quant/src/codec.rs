@@ -311,7 +311,10 @@ impl QuantizedTensor {
 
     /// The largest rounding error any value of the tensor can have: the largest `scale / 2`.
     pub fn max_error(&self) -> f64 {
-        self.params.iter().map(Params::max_error).fold(0.0, f64::max)
+        self.params
+            .iter()
+            .map(Params::max_error)
+            .fold(0.0, f64::max)
     }
 
     /// Bytes of parameters this code needs: one per value plus five (f32 scale, u8 zero point) per channel.

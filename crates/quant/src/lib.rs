@@ -24,7 +24,7 @@
 mod codec;
 mod error;
 
-pub use codec::{encode, encode_per_channel, Params, QuantizedTensor, Real, Scheme};
+pub use codec::{Params, QuantizedTensor, Real, Scheme, encode, encode_per_channel};
 pub use error::{Error, Result};
 
 #[cfg(test)]

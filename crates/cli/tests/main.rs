@@ -1,0 +1,4 @@
+//! Tests of the `cali-reg` binary and of the library figures it prints, against scikit-learn's.
+
+mod reference;
+mod support;

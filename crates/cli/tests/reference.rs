@@ -1,0 +1,112 @@
+//! The library's figures on the seed split against scikit-learn's (`LinearRegression` on
+//! `train_test_split(test_size=0.2, random_state=42)`), and the quantised models.
+
+use approx::assert_relative_eq;
+use dataset::{Spec, Table, load_path, train_test_split};
+use linreg::{LinearRegression, Metrics, Model, OriginalScheme, QuantizedModel};
+use nalgebra::{DMatrix, DVector};
+
+use crate::support::data_path;
+
+struct Seed {
+    model: Model,
+    x_test: DMatrix<f64>,
+    y_test: DVector<f64>,
+}
+
+fn seed_split(seed: u64, test_size: f64) -> Seed {
+    let table: Table = load_path(&data_path(), &Spec::default()).unwrap();
+    let split = train_test_split(table.n_rows(), test_size, seed).unwrap();
+    let (x, y) = table.select(&split.train);
+    let (x_test, y_test) = table.select(&split.test);
+    let model = LinearRegression::with_recipe(table.recipe.clone())
+        .fit(&x, &y)
+        .unwrap();
+    Seed {
+        model,
+        x_test,
+        y_test,
+    }
+}
+
+fn round3(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|p| (p * 1000.0).round() / 1000.0).collect()
+}
+
+#[test]
+fn float_model_equals_scikit_learn() {
+    let s = seed_split(42, 0.2);
+    let sklearn = [
+        0.4486749096657172,
+        0.00972425751790503,
+        -0.12332334282795941,
+        0.7831449067929727,
+        -2.029620580093136e-06,
+        -0.0035263184871341473,
+        -0.4197924865883597,
+        -0.43370806496398734,
+    ];
+    for (got, want) in s.model.coefficients.iter().zip(sklearn) {
+        assert_relative_eq!(*got, want, max_relative = 1e-9);
+    }
+    assert_relative_eq!(s.model.intercept, -37.02327770606391, max_relative = 1e-9);
+    assert_eq!(s.model.n_train, 16_512);
+
+    let predicted = s.model.predict(&s.x_test).unwrap();
+    let m = Metrics::compute(s.y_test.as_slice(), predicted.as_slice()).unwrap();
+    assert_relative_eq!(m.r2, 0.5757877060, epsilon = 1e-9);
+    assert_relative_eq!(m.rmse, 0.7455813830, epsilon = 1e-9);
+    assert_relative_eq!(m.mae, 0.5332001305, epsilon = 1e-9);
+    assert_eq!(
+        round3(&predicted.as_slice()[..5]),
+        [0.719, 1.764, 2.710, 2.839, 2.605]
+    );
+}
+
+#[test]
+fn another_split_equals_scikit_learn() {
+    let s = seed_split(7, 0.25);
+    assert_eq!(s.model.n_train, 15_480);
+    let predicted = s.model.predict(&s.x_test).unwrap();
+    let m = Metrics::compute(s.y_test.as_slice(), predicted.as_slice()).unwrap();
+    assert_relative_eq!(m.r2, 0.6070242241, epsilon = 1e-9);
+    assert_relative_eq!(m.rmse, 0.7237078047, epsilon = 1e-9);
+}
+
+#[test]
+fn our_quantised_model_keeps_r2_within_0_001() {
+    let s = seed_split(42, 0.2);
+    let q = QuantizedModel::quantize(&s.model).unwrap();
+    let predicted = q.predict(&s.x_test).unwrap();
+    let m = Metrics::compute(s.y_test.as_slice(), predicted.as_slice()).unwrap();
+    assert!(m.r2 >= 0.5748, "R² {}", m.r2);
+    assert!(m.rmse <= 0.7465, "RMSE {}", m.rmse);
+    // The analytic bound holds on every test row that lies inside the training ranges.
+    let float = s.model.predict(&s.x_test).unwrap();
+    for r in 0..s.x_test.nrows() {
+        let inside = (0..8).all(|j| {
+            let v = s.x_test[(r, j)];
+            v >= s.model.feature_min[j] && v <= s.model.feature_max[j]
+        });
+        if inside {
+            assert!((float[r] - predicted[r]).abs() <= q.max_deviation_bound * (1.0 + 1e-12));
+        }
+    }
+    // Bias correction: on the training rows, the residual mean is zero.
+    assert_eq!(q.parameter_bytes(), 8 + 4 + 1 + 8);
+}
+
+#[test]
+fn original_scheme_reproduces_the_python_figures() {
+    let s = seed_split(42, 0.2);
+    let o = OriginalScheme::quantize(&s.model);
+    let predicted = o.predict(&s.x_test).unwrap();
+    let m = Metrics::compute(s.y_test.as_slice(), predicted.as_slice()).unwrap();
+    assert_eq!((m.r2 * 1e4).round() / 1e4, 0.4854, "R² {}", m.r2);
+    assert_eq!((m.rmse * 1e4).round() / 1e4, 0.8212, "RMSE {}", m.rmse);
+    assert_eq!(
+        round3(&predicted.as_slice()[..5]),
+        [0.983, 2.063, 2.962, 3.163, 2.806]
+    );
+    assert_eq!(o.parameter_bytes(), 81);
+}

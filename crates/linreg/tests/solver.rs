@@ -1,0 +1,404 @@
+//! The solver against an independent reference (nalgebra's SVD least squares),
+//! its invariances, and its failures.
+
+use approx::assert_relative_eq;
+use linreg::{Error, LinearRegression, Model, QuantizedModel, Recipe, SufficientStats, envelope};
+use nalgebra::{DMatrix, DVector};
+use proptest::prelude::*;
+
+/// Least squares with an intercept column, by SVD: the reference.
+fn svd_reference(x: &DMatrix<f64>, y: &DVector<f64>) -> (Vec<f64>, f64) {
+    let (n, p) = x.shape();
+    let a = DMatrix::from_fn(n, p + 1, |r, c| if c < p { x[(r, c)] } else { 1.0 });
+    let beta = a.svd(true, true).solve(y, 1e-14).expect("svd solve");
+    (beta.as_slice()[..p].to_vec(), beta[p])
+}
+
+fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
+    let scale = b.iter().fold(1e-300_f64, |m, v| m.max(v.abs()));
+    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol * scale)
+}
+
+fn named(p: usize) -> LinearRegression {
+    let names: Vec<String> = (0..p).map(|j| format!("f{j}")).collect();
+    LinearRegression::with_recipe(Recipe::identity(&names, "y"))
+}
+
+prop_compose! {
+    /// A well-conditioned problem: uniform features of mixed scales, known weights, some noise.
+    fn problem()(p in 1usize..6, extra in 5usize..60)
+        (values in prop::collection::vec(-1.0_f64..1.0, (p + 1 + extra) * p),
+         noise in prop::collection::vec(-0.1_f64..0.1, p + 1 + extra),
+         weights in prop::collection::vec(-3.0_f64..3.0, p),
+         scales in prop::collection::vec(0.01_f64..1000.0, p),
+         offsets in prop::collection::vec(-1e3_f64..1e3, p),
+         intercept in -10.0_f64..10.0,
+         p in Just(p))
+        -> (DMatrix<f64>, DVector<f64>, Vec<f64>, f64)
+    {
+        let n = noise.len();
+        let x = DMatrix::from_fn(n, p, |r, c| values[r * p + c] * scales[c] + offsets[c]);
+        let y = DVector::from_fn(n, |r, _| {
+            (0..p).map(|c| x[(r, c)] * weights[c]).sum::<f64>() + intercept + noise[r]
+        });
+        (x, y, weights, intercept)
+    }
+}
+
+fn stats_of(x: &DMatrix<f64>, y: &DVector<f64>, rows: std::ops::Range<usize>) -> SufficientStats {
+    let mut s = SufficientStats::new(x.ncols());
+    for r in rows {
+        let row: Vec<f64> = x.row(r).iter().copied().collect();
+        s.push(&row, y[r], 1.0).unwrap();
+    }
+    s
+}
+
+proptest! {
+    #[test]
+    fn agrees_with_svd_least_squares((x, y, _, _) in problem()) {
+        let m = LinearRegression::default().fit(&x, &y).unwrap();
+        let (coef, intercept) = svd_reference(&x, &y);
+        prop_assert!(close(&m.coefficients, &coef, 1e-9), "{:?} vs {:?}", m.coefficients, coef);
+        prop_assert!((m.intercept - intercept).abs() <= 1e-9 * intercept.abs().max(1.0));
+    }
+
+    #[test]
+    fn noiseless_data_is_recovered((x, _, w, b) in problem()) {
+        let y = DVector::from_fn(x.nrows(), |r, _| (0..x.ncols()).map(|c| x[(r, c)] * w[c]).sum::<f64>() + b);
+        let m = LinearRegression::default().fit(&x, &y).unwrap();
+        prop_assert!(close(&m.coefficients, &w, 1e-10), "{:?} vs {:?}", m.coefficients, w);
+        prop_assert!((m.intercept - b).abs() <= 1e-10 * b.abs().max(1.0) * 1e3);
+    }
+
+    #[test]
+    fn merge_of_any_split_equals_one_pass((x, y, _, _) in problem(), a in 0.0_f64..1.0, b in 0.0_f64..1.0) {
+        let n = x.nrows();
+        let (i, j) = {
+            let (i, j) = ((a * n as f64) as usize, (b * n as f64) as usize);
+            (i.min(j), i.max(j))
+        };
+        let whole = LinearRegression::default().fit(&x, &y).unwrap();
+        let mut merged = stats_of(&x, &y, 0..i);
+        merged.merge(&stats_of(&x, &y, i..j)).unwrap();
+        merged.merge(&stats_of(&x, &y, j..n)).unwrap();
+        let m = LinearRegression::default().fit_stats(&merged).unwrap();
+        prop_assert!(close(&m.coefficients, &whole.coefficients, 1e-12));
+        prop_assert!((m.intercept - whole.intercept).abs() <= 1e-12 * whole.intercept.abs().max(1.0) * 1e3);
+        prop_assert_eq!(m.feature_min, whole.feature_min);
+        prop_assert_eq!(m.feature_max, whole.feature_max);
+    }
+
+    #[test]
+    fn row_order_does_not_matter((x, y, _, _) in problem(), seed in any::<u64>()) {
+        let n = x.nrows();
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut state = seed | 1;
+        for i in (1..n).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            order.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let xs = DMatrix::from_fn(n, x.ncols(), |r, c| x[(order[r], c)]);
+        let ys = DVector::from_fn(n, |r, _| y[order[r]]);
+        let a = LinearRegression::default().fit(&x, &y).unwrap();
+        let b = LinearRegression::default().fit(&xs, &ys).unwrap();
+        prop_assert!(close(&a.coefficients, &b.coefficients, 1e-12));
+        prop_assert!((a.intercept - b.intercept).abs() <= 1e-12 * a.intercept.abs().max(1.0) * 1e3);
+    }
+
+    #[test]
+    fn shifting_a_feature_changes_only_the_intercept((x, y, _, _) in problem(), col in any::<prop::sample::Index>()) {
+        let c = col.index(x.ncols());
+        let mut shifted = x.clone();
+        shifted.column_mut(c).add_scalar_mut(1e6);
+        let a = LinearRegression::default().fit(&x, &y).unwrap();
+        let b = LinearRegression::default().fit(&shifted, &y).unwrap();
+        // The shifted data itself carries only ~1e-10 absolute precision per value.
+        prop_assert!(close(&b.coefficients, &a.coefficients, 1e-7), "{:?} vs {:?}", b.coefficients, a.coefficients);
+        let expected = a.intercept - 1e6 * a.coefficients[c];
+        prop_assert!((b.intercept - expected).abs() <= 1e-7 * expected.abs().max(1.0));
+    }
+}
+
+#[test]
+fn zero_weight_is_the_fit_without_the_row() {
+    let x = DMatrix::from_row_slice(
+        6,
+        2,
+        &[
+            1.0, 2.0, 2.0, 1.0, 3.0, 5.0, 4.0, 3.0, 5.0, 8.0, 100.0, -40.0,
+        ],
+    );
+    let y = DVector::from_vec(vec![1.0, 2.0, 4.0, 3.0, 7.0, 1000.0]);
+    let w = DVector::from_vec(vec![1.0, 1.0, 1.0, 1.0, 1.0, 0.0]);
+    let weighted = LinearRegression::default()
+        .fit_weighted(&x, &y, Some(&w))
+        .unwrap();
+    let dropped = LinearRegression::default()
+        .fit(&x.rows(0, 5).into_owned(), &y.rows(0, 5).into_owned())
+        .unwrap();
+    assert_eq!(weighted.coefficients, dropped.coefficients);
+    assert_eq!(weighted.intercept, dropped.intercept);
+    assert_eq!(weighted.n_train, 5);
+}
+
+#[test]
+fn weights_agree_with_repeated_rows() {
+    let x = DMatrix::from_row_slice(5, 1, &[1.0, 2.0, 3.0, 4.0, 6.0]);
+    let y = DVector::from_vec(vec![2.0, 3.5, 3.0, 6.0, 7.0]);
+    let w = DVector::from_vec(vec![1.0, 2.0, 1.0, 3.0, 1.0]);
+    let weighted = LinearRegression::default()
+        .fit_weighted(&x, &y, Some(&w))
+        .unwrap();
+    let xr = DMatrix::from_row_slice(8, 1, &[1.0, 2.0, 2.0, 3.0, 4.0, 4.0, 4.0, 6.0]);
+    let yr = DVector::from_vec(vec![2.0, 3.5, 3.5, 3.0, 6.0, 6.0, 6.0, 7.0]);
+    let repeated = LinearRegression::default().fit(&xr, &yr).unwrap();
+    assert_relative_eq!(
+        weighted.coefficients[0],
+        repeated.coefficients[0],
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(weighted.intercept, repeated.intercept, max_relative = 1e-12);
+}
+
+#[test]
+fn without_intercept_matches_svd_through_the_origin() {
+    let x = DMatrix::from_row_slice(4, 2, &[1.0, 0.5, 2.0, 1.0, 3.0, 2.5, 4.0, 1.0]);
+    let y = DVector::from_vec(vec![1.0, 2.5, 3.0, 4.5]);
+    let m = LinearRegression {
+        fit_intercept: false,
+        recipe: None,
+    }
+    .fit(&x, &y)
+    .unwrap();
+    let reference = x.clone().svd(true, true).solve(&y, 1e-14).unwrap();
+    assert!(close(&m.coefficients, reference.as_slice(), 1e-12));
+    assert_eq!(m.intercept, 0.0);
+}
+
+#[test]
+fn constant_column_is_named() {
+    let x = DMatrix::from_row_slice(4, 2, &[1.0, 7.0, 2.0, 7.0, 3.0, 7.0, 5.0, 7.0]);
+    let y = DVector::from_vec(vec![1.0, 2.0, 3.0, 4.0]);
+    let err = named(2).fit(&x, &y).unwrap_err();
+    assert!(
+        matches!(&err, Error::ConstantFeature(f) if f == "f1"),
+        "{err}"
+    );
+    assert_eq!(err.to_string(), "feature f1 is constant");
+}
+
+#[test]
+fn duplicated_column_is_named() {
+    let x = DMatrix::from_row_slice(
+        5,
+        3,
+        &[
+            1.0, 4.0, 1.0, 2.0, 3.0, 2.0, 3.0, 9.0, 3.0, 5.0, 1.0, 5.0, 8.0, 2.0, 8.0,
+        ],
+    );
+    let y = DVector::from_vec(vec![1.0, 2.0, 3.0, 4.0, 9.0]);
+    let err = named(3).fit(&x, &y).unwrap_err();
+    assert!(
+        matches!(&err, Error::Collinear { features, .. } if features == &["f0", "f2"]),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("features f0 and f2 are collinear"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_linear_combination_is_named() {
+    // f2 = f0 + 2·f1.
+    let rows = [
+        [1.0, 2.0],
+        [2.0, 0.5],
+        [3.0, 3.0],
+        [0.5, 1.0],
+        [4.0, 2.5],
+        [2.5, 2.0],
+    ];
+    let x = DMatrix::from_fn(6, 3, |r, c| {
+        if c < 2 {
+            rows[r][c]
+        } else {
+            rows[r][0] + 2.0 * rows[r][1]
+        }
+    });
+    let y = DVector::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 7.0]);
+    let err = named(3).fit(&x, &y).unwrap_err();
+    assert!(
+        matches!(&err, Error::Collinear { features, .. } if features == &["f0", "f1", "f2"]),
+        "{err}"
+    );
+}
+
+#[test]
+fn fewer_rows_than_parameters() {
+    let x = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 3.0, 5.0]);
+    let y = DVector::from_vec(vec![1.0, 2.0]);
+    let err = named(2).fit(&x, &y).unwrap_err();
+    assert!(
+        matches!(err, Error::TooFewRows { rows: 2, params: 3 }),
+        "{err}"
+    );
+    let err = LinearRegression::default()
+        .fit_stats(&SufficientStats::new(1))
+        .unwrap_err();
+    assert!(matches!(err, Error::TooFewRows { rows: 0, .. }), "{err}");
+}
+
+#[test]
+fn nan_in_the_input() {
+    let x = DMatrix::from_row_slice(3, 1, &[1.0, f64::NAN, 3.0]);
+    let y = DVector::from_vec(vec![1.0, 2.0, 3.0]);
+    let err = named(1).fit(&x, &y).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFinite {
+                what: "feature",
+                row: 1,
+                column: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let x = DMatrix::from_row_slice(3, 1, &[1.0, 2.0, 3.0]);
+    let y = DVector::from_vec(vec![1.0, f64::INFINITY, 3.0]);
+    assert!(matches!(
+        named(1).fit(&x, &y),
+        Err(Error::NonFinite {
+            what: "target",
+            row: 1,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn mismatched_lengths() {
+    let x = DMatrix::from_row_slice(3, 1, &[1.0, 2.0, 3.0]);
+    let y = DVector::from_vec(vec![1.0, 2.0]);
+    assert!(matches!(
+        named(1).fit(&x, &y),
+        Err(Error::Shape {
+            expected: 3,
+            got: 2,
+            ..
+        })
+    ));
+    let w = DVector::from_vec(vec![1.0]);
+    let y = DVector::from_vec(vec![1.0, 2.0, 3.0]);
+    assert!(matches!(
+        named(1).fit_weighted(&x, &y, Some(&w)),
+        Err(Error::Shape { .. })
+    ));
+    let m = named(1).fit(&x, &y).unwrap();
+    assert!(matches!(
+        m.predict(&DMatrix::zeros(2, 2)),
+        Err(Error::Shape {
+            expected: 1,
+            got: 2,
+            ..
+        })
+    ));
+    assert!(matches!(
+        stats_of(&x, &y, 0..3).merge(&SufficientStats::new(2)),
+        Err(Error::Shape {
+            expected: 1,
+            got: 2,
+            ..
+        })
+    ));
+}
+
+fn small_model() -> Model {
+    let x = DMatrix::from_row_slice(5, 2, &[1.0, 0.0, 2.0, 1.0, 3.0, 0.0, 4.0, 1.0, 5.0, 3.0]);
+    let y = DVector::from_vec(vec![3.0, 6.0, 7.0, 10.0, 14.0]);
+    named(2).fit(&x, &y).unwrap()
+}
+
+#[test]
+fn model_files_round_trip_byte_for_byte() {
+    let m = small_model();
+    let bytes = envelope::encode(&m).unwrap();
+    let back: Model = envelope::decode(&bytes).unwrap();
+    assert_eq!(back, m);
+    assert_eq!(envelope::encode(&back).unwrap(), bytes);
+    let q = QuantizedModel::quantize(&m).unwrap();
+    let qb = envelope::encode(&q).unwrap();
+    assert_eq!(envelope::decode::<QuantizedModel>(&qb).unwrap(), q);
+}
+
+#[test]
+fn damaged_model_files_are_refused() {
+    let bytes = envelope::encode(&small_model()).unwrap();
+    let err = |b: &[u8]| envelope::decode::<Model>(b).unwrap_err().to_string();
+    assert_eq!(
+        err(&bytes[..4]),
+        "truncated: 4 bytes, shorter than the 20-byte header"
+    );
+    assert!(err(&bytes[..bytes.len() - 3]).starts_with("truncated: payload has"));
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x40;
+    assert_eq!(err(&flipped), "checksum mismatch: the file is damaged");
+    let mut magic = bytes.clone();
+    magic[0] = b'X';
+    assert_eq!(err(&magic), "not a cali-reg file (wrong magic bytes)");
+    let mut newer = bytes.clone();
+    newer[8] = 2;
+    assert!(err(&newer).starts_with("format version 2 is newer than this build reads (1)"));
+    assert_eq!(
+        envelope::decode::<QuantizedModel>(&bytes)
+            .unwrap_err()
+            .to_string(),
+        "holds a float model, expected a quantised model"
+    );
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert_eq!(err(&longer), "1 unexpected bytes after the payload");
+}
+
+proptest! {
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = envelope::decode::<Model>(&bytes);
+        let _ = envelope::decode::<QuantizedModel>(&bytes);
+    }
+
+    #[test]
+    fn decoding_mutated_files_never_panics(at in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<prop::sample::Index>()) {
+        let mut bytes = envelope::encode(&small_model()).unwrap();
+        let i = at.index(bytes.len());
+        bytes[i] = byte;
+        let _ = envelope::decode::<Model>(&bytes);
+        // With the checksum fixed up, the payload decoder itself sees the damage.
+        let body = bytes[20..].to_vec();
+        bytes[16..20].copy_from_slice(&crc32(&body).to_le_bytes());
+        let _ = envelope::decode::<Model>(&bytes);
+        let n = cut.index(bytes.len());
+        let _ = envelope::decode::<Model>(&bytes[..n]);
+    }
+}
+
+/// CRC-32 (IEEE), bitwise: a second implementation to forge checksums in tests.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0_u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
