@@ -1,1 +1,42 @@
-fn main() {}
+//! `cali-reg`: train, quantise and serve a linear model of California Housing (or your own table).
+//!
+//! One module per subcommand under `commands/`; files on disk in `artifacts`, the run record in
+//! `record`, text formatting in `output`. The `train` feature (on by default) brings the data
+//! set loader and polars; without it the binary only loads models and predicts.
+
+mod args;
+mod artifacts;
+mod commands;
+#[cfg(feature = "train")]
+mod data;
+mod output;
+#[cfg(feature = "train")]
+mod plot;
+mod record;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are successes; anything else is bad usage.
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match commands::run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Errors are one line on stderr, whatever a cause put in its message.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,6 +1,6 @@
 //! The California Housing layout and scikit-learn's derivation of its features.
 
-use linreg::{Derivation, FeatureSpec, Recipe, TargetSpec};
+use linreg::{FeatureSpec, Recipe, TargetSpec};
 
 /// The raw census columns, in the order of `cal_housing.data`.
 pub const RAW_COLUMNS: [&str; 9] = [
@@ -34,14 +34,13 @@ pub const TARGET_NAME: &str = "MedHouseVal";
 pub fn recipe() -> Recipe {
     let column = |name: &str, col: &str| FeatureSpec {
         name: name.to_owned(),
-        derivation: Derivation::Column(col.to_owned()),
+        column: col.to_owned(),
+        divided_by: None,
     };
     let per_household = |name: &str, col: &str| FeatureSpec {
         name: name.to_owned(),
-        derivation: Derivation::Ratio {
-            numerator: col.to_owned(),
-            denominator: String::from("households"),
-        },
+        column: col.to_owned(),
+        divided_by: Some(String::from("households")),
     };
     Recipe {
         features: vec![

@@ -88,8 +88,8 @@ impl Artifact for SufficientStats {
     }
 }
 
-/// The bytes of the MessagePack payload alone.
-pub fn payload<T: Artifact>(value: &T) -> Result<Vec<u8>> {
+/// The bytes of the MessagePack payload alone (any serialisable value, for size accounting).
+pub fn payload<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     rmp_serde::to_vec(value).map_err(|e| Error::Format(format!("cannot encode: {e}")))
 }
 

@@ -42,5 +42,5 @@ pub use metrics::Metrics;
 pub use model::{InputLayout, LinearRegression, Model};
 pub use normal_equations::{Diagnostics, MAX_CONDITION};
 pub use quantized::{OriginalScheme, QuantizedModel};
-pub use recipe::{BoundRecipe, Derivation, FeatureSpec, Recipe, TargetSpec};
+pub use recipe::{BoundRecipe, FeatureSpec, Recipe, TargetSpec};
 pub use stats::SufficientStats;

@@ -253,4 +253,9 @@ impl InputLayout {
     pub fn n_features(&self) -> usize {
         self.bound.n_features()
     }
+
+    /// Indices of the input columns that are read (and so must be numeric).
+    pub fn used_columns(&self) -> Vec<usize> {
+        self.bound.used_columns()
+    }
 }

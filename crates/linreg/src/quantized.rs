@@ -23,12 +23,12 @@ pub struct QuantizedModel {
     pub intercept: f64,
     /// Training rows of the float model.
     pub n_train: u64,
-    /// Smallest training value of each feature.
-    pub feature_min: Vec<f64>,
-    /// Largest training value of each feature.
-    pub feature_max: Vec<f64>,
-    /// Analytic worst case of `|ŷ − ŷ_q|` over the box of training feature ranges.
-    pub max_deviation_bound: f64,
+    /// Smallest training value of each feature, rounded down to f32 (ranges only drive warnings).
+    pub feature_min: Vec<f32>,
+    /// Largest training value of each feature, rounded up to f32.
+    pub feature_max: Vec<f32>,
+    /// Analytic worst case of `|ŷ − ŷ_q|` over the box of training feature ranges, rounded up to f32.
+    pub max_deviation_bound: f32,
 }
 
 impl QuantizedModel {
@@ -42,7 +42,7 @@ impl QuantizedModel {
     /// let model = LinearRegression::default().fit(&x, &y).unwrap();
     /// let q = QuantizedModel::quantize(&model).unwrap();
     /// let (a, b) = (model.predict_row(&[1.0, 1.0]), q.predict_row(&[1.0, 1.0]));
-    /// assert!((a - b).abs() <= q.max_deviation_bound + 1e-12);
+    /// assert!((a - b).abs() <= f64::from(q.max_deviation_bound) + 1e-12);
     /// ```
     pub fn quantize(model: &Model) -> Result<Self> {
         let weights = quant::encode(&model.coefficients, quant::Scheme::Affine)?;
@@ -67,10 +67,16 @@ impl QuantizedModel {
             weights,
             intercept,
             n_train: model.n_train,
-            feature_min: model.feature_min.clone(),
-            feature_max: model.feature_max.clone(),
-            max_deviation_bound: f64::max(high, -low),
+            feature_min: model.feature_min.iter().map(|&v| f32_down(v)).collect(),
+            feature_max: model.feature_max.iter().map(|&v| f32_up(v)).collect(),
+            max_deviation_bound: f32_up(f64::max(high, -low)),
         })
+    }
+
+    /// Training ranges of the features, widened to f64.
+    pub fn ranges(&self) -> (Vec<f64>, Vec<f64>) {
+        let widen = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect();
+        (widen(&self.feature_min), widen(&self.feature_max))
     }
 
     /// The decoded weights.
@@ -101,12 +107,8 @@ impl QuantizedModel {
                 "quantised weights must be one tensor",
             )));
         }
-        check_shape(
-            &self.recipe,
-            &self.coefficients(),
-            &self.feature_min,
-            &self.feature_max,
-        )?;
+        let (min, max) = self.ranges();
+        check_shape(&self.recipe, &self.coefficients(), &min, &max)?;
         if !self.intercept.is_finite() {
             return Err(Error::Format(String::from(
                 "quantised model has a non-finite intercept",
@@ -114,6 +116,18 @@ impl QuantizedModel {
         }
         Ok(())
     }
+}
+
+/// The nearest f32 at or below `v`.
+fn f32_down(v: f64) -> f32 {
+    let r = v as f32;
+    if f64::from(r) > v { r.next_down() } else { r }
+}
+
+/// The nearest f32 at or above `v`.
+fn f32_up(v: f64) -> f32 {
+    let r = v as f32;
+    if f64::from(r) < v { r.next_up() } else { r }
 }
 
 /// The original Python pipeline's quantisation, reproduced bit for bit.

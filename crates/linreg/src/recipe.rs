@@ -5,27 +5,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// How one feature is computed from the raw columns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Derivation {
-    /// The raw column of that name, as is.
-    Column(String),
-    /// `numerator / denominator`; the denominator must be positive.
-    Ratio {
-        /// Raw column on top.
-        numerator: String,
-        /// Raw column below; a count, so it must be > 0.
-        denominator: String,
-    },
-}
-
-/// A named feature and its derivation.
+/// A named feature: a raw column, or a raw column divided by another (a per-household ratio, say).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureSpec {
     /// The feature's name (as the model reports it).
     pub name: String,
-    /// How to compute it.
-    pub derivation: Derivation,
+    /// The raw column it comes from.
+    pub column: String,
+    /// A raw column to divide by; it must be positive (a count).
+    pub divided_by: Option<String>,
+}
+
+impl FeatureSpec {
+    /// How it is derived, for people: `total_rooms / households`.
+    pub fn describe(&self) -> String {
+        match &self.divided_by {
+            None => self.column.clone(),
+            Some(d) => format!("{} / {d}", self.column),
+        }
+    }
 }
 
 /// The target: a raw column divided by a constant.
@@ -72,7 +70,8 @@ impl Recipe {
                 .iter()
                 .map(|f| FeatureSpec {
                     name: f.clone(),
-                    derivation: Derivation::Column(f.clone()),
+                    column: f.clone(),
+                    divided_by: None,
                 })
                 .collect(),
             target: TargetSpec {
@@ -92,13 +91,7 @@ impl Recipe {
     pub fn raw_columns(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for f in &self.features {
-            let used: Vec<&String> = match &f.derivation {
-                Derivation::Column(c) => vec![c],
-                Derivation::Ratio {
-                    numerator,
-                    denominator,
-                } => vec![numerator, denominator],
-            };
+            let used = std::iter::once(&f.column).chain(f.divided_by.as_ref());
             for c in used {
                 if !out.contains(c) {
                     out.push(c.clone());
@@ -125,12 +118,9 @@ impl Recipe {
         let sources: Vec<Source> = self
             .features
             .iter()
-            .map(|f| match &f.derivation {
-                Derivation::Column(c) => Source::Column(find(c)),
-                Derivation::Ratio {
-                    numerator,
-                    denominator,
-                } => Source::Ratio(find(numerator), find(denominator)),
+            .map(|f| match &f.divided_by {
+                None => Source::Column(find(&f.column)),
+                Some(d) => Source::Ratio(find(&f.column), find(d)),
             })
             .collect();
         let target = with_target.then(|| (find(&self.target.column), self.target.divisor));
@@ -184,8 +174,18 @@ impl BoundRecipe {
         self.target.map(|(i, divisor)| raw[i] / divisor)
     }
 
-    /// Index of the raw column that feeds a derived feature's denominator, for error reports.
-    pub fn column_name(&self, index: usize) -> &str {
-        &self.columns[index]
+    /// Indices of the raw columns the features read, ascending, each once.
+    pub fn used_columns(&self) -> Vec<usize> {
+        let mut used: Vec<usize> = self
+            .sources
+            .iter()
+            .flat_map(|s| match *s {
+                Source::Column(i) => vec![i],
+                Source::Ratio(n, d) => vec![n, d],
+            })
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        used
     }
 }

@@ -1,0 +1,80 @@
+//! Command-line arguments (clap, derive API).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Linear regression on California Housing (or your own table), quantised to uint8.
+#[derive(Debug, Parser)]
+#[command(name = "cali-reg", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Data file (CSV with header, cal_housing.data or cal_housing.tgz); default: $CALI_REG_DATA, the cache, then a verified download
+    #[arg(long, global = true, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Folder for model files, run.json and reports
+    #[arg(long, global = true, value_name = "DIR", default_value = "artifacts")]
+    pub artifacts: PathBuf,
+    /// Seed of the train/test split, 0 to 4294967295 [default: the last training run's, else 42]
+    #[arg(long, global = true)]
+    pub seed: Option<u64>,
+    /// Share of rows in the test split, strictly between 0 and 1 [default: the last training run's, else 0.2]
+    #[arg(long, global = true)]
+    pub test_size: Option<f64>,
+    /// Target column of your own CSV (default: California Housing's derivation)
+    #[arg(long, global = true, value_name = "COLUMN")]
+    pub target: Option<String>,
+    /// Feature columns of your own CSV, comma-separated (default: all but the target)
+    #[arg(long, global = true, value_name = "A,B,…", value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Use the quantised model wherever a model is used
+    #[arg(long, global = true)]
+    pub quantized: bool,
+    /// Print one JSON object instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fit on the training split, print test R² and RMSE, save the float model
+    #[cfg(feature = "train")]
+    Train,
+    /// Quantise the float model's weights to uint8 and save the quantised model
+    Quantize,
+    /// Predict the first five test rows, or every row of --input
+    Predict(PredictArgs),
+    /// R², RMSE and MAE of the model on the test split
+    #[cfg(feature = "train")]
+    Evaluate,
+    /// Size and accuracy report of all three models (also artifacts/report.md and predictions.svg)
+    #[cfg(feature = "train")]
+    Report,
+    /// Show what a model file holds
+    Inspect {
+        /// The model file
+        model: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// CSV of rows to predict ('-' for standard input): the model's feature columns by name,
+    /// or the raw columns of the training file; a target column is ignored
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Where to write the rows with a `prediction` column (default: standard output)
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print one line `Sample predictions: […]` instead of the rows
+    #[arg(long)]
+    pub summary: bool,
+}

@@ -1,0 +1,136 @@
+//! Model files on disk: names, atomic writes, loading with the file named in every error.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use linreg::envelope::{self, Artifact};
+use linreg::{Model, QuantizedModel, Recipe};
+use nalgebra::{DMatrix, DVector};
+use sha2::{Digest, Sha256};
+
+/// The float model's file name.
+pub const LINEAR: &str = "linear_model.msgpack";
+/// The quantised model's file name.
+pub const QUANTIZED: &str = "quant_model.msgpack";
+
+/// Write through a temporary file in the same folder and a rename: never a half-written file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    // Readable by all, as a file written with the usual umask would be (the image's non-root user reads them).
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)))
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// Encode and write a model file; returns its bytes.
+pub fn save<T: Artifact>(path: &Path, value: &T) -> anyhow::Result<Vec<u8>> {
+    let bytes = envelope::encode(value).with_context(|| format!("{}", path.display()))?;
+    write_atomically(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// Read and decode a model file; errors name the file.
+pub fn load<T: Artifact>(path: &Path) -> anyhow::Result<T> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!("{}: cannot read model file (run `cali-reg train` and `cali-reg quantize` first?)", path.display())
+    })?;
+    envelope::decode(&bytes).with_context(|| format!("{}", path.display()))
+}
+
+/// The float or the quantised model, behind one interface.
+#[derive(Debug, Clone)]
+pub enum Predictor {
+    /// The float model.
+    Float(Model),
+    /// The quantised model.
+    Quantized(QuantizedModel),
+}
+
+impl Predictor {
+    /// Load the model `--quantized` selects from the artifacts folder.
+    pub fn load(artifacts: &Path, quantized: bool) -> anyhow::Result<(Self, PathBuf)> {
+        if quantized {
+            let path = artifacts.join(QUANTIZED);
+            Ok((Self::Quantized(load(&path)?), path))
+        } else {
+            let path = artifacts.join(LINEAR);
+            Ok((Self::Float(load(&path)?), path))
+        }
+    }
+
+    /// Load a model file of either kind.
+    pub fn load_any(path: &Path) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        match envelope::decode::<Model>(&bytes) {
+            Ok(m) => Ok(Self::Float(m)),
+            Err(float_err) => match envelope::decode::<QuantizedModel>(&bytes) {
+                Ok(q) => Ok(Self::Quantized(q)),
+                // Report the quantised decoder's complaint only when the file says it is one.
+                Err(q_err) if float_err.to_string().starts_with("holds a quantised") => {
+                    Err(anyhow::Error::new(q_err).context(path.display().to_string()))
+                }
+                Err(_) => Err(anyhow::Error::new(float_err).context(path.display().to_string())),
+            },
+        }
+    }
+
+    pub fn recipe(&self) -> &Recipe {
+        match self {
+            Self::Float(m) => &m.recipe,
+            Self::Quantized(q) => &q.recipe,
+        }
+    }
+
+    pub fn coefficients(&self) -> Vec<f64> {
+        match self {
+            Self::Float(m) => m.coefficients.clone(),
+            Self::Quantized(q) => q.coefficients(),
+        }
+    }
+
+    pub fn intercept(&self) -> f64 {
+        match self {
+            Self::Float(m) => m.intercept,
+            Self::Quantized(q) => q.intercept,
+        }
+    }
+
+    pub fn ranges(&self) -> (Vec<f64>, Vec<f64>) {
+        match self {
+            Self::Float(m) => (m.feature_min.clone(), m.feature_max.clone()),
+            Self::Quantized(q) => q.ranges(),
+        }
+    }
+
+    pub fn predict(&self, x: &DMatrix<f64>) -> anyhow::Result<DVector<f64>> {
+        Ok(match self {
+            Self::Float(m) => m.predict(x)?,
+            Self::Quantized(q) => q.predict(x)?,
+        })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Float(_) => "float",
+            Self::Quantized(_) => "quantised",
+        }
+    }
+}

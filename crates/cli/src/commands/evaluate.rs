@@ -1,0 +1,43 @@
+//! `cali-reg evaluate`: R², RMSE and MAE of the chosen model on the test split.
+
+use linreg::Metrics;
+use serde_json::json;
+
+use crate::args::Common;
+use crate::artifacts::Predictor;
+use crate::data::{warn_if_other_data, Prepared, SplitParams};
+use crate::output;
+use crate::record::Record;
+
+pub fn run(common: &Common) -> anyhow::Result<()> {
+    let (predictor, path) = Predictor::load(&common.artifacts, common.quantized)?;
+    let record = Record::open(&common.artifacts)?;
+    let prepared = Prepared::load(common, SplitParams::resolve(common, Some(&record)))?;
+    prepared.check_model(predictor.recipe())?;
+    warn_if_other_data(&prepared, &record);
+    let (x, y) = prepared.test();
+    let m = Metrics::compute(y.as_slice(), predictor.predict(&x)?.as_slice())?;
+    if common.json {
+        output::json(&json!({
+            "command": "evaluate",
+            "model": predictor.kind(),
+            "file": path,
+            "r2": m.r2,
+            "rmse": m.rmse,
+            "mae": m.mae,
+            "test_rows": y.len(),
+            "seed": prepared.params.seed,
+            "test_size": prepared.params.test_size,
+        }));
+    } else {
+        println!(
+            "✔ R²: {:.4} | RMSE: {:.4} | MAE: {:.4} ({} model, {} test rows)",
+            m.r2,
+            m.rmse,
+            m.mae,
+            predictor.kind(),
+            y.len()
+        );
+    }
+    Ok(())
+}

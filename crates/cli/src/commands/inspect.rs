@@ -1,0 +1,86 @@
+//! `cali-reg inspect MODEL`: what a model file holds.
+
+use std::path::Path;
+
+use linreg::envelope::FORMAT_VERSION;
+use serde_json::json;
+
+use crate::args::Common;
+use crate::artifacts::{sha256_hex, Predictor};
+use crate::output;
+
+pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
+    let predictor = Predictor::load_any(path)?;
+    let bytes = std::fs::read(path)?;
+    let recipe = predictor.recipe();
+    let names = recipe.feature_names();
+    let coefficients = predictor.coefficients();
+    let (min, max) = predictor.ranges();
+    let (min, max) = (min.as_slice(), max.as_slice());
+    let (n_train, extra) = match &predictor {
+        Predictor::Float(m) => (
+            m.n_train,
+            json!({
+                "rank": m.diagnostics.rank,
+                "condition_number": m.diagnostics.condition_number,
+                "feature_mean": m.feature_mean,
+            }),
+        ),
+        Predictor::Quantized(q) => (
+            q.n_train,
+            json!({
+                "codes": q.weights.codes,
+                "scale": q.weights.params[0].scale,
+                "zero_point": q.weights.params[0].zero_point,
+                "parameter_bytes": q.parameter_bytes(),
+                "max_deviation_bound": q.max_deviation_bound,
+            }),
+        ),
+    };
+    if common.json {
+        output::json(&json!({
+            "command": "inspect",
+            "file": path,
+            "bytes": bytes.len(),
+            "sha256": sha256_hex(&bytes),
+            "kind": predictor.kind(),
+            "format_version": FORMAT_VERSION,
+            "target": recipe.target,
+            "features": recipe.features,
+            "coefficients": coefficients,
+            "intercept": predictor.intercept(),
+            "train_rows": n_train,
+            "feature_min": min,
+            "feature_max": max,
+            "details": extra,
+        }));
+        return Ok(());
+    }
+    println!("{}: {} model, format {FORMAT_VERSION}, {} bytes", path.display(), predictor.kind(), bytes.len());
+    println!("sha256 {}", sha256_hex(&bytes));
+    println!(
+        "target {} = {} / {}; trained on {n_train} rows",
+        recipe.target.name, recipe.target.column, recipe.target.divisor
+    );
+    println!("{:<12} {:>24} {:>14} {:>14}  derived from", "feature", "coefficient", "train min", "train max");
+    for (j, f) in recipe.features.iter().enumerate() {
+        let from = f.describe();
+        println!("{:<12} {:>24} {:>14} {:>14}  {from}", names[j], coefficients[j], min[j], max[j]);
+    }
+    println!("{:<12} {:>24}", "intercept", predictor.intercept());
+    match &predictor {
+        Predictor::Float(m) => println!(
+            "scaled Gram matrix: rank {}, condition number {:.1}",
+            m.diagnostics.rank, m.diagnostics.condition_number
+        ),
+        Predictor::Quantized(q) => println!(
+            "uint8 codes {:?}, scale {}, zero point {}; {} parameter bytes; worst-case |ŷ − ŷ_q| over the training ranges {:.4}",
+            q.weights.codes,
+            q.weights.params[0].scale,
+            q.weights.params[0].zero_point,
+            q.parameter_bytes(),
+            q.max_deviation_bound
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! One module per subcommand.
+
+#[cfg(feature = "train")]
+mod evaluate;
+mod inspect;
+mod predict;
+mod quantize;
+#[cfg(feature = "train")]
+mod report;
+#[cfg(feature = "train")]
+mod train;
+
+use crate::args::{Cli, Command};
+
+/// Run the chosen subcommand.
+pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    let common = &cli.common;
+    match &cli.command {
+        #[cfg(feature = "train")]
+        Command::Train => train::run(common),
+        Command::Quantize => quantize::run(common),
+        Command::Predict(args) => predict::run(common, args),
+        #[cfg(feature = "train")]
+        Command::Evaluate => evaluate::run(common),
+        #[cfg(feature = "train")]
+        Command::Report => report::run(common),
+        Command::Inspect { model } => inspect::run(common, model),
+    }
+}

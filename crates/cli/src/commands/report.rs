@@ -1,0 +1,171 @@
+//! `cali-reg report`: sizes and accuracy of the float model, our quantised model and the
+//! original's scheme, beside the original's published figures.
+
+use std::time::Instant;
+
+use linreg::{envelope, Metrics, Model, OriginalScheme, QuantizedModel};
+use serde_json::{json, Value};
+
+use crate::args::Common;
+use crate::artifacts::{self, write_atomically, LINEAR, QUANTIZED};
+use crate::data::{warn_if_other_data, Prepared, SplitParams};
+use crate::output::{self, thousands};
+use crate::plot;
+use crate::record::Record;
+
+/// The Python original's published figures: joblib file bytes and test R².
+pub const ORIGINAL_FLOAT: (u64, f64, f64) = (1097, 0.5758, 0.7456);
+/// Its quantised file: bytes and test R² (no RMSE published).
+pub const ORIGINAL_QUANT: (u64, f64) = (486, 0.4854);
+
+pub const REPORT: &str = "report.md";
+pub const PLOT: &str = "predictions.svg";
+
+/// One row of the table.
+struct Row {
+    name: &'static str,
+    file_bytes: Option<u64>,
+    payload_bytes: Option<usize>,
+    parameter_bytes: Option<usize>,
+    metrics: Metrics,
+}
+
+pub fn run(common: &Common) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let dir = &common.artifacts;
+    let mut record = Record::open(dir)?;
+    let float: Model = artifacts::load(&dir.join(LINEAR))?;
+    let quant: QuantizedModel = artifacts::load(&dir.join(QUANTIZED))?;
+    let original = OriginalScheme::quantize(&float);
+    let prepared = Prepared::load(common, SplitParams::resolve(common, Some(&record)))?;
+    prepared.check_model(&float.recipe)?;
+    warn_if_other_data(&prepared, &record);
+
+    let (x, y) = prepared.test();
+    let (pf, pq, po) = (float.predict(&x)?, quant.predict(&x)?, original.predict(&x)?);
+    let metrics = |p: &nalgebra::DVector<f64>| Metrics::compute(y.as_slice(), p.as_slice());
+    let file_bytes = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len()).ok();
+    let rows = [
+        Row {
+            name: "float, ours",
+            file_bytes: file_bytes(LINEAR),
+            payload_bytes: Some(envelope::payload(&float)?.len()),
+            parameter_bytes: Some(8 * (float.coefficients.len() + 1)),
+            metrics: metrics(&pf)?,
+        },
+        Row {
+            name: "uint8 per-tensor + bias correction, ours",
+            file_bytes: file_bytes(QUANTIZED),
+            payload_bytes: Some(envelope::payload(&quant)?.len()),
+            parameter_bytes: Some(quant.parameter_bytes()),
+            metrics: metrics(&pq)?,
+        },
+        Row {
+            name: "original's scheme (±0.05 windows), our code",
+            file_bytes: None,
+            payload_bytes: Some(envelope::payload(&original)?.len()),
+            parameter_bytes: Some(original.parameter_bytes()),
+            metrics: metrics(&po)?,
+        },
+    ];
+    let observed = pf
+        .iter()
+        .zip(pq.iter())
+        .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+    let image_bytes = record.get("/image/bytes").and_then(Value::as_u64);
+
+    let markdown = render(&rows, observed, f64::from(quant.max_deviation_bound), image_bytes, &prepared);
+    write_atomically(&dir.join(REPORT), markdown.as_bytes())?;
+    let svg = plot::predictions_svg(y.as_slice(), pf.as_slice(), pq.as_slice())?;
+    write_atomically(&dir.join(PLOT), svg.as_bytes())?;
+
+    let keys = ["float", "quantized", "original_scheme"];
+    for (key, row) in keys.iter().zip(&rows) {
+        record.set("metrics", key, json!(row.metrics));
+        record.set(
+            "sizes",
+            key,
+            json!({ "file_bytes": row.file_bytes, "payload_bytes": row.payload_bytes, "parameter_bytes": row.parameter_bytes }),
+        );
+    }
+    record.set("metrics", "max_abs_deviation_test", json!(observed));
+    record.set("metrics", "max_abs_deviation_bound", json!(quant.max_deviation_bound));
+    record.artifact(REPORT, markdown.as_bytes());
+    record.artifact(PLOT, svg.as_bytes());
+    record.stage("report", start.elapsed().as_secs_f64());
+    record.save()?;
+
+    if common.json {
+        let table: Vec<Value> = keys
+            .iter()
+            .zip(&rows)
+            .map(|(key, r)| {
+                json!({
+                    "model": key,
+                    "file_bytes": r.file_bytes,
+                    "payload_bytes": r.payload_bytes,
+                    "parameter_bytes": r.parameter_bytes,
+                    "r2": r.metrics.r2,
+                    "rmse": r.metrics.rmse,
+                    "mae": r.metrics.mae,
+                })
+            })
+            .collect();
+        output::json(&json!({
+            "command": "report",
+            "models": table,
+            "original_published": {
+                "float": { "file_bytes": ORIGINAL_FLOAT.0, "r2": ORIGINAL_FLOAT.1, "rmse": ORIGINAL_FLOAT.2 },
+                "quantized": { "file_bytes": ORIGINAL_QUANT.0, "r2": ORIGINAL_QUANT.1 },
+            },
+            "max_abs_deviation_test": observed,
+            "max_abs_deviation_bound": quant.max_deviation_bound,
+            "image_bytes": image_bytes,
+            "report": dir.join(REPORT),
+            "plot": dir.join(PLOT),
+        }));
+    } else {
+        print!("{markdown}");
+    }
+    Ok(())
+}
+
+fn cell<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| String::from("—"), |v| v.to_string())
+}
+
+fn render(rows: &[Row], observed: f64, bound: f64, image: Option<u64>, prepared: &Prepared) -> String {
+    let mut s = String::from("| model | file bytes | payload bytes | parameter bytes | test R² | test RMSE |\n");
+    s.push_str("|---|--:|--:|--:|--:|--:|\n");
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {:.4} | {:.4} |\n",
+            r.name,
+            cell(r.file_bytes.map(thousands)),
+            cell(r.payload_bytes),
+            cell(r.parameter_bytes),
+            r.metrics.r2,
+            r.metrics.rmse
+        ));
+    }
+    s.push_str(&format!(
+        "| Python original, float (joblib), published | {} | — | — | {:.4} | {:.4} |\n",
+        thousands(ORIGINAL_FLOAT.0),
+        ORIGINAL_FLOAT.1,
+        ORIGINAL_FLOAT.2
+    ));
+    s.push_str(&format!(
+        "| Python original, quantised (joblib), published | {} | — | — | {:.4} | — |\n",
+        ORIGINAL_QUANT.0, ORIGINAL_QUANT.1
+    ));
+    if let Some(bytes) = image {
+        s.push_str(&format!("| container image (`cali-reg:latest`) | {} | — | — | — | — |\n", thousands(bytes)));
+    }
+    s.push_str(&format!(
+        "\nTest split: {} rows (seed {}, test size {}). Largest |float − quantised| prediction on it: {observed:.4}; analytic bound over the training ranges: {bound:.4}.\n",
+        prepared.split.test.len(),
+        prepared.params.seed,
+        prepared.params.test_size
+    ));
+    s
+}

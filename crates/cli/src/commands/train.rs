@@ -1,0 +1,54 @@
+//! `cali-reg train`: fit on the training split, report test metrics, save the float model.
+
+use std::time::Instant;
+
+use linreg::{LinearRegression, Metrics};
+use serde_json::json;
+
+use crate::args::Common;
+use crate::artifacts::{self, LINEAR};
+use crate::data::{Prepared, SplitParams};
+use crate::output;
+use crate::record::Record;
+
+pub fn run(common: &Common) -> anyhow::Result<()> {
+    let start = Instant::now();
+    // Training starts a new run: its split comes from the command line or the defaults only.
+    let prepared = Prepared::load(common, SplitParams::resolve(common, None))?;
+    let (x, y) = prepared.train();
+    let model = LinearRegression::with_recipe(prepared.table.recipe.clone()).fit(&x, &y)?;
+    let (x_test, y_test) = prepared.test();
+    let metrics = Metrics::compute(y_test.as_slice(), model.predict(&x_test)?.as_slice())?;
+
+    let path = common.artifacts.join(LINEAR);
+    let bytes = artifacts::save(&path, &model)?;
+    let mut record = Record::fresh(&common.artifacts);
+    record.set_section("parameters", prepared.parameters());
+    record.set("metrics", "float", json!(metrics));
+    record.artifact(LINEAR, &bytes);
+    record.stage("train", start.elapsed().as_secs_f64());
+    record.save()?;
+
+    if common.json {
+        output::json(&json!({
+            "command": "train",
+            "r2": metrics.r2,
+            "rmse": metrics.rmse,
+            "mae": metrics.mae,
+            "coefficients": model.coefficients,
+            "intercept": model.intercept,
+            "features": model.feature_names(),
+            "train_rows": prepared.split.train.len(),
+            "test_rows": prepared.split.test.len(),
+            "seed": prepared.params.seed,
+            "test_size": prepared.params.test_size,
+            "condition_number": model.diagnostics.condition_number,
+            "model": path,
+            "bytes": bytes.len(),
+        }));
+    } else {
+        println!("✔ R²: {:.4} | RMSE: {:.4}", metrics.r2, metrics.rmse);
+        println!("✔ Model saved to {} ({} bytes)", path.display(), bytes.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! The data set and its split, as the training commands need them.
+
+use dataset::{Locator, Spec, Split, Table};
+use nalgebra::{DMatrix, DVector};
+use serde_json::{json, Value};
+
+use crate::args::Common;
+use crate::record::Record;
+
+/// Seed and test size: given on the command line, else those of the last training run, else 42 and 0.2.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SplitParams {
+    pub seed: u64,
+    pub test_size: f64,
+}
+
+impl SplitParams {
+    pub fn resolve(common: &Common, record: Option<&Record>) -> Self {
+        let from_record = |key: &str| record.and_then(|r| r.get(&format!("/parameters/{key}")));
+        Self {
+            seed: common
+                .seed
+                .or_else(|| from_record("seed").and_then(Value::as_u64))
+                .unwrap_or(42),
+            test_size: common
+                .test_size
+                .or_else(|| from_record("test_size").and_then(Value::as_f64))
+                .unwrap_or(0.2),
+        }
+    }
+}
+
+/// The loaded table and its train/test split.
+#[derive(Debug)]
+pub struct Prepared {
+    pub table: Table,
+    pub split: Split,
+    pub params: SplitParams,
+}
+
+impl Prepared {
+    pub fn load(common: &Common, params: SplitParams) -> anyhow::Result<Self> {
+        let located = Locator::from_env(common.data.as_deref()).locate()?;
+        let spec = Spec {
+            target: common.target.clone(),
+            features: common.features.clone(),
+        };
+        let table = dataset::load(&located, &spec)?;
+        let split = dataset::train_test_split(table.n_rows(), params.test_size, params.seed)?;
+        Ok(Self {
+            table,
+            split,
+            params,
+        })
+    }
+
+    pub fn train(&self) -> (DMatrix<f64>, DVector<f64>) {
+        self.table.select(&self.split.train)
+    }
+
+    pub fn test(&self) -> (DMatrix<f64>, DVector<f64>) {
+        self.table.select(&self.split.test)
+    }
+
+    /// What run.json records about the data and split.
+    pub fn parameters(&self) -> Value {
+        json!({
+            "seed": self.params.seed,
+            "test_size": self.params.test_size,
+            "data": {
+                "file": self.table.file,
+                "found_by": self.table.origin.label(),
+                "sha256": self.table.sha256,
+                "rows": self.table.n_rows(),
+            },
+            "target": self.table.recipe.target.name,
+            "features": self.table.feature_names(),
+            "train_rows": self.split.train.len(),
+            "test_rows": self.split.test.len(),
+        })
+    }
+
+    /// Fail unless a model was trained on features with the same names as this data's.
+    pub fn check_model(&self, recipe: &linreg::Recipe) -> anyhow::Result<()> {
+        let (model, data) = (recipe.feature_names(), self.table.feature_names());
+        if model != data {
+            anyhow::bail!(
+                "the model's features ({}) differ from the data's ({}); pass the same --target/--features as for training",
+                model.join(", "),
+                data.join(", ")
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Warn (stderr) when the data differs from the data the model was trained on.
+pub fn warn_if_other_data(prepared: &Prepared, record: &Record) {
+    if let Some(trained) = record.get("/parameters/data/sha256").and_then(Value::as_str) {
+        if trained != prepared.table.sha256 {
+            eprintln!(
+                "warning: {} differs from the data the model was trained on (SHA-256 {trained})",
+                prepared.table.file
+            );
+        }
+    }
+}
+

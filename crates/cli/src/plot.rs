@@ -1,0 +1,70 @@
+//! `predictions.svg`: predicted against actual on the test split, float and quantised, with the diagonal.
+
+use plotters::prelude::*;
+
+/// At most this many points per series, evenly spaced over the test rows, to keep the SVG small.
+const MAX_POINTS: usize = 1000;
+
+/// Render the scatter plot as an SVG document.
+pub fn predictions_svg(actual: &[f64], float: &[f64], quantized: &[f64]) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    let step = actual.len().div_ceil(MAX_POINTS).max(1);
+    let all = actual.iter().chain(float).chain(quantized).copied();
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = (lo.floor(), hi.ceil());
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 600)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Test split: predicted vs actual (every {step}th of {} rows)", actual.len()),
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(lo..hi, lo..hi)
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("actual MedHouseVal (100 k$)")
+            .y_desc("predicted")
+            .draw()
+            .map_err(plot_error)?;
+        let series = [
+            ("float model", float, BLUE.mix(0.35)),
+            ("uint8 quantised model", quantized, RED.mix(0.35)),
+        ];
+        for (label, predicted, colour) in series {
+            let points: Vec<(f64, f64)> = actual
+                .iter()
+                .zip(predicted)
+                .step_by(step)
+                .map(|(&a, &p)| (a, p))
+                .collect();
+            chart
+                .draw_series(points.into_iter().map(|p| Circle::new(p, 2, colour.filled())))
+                .map_err(plot_error)?
+                .label(label)
+                .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
+        }
+        chart
+            .draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.stroke_width(1)))
+            .map_err(plot_error)?
+            .label("predicted = actual")
+            .legend(|(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], BLACK));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_error)?;
+        root.present().map_err(plot_error)?;
+    }
+    Ok(svg)
+}
+
+fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow::anyhow!("cannot draw predictions.svg: {e}")
+}

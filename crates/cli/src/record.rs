@@ -1,0 +1,92 @@
+//! `run.json`: the record of a run, updated by each command.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde_json::{json, Map, Value};
+
+use crate::artifacts::{sha256_hex, write_atomically};
+
+/// File name inside the artifacts folder.
+pub const FILE: &str = "run.json";
+
+/// The record, as a JSON object.
+#[derive(Debug)]
+pub struct Record {
+    path: PathBuf,
+    value: Value,
+}
+
+impl Record {
+    /// Read the record of the artifacts folder, or start an empty one.
+    pub fn open(artifacts: &Path) -> anyhow::Result<Self> {
+        let path = artifacts.join(FILE);
+        let value = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("{}: not valid JSON (delete it to start afresh)", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+        };
+        if !value.is_object() {
+            anyhow::bail!("{}: not a JSON object (delete it to start afresh)", path.display());
+        }
+        Ok(Self { path, value })
+    }
+
+    /// A new record for a training run: what the previous run measured no longer applies.
+    pub fn fresh(artifacts: &Path) -> Self {
+        Self {
+            path: artifacts.join(FILE),
+            value: json!({ "tool": { "name": "cali-reg", "version": env!("CARGO_PKG_VERSION") } }),
+        }
+    }
+
+    /// The value at a `/`-separated path.
+    pub fn get(&self, pointer: &str) -> Option<&Value> {
+        self.value.pointer(pointer)
+    }
+
+    /// Replace a whole top-level section.
+    pub fn set_section(&mut self, section: &str, value: Value) {
+        if let Some(root) = self.value.as_object_mut() {
+            root.insert(section.to_owned(), value);
+        }
+    }
+
+    /// Set the value at `section/key`, creating the section.
+    pub fn set(&mut self, section: &str, key: &str, value: Value) {
+        let Some(root) = self.value.as_object_mut() else {
+            return;
+        };
+        let entry = root
+            .entry(section.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        if let Some(obj) = entry.as_object_mut() {
+            obj.insert(key.to_owned(), value);
+        }
+    }
+
+    /// Record a file's size and SHA-256 under `artifacts`.
+    pub fn artifact(&mut self, name: &str, bytes: &[u8]) {
+        self.set(
+            "artifacts",
+            name,
+            json!({ "bytes": bytes.len(), "sha256": sha256_hex(bytes) }),
+        );
+    }
+
+    /// Record how long a stage took.
+    pub fn stage(&mut self, name: &str, seconds: f64) {
+        self.set("stages", name, json!({ "seconds": seconds }));
+    }
+
+    /// Write it back, atomically.
+    pub fn save(&self) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string_pretty(&self.value)?;
+        text.push('\n');
+        write_atomically(&self.path, text.as_bytes())
+    }
+}
