@@ -77,4 +77,8 @@ pub struct PredictArgs {
     /// Print one line `Sample predictions: […]` instead of the rows
     #[arg(long)]
     pub summary: bool,
+    /// Also write the raw input columns of the sample rows to FILE (what the container image predicts)
+    #[cfg(feature = "train")]
+    #[arg(long, value_name = "FILE", conflicts_with = "input")]
+    pub save_samples: Option<PathBuf>,
 }

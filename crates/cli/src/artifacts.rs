@@ -26,7 +26,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     // Readable by all, as a file written with the usual umask would be (the image's non-root user reads them).
     tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)))
+        .and_then(|()| {
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+        })
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.persist(path)
@@ -50,7 +53,10 @@ pub fn save<T: Artifact>(path: &Path, value: &T) -> anyhow::Result<Vec<u8>> {
 /// Read and decode a model file; errors name the file.
 pub fn load<T: Artifact>(path: &Path) -> anyhow::Result<T> {
     let bytes = std::fs::read(path).with_context(|| {
-        format!("{}: cannot read model file (run `cali-reg train` and `cali-reg quantize` first?)", path.display())
+        format!(
+            "{}: cannot read model file (run `cali-reg train` and `cali-reg quantize` first?)",
+            path.display()
+        )
     })?;
     envelope::decode(&bytes).with_context(|| format!("{}", path.display()))
 }
@@ -78,7 +84,8 @@ impl Predictor {
 
     /// Load a model file of either kind.
     pub fn load_any(path: &Path) -> anyhow::Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
         match envelope::decode::<Model>(&bytes) {
             Ok(m) => Ok(Self::Float(m)),
             Err(float_err) => match envelope::decode::<QuantizedModel>(&bytes) {

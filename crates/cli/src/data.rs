@@ -2,7 +2,7 @@
 
 use dataset::{Locator, Spec, Split, Table};
 use nalgebra::{DMatrix, DVector};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::args::Common;
 use crate::record::Record;
@@ -96,7 +96,10 @@ impl Prepared {
 
 /// Warn (stderr) when the data differs from the data the model was trained on.
 pub fn warn_if_other_data(prepared: &Prepared, record: &Record) {
-    if let Some(trained) = record.get("/parameters/data/sha256").and_then(Value::as_str) {
+    if let Some(trained) = record
+        .get("/parameters/data/sha256")
+        .and_then(Value::as_str)
+    {
         if trained != prepared.table.sha256 {
             eprintln!(
                 "warning: {} differs from the data the model was trained on (SHA-256 {trained})",
@@ -105,4 +108,3 @@ pub fn warn_if_other_data(prepared: &Prepared, record: &Record) {
         }
     }
 }
-

@@ -38,7 +38,10 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(three_decimals(&[0.7191, 2.71, -0.0004]), "[0.719 2.710 -0.000]");
+        assert_eq!(
+            three_decimals(&[0.7191, 2.71, -0.0004]),
+            "[0.719 2.710 -0.000]"
+        );
         assert_eq!(exact(&[0.1, -2e-6]), "[0.1 -0.000002]");
         assert_eq!(thousands(1097), "1,097");
         assert_eq!(thousands(486), "486");

@@ -9,15 +9,28 @@ const MAX_POINTS: usize = 1000;
 pub fn predictions_svg(actual: &[f64], float: &[f64], quantized: &[f64]) -> anyhow::Result<String> {
     let mut svg = String::new();
     let step = actual.len().div_ceil(MAX_POINTS).max(1);
-    let all = actual.iter().chain(float).chain(quantized).copied();
-    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (lo, hi) = (lo.floor(), hi.ceil());
+    // Axes span the actual values plus a margin; the few wild predictions beyond are counted, not drawn.
+    let (lo, hi) = actual
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let (lo, hi) = (lo.floor() - 1.0, hi.ceil() + 1.0);
+    let inside = |p: &(f64, f64)| p.1 >= lo && p.1 <= hi;
+    let hidden = float
+        .iter()
+        .chain(quantized)
+        .filter(|&&p| p < lo || p > hi)
+        .count();
     {
         let root = SVGBackend::with_string(&mut svg, (720, 600)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!("Test split: predicted vs actual (every {step}th of {} rows)", actual.len()),
+                format!(
+                    "Test split, every {step}th of {} rows ({hidden} predictions off the axes)",
+                    actual.len()
+                ),
                 ("sans-serif", 18),
             )
             .margin(12)
@@ -41,9 +54,14 @@ pub fn predictions_svg(actual: &[f64], float: &[f64], quantized: &[f64]) -> anyh
                 .zip(predicted)
                 .step_by(step)
                 .map(|(&a, &p)| (a, p))
+                .filter(inside)
                 .collect();
             chart
-                .draw_series(points.into_iter().map(|p| Circle::new(p, 2, colour.filled())))
+                .draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 2, colour.filled())),
+                )
                 .map_err(plot_error)?
                 .label(label)
                 .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));

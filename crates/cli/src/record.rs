@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::artifacts::{sha256_hex, write_atomically};
 
@@ -22,13 +22,20 @@ impl Record {
     pub fn open(artifacts: &Path) -> anyhow::Result<Self> {
         let path = artifacts.join(FILE);
         let value = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("{}: not valid JSON (delete it to start afresh)", path.display()))?,
+            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "{}: not valid JSON (delete it to start afresh)",
+                    path.display()
+                )
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
             Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
         };
         if !value.is_object() {
-            anyhow::bail!("{}: not a JSON object (delete it to start afresh)", path.display());
+            anyhow::bail!(
+                "{}: not a JSON object (delete it to start afresh)",
+                path.display()
+            );
         }
         Ok(Self { path, value })
     }

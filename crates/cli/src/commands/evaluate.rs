@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::args::Common;
 use crate::artifacts::Predictor;
-use crate::data::{warn_if_other_data, Prepared, SplitParams};
+use crate::data::{Prepared, SplitParams, warn_if_other_data};
 use crate::output;
 use crate::record::Record;
 

@@ -6,7 +6,7 @@ use linreg::envelope::FORMAT_VERSION;
 use serde_json::json;
 
 use crate::args::Common;
-use crate::artifacts::{sha256_hex, Predictor};
+use crate::artifacts::{Predictor, sha256_hex};
 use crate::output;
 
 pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
@@ -56,16 +56,27 @@ pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
         }));
         return Ok(());
     }
-    println!("{}: {} model, format {FORMAT_VERSION}, {} bytes", path.display(), predictor.kind(), bytes.len());
+    println!(
+        "{}: {} model, format {FORMAT_VERSION}, {} bytes",
+        path.display(),
+        predictor.kind(),
+        bytes.len()
+    );
     println!("sha256 {}", sha256_hex(&bytes));
     println!(
         "target {} = {} / {}; trained on {n_train} rows",
         recipe.target.name, recipe.target.column, recipe.target.divisor
     );
-    println!("{:<12} {:>24} {:>14} {:>14}  derived from", "feature", "coefficient", "train min", "train max");
+    println!(
+        "{:<12} {:>24} {:>14} {:>14}  derived from",
+        "feature", "coefficient", "train min", "train max"
+    );
     for (j, f) in recipe.features.iter().enumerate() {
         let from = f.describe();
-        println!("{:<12} {:>24} {:>14} {:>14}  {from}", names[j], coefficients[j], min[j], max[j]);
+        println!(
+            "{:<12} {:>24} {:>14} {:>14}  {from}",
+            names[j], coefficients[j], min[j], max[j]
+        );
     }
     println!("{:<12} {:>24}", "intercept", predictor.intercept());
     match &predictor {

@@ -9,7 +9,7 @@ use nalgebra::DMatrix;
 use serde_json::json;
 
 use crate::args::{Common, PredictArgs};
-use crate::artifacts::{write_atomically, Predictor};
+use crate::artifacts::{Predictor, write_atomically};
 use crate::output;
 
 /// How many test rows the sample line shows.
@@ -20,7 +20,7 @@ pub fn run(common: &Common, args: &PredictArgs) -> anyhow::Result<()> {
     match &args.input {
         Some(input) => predict_file(common, args, &predictor, input),
         None => {
-            let predictions = sample_predictions(common, &predictor)?;
+            let predictions = sample_predictions(common, args, &predictor)?;
             print_summary(common, &predictor, &predictions);
             Ok(())
         }
@@ -35,13 +35,20 @@ fn print_summary(common: &Common, predictor: &Predictor, predictions: &[f64]) {
             "predictions": predictions,
         }));
     } else {
-        println!("Sample predictions: {}", output::three_decimals(predictions));
+        println!(
+            "Sample predictions: {}",
+            output::three_decimals(predictions)
+        );
     }
 }
 
 #[cfg(feature = "train")]
-fn sample_predictions(common: &Common, predictor: &Predictor) -> anyhow::Result<Vec<f64>> {
-    use crate::data::{warn_if_other_data, Prepared, SplitParams};
+fn sample_predictions(
+    common: &Common,
+    args: &PredictArgs,
+    predictor: &Predictor,
+) -> anyhow::Result<Vec<f64>> {
+    use crate::data::{Prepared, SplitParams, warn_if_other_data};
     use crate::record::Record;
 
     let record = Record::open(&common.artifacts)?;
@@ -49,12 +56,40 @@ fn sample_predictions(common: &Common, predictor: &Predictor) -> anyhow::Result<
     prepared.check_model(predictor.recipe())?;
     warn_if_other_data(&prepared, &record);
     let rows = &prepared.split.test[..SAMPLES.min(prepared.split.test.len())];
+    if let Some(path) = &args.save_samples {
+        write_atomically(
+            path,
+            raw_rows_csv(&prepared.table, predictor.recipe(), rows).as_bytes(),
+        )?;
+    }
     let (x, _) = prepared.table.select(rows);
     Ok(predictor.predict(&x)?.as_slice().to_vec())
 }
 
+/// The raw columns a recipe reads, in file order, for the given rows; values print exactly.
+#[cfg(feature = "train")]
+fn raw_rows_csv(table: &dataset::Table, recipe: &linreg::Recipe, rows: &[usize]) -> String {
+    let needed = recipe.raw_columns();
+    let keep: Vec<usize> = (0..table.raw_columns.len())
+        .filter(|&c| needed.contains(&table.raw_columns[c]))
+        .collect();
+    let names: Vec<&str> = keep
+        .iter()
+        .map(|&c| table.raw_columns[c].as_str())
+        .collect();
+    let mut out = names.join(",");
+    out.push('\n');
+    for &r in rows {
+        let raw = table.raw_row(r);
+        let cells: Vec<String> = keep.iter().map(|&c| raw[c].to_string()).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(not(feature = "train"))]
-fn sample_predictions(_: &Common, _: &Predictor) -> anyhow::Result<Vec<f64>> {
+fn sample_predictions(_: &Common, _: &PredictArgs, _: &Predictor) -> anyhow::Result<Vec<f64>> {
     anyhow::bail!("this build of cali-reg cannot load the data set; pass --input FILE.csv")
 }
 
@@ -68,10 +103,16 @@ struct Rows {
 
 fn read_rows(input: &Path, predictor: &Predictor) -> anyhow::Result<Rows> {
     let stdin = input.as_os_str() == "-";
-    let name = if stdin { String::from("<stdin>") } else { input.display().to_string() };
+    let name = if stdin {
+        String::from("<stdin>")
+    } else {
+        input.display().to_string()
+    };
     let mut text = Vec::new();
     if stdin {
-        std::io::stdin().read_to_end(&mut text).context("<stdin>: cannot read")?;
+        std::io::stdin()
+            .read_to_end(&mut text)
+            .context("<stdin>: cannot read")?;
     } else {
         text = std::fs::read(input).with_context(|| format!("{name}: cannot read"))?;
     }
@@ -83,7 +124,8 @@ fn read_rows(input: &Path, predictor: &Predictor) -> anyhow::Result<Rows> {
         .with_context(|| format!("{name}: cannot read the header"))?
         .clone();
     let columns: Vec<String> = header.iter().map(str::to_owned).collect();
-    let layout = InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;
+    let layout =
+        InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;
     let used = layout.used_columns();
 
     let mut records = Vec::new();
@@ -98,13 +140,18 @@ fn read_rows(input: &Path, predictor: &Predictor) -> anyhow::Result<Rows> {
             raw[c] = match cell.parse::<f64>() {
                 Ok(v) if v.is_finite() => v,
                 Ok(v) => anyhow::bail!("{name}:{line}: column {}: {v} is not finite", columns[c]),
-                Err(_) if cell.is_empty() => anyhow::bail!("{name}:{line}: column {}: missing value", columns[c]),
-                Err(_) => anyhow::bail!("{name}:{line}: column {}: {cell:?} is not a number", columns[c]),
+                Err(_) if cell.is_empty() => {
+                    anyhow::bail!("{name}:{line}: column {}: missing value", columns[c])
+                }
+                Err(_) => anyhow::bail!(
+                    "{name}:{line}: column {}: {cell:?} is not a number",
+                    columns[c]
+                ),
             };
         }
-        layout
-            .features(r, &raw, &mut row)
-            .map_err(|e| anyhow::anyhow!("{name}:{line}: {}", without_row_prefix(&e.to_string())))?;
+        layout.features(r, &raw, &mut row).map_err(|e| {
+            anyhow::anyhow!("{name}:{line}: {}", without_row_prefix(&e.to_string()))
+        })?;
         features.extend_from_slice(&row);
         records.push(record);
     }
@@ -112,7 +159,12 @@ fn read_rows(input: &Path, predictor: &Predictor) -> anyhow::Result<Rows> {
         anyhow::bail!("{name}: no data rows");
     }
     let x = DMatrix::from_row_slice(records.len(), layout.n_features(), &features);
-    Ok(Rows { name, header, records, x })
+    Ok(Rows {
+        name,
+        header,
+        records,
+        x,
+    })
 }
 
 /// linreg labels rows by index; here the line number says it better.
@@ -160,7 +212,9 @@ fn predict_file(
         out.push_field(&p.to_string());
         writer.write_record(&out)?;
     }
-    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
     match &args.output {
         Some(path) => {
             write_atomically(path, &bytes)?;
@@ -175,7 +229,9 @@ fn predict_file(
         }
         None => {
             use std::io::Write;
-            std::io::stdout().write_all(&bytes).context("cannot write to standard output")?;
+            std::io::stdout()
+                .write_all(&bytes)
+                .context("cannot write to standard output")?;
         }
     }
     Ok(())

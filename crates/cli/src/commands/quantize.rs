@@ -40,7 +40,10 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
         }));
     } else {
         println!("✔ Quantised parameters saved");
-        println!("Original coefficients: {}", output::exact(&model.coefficients));
+        println!(
+            "Original coefficients: {}",
+            output::exact(&model.coefficients)
+        );
         println!("Original intercept: {}", model.intercept);
         println!(
             "Codes: {:?} (scale {}, zero point {}); bias-corrected intercept {}",

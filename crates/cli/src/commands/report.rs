@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
-use linreg::{envelope, Metrics, Model, OriginalScheme, QuantizedModel};
-use serde_json::{json, Value};
+use linreg::{Metrics, Model, OriginalScheme, QuantizedModel, envelope};
+use serde_json::{Value, json};
 
 use crate::args::Common;
-use crate::artifacts::{self, write_atomically, LINEAR, QUANTIZED};
-use crate::data::{warn_if_other_data, Prepared, SplitParams};
+use crate::artifacts::{self, LINEAR, QUANTIZED, write_atomically};
+use crate::data::{Prepared, SplitParams, warn_if_other_data};
 use crate::output::{self, thousands};
 use crate::plot;
 use crate::record::Record;
@@ -42,7 +42,11 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
     warn_if_other_data(&prepared, &record);
 
     let (x, y) = prepared.test();
-    let (pf, pq, po) = (float.predict(&x)?, quant.predict(&x)?, original.predict(&x)?);
+    let (pf, pq, po) = (
+        float.predict(&x)?,
+        quant.predict(&x)?,
+        original.predict(&x)?,
+    );
     let metrics = |p: &nalgebra::DVector<f64>| Metrics::compute(y.as_slice(), p.as_slice());
     let file_bytes = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len()).ok();
     let rows = [
@@ -74,7 +78,13 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
         .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
     let image_bytes = record.get("/image/bytes").and_then(Value::as_u64);
 
-    let markdown = render(&rows, observed, f64::from(quant.max_deviation_bound), image_bytes, &prepared);
+    let markdown = render(
+        &rows,
+        observed,
+        f64::from(quant.max_deviation_bound),
+        image_bytes,
+        &prepared,
+    );
     write_atomically(&dir.join(REPORT), markdown.as_bytes())?;
     let svg = plot::predictions_svg(y.as_slice(), pf.as_slice(), pq.as_slice())?;
     write_atomically(&dir.join(PLOT), svg.as_bytes())?;
@@ -89,7 +99,11 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
         );
     }
     record.set("metrics", "max_abs_deviation_test", json!(observed));
-    record.set("metrics", "max_abs_deviation_bound", json!(quant.max_deviation_bound));
+    record.set(
+        "metrics",
+        "max_abs_deviation_bound",
+        json!(quant.max_deviation_bound),
+    );
     record.artifact(REPORT, markdown.as_bytes());
     record.artifact(PLOT, svg.as_bytes());
     record.stage("report", start.elapsed().as_secs_f64());
@@ -134,8 +148,16 @@ fn cell<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| String::from("—"), |v| v.to_string())
 }
 
-fn render(rows: &[Row], observed: f64, bound: f64, image: Option<u64>, prepared: &Prepared) -> String {
-    let mut s = String::from("| model | file bytes | payload bytes | parameter bytes | test R² | test RMSE |\n");
+fn render(
+    rows: &[Row],
+    observed: f64,
+    bound: f64,
+    image: Option<u64>,
+    prepared: &Prepared,
+) -> String {
+    let mut s = String::from(
+        "| model | file bytes | payload bytes | parameter bytes | test R² | test RMSE |\n",
+    );
     s.push_str("|---|--:|--:|--:|--:|--:|\n");
     for r in rows {
         s.push_str(&format!(
@@ -159,7 +181,10 @@ fn render(rows: &[Row], observed: f64, bound: f64, image: Option<u64>, prepared:
         ORIGINAL_QUANT.0, ORIGINAL_QUANT.1
     ));
     if let Some(bytes) = image {
-        s.push_str(&format!("| container image (`cali-reg:latest`) | {} | — | — | — | — |\n", thousands(bytes)));
+        s.push_str(&format!(
+            "| container image (`cali-reg:latest`) | {} | — | — | — | — |\n",
+            thousands(bytes)
+        ));
     }
     s.push_str(&format!(
         "\nTest split: {} rows (seed {}, test size {}). Largest |float − quantised| prediction on it: {observed:.4}; analytic bound over the training ranges: {bound:.4}.\n",

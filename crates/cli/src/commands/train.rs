@@ -48,7 +48,11 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
         }));
     } else {
         println!("✔ R²: {:.4} | RMSE: {:.4}", metrics.r2, metrics.rmse);
-        println!("✔ Model saved to {} ({} bytes)", path.display(), bytes.len());
+        println!(
+            "✔ Model saved to {} ({} bytes)",
+            path.display(),
+            bytes.len()
+        );
     }
     Ok(())
 }
