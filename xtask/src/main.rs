@@ -1,1 +1,69 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, in Rust.
+//!
+//! - `cargo xtask pipeline`: train → quantise → predict → container build and smoke run → size report,
+//!   skipping stages whose inputs and outputs are unchanged (as `dvc repro` does).
+//!
+//! It runs `cargo` through `$CARGO` and the built `cali-reg` binary as a process; it shares no code with the CLI.
+
+mod container;
+mod pipeline;
+mod stages;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [options]
+
+tasks:
+  pipeline   train, quantise, predict, build and smoke-run the container image, report
+             --force              rerun every stage
+             --require-container  fail when no Docker engine answers (implied by CI=true)
+             --no-container       skip the container stage
+             --data FILE          data file (default: $CALI_REG_DATA, the cache, a download)
+             --seed N             split seed (default 42)
+             --test-size F        test share (default 0.2)
+             --artifacts DIR      output folder (default: artifacts/)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("pipeline") => pipeline::Options::parse(&args[1..]).and_then(|o| pipeline::run(&o)),
+        Some("-h" | "--help") | None => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprint!("error: unknown task {other:?}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the folder above this crate's manifest.
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The cargo that runs us (`$CARGO`), else `cargo` on the PATH.
+pub fn cargo() -> std::process::Command {
+    std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Write through a sibling temporary file and a rename, so a reader never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Linear regression on California Housing (or your own table), quantised to uint8.
 #[derive(Debug, Parser)]
-#[command(name = "cali-reg", version, about, max_term_width = 100)]
+#[command(name = "cali-reg", version, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -99,12 +99,11 @@ pub fn warn_if_other_data(prepared: &Prepared, record: &Record) {
     if let Some(trained) = record
         .get("/parameters/data/sha256")
         .and_then(Value::as_str)
+        && trained != prepared.table.sha256
     {
-        if trained != prepared.table.sha256 {
-            eprintln!(
-                "warning: {} differs from the data the model was trained on (SHA-256 {trained})",
-                prepared.table.file
-            );
-        }
+        eprintln!(
+            "warning: {} differs from the data the model was trained on (SHA-256 {trained})",
+            prepared.table.file
+        );
     }
 }

@@ -41,6 +41,7 @@ impl Record {
     }
 
     /// A new record for a training run: what the previous run measured no longer applies.
+    #[cfg(feature = "train")]
     pub fn fresh(artifacts: &Path) -> Self {
         Self {
             path: artifacts.join(FILE),
@@ -49,11 +50,13 @@ impl Record {
     }
 
     /// The value at a `/`-separated path.
+    #[cfg(feature = "train")]
     pub fn get(&self, pointer: &str) -> Option<&Value> {
         self.value.pointer(pointer)
     }
 
     /// Replace a whole top-level section.
+    #[cfg(feature = "train")]
     pub fn set_section(&mut self, section: &str, value: Value) {
         if let Some(root) = self.value.as_object_mut() {
             root.insert(section.to_owned(), value);

@@ -1,4 +1,5 @@
 //! Tests of the `cali-reg` binary and of the library figures it prints, against scikit-learn's.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod binary;
 mod reference;

@@ -53,10 +53,9 @@ pub fn solve(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> 
         });
     }
     let mean = stats.mean();
-    for j in 0..p {
-        let constant = stats.min()[j] == stats.max()[j];
-        if constant && (fit_intercept || stats.min()[j] == 0.0) {
-            return Err(Error::ConstantFeature(names[j].clone()));
+    for ((name, lo), hi) in names.iter().zip(stats.min()).zip(stats.max()) {
+        if lo == hi && (fit_intercept || *lo == 0.0) {
+            return Err(Error::ConstantFeature(name.clone()));
         }
     }
     // Gram matrix of the centred columns, or of the raw ones without an intercept.
@@ -83,7 +82,8 @@ pub fn solve(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> 
     let rhs = DVector::from_fn(p, |i, _| gram(i, p) / norms[i]);
 
     let (diagnostics, weakest) = condition(&g);
-    if !(diagnostics.condition_number < MAX_CONDITION) {
+    // Written so that a NaN condition number also counts as collinear.
+    if diagnostics.condition_number.is_nan() || diagnostics.condition_number >= MAX_CONDITION {
         return Err(collinear(names, &weakest, diagnostics.condition_number));
     }
     let chol = nalgebra::Cholesky::new(g.clone())

@@ -56,9 +56,9 @@ impl QuantizedModel {
         let intercept = model.intercept + dot(&model.feature_mean, &error);
         // ŷ − ŷ_q = Σ (x_j − x̄_j) e_j: a linear function, extreme at the corners of the box.
         let (mut high, mut low) = (0.0, 0.0);
-        for j in 0..error.len() {
-            let a = (model.feature_min[j] - model.feature_mean[j]) * error[j];
-            let b = (model.feature_max[j] - model.feature_mean[j]) * error[j];
+        for (j, e) in error.iter().enumerate() {
+            let a = (model.feature_min[j] - model.feature_mean[j]) * e;
+            let b = (model.feature_max[j] - model.feature_mean[j]) * e;
             high += a.max(b);
             low += a.min(b);
         }

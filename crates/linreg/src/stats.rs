@@ -126,14 +126,14 @@ impl SufficientStats {
                 got: x.len(),
             });
         }
-        if let Some(w) = weights {
-            if w.len() != n {
-                return Err(Error::Shape {
-                    what: "weights",
-                    expected: n,
-                    got: w.len(),
-                });
-            }
+        if let Some(w) = weights
+            && w.len() != n
+        {
+            return Err(Error::Shape {
+                what: "weights",
+                expected: n,
+                got: w.len(),
+            });
         }
         for (r, row) in x.chunks_exact(p.max(1)).take(n).enumerate() {
             for (c, &v) in row.iter().enumerate() {

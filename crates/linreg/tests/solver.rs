@@ -1,5 +1,6 @@
 //! The solver against an independent reference (nalgebra's SVD least squares),
 //! its invariances, and its failures.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 use approx::assert_relative_eq;
 use linreg::{Error, LinearRegression, Model, QuantizedModel, Recipe, SufficientStats, envelope};

@@ -237,7 +237,7 @@ pub fn encode_per_channel<T: Real>(
     channel_len: usize,
     scheme: Scheme,
 ) -> Result<QuantizedTensor> {
-    if channel_len == 0 || values.len() % channel_len != 0 {
+    if channel_len == 0 || !values.len().is_multiple_of(channel_len) {
         return Err(Error::BadChannels {
             len: values.len(),
             channel_len,
@@ -279,7 +279,7 @@ impl QuantizedTensor {
         if self.params.is_empty() {
             return Err(Error::Inconsistent("no channel parameters"));
         }
-        if self.codes.len() % self.params.len() != 0 {
+        if !self.codes.len().is_multiple_of(self.params.len()) {
             return Err(Error::Inconsistent(
                 "code count is not a multiple of the channel count",
             ));

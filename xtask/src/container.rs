@@ -1,0 +1,184 @@
+//! The container stage: a static inference-only binary, a `FROM scratch` image, a smoke run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+use serde_json::json;
+
+use crate::pipeline::Runner;
+use crate::stages::{Inputs, Stages, file_sha256};
+use crate::{cargo, write_atomically};
+
+/// The image's name.
+pub const IMAGE: &str = "cali-reg:latest";
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+const RECORD: &str = "image.json";
+
+fn docker() -> Command {
+    let mut c = Command::new("docker");
+    c.env("DOCKER_BUILDKIT", "0");
+    c
+}
+
+/// `Ok` when a Docker engine answers, else why not.
+fn engine() -> Result<(), String> {
+    match docker()
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+    {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .next()
+            .unwrap_or("docker info failed")
+            .to_owned()),
+        Err(e) => Err(format!("cannot run docker: {e}")),
+    }
+}
+
+/// Build the inference-only binary, statically linked, with the size-tuned `dist` profile.
+fn build_static(root: &Path) -> anyhow::Result<PathBuf> {
+    println!(
+        "container  cargo build --profile dist -p cli --no-default-features --target {TARGET} (static)"
+    );
+    let status = cargo()
+        .current_dir(root)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            "dist",
+            "--package",
+            "cli",
+            "--no-default-features",
+            "--target",
+            TARGET,
+        ])
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("static build failed ({status})");
+    }
+    Ok(root.join("target").join(TARGET).join("dist/cali-reg"))
+}
+
+/// The ID of the image as the engine has it now, if any.
+fn image_id() -> Option<String> {
+    let out = docker()
+        .args(["image", "inspect", "--format", "{{.Id}}", IMAGE])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The recorded image (id and size) as a fingerprint for the report stage.
+pub fn recorded_image(ctx: &Runner) -> Option<String> {
+    file_sha256(&ctx.artifact(RECORD)).ok().flatten()
+}
+
+pub fn stage(root: &Path, ctx: &Runner, stages: &mut Stages, require: bool) -> anyhow::Result<()> {
+    if let Err(why) = engine() {
+        if require {
+            bail!(
+                "no Docker engine answers ({why}); the container stage is required here (CI=true or --require-container)"
+            );
+        }
+        println!(
+            "container  skipped: no Docker engine answers ({why}); pass --no-container to silence this"
+        );
+        return Ok(());
+    }
+    let binary = build_static(root)?;
+    let dockerfile = root.join("docker/Dockerfile");
+    let hash = |p: &Path| -> anyhow::Result<String> { Ok(file_sha256(p)?.unwrap_or_default()) };
+    let inputs: Inputs = [
+        ("static_binary", hash(&binary)?),
+        ("quant_model", hash(&ctx.artifact("quant_model.msgpack"))?),
+        ("samples", hash(&ctx.artifact("samples.csv"))?),
+        ("dockerfile", hash(&dockerfile)?),
+        ("image_id", image_id().unwrap_or_default()),
+    ]
+    .into_iter()
+    .collect();
+    stages.run("container", &inputs, &[ctx.artifact(RECORD)], || {
+        build_and_smoke(ctx, &binary, &dockerfile)
+    })?;
+    Ok(())
+}
+
+fn build_and_smoke(ctx: &Runner, binary: &Path, dockerfile: &Path) -> anyhow::Result<()> {
+    // A build context holding exactly what the image needs, nothing else.
+    let context = ctx.artifact("image-context");
+    let _ = std::fs::remove_dir_all(&context);
+    std::fs::create_dir_all(&context).context("cannot create the image build context")?;
+    for (from, name) in [
+        (binary.to_path_buf(), "cali-reg"),
+        (ctx.artifact("quant_model.msgpack"), "quant_model.msgpack"),
+        (ctx.artifact("samples.csv"), "samples.csv"),
+    ] {
+        std::fs::copy(&from, context.join(name))
+            .with_context(|| format!("cannot copy {}", from.display()))?;
+    }
+    let status = docker()
+        .args(["build", "--quiet", "--tag", IMAGE, "--file"])
+        .arg(dockerfile)
+        .arg(&context)
+        .status()
+        .context("cannot run docker build")?;
+    if !status.success() {
+        bail!("docker build failed ({status})");
+    }
+    let out = docker()
+        .args(["run", "--rm", "--network", "none", "--read-only", IMAGE])
+        .output()
+        .context("cannot run docker run")?;
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        bail!(
+            "the image exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let host = std::fs::read_to_string(ctx.artifact("sample_predictions.txt"))
+        .context("no host sample line")?;
+    if line != host {
+        bail!(
+            "the image printed {:?}, the host {:?}",
+            line.trim(),
+            host.trim()
+        );
+    }
+    println!("  image:  {}", line.trim());
+    println!("  host:   {}", host.trim());
+    let size = docker()
+        .args([
+            "image",
+            "inspect",
+            "--format",
+            "{{.Size}} {{.Id}} {{.Config.User}}",
+            IMAGE,
+        ])
+        .output()
+        .context("cannot run docker image inspect")?;
+    let text = String::from_utf8_lossy(&size.stdout).into_owned();
+    let mut parts = text.split_whitespace();
+    let bytes: u64 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .context("docker image inspect gave no size")?;
+    let id = parts.next().unwrap_or_default().to_owned();
+    let user = parts.next().unwrap_or_default().to_owned();
+    println!("  {IMAGE}: {bytes} bytes, user {user}");
+    let record =
+        json!({ "image": IMAGE, "id": id, "bytes": bytes, "user": user, "smoke": line.trim() });
+    write_atomically(
+        &ctx.artifact(RECORD),
+        (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
+    )?;
+    crate::pipeline::update_run_record(ctx, "image", record)
+}

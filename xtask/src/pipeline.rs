@@ -1,0 +1,252 @@
+//! `cargo xtask pipeline`: the stages, in order, each skipped when nothing it depends on changed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use crate::stages::{Inputs, Outcome, Stages, file_sha256};
+use crate::{cargo, container, project_root, write_atomically};
+
+#[derive(Debug, Default)]
+pub struct Options {
+    pub force: bool,
+    pub require_container: bool,
+    pub no_container: bool,
+    pub data: Option<PathBuf>,
+    pub seed: Option<String>,
+    pub test_size: Option<String>,
+    pub artifacts: Option<PathBuf>,
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> anyhow::Result<Self> {
+        let mut o = Self::default();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = || {
+                it.next()
+                    .cloned()
+                    .with_context(|| format!("{a} needs a value"))
+            };
+            match a.as_str() {
+                "--force" => o.force = true,
+                "--require-container" => o.require_container = true,
+                "--no-container" => o.no_container = true,
+                "--data" => o.data = Some(value()?.into()),
+                "--seed" => o.seed = Some(value()?),
+                "--test-size" => o.test_size = Some(value()?),
+                "--artifacts" => o.artifacts = Some(value()?.into()),
+                other => bail!("unknown option {other:?} (see cargo xtask --help)"),
+            }
+        }
+        // In CI the container is part of the job: a missing engine is a failure, not a skip.
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            o.require_container = true;
+        }
+        Ok(o)
+    }
+}
+
+/// Everything a stage needs to run the binary.
+pub struct Runner {
+    pub bin: PathBuf,
+    pub artifacts: PathBuf,
+    pub common: Vec<String>,
+}
+
+impl Runner {
+    /// Run `cali-reg <args> <common>`, echo its output indented, return stdout.
+    pub fn cali_reg(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .args(&self.common)
+            .output()
+            .with_context(|| format!("cannot run {}", self.bin.display()))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        for line in stdout.lines() {
+            println!("  {line}");
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for line in stderr.lines() {
+            eprintln!("  {line}");
+        }
+        if !out.status.success() {
+            bail!("cali-reg {} failed ({})", args.join(" "), out.status);
+        }
+        Ok(stdout)
+    }
+
+    pub fn artifact(&self, name: &str) -> PathBuf {
+        self.artifacts.join(name)
+    }
+
+    fn hash(&self, name: &str) -> anyhow::Result<String> {
+        Ok(file_sha256(&self.artifact(name))?.unwrap_or_default())
+    }
+}
+
+/// The data file the CLI will read, hashed; `None` when it will have to download it.
+fn data_fingerprint(opts: &Options) -> anyhow::Result<String> {
+    let env = std::env::var_os("CALI_REG_DATA")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .map(|d| d.join("cali-reg").join("cal_housing.tgz"));
+    for candidate in [opts.data.clone(), env, cache].into_iter().flatten() {
+        if let Some(hash) = file_sha256(&candidate)? {
+            return Ok(hash);
+        }
+    }
+    // Nothing local: the train stage downloads (and verifies) it, so it always runs.
+    Ok(String::from("to be downloaded"))
+}
+
+fn build_binary(root: &Path) -> anyhow::Result<PathBuf> {
+    println!("build      cargo build --release -p cli");
+    let status = cargo()
+        .current_dir(root)
+        .args(["build", "--release", "--package", "cli", "--quiet"])
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("cargo build failed ({status})");
+    }
+    Ok(root.join("target/release/cali-reg"))
+}
+
+pub fn run(opts: &Options) -> anyhow::Result<()> {
+    let root = project_root();
+    let artifacts = opts
+        .artifacts
+        .clone()
+        .unwrap_or_else(|| root.join("artifacts"));
+    std::fs::create_dir_all(&artifacts)
+        .with_context(|| format!("cannot create {}", artifacts.display()))?;
+    let bin = build_binary(&root)?;
+    let seed = opts.seed.clone().unwrap_or_else(|| String::from("42"));
+    let test_size = opts
+        .test_size
+        .clone()
+        .unwrap_or_else(|| String::from("0.2"));
+    let mut common = vec![
+        String::from("--artifacts"),
+        artifacts.display().to_string(),
+        String::from("--seed"),
+        seed.clone(),
+        String::from("--test-size"),
+        test_size.clone(),
+    ];
+    if let Some(d) = &opts.data {
+        common.extend([String::from("--data"), d.display().to_string()]);
+    }
+    let ctx = Runner {
+        bin: bin.clone(),
+        artifacts: artifacts.clone(),
+        common,
+    };
+    let binary = file_sha256(&bin)?.unwrap_or_default();
+    let data = data_fingerprint(opts)?;
+    let mut stages = Stages::open(&artifacts, opts.force);
+
+    let inputs = |extra: &[(&'static str, String)]| -> Inputs {
+        let mut i: Inputs = [("binary", binary.clone())].into_iter().collect();
+        i.extend(extra.iter().cloned());
+        i
+    };
+
+    stages.run(
+        "train",
+        &inputs(&[
+            ("data", data.clone()),
+            ("seed", seed.clone()),
+            ("test_size", test_size.clone()),
+        ]),
+        &[ctx.artifact("linear_model.msgpack")],
+        || ctx.cali_reg(&["train"]).map(drop),
+    )?;
+    stages.run(
+        "quantize",
+        &inputs(&[("linear_model", ctx.hash("linear_model.msgpack")?)]),
+        &[ctx.artifact("quant_model.msgpack")],
+        || ctx.cali_reg(&["quantize"]).map(drop),
+    )?;
+    let models = |ctx: &Runner| -> anyhow::Result<Vec<(&'static str, String)>> {
+        Ok(vec![
+            ("data", data.clone()),
+            ("linear_model", ctx.hash("linear_model.msgpack")?),
+            ("quant_model", ctx.hash("quant_model.msgpack")?),
+        ])
+    };
+    stages.run(
+        "predict",
+        &inputs(&models(&ctx)?),
+        &[
+            ctx.artifact("samples.csv"),
+            ctx.artifact("sample_predictions.txt"),
+        ],
+        || {
+            let samples = ctx.artifact("samples.csv").display().to_string();
+            let line = ctx.cali_reg(&["predict", "--quantized", "--save-samples", &samples])?;
+            std::fs::write(ctx.artifact("sample_predictions.txt"), line)
+                .context("cannot write sample_predictions.txt")
+        },
+    )?;
+    if opts.no_container {
+        println!("container  skipped: --no-container");
+    } else {
+        container::stage(&root, &ctx, &mut stages, opts.require_container)?;
+    }
+    stages.run(
+        "report",
+        &inputs(
+            &[
+                &models(&ctx)?[..],
+                &[("image", container::recorded_image(&ctx).unwrap_or_default())],
+            ]
+            .concat(),
+        ),
+        &[ctx.artifact("report.md"), ctx.artifact("predictions.svg")],
+        || ctx.cali_reg(&["report"]).map(drop),
+    )?;
+    record_timings(&ctx, &stages)
+}
+
+/// Add the pipeline's stage times to run.json.
+fn record_timings(ctx: &Runner, stages: &Stages) -> anyhow::Result<()> {
+    let timings: serde_json::Map<String, serde_json::Value> = stages
+        .timings
+        .iter()
+        .map(|(name, outcome, seconds)| {
+            let v = json!({ "seconds": seconds, "skipped": *outcome == Outcome::Skipped });
+            ((*name).to_owned(), v)
+        })
+        .collect();
+    update_run_record(ctx, "pipeline", serde_json::Value::Object(timings))
+}
+
+/// Set one top-level section of run.json.
+pub fn update_run_record(
+    ctx: &Runner,
+    section: &str,
+    value: serde_json::Value,
+) -> anyhow::Result<()> {
+    let path = ctx.artifact("run.json");
+    let mut record: serde_json::Value = match std::fs::read(&path) {
+        Ok(b) => {
+            serde_json::from_slice(&b).with_context(|| format!("{}: not JSON", path.display()))?
+        }
+        Err(_) => json!({}),
+    };
+    if let Some(obj) = record.as_object_mut() {
+        obj.insert(section.to_owned(), value);
+    }
+    write_atomically(
+        &path,
+        (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
+    )
+}
