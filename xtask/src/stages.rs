@@ -107,3 +107,61 @@ fn current_has_missing(outputs: &Value) -> bool {
         .as_object()
         .is_some_and(|m| m.values().any(Value::is_null))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn inputs(seed: &str) -> Inputs {
+        [("seed", seed.to_owned())].into_iter().collect()
+    }
+
+    #[test]
+    fn skips_only_when_inputs_and_outputs_are_unchanged() -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("xtask-stages-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let out = dir.join("model.bin");
+        let runs = Cell::new(0);
+        let work = || {
+            runs.set(runs.get() + 1);
+            std::fs::write(&out, b"model").map_err(Into::into)
+        };
+        let outputs = [out.clone()];
+
+        let mut s = Stages::open(&dir, false);
+        assert_eq!(s.run("train", &inputs("42"), &outputs, work)?, Outcome::Ran);
+        // A fresh reader of the record, as a second `cargo xtask pipeline` would be.
+        let mut s = Stages::open(&dir, false);
+        assert_eq!(
+            s.run("train", &inputs("42"), &outputs, work)?,
+            Outcome::Skipped
+        );
+        assert_eq!(
+            s.run("train", &inputs("7"), &outputs, work)?,
+            Outcome::Ran,
+            "new seed"
+        );
+        std::fs::write(&out, b"tampered")?;
+        assert_eq!(
+            s.run("train", &inputs("7"), &outputs, work)?,
+            Outcome::Ran,
+            "output changed"
+        );
+        std::fs::remove_file(&out)?;
+        assert_eq!(
+            s.run("train", &inputs("7"), &outputs, work)?,
+            Outcome::Ran,
+            "output missing"
+        );
+        let mut forced = Stages::open(&dir, true);
+        assert_eq!(
+            forced.run("train", &inputs("7"), &outputs, work)?,
+            Outcome::Ran,
+            "--force"
+        );
+        assert_eq!(runs.get(), 5);
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+}
