@@ -100,13 +100,22 @@ pub fn stage(root: &Path, ctx: &Runner, stages: &mut Stages, require: bool) -> a
         ("quant_model", hash(&ctx.artifact("quant_model.msgpack"))?),
         ("samples", hash(&ctx.artifact("samples.csv"))?),
         ("dockerfile", hash(&dockerfile)?),
-        ("image_id", image_id().unwrap_or_default()),
     ]
     .into_iter()
     .collect();
-    stages.run("container", &inputs, &[ctx.artifact(RECORD)], || {
-        build_and_smoke(ctx, &binary, &dockerfile)
-    })?;
+    // Skipping is only right while the engine still holds the image the record names.
+    let recorded_id = std::fs::read(ctx.artifact(RECORD))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["id"].as_str().map(str::to_owned));
+    let image_present = recorded_id.is_some() && recorded_id == image_id();
+    stages.run_unless_fresh(
+        "container",
+        &inputs,
+        &[ctx.artifact(RECORD)],
+        image_present,
+        || build_and_smoke(ctx, &binary, &dockerfile),
+    )?;
     Ok(())
 }
 

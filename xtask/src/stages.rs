@@ -62,11 +62,27 @@ impl Stages {
         outputs: &[PathBuf],
         work: impl FnOnce() -> anyhow::Result<()>,
     ) -> anyhow::Result<Outcome> {
+        self.run_unless_fresh(name, inputs, outputs, true, work)
+    }
+
+    /// As [`run`](Self::run), with a further condition for skipping that files cannot show
+    /// (the image the last run built is still in the engine, say).
+    pub fn run_unless_fresh(
+        &mut self,
+        name: &'static str,
+        inputs: &Inputs,
+        outputs: &[PathBuf],
+        still_valid: bool,
+        work: impl FnOnce() -> anyhow::Result<()>,
+    ) -> anyhow::Result<Outcome> {
         let inputs_json = json!(inputs);
         let current = outputs_json(outputs)?;
-        let unchanged = self.records.get(name).is_some_and(|r| {
-            r["inputs"] == inputs_json && r["outputs"] == current && !current_has_missing(&current)
-        });
+        let unchanged = still_valid
+            && self.records.get(name).is_some_and(|r| {
+                r["inputs"] == inputs_json
+                    && r["outputs"] == current
+                    && !current_has_missing(&current)
+            });
         if unchanged && !self.force {
             println!("{name:<10} skipped: inputs and outputs unchanged");
             self.timings.push((name, Outcome::Skipped, 0.0));

@@ -13,6 +13,7 @@ use crate::artifacts::{Predictor, write_atomically};
 use crate::output;
 
 /// How many test rows the sample line shows.
+#[cfg(feature = "train")]
 pub const SAMPLES: usize = 5;
 
 pub fn run(common: &Common, args: &PredictArgs) -> anyhow::Result<()> {
