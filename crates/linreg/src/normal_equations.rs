@@ -45,6 +45,13 @@ pub fn solve(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> 
             got: names.len(),
         });
     }
+    if p == 0 {
+        return Err(Error::Shape {
+            what: "feature columns (at least one is needed)",
+            expected: 1,
+            got: 0,
+        });
+    }
     let params = p + usize::from(fit_intercept);
     if stats.rows() < params as u64 || stats.rows() == 0 {
         return Err(Error::TooFewRows {

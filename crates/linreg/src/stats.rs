@@ -1,11 +1,13 @@
 //! One-pass, mergeable sufficient statistics for weighted least squares.
 //!
-//! Rows are taken in batches: each batch is centred on its own weighted mean
-//! (two passes over data that sits in cache), its co-moment matrix is formed
-//! from the centred columns, and the batch is merged into the running totals
-//! with Chan's parallel update. No raw sums of squares are ever formed, so
-//! columns far from zero (latitudes, populations) lose no digits.
+//! Rows are taken in batches of 1,024. Each batch is shifted by a point near
+//! the data (the running mean, or for the first batch its own mean) in one pass, its
+//! co-moments come from one matrix product (matrixmultiply's SIMD kernels) and
+//! are corrected to the batch mean, and the batch is merged into the running
+//! totals with Chan's parallel update. No raw, unshifted sums of squares are
+//! ever formed, so columns far from zero (latitudes, populations) lose no digits.
 
+use nalgebra::{Const, DMatrix, DMatrixView, Dyn};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -41,22 +43,130 @@ fn check_finite(what: &'static str, row: usize, column: usize, value: f64) -> Re
     }
 }
 
-/// Dot product with eight accumulators, so that the compiler keeps SIMD lanes busy.
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0_f64; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
+/// The (weighted) mean of the first batch: the shift that makes a table of one batch exactly
+/// centred, whatever the order of its rows. Falls back to the first row when the weights do not
+/// sum to a positive number (the batch is then refused or ignored anyway).
+fn first_batch_mean(x: &[f64], y: &[f64], w: Option<&[f64]>, p: usize) -> Vec<f64> {
+    let mut sums = vec![0.0; p + 1];
+    let mut total = 0.0;
+    for (r, (row, &target)) in x.chunks_exact(p).zip(y).enumerate() {
+        let wr = w.map_or(1.0, |w| w[r]);
+        total += wr;
+        for (s, &v) in sums.iter_mut().zip(row) {
+            *s += wr * v;
+        }
+        sums[p] += wr * target;
+    }
+    if total > 0.0 && total.is_finite() {
+        sums.iter().map(|s| s / total).collect()
+    } else {
+        x[..p].iter().copied().chain([y[0]]).collect()
+    }
+}
+
+/// Where the unweighted pass adds up: per-column sums of the shifted values, their products
+/// with the shifted target, and the ranges. `sums` and `cross` hold the target last.
+struct Sums<'a> {
+    sums: &'a mut [f64],
+    cross: &'a mut [f64],
+    min: &'a mut [f64],
+    max: &'a mut [f64],
+}
+
+/// The unweighted pass: write the shifted features to `scratch` and add up `acc`.
+/// Widths up to 16 run a copy compiled for that width, whose sums stay in registers.
+fn shifted_rows(p: usize, x: &[f64], y: &[f64], shift: &[f64], scratch: &mut [f64], acc: Sums<'_>) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match p {
+                $($n => shifted_rows_fixed::<$n>(x, y, shift, scratch, acc),)*
+                _ => shifted_rows_any(p, x, y, shift, scratch, acc),
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+}
+
+fn shifted_rows_fixed<const P: usize>(
+    x: &[f64],
+    y: &[f64],
+    shift: &[f64],
+    scratch: &mut [f64],
+    acc: Sums<'_>,
+) {
+    let c: [f64; P] = std::array::from_fn(|i| shift[i]);
+    let ty = shift[P];
+    let (mut s, mut k) = ([0.0; P], [0.0; P]);
+    let mut lo: [f64; P] = std::array::from_fn(|i| acc.min[i]);
+    let mut hi: [f64; P] = std::array::from_fn(|i| acc.max[i]);
+    let (mut sy, mut yy) = (0.0, 0.0);
+    for ((z, row), &target) in scratch.chunks_exact_mut(P).zip(x.chunks_exact(P)).zip(y) {
+        let zy = target - ty;
+        for i in 0..P {
+            let v = row[i];
+            let zc = v - c[i];
+            z[i] = zc;
+            s[i] += zc;
+            k[i] += zc * zy;
+            lo[i] = if v < lo[i] { v } else { lo[i] };
+            hi[i] = if v > hi[i] { v } else { hi[i] };
+        }
+        sy += zy;
+        yy += zy * zy;
+    }
+    for i in 0..P {
+        acc.sums[i] += s[i];
+        acc.cross[i] += k[i];
+    }
+    acc.min[..P].copy_from_slice(&lo);
+    acc.max[..P].copy_from_slice(&hi);
+    acc.sums[P] += sy;
+    acc.cross[P] += yy;
+}
+
+fn shifted_rows_any(
+    p: usize,
+    x: &[f64],
+    y: &[f64],
+    shift: &[f64],
+    scratch: &mut [f64],
+    acc: Sums<'_>,
+) {
+    let ty = shift[p];
+    for ((z, row), &target) in scratch.chunks_exact_mut(p).zip(x.chunks_exact(p)).zip(y) {
+        let zy = target - ty;
+        for i in 0..p {
+            let v = row[i];
+            z[i] = v - shift[i];
+            acc.sums[i] += z[i];
+            acc.cross[i] += z[i] * zy;
+            acc.min[i] = if v < acc.min[i] { v } else { acc.min[i] };
+            acc.max[i] = if v > acc.max[i] { v } else { acc.max[i] };
+        }
+        acc.sums[p] += zy;
+        acc.cross[p] += zy * zy;
+    }
+}
+
+/// Refuse a batch with a non-finite value or a negative weight, naming the row (offset by `first_row`).
+///
+/// `Ok` means every value is finite: a sum that overflowed to infinity on its own is accepted
+/// (the solve reports the consequences).
+fn check_batch(x: &[f64], y: &[f64], w: Option<&[f64]>, p: usize, first_row: usize) -> Result<()> {
+    for (r, &target) in y.iter().enumerate() {
+        let row = first_row + r;
+        for (c, &v) in x[r * p..(r + 1) * p].iter().enumerate() {
+            check_finite("feature", row, c, v)?;
+        }
+        check_finite("target", row, p, target)?;
+        if let Some(w) = w {
+            check_finite("weight", row, 0, w[r])?;
+            if w[r] < 0.0 {
+                return Err(Error::NegativeWeight { row, value: w[r] });
+            }
         }
     }
-    acc.iter().sum::<f64>() + tail
+    Ok(())
 }
 
 impl SufficientStats {
@@ -116,9 +226,19 @@ impl SufficientStats {
 
     /// Add a batch: `x` is row-major, `y.len()` rows of `n_features` values;
     /// `weights` defaults to 1 for every row.
+    ///
+    /// A batch with a non-finite value or a negative weight is refused whole: the statistics
+    /// are left as they were.
     pub fn push_batch(&mut self, x: &[f64], y: &[f64], weights: Option<&[f64]>) -> Result<()> {
         let p = self.n_features;
         let n = y.len();
+        if p == 0 {
+            return Err(Error::Shape {
+                what: "feature columns (at least one is needed)",
+                expected: 1,
+                got: 0,
+            });
+        }
         if x.len() != n * p {
             return Err(Error::Shape {
                 what: "feature values for the given targets",
@@ -135,91 +255,138 @@ impl SufficientStats {
                 got: w.len(),
             });
         }
-        for (r, row) in x.chunks_exact(p.max(1)).take(n).enumerate() {
-            for (c, &v) in row.iter().enumerate() {
-                check_finite("feature", r, c, v)?;
-            }
-        }
-        for (r, &v) in y.iter().enumerate() {
-            check_finite("target", r, p, v)?;
-        }
-        if let Some(w) = weights {
-            for (r, &v) in w.iter().enumerate() {
-                check_finite("weight", r, 0, v)?;
-                if v < 0.0 {
-                    return Err(Error::NegativeWeight { row: r, value: v });
-                }
-            }
-        }
+        let mut work = self.clone();
         let mut scratch = Vec::new();
         for start in (0..n).step_by(BATCH) {
             let end = (start + BATCH).min(n);
-            self.push_checked(
-                &x[start * p..end * p],
-                &y[start..end],
-                weights.map(|w| &w[start..end]),
-                &mut scratch,
-            );
+            let (xb, yb) = (&x[start * p..end * p], &y[start..end]);
+            let wb = weights.map(|w| &w[start..end]);
+            if !work.push_unchecked(xb, yb, wb, &mut scratch) {
+                // A NaN or infinity poisoned the sums, or a weight was negative: find it.
+                check_batch(xb, yb, wb, p, start)?;
+            }
         }
+        *self = work;
         Ok(())
     }
 
-    /// One batch of already validated rows.
-    fn push_checked(&mut self, x: &[f64], y: &[f64], w: Option<&[f64]>, scratch: &mut Vec<f64>) {
+    /// One batch in one pass: rows shifted by a reference point (the running mean, or the
+    /// first batch's own mean), `Σ w z zᵀ` by one GEMM, then corrected to the batch mean and merged.
+    ///
+    /// Validation rides along for free: a NaN or infinity makes a weighted sum non-finite, and a
+    /// negative weight lowers the smallest weight below zero. Returns false (and merges nothing)
+    /// when either happened, so the caller can look for the exact place.
+    fn push_unchecked(
+        &mut self,
+        x: &[f64],
+        y: &[f64],
+        w: Option<&[f64]>,
+        scratch: &mut Vec<f64>,
+    ) -> bool {
         let p = self.n_features;
         let d = p + 1;
         let n = y.len();
-        let weight_of = |r: usize| w.map_or(1.0, |w| w[r]);
-        let value = |r: usize, c: usize| if c < p { x[r * p + c] } else { y[r] };
-
-        let mut batch_weight = 0.0;
-        let mut batch_mean = vec![0.0; d];
-        let mut rows = 0;
-        for r in 0..n {
-            let wr = weight_of(r);
-            if wr == 0.0 {
-                continue;
+        if n == 0 {
+            return true;
+        }
+        // Shifting by a point near the data keeps the later correction free of cancellation.
+        let shift: Vec<f64> = if self.weight > 0.0 {
+            self.mean.clone()
+        } else {
+            first_batch_mean(x, y, w, p)
+        };
+        // The features, shifted (and scaled by √w), row-major n × p; the target's products are
+        // summed on the way, so the GEMM below is p × p (8 × 8 fits matrixmultiply's tiles).
+        scratch.resize(n * p, 0.0);
+        let mut sums = vec![0.0; d];
+        let mut cross = vec![0.0; d];
+        let ty = shift[p];
+        let (weight, rows, lightest) = match w {
+            None => {
+                let acc = Sums {
+                    sums: &mut sums,
+                    cross: &mut cross,
+                    min: &mut self.min,
+                    max: &mut self.max,
+                };
+                shifted_rows(p, x, y, &shift, &mut scratch[..n * p], acc);
+                (n as f64, n as u64, 1.0)
             }
-            rows += 1;
-            batch_weight += wr;
-            for (c, m) in batch_mean.iter_mut().enumerate() {
-                *m += wr * value(r, c);
+            Some(w) => {
+                let (mut weight, mut rows, mut lightest) = (0.0, 0_u64, 0.0_f64);
+                for (r, z) in scratch.chunks_exact_mut(p.max(1)).enumerate().take(n) {
+                    let row = &x[r * p..(r + 1) * p];
+                    let (wr, root) = (w[r], w[r].sqrt());
+                    lightest = lightest.min(wr);
+                    weight += wr;
+                    let zy = y[r] - ty;
+                    // Zero-weight rows add exact zeros, yet a NaN or infinity in them still shows (0 · ∞ = NaN).
+                    for ((((zc, &v), c), s), k) in z
+                        .iter_mut()
+                        .zip(row)
+                        .zip(&shift)
+                        .zip(&mut sums)
+                        .zip(&mut cross)
+                    {
+                        *s += wr * (v - c);
+                        *k += wr * (v - c) * zy;
+                        *zc = root * (v - c);
+                    }
+                    sums[p] += wr * zy;
+                    cross[p] += wr * zy * zy;
+                    if wr != 0.0 {
+                        rows += 1;
+                        for ((&v, lo), hi) in row.iter().zip(&mut self.min).zip(&mut self.max) {
+                            *lo = lo.min(v);
+                            *hi = hi.max(v);
+                        }
+                    }
+                }
+                (weight, rows, lightest)
             }
-            for c in 0..p {
-                self.min[c] = self.min[c].min(x[r * p + c]);
-                self.max[c] = self.max[c].max(x[r * p + c]);
-            }
+        };
+        let poisoned = !(weight.is_finite() && sums.iter().all(|s| s.is_finite()));
+        if poisoned || lightest < 0.0 {
+            return false;
         }
         if rows == 0 {
-            return;
+            return true;
         }
-        batch_mean.iter_mut().for_each(|m| *m /= batch_weight);
-
-        // Column-major centred copy, each row scaled by √w, so that Cᵢⱼ is a plain dot product.
-        scratch.clear();
-        scratch.resize(d * n, 0.0);
-        for (c, col) in scratch.chunks_exact_mut(n).enumerate() {
-            let m = batch_mean[c];
-            match w {
-                None => col
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(r, z)| *z = value(r, c) - m),
-                Some(w) => col
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(r, z)| *z = w[r].sqrt() * (value(r, c) - m)),
-            }
+        // Σ w z zᵀ of the features as one matrix product: the buffer read as p × n (a column per
+        // row) times n × p; the target's row and column come from the sums above.
+        let zt = DMatrixView::from_slice_with_strides_generic(
+            &scratch[..n * p],
+            Dyn(p),
+            Dyn(n),
+            Const::<1>,
+            Dyn(p),
+        );
+        let z = DMatrixView::from_slice_with_strides_generic(
+            &scratch[..n * p],
+            Dyn(n),
+            Dyn(p),
+            Dyn(p),
+            Const::<1>,
+        );
+        let mut gram = DMatrix::<f64>::zeros(p, p);
+        gram.gemm(1.0, &zt, &z, 0.0);
+        let mut comoment = DMatrix::<f64>::zeros(d, d);
+        comoment.view_mut((0, 0), (p, p)).copy_from(&gram);
+        for (i, &k) in cross.iter().enumerate() {
+            comoment[(i, p)] = k;
+            comoment[(p, i)] = k;
         }
-        let mut batch_comoment = vec![0.0; d * d];
+        // From the shift to the batch mean: C = Σ w z zᵀ − W δ δᵀ with δ = Σ w z / W.
+        let delta: Vec<f64> = sums.iter().map(|s| s / weight).collect();
         for i in 0..d {
-            for j in i..d {
-                let v = dot(&scratch[i * n..(i + 1) * n], &scratch[j * n..(j + 1) * n]);
-                batch_comoment[i * d + j] = v;
-                batch_comoment[j * d + i] = v;
+            for j in 0..d {
+                comoment[(i, j)] -= weight * delta[i] * delta[j];
             }
         }
-        self.merge_moments(rows, batch_weight, &batch_mean, &batch_comoment);
+        let mean: Vec<f64> = shift.iter().zip(&delta).map(|(c, dl)| c + dl).collect();
+        // Symmetric, so nalgebra's column-major order is the row-major order merge expects.
+        self.merge_moments(rows, weight, &mean, comoment.as_slice());
+        true
     }
 
     /// Chan et al.'s pairwise update of count, mean and co-moments.

@@ -122,6 +122,49 @@ proptest! {
 }
 
 #[test]
+fn wide_tables_take_the_general_path() {
+    // 20 features: wider than the widths with a compiled copy of the accumulation loop.
+    let (n, p) = (300, 20);
+    let mut state = 7_u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    let x = DMatrix::from_fn(n, p, |_, c| next() * (c as f64 + 1.0) + c as f64 * 100.0);
+    let y = DVector::from_fn(n, |r, _| {
+        (0..p).map(|c| x[(r, c)] * (c as f64 - 9.5)).sum::<f64>() + next()
+    });
+    let m = LinearRegression::default().fit(&x, &y).unwrap();
+    let (coef, intercept) = svd_reference(&x, &y);
+    assert!(
+        close(&m.coefficients, &coef, 1e-9),
+        "{:?} vs {coef:?}",
+        m.coefficients
+    );
+    assert_relative_eq!(m.intercept, intercept, max_relative = 1e-9);
+}
+
+#[test]
+fn no_features_is_an_error() {
+    let err = LinearRegression::default()
+        .fit(&DMatrix::zeros(5, 0), &DVector::from_element(5, 1.0))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Shape {
+                expected: 1,
+                got: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn zero_weight_is_the_fit_without_the_row() {
     let x = DMatrix::from_row_slice(
         6,
