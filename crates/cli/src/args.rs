@@ -71,7 +71,8 @@ pub struct PredictArgs {
     /// or the raw columns of the training file; a target column is ignored
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Where to write the rows with a `prediction` column (default: standard output)
+    /// Where to write the rows with a `prediction` column (default: standard output;
+    /// with --json and no --output, the predictions go to standard output as one JSON object)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print one line `Sample predictions: […]` instead of the rows

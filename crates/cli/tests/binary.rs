@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 use approx::assert_relative_eq;
 use serde_json::Value;
 
-use crate::support::data_path;
+use crate::support::{SKLEARN_COEF, SKLEARN_INTERCEPT, data_path};
 
 /// A scratch artifacts folder and a way to run the binary against it.
 struct Run {
@@ -82,17 +82,6 @@ fn assert_one_line_error(stderr: &str, needles: &[&str]) {
     }
 }
 
-const SKLEARN_COEF: [f64; 8] = [
-    0.4486749096657172,
-    0.00972425751790503,
-    -0.12332334282795941,
-    0.7831449067929727,
-    -2.029620580093136e-06,
-    -0.0035263184871341473,
-    -0.4197924865883597,
-    -0.43370806496398734,
-];
-
 #[test]
 fn train_prints_the_seed_figures() {
     let run = Run::new();
@@ -141,7 +130,7 @@ fn quantize_prints_the_original_parameters() {
         .unwrap()
         .parse()
         .unwrap();
-    assert_relative_eq!(intercept, -37.02327770606391, max_relative = 1e-9);
+    assert_relative_eq!(intercept, SKLEARN_INTERCEPT, max_relative = 1e-9);
     let j = run.json(&["quantize"]);
     assert_eq!(j["parameter_bytes"], 21);
 }
@@ -374,6 +363,14 @@ fn predict_input_in_raw_and_feature_layouts() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), summary);
+    let j = run.json(&["predict", "--input", raw.to_str().unwrap()]);
+    let from_json: Vec<f64> = j["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(from_json, by_raw);
 }
 
 #[test]

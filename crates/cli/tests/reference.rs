@@ -6,7 +6,7 @@ use dataset::{Spec, Table, load_path, train_test_split};
 use linreg::{LinearRegression, Metrics, Model, OriginalScheme, QuantizedModel};
 use nalgebra::{DMatrix, DVector};
 
-use crate::support::data_path;
+use crate::support::{SKLEARN_COEF, SKLEARN_INTERCEPT, data_path};
 
 struct Seed {
     model: Model,
@@ -36,20 +36,10 @@ fn round3(v: &[f64]) -> Vec<f64> {
 #[test]
 fn float_model_equals_scikit_learn() {
     let s = seed_split(42, 0.2);
-    let sklearn = [
-        0.4486749096657172,
-        0.00972425751790503,
-        -0.12332334282795941,
-        0.7831449067929727,
-        -2.029620580093136e-06,
-        -0.0035263184871341473,
-        -0.4197924865883597,
-        -0.43370806496398734,
-    ];
-    for (got, want) in s.model.coefficients.iter().zip(sklearn) {
+    for (got, want) in s.model.coefficients.iter().zip(SKLEARN_COEF) {
         assert_relative_eq!(*got, want, max_relative = 1e-9);
     }
-    assert_relative_eq!(s.model.intercept, -37.02327770606391, max_relative = 1e-9);
+    assert_relative_eq!(s.model.intercept, SKLEARN_INTERCEPT, max_relative = 1e-9);
     assert_eq!(s.model.n_train, 16_512);
 
     let predicted = s.model.predict(&s.x_test).unwrap();

@@ -4,17 +4,21 @@ use std::path::PathBuf;
 
 /// The California CSV: `CALI_REG_DATA`, else the cache. Fails, never skips, when absent.
 pub fn data_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("CALI_REG_DATA").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    if let Some(dir) = dataset::default_cache_dir() {
-        let cached = dir.join(dataset::CACHE_FILE);
-        if cached.is_file() {
-            return cached;
-        }
-    }
-    panic!(
-        "this test needs the California Housing data: set CALI_REG_DATA to cal_housing.csv \
-         (for example CALI_REG_DATA=$PWD/../shared/data/cal_housing.csv)"
-    );
+    dataset::local_copy()
+        .unwrap_or_else(|e| panic!("this test needs the California Housing data: {e}"))
 }
+
+/// scikit-learn's `LinearRegression` on the seed split (test size 0.2, seed 42).
+pub const SKLEARN_COEF: [f64; 8] = [
+    0.4486749096657172,
+    0.00972425751790503,
+    -0.12332334282795941,
+    0.7831449067929727,
+    -2.029620580093136e-06,
+    -0.0035263184871341473,
+    -0.4197924865883597,
+    -0.43370806496398734,
+];
+
+/// Its intercept.
+pub const SKLEARN_INTERCEPT: f64 = -37.02327770606391;

@@ -16,6 +16,11 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// Neither `CALI_REG_DATA` nor the cache gives a local copy.
+    #[error(
+        "no local copy of the data set (CALI_REG_DATA is unset and the cache holds no archive); {SUPPLY_HINT}"
+    )]
+    NoLocalCopy,
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

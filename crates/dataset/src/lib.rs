@@ -33,7 +33,7 @@ pub use error::{Error, Result, SUPPLY_HINT};
 pub use parse::{RawTable, has_header, parse_csv};
 pub use source::{
     ARCHIVE_SHA256, ARCHIVE_URL, CACHE_FILE, DATA_ENV, Located, Locator, Origin, SHA256_ENV,
-    URL_ENV, default_cache_dir, read, sha256_hex, write_atomically,
+    URL_ENV, default_cache_dir, local_copy, read, sha256_hex, write_atomically,
 };
 pub use split::{Mt19937, Split, permutation, train_test_split};
 pub use table::{Spec, Table, load, load_path};

@@ -75,6 +75,18 @@ pub struct Locator {
     pub timeout: Duration,
 }
 
+/// A copy of the data on this machine, without any download: `CALI_REG_DATA` if set, else the
+/// cached archive if present. For tests and tools that must not touch the network.
+pub fn local_copy() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os(DATA_ENV).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    default_cache_dir()
+        .map(|dir| dir.join(CACHE_FILE))
+        .filter(|p| p.is_file())
+        .ok_or(Error::NoLocalCopy)
+}
+
 /// `$XDG_CACHE_HOME/cali-reg`, else `~/.cache/cali-reg`.
 pub fn default_cache_dir() -> Option<PathBuf> {
     let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());

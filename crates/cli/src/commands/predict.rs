@@ -200,7 +200,8 @@ fn predict_file(
     let rows = read_rows(input, predictor)?;
     warn_out_of_range(&rows, predictor);
     let predictions = predictor.predict(&rows.x)?;
-    if args.summary {
+    // The one-line form, or with --json and no --output file, the predictions as one JSON object.
+    if args.summary || (common.json && args.output.is_none()) {
         print_summary(common, predictor, predictions.as_slice());
         return Ok(());
     }
