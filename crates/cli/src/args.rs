@@ -41,13 +41,27 @@ pub struct Common {
     /// Print one JSON object instead of text
     #[arg(long, global = true)]
     pub json: bool,
+    /// No progress bar (it only shows when stderr is a terminal anyway)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fit on the training split, print test R² and RMSE, save the float model
     #[cfg(feature = "train")]
-    Train,
+    Train(TrainArgs),
+    /// Write the sufficient statistics of a (shard of a) table, to merge later with `train --from-stats`
+    #[cfg(feature = "train")]
+    Stats {
+        /// The statistics file to write
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Parse every row of --data and count them, nothing else (the reader's speed floor)
+    #[cfg(feature = "train")]
+    #[command(hide = true)]
+    Scan,
     /// Quantise the float model's weights to uint8 and save the quantised model
     Quantize,
     /// Predict the first five test rows, or every row of --input
@@ -63,6 +77,37 @@ pub enum Command {
         /// The model file
         model: PathBuf,
     },
+}
+
+/// Files above this size are trained by streaming.
+pub const STREAMING_THRESHOLD: u64 = 256 << 20;
+
+#[cfg(feature = "train")]
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Read the data in one pass, in bounded memory, feeding sufficient statistics (automatic
+    /// for files over 256 MiB); the split is then --split hash or --test-data
+    #[arg(long)]
+    pub streaming: bool,
+    /// With --streaming: `hash` puts each row in the test set by a hash of its index and the seed
+    #[arg(long, value_enum, default_value_t = SplitKind::Permutation)]
+    pub split: SplitKind,
+    /// Test rows from this file; every row of --data then trains
+    #[arg(long, value_name = "FILE")]
+    pub test_data: Option<PathBuf>,
+    /// Fit from statistics files written by `cali-reg stats` (merged exactly), not from --data
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["streaming"])]
+    pub from_stats: Vec<PathBuf>,
+}
+
+/// How rows are put in the test set.
+#[cfg(feature = "train")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitKind {
+    /// scikit-learn's `train_test_split` (in memory)
+    Permutation,
+    /// a per-row hash of the row index and the seed (one pass, any file size)
+    Hash,
 }
 
 #[derive(Debug, Args)]

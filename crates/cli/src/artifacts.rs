@@ -17,19 +17,28 @@ pub const QUANTIZED: &str = "quant_model.msgpack";
 
 /// Write through a temporary file in the same folder and a rename: never a half-written file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = temporary_beside(path)?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    persist(tmp, path)
+}
+
+/// A temporary file in the folder of `path` (created if needed), to be [`persist`]ed there.
+pub fn temporary_beside(path: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    // Readable by all, as a file written with the usual umask would be (the image's non-root user reads them).
-    tmp.write_all(bytes)
-        .and_then(|()| {
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-        })
+    tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))
+}
+
+/// Give a finished temporary file its final name, readable by all as a file written with the
+/// usual umask would be (the image's non-root user reads the model files).
+pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> anyhow::Result<()> {
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.persist(path)

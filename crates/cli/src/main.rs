@@ -13,6 +13,7 @@ mod output;
 #[cfg(feature = "train")]
 mod plot;
 mod record;
+mod rows;
 
 use std::process::ExitCode;
 

@@ -36,4 +36,4 @@ pub use source::{
     URL_ENV, default_cache_dir, local_copy, read, sha256_hex, write_atomically,
 };
 pub use split::{Mt19937, Split, permutation, train_test_split};
-pub use table::{Spec, Table, load, load_path};
+pub use table::{Spec, Table, load, load_path, recipe_for};

@@ -86,14 +86,20 @@ pub fn load(located: &Located, spec: &Spec) -> Result<Table> {
             "{file}: a table with --target needs a header line naming its columns"
         )));
     };
-    let recipe = match &spec.target {
-        None => {
-            check_california_columns(&raw)?;
-            california::recipe()
-        }
-        Some(target) => user_recipe(&raw, target, spec.features.as_deref())?,
-    };
+    let recipe = recipe_for(&raw.file, &raw.columns, spec)?;
     derive(raw, recipe, sha256, located.origin)
+}
+
+/// The recipe for a table with these columns: California Housing's (the nine raw columns,
+/// exactly), or, with a target, the named features (or all other columns) as they are.
+pub fn recipe_for(file: &str, columns: &[String], spec: &Spec) -> Result<Recipe> {
+    match &spec.target {
+        None => {
+            check_california_columns(file, columns)?;
+            Ok(california::recipe())
+        }
+        Some(target) => user_recipe(file, columns, target, spec.features.as_deref()),
+    }
 }
 
 /// Load a path directly (no search), as a program given `--data FILE` does.
@@ -133,35 +139,39 @@ fn extract_data(bytes: &[u8], file: &str) -> Result<(String, Vec<u8>)> {
     })
 }
 
-fn check_california_columns(raw: &RawTable) -> Result<()> {
+fn check_california_columns(file: &str, columns: &[String]) -> Result<()> {
     let missing: Vec<String> = california::RAW_COLUMNS
         .iter()
-        .filter(|c| !raw.columns.iter().any(|h| h == *c))
+        .filter(|c| !columns.iter().any(|h| h == *c))
         .map(|c| (*c).to_owned())
         .collect();
     if !missing.is_empty() {
         return Err(Error::MissingColumns {
-            file: raw.file.clone(),
+            file: file.to_owned(),
             columns: missing,
         });
     }
-    let extra: Vec<String> = raw
-        .columns
+    let extra: Vec<String> = columns
         .iter()
         .filter(|h| !california::RAW_COLUMNS.contains(&h.as_str()))
         .cloned()
         .collect();
     if !extra.is_empty() {
         return Err(Error::ExtraColumns {
-            file: raw.file.clone(),
+            file: file.to_owned(),
             columns: extra,
         });
     }
     Ok(())
 }
 
-fn user_recipe(raw: &RawTable, target: &str, features: Option<&[String]>) -> Result<Recipe> {
-    let known = |c: &String| raw.columns.contains(c);
+fn user_recipe(
+    file: &str,
+    columns: &[String],
+    target: &str,
+    features: Option<&[String]>,
+) -> Result<Recipe> {
+    let known = |c: &String| columns.contains(c);
     let mut missing: Vec<String> = features
         .unwrap_or_default()
         .iter()
@@ -173,29 +183,24 @@ fn user_recipe(raw: &RawTable, target: &str, features: Option<&[String]>) -> Res
     }
     if !missing.is_empty() {
         return Err(Error::MissingColumns {
-            file: raw.file.clone(),
+            file: file.to_owned(),
             columns: missing,
         });
     }
     let features: Vec<String> = match features {
         Some(f) => f.to_vec(),
-        None => raw
-            .columns
-            .iter()
-            .filter(|c| *c != target)
-            .cloned()
-            .collect(),
+        None => columns.iter().filter(|c| *c != target).cloned().collect(),
     };
     if features.iter().any(|f| f == target) {
         return Err(Error::Invalid(format!(
             "{}: the target {target} cannot also be a feature",
-            raw.file
+            file
         )));
     }
     if features.is_empty() {
         return Err(Error::Invalid(format!(
             "{}: no feature columns besides the target {target}",
-            raw.file
+            file
         )));
     }
     Ok(Recipe::identity(&features, target))

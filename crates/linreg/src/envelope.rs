@@ -81,10 +81,26 @@ impl Artifact for QuantizedModel {
     }
 }
 
-impl Artifact for SufficientStats {
+/// Sufficient statistics of one shard of a table, with the recipe that made its features,
+/// so that shards computed apart are only merged when they describe the same features.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ShardStats {
+    /// How the shard's features were derived.
+    pub recipe: crate::Recipe,
+    /// The statistics.
+    pub stats: SufficientStats,
+}
+
+impl Artifact for ShardStats {
     const KIND: Kind = Kind::Stats;
     fn check(&self) -> Result<()> {
-        self.validate()
+        self.stats.validate()?;
+        if self.recipe.features.len() != self.stats.n_features() {
+            return Err(Error::Format(String::from(
+                "statistics and recipe disagree on the number of features",
+            )));
+        }
+        Ok(())
     }
 }
 

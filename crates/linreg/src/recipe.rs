@@ -174,7 +174,7 @@ impl BoundRecipe {
         self.target.map(|(i, divisor)| raw[i] / divisor)
     }
 
-    /// Indices of the raw columns the features read, ascending, each once.
+    /// Indices of the raw columns the features (and the target, if bound) read, ascending, each once.
     pub fn used_columns(&self) -> Vec<usize> {
         let mut used: Vec<usize> = self
             .sources
@@ -183,6 +183,7 @@ impl BoundRecipe {
                 Source::Column(i) => vec![i],
                 Source::Ratio(n, d) => vec![n, d],
             })
+            .chain(self.target.map(|(i, _)| i))
             .collect();
         used.sort_unstable();
         used.dedup();

@@ -432,6 +432,42 @@ impl SufficientStats {
         Ok(())
     }
 
+    /// R² and RMSE of the linear function `x · coefficients + intercept` on the rows these
+    /// statistics describe, from their moments alone (no second pass over the rows):
+    /// the residual `r = y − x·β − b` has mean `ȳ − x̄·β − b` and centred sum of squares
+    /// `[−β, 1]ᵀ C [−β, 1]`. Weighted rows count with their weight. `None` without rows.
+    pub fn r2_rmse(&self, coefficients: &[f64], intercept: f64) -> Option<(f64, f64)> {
+        let p = self.n_features;
+        if self.weight <= 0.0 || coefficients.len() != p {
+            return None;
+        }
+        let d = p + 1;
+        let v: Vec<f64> = coefficients.iter().map(|b| -b).chain([1.0]).collect();
+        let mut centred = 0.0;
+        for i in 0..d {
+            for j in 0..d {
+                centred += v[i] * self.comoment[i * d + j] * v[j];
+            }
+        }
+        let mean_residual = self.mean[p]
+            - coefficients
+                .iter()
+                .zip(&self.mean)
+                .map(|(b, m)| b * m)
+                .sum::<f64>()
+            - intercept;
+        let ss_res = centred.max(0.0) + self.weight * mean_residual * mean_residual;
+        let ss_tot = self.comoment[p * d + p];
+        let r2 = if ss_tot > 0.0 {
+            1.0 - ss_res / ss_tot
+        } else if ss_res == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+        Some((r2, (ss_res / self.weight).sqrt()))
+    }
+
     /// Check that a value read from outside (a file) is well formed.
     pub fn validate(&self) -> Result<()> {
         let d = self.n_features + 1;
@@ -459,7 +495,26 @@ impl SufficientStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Metrics;
     use approx::assert_relative_eq;
+
+    #[test]
+    fn r2_and_rmse_from_moments_equal_the_direct_formulas() {
+        let x = [1.0, 10.0, 2.0, 20.0, 4.0, 25.0, 7.0, 31.0, 3.0, 12.0];
+        let y = [3.0, 5.0, 4.0, 9.0, 2.5];
+        let mut s = SufficientStats::new(2);
+        s.push_batch(&x, &y, None).unwrap();
+        let (beta, b) = ([0.7, 0.15], 0.4);
+        let predicted: Vec<f64> = x
+            .chunks(2)
+            .map(|r| r[0] * beta[0] + r[1] * beta[1] + b)
+            .collect();
+        let direct = Metrics::compute(&y, &predicted).unwrap();
+        let (r2, rmse) = s.r2_rmse(&beta, b).unwrap();
+        assert_relative_eq!(r2, direct.r2, max_relative = 1e-12);
+        assert_relative_eq!(rmse, direct.rmse, max_relative = 1e-12);
+        assert!(SufficientStats::new(2).r2_rmse(&beta, b).is_none());
+    }
 
     #[test]
     fn means_and_comoments_match_two_pass_formulas() {

@@ -8,6 +8,8 @@ mod quantize;
 #[cfg(feature = "train")]
 mod report;
 #[cfg(feature = "train")]
+mod streaming;
+#[cfg(feature = "train")]
 mod train;
 
 use crate::args::{Cli, Command};
@@ -17,7 +19,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let common = &cli.common;
     match &cli.command {
         #[cfg(feature = "train")]
-        Command::Train => train::run(common),
+        Command::Train(args) => train::run(common, args),
+        #[cfg(feature = "train")]
+        Command::Stats { output } => streaming::stats(common, output),
+        #[cfg(feature = "train")]
+        Command::Scan => streaming::scan(common),
         Command::Quantize => quantize::run(common),
         Command::Predict(args) => predict::run(common, args),
         #[cfg(feature = "train")]

@@ -1,16 +1,17 @@
 //! `cali-reg predict`: the five sample rows, or every row of a CSV.
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context;
 use linreg::InputLayout;
-use nalgebra::DMatrix;
 use serde_json::json;
 
 use crate::args::{Common, PredictArgs};
-use crate::artifacts::{Predictor, write_atomically};
+#[cfg(feature = "train")]
+use crate::artifacts::write_atomically;
+use crate::artifacts::{self, Predictor};
 use crate::output;
+use crate::rows::CsvRows;
 
 /// How many test rows the sample line shows.
 #[cfg(feature = "train")]
@@ -94,80 +95,6 @@ fn sample_predictions(_: &Common, _: &PredictArgs, _: &Predictor) -> anyhow::Res
     anyhow::bail!("this build of cali-reg cannot load the data set; pass --input FILE.csv")
 }
 
-/// Input rows as text, with the numbers the model reads.
-struct Rows {
-    name: String,
-    header: csv::StringRecord,
-    records: Vec<csv::StringRecord>,
-    x: DMatrix<f64>,
-}
-
-fn read_rows(input: &Path, predictor: &Predictor) -> anyhow::Result<Rows> {
-    let stdin = input.as_os_str() == "-";
-    let name = if stdin {
-        String::from("<stdin>")
-    } else {
-        input.display().to_string()
-    };
-    let mut text = Vec::new();
-    if stdin {
-        std::io::stdin()
-            .read_to_end(&mut text)
-            .context("<stdin>: cannot read")?;
-    } else {
-        text = std::fs::read(input).with_context(|| format!("{name}: cannot read"))?;
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_slice());
-    let header = reader
-        .headers()
-        .with_context(|| format!("{name}: cannot read the header"))?
-        .clone();
-    let columns: Vec<String> = header.iter().map(str::to_owned).collect();
-    let layout =
-        InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;
-    let used = layout.used_columns();
-
-    let mut records = Vec::new();
-    let mut features = Vec::new();
-    let mut raw = vec![f64::NAN; columns.len()];
-    let mut row = vec![0.0; layout.n_features()];
-    for (r, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{name}: malformed CSV"))?;
-        let line = record.position().map_or(r + 2, |p| p.line() as usize);
-        for &c in &used {
-            let cell = record.get(c).unwrap_or("");
-            raw[c] = match cell.parse::<f64>() {
-                Ok(v) if v.is_finite() => v,
-                Ok(v) => anyhow::bail!("{name}:{line}: column {}: {v} is not finite", columns[c]),
-                Err(_) if cell.is_empty() => {
-                    anyhow::bail!("{name}:{line}: column {}: missing value", columns[c])
-                }
-                Err(_) => anyhow::bail!(
-                    "{name}:{line}: column {}: {cell:?} is not a number",
-                    columns[c]
-                ),
-            };
-        }
-        layout.features(r, &raw, &mut row).map_err(|e| {
-            anyhow::anyhow!("{name}:{line}: {}", without_row_prefix(&e.to_string()))
-        })?;
-        features.extend_from_slice(&row);
-        records.push(record);
-    }
-    if records.is_empty() {
-        anyhow::bail!("{name}: no data rows");
-    }
-    let x = DMatrix::from_row_slice(records.len(), layout.n_features(), &features);
-    Ok(Rows {
-        name,
-        header,
-        records,
-        x,
-    })
-}
-
 /// linreg labels rows by index; here the line number says it better.
 fn without_row_prefix(message: &str) -> &str {
     message
@@ -176,64 +103,132 @@ fn without_row_prefix(message: &str) -> &str {
         .map_or(message, |(_, rest)| rest)
 }
 
-/// One warning per feature that has rows outside its training range.
-fn warn_out_of_range(rows: &Rows, predictor: &Predictor) {
-    let (min, max) = predictor.ranges();
-    for (j, name) in predictor.recipe().feature_names().iter().enumerate() {
-        let column = rows.x.column(j);
-        let outside = column.iter().filter(|&&v| v < min[j] || v > max[j]).count();
-        if outside > 0 {
-            eprintln!(
-                "warning: {}: {outside} row(s) have {name} outside its training range [{}, {}]; predicted anyway",
-                rows.name, min[j], max[j]
-            );
+/// Rows outside a feature's training range, counted per feature, reported once at the end.
+struct RangeWatch {
+    min: Vec<f64>,
+    max: Vec<f64>,
+    outside: Vec<u64>,
+}
+
+impl RangeWatch {
+    fn new(predictor: &Predictor) -> Self {
+        let (min, max) = predictor.ranges();
+        let outside = vec![0; min.len()];
+        Self { min, max, outside }
+    }
+
+    fn check(&mut self, features: &[f64]) {
+        for (j, &v) in features.iter().enumerate() {
+            if v < self.min[j] || v > self.max[j] {
+                self.outside[j] += 1;
+            }
+        }
+    }
+
+    fn warn(&self, name: &str, predictor: &Predictor) {
+        for (j, feature) in predictor.recipe().feature_names().iter().enumerate() {
+            if self.outside[j] > 0 {
+                eprintln!(
+                    "warning: {name}: {} row(s) have {feature} outside its training range [{}, {}]; predicted anyway",
+                    self.outside[j], self.min[j], self.max[j]
+                );
+            }
         }
     }
 }
 
+/// Stream the input: each row is read, derived, predicted and written before the next is read.
+/// Output to a file goes through a temporary file, renamed only when every row succeeded.
 fn predict_file(
     common: &Common,
     args: &PredictArgs,
     predictor: &Predictor,
     input: &Path,
 ) -> anyhow::Result<()> {
-    let rows = read_rows(input, predictor)?;
-    warn_out_of_range(&rows, predictor);
-    let predictions = predictor.predict(&rows.x)?;
-    // The one-line form, or with --json and no --output file, the predictions as one JSON object.
-    if args.summary || (common.json && args.output.is_none()) {
-        print_summary(common, predictor, predictions.as_slice());
-        return Ok(());
-    }
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut header = rows.header.clone();
+    use std::io::Write;
+
+    let mut rows = CsvRows::open(input, None)?;
+    let layout = InputLayout::bind(predictor.recipe(), &rows.columns)
+        .with_context(|| format!("{}:1", rows.name))?;
+    let used = layout.used_columns();
+    let weights = predictor.coefficients();
+    let intercept = predictor.intercept();
+    let mut watch = RangeWatch::new(predictor);
+    let mut raw = vec![0.0; rows.columns.len()];
+    let mut features = vec![0.0; layout.n_features()];
+    let collect = args.summary || (common.json && args.output.is_none());
+    let mut collected = Vec::new();
+
+    let (mut sink, tmp): (Box<dyn Write>, Option<tempfile::NamedTempFile>) = if collect {
+        (Box::new(std::io::sink()), None)
+    } else if let Some(path) = &args.output {
+        let tmp = artifacts::temporary_beside(path)?;
+        let file = tmp
+            .reopen()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        (
+            Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
+            Some(tmp),
+        )
+    } else {
+        (
+            Box::new(std::io::BufWriter::with_capacity(
+                1 << 20,
+                std::io::stdout().lock(),
+            )),
+            None,
+        )
+    };
+    let mut writer = csv::Writer::from_writer(&mut sink);
+    let mut header: csv::StringRecord = rows.columns.iter().map(String::as_str).collect();
     header.push_field("prediction");
     writer.write_record(&header)?;
-    for (record, p) in rows.records.iter().zip(predictions.iter()) {
-        let mut out = record.clone();
-        out.push_field(&p.to_string());
-        writer.write_record(&out)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-    match &args.output {
-        Some(path) => {
-            write_atomically(path, &bytes)?;
-            if common.json {
-                output::json(&json!({
-                    "command": "predict",
-                    "model": predictor.kind(),
-                    "rows": rows.records.len(),
-                    "output": path,
-                }));
-            }
+    let mut n = 0_usize;
+    while let Some(line) = rows.next_row(&used, &mut raw)? {
+        layout.features(n, &raw, &mut features).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{line}: {}",
+                rows.name,
+                without_row_prefix(&e.to_string())
+            )
+        })?;
+        watch.check(&features);
+        let p = features
+            .iter()
+            .zip(&weights)
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
+            + intercept;
+        if collect {
+            collected.push(p);
+        } else {
+            let mut out = rows.record().clone();
+            out.push_field(p.to_string().as_bytes());
+            writer.write_byte_record(&out)?;
         }
-        None => {
-            use std::io::Write;
-            std::io::stdout()
-                .write_all(&bytes)
-                .context("cannot write to standard output")?;
+        n += 1;
+    }
+    if n == 0 {
+        anyhow::bail!("{}: no data rows", rows.name);
+    }
+    writer.flush()?;
+    drop(writer);
+    sink.flush().context("cannot write the predictions")?;
+    drop(sink);
+    watch.warn(&rows.name, predictor);
+    if collect {
+        print_summary(common, predictor, &collected);
+        return Ok(());
+    }
+    if let (Some(tmp), Some(path)) = (tmp, &args.output) {
+        artifacts::persist(tmp, path)?;
+        if common.json {
+            output::json(&json!({
+                "command": "predict",
+                "model": predictor.kind(),
+                "rows": n,
+                "output": path,
+            }));
         }
     }
     Ok(())

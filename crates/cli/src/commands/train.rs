@@ -5,13 +5,20 @@ use std::time::Instant;
 use linreg::{LinearRegression, Metrics};
 use serde_json::json;
 
-use crate::args::Common;
+use crate::args::{Common, SplitKind, TrainArgs};
 use crate::artifacts::{self, LINEAR};
+use crate::commands::streaming;
 use crate::data::{Prepared, SplitParams};
 use crate::output;
 use crate::record::Record;
 
-pub fn run(common: &Common) -> anyhow::Result<()> {
+pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
+    if streaming::wanted(common, args)? {
+        return streaming::train(common, args);
+    }
+    if args.split == SplitKind::Hash || args.test_data.is_some() {
+        anyhow::bail!("--split hash and --test-data go with --streaming");
+    }
     let start = Instant::now();
     // Training starts a new run: its split comes from the command line or the defaults only.
     let prepared = Prepared::load(common, SplitParams::resolve(common, None))?;

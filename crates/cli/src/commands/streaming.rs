@@ -1,0 +1,336 @@
+//! Training on files of any size: one pass, bounded memory, sufficient statistics.
+//!
+//! Rows are read by [`CsvRows`] (the csv crate and a fast float parser, not polars: see the
+//! README for the measurements behind that choice), derived by the recipe, and pushed into
+//! [`SufficientStats`] in batches. Test metrics come from the test rows' own statistics.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use dataset::{Locator, Spec, california, recipe_for};
+use linreg::envelope::ShardStats;
+use linreg::{LinearRegression, Recipe, SufficientStats};
+use serde_json::json;
+
+use crate::args::{Common, STREAMING_THRESHOLD, SplitKind, TrainArgs};
+use crate::artifacts::{self, LINEAR};
+use crate::output;
+use crate::record::Record;
+use crate::rows::CsvRows;
+
+/// Rows handed to the accumulator at a time.
+const BATCH: usize = 8192;
+
+/// Whether this training run streams: asked for, from statistics, or a file over the threshold.
+pub fn wanted(common: &Common, args: &TrainArgs) -> anyhow::Result<bool> {
+    if args.streaming || !args.from_stats.is_empty() {
+        return Ok(true);
+    }
+    let located = Locator::from_env(common.data.as_deref()).locate()?;
+    let size = std::fs::metadata(&located.path)
+        .map(|m| m.len())
+        .unwrap_or(0);
+    Ok(size > STREAMING_THRESHOLD)
+}
+
+fn spec(common: &Common) -> Spec {
+    Spec {
+        target: common.target.clone(),
+        features: common.features.clone(),
+    }
+}
+
+/// The data file, found as the in-memory path finds it.
+fn data_path(common: &Common) -> anyhow::Result<PathBuf> {
+    Ok(Locator::from_env(common.data.as_deref()).locate()?.path)
+}
+
+/// SplitMix64: a well-mixed 64-bit hash of the row index and the seed.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// `--split hash`: row `row` is a test row with probability `test_size`, the same on every run.
+pub fn hash_is_test(seed: u64, row: u64, test_size: f64) -> bool {
+    let h = mix(mix(seed) ^ row);
+    ((h >> 11) as f64 / (1u64 << 53) as f64) < test_size
+}
+
+/// What one pass over a file produced.
+struct Pass {
+    recipe: Recipe,
+    train: SufficientStats,
+    test: SufficientStats,
+    rows: u64,
+    sha256: String,
+    name: String,
+}
+
+/// Batches for one destination.
+struct Batch {
+    x: Vec<f64>,
+    y: Vec<f64>,
+}
+
+impl Batch {
+    fn new(p: usize) -> Self {
+        Self {
+            x: Vec::with_capacity(BATCH * p),
+            y: Vec::with_capacity(BATCH),
+        }
+    }
+
+    fn flush(&mut self, stats: &mut SufficientStats) -> anyhow::Result<()> {
+        stats.push_batch(&self.x, &self.y, None)?;
+        self.x.clear();
+        self.y.clear();
+        Ok(())
+    }
+}
+
+fn progress_bar(common: &Common, path: &Path) -> Option<indicatif::ProgressBar> {
+    if common.quiet || common.json || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let len = std::fs::metadata(path).map(|m| m.len()).ok()?;
+    let bar = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {msg} ({elapsed}, {eta} left)",
+    )
+    .ok()?;
+    bar.set_style(style);
+    Some(bar)
+}
+
+/// Read `path` once; each row goes to the test statistics when `is_test(row index)` says so.
+fn pass(
+    common: &Common,
+    path: &Path,
+    recipe: Option<&Recipe>,
+    is_test: &dyn Fn(u64) -> bool,
+) -> anyhow::Result<Pass> {
+    let mut rows = CsvRows::open(path, Some(&california::RAW_COLUMNS))?;
+    let recipe = match recipe {
+        Some(r) => r.clone(),
+        None => recipe_for(&rows.name, &rows.columns, &spec(common))?,
+    };
+    let bound = recipe
+        .bind(&rows.columns, true)
+        .with_context(|| format!("{}:1", rows.name))?;
+    let used = bound.used_columns();
+    let p = recipe.features.len();
+    let (mut train, mut test) = (SufficientStats::new(p), SufficientStats::new(p));
+    let (mut to_train, mut to_test) = (Batch::new(p), Batch::new(p));
+    let mut raw = vec![0.0; rows.columns.len()];
+    let mut features = vec![0.0; p];
+    let bar = progress_bar(common, path);
+    let started = Instant::now();
+    let mut n = 0_u64;
+    while let Some(line) = rows.next_row(&used, &mut raw)? {
+        bound
+            .features(n as usize, &raw, &mut features)
+            .map_err(|e| {
+                let message = e.to_string();
+                let detail = message
+                    .split_once(": ")
+                    .map_or(message.as_str(), |(_, d)| d);
+                anyhow::anyhow!("{}:{line}: {detail}", rows.name)
+            })?;
+        let target = bound.target(&raw).unwrap_or(f64::NAN);
+        let (batch, stats) = if is_test(n) {
+            (&mut to_test, &mut test)
+        } else {
+            (&mut to_train, &mut train)
+        };
+        batch.x.extend_from_slice(&features);
+        batch.y.push(target);
+        if batch.y.len() == BATCH {
+            batch.flush(stats)?;
+        }
+        n += 1;
+        if let Some(bar) = &bar
+            && n % 65_536 == 0
+        {
+            bar.set_position(rows.position());
+            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{n} rows, {rate:.0} rows/s"));
+        }
+    }
+    to_train.flush(&mut train)?;
+    to_test.flush(&mut test)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if n == 0 {
+        bail!("{}: no data rows", rows.name);
+    }
+    let name = rows.name.clone();
+    let sha256 = rows.finish()?;
+    Ok(Pass {
+        recipe,
+        train,
+        test,
+        rows: n,
+        sha256,
+        name,
+    })
+}
+
+/// `train --streaming`, `train --from-stats`, or a file too large for memory.
+pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let seed = common.seed.unwrap_or(42);
+    let test_size = common.test_size.unwrap_or(0.2);
+    if !(test_size > 0.0 && test_size < 1.0) {
+        bail!("test size {test_size} is out of range: it must be strictly between 0 and 1");
+    }
+    let mut record = Record::fresh(&common.artifacts);
+    let (recipe, train, mut test, source) = if args.from_stats.is_empty() {
+        if args.split == SplitKind::Permutation && args.test_data.is_none() && args.streaming {
+            bail!(
+                "--streaming cannot know the permutation in advance: use --split hash or --test-data FILE"
+            );
+        }
+        let path = data_path(common)?;
+        let held_out = args.test_data.is_none();
+        let is_test = move |row: u64| held_out && hash_is_test(seed, row, test_size);
+        let pass = pass(common, &path, None, &is_test)?;
+        let source = json!({ "file": pass.name, "sha256": pass.sha256, "rows": pass.rows });
+        (pass.recipe, pass.train, pass.test, source)
+    } else {
+        let (recipe, merged, files) = merge_stats(&args.from_stats)?;
+        let n = merged.n_features();
+        (
+            recipe,
+            merged,
+            SufficientStats::new(n),
+            json!({ "statistics": files }),
+        )
+    };
+    if let Some(test_file) = &args.test_data {
+        let pass = pass(common, test_file, Some(&recipe), &|_| true)?;
+        test.merge(&pass.test)?;
+    }
+    let model = LinearRegression::with_recipe(recipe).fit_stats(&train)?;
+    let metrics = test.r2_rmse(&model.coefficients, model.intercept);
+
+    let path = common.artifacts.join(LINEAR);
+    let bytes = artifacts::save(&path, &model)?;
+    let split = match (&args.test_data, args.from_stats.is_empty()) {
+        (Some(f), _) => json!({ "kind": "test file", "file": f }),
+        (None, true) => json!({ "kind": "hash", "seed": seed, "test_size": test_size }),
+        (None, false) => json!({ "kind": "none" }),
+    };
+    record.set_section(
+        "parameters",
+        json!({ "streaming": true, "data": source, "split": split, "train_rows": train.rows(), "test_rows": test.rows() }),
+    );
+    if let Some((r2, rmse)) = metrics {
+        record.set("metrics", "float", json!({ "r2": r2, "rmse": rmse }));
+    }
+    record.artifact(LINEAR, &bytes);
+    record.stage("train", start.elapsed().as_secs_f64());
+    record.save()?;
+
+    if common.json {
+        output::json(&json!({
+            "command": "train",
+            "streaming": true,
+            "r2": metrics.map(|m| m.0),
+            "rmse": metrics.map(|m| m.1),
+            "coefficients": model.coefficients,
+            "intercept": model.intercept,
+            "features": model.feature_names(),
+            "train_rows": train.rows(),
+            "test_rows": test.rows(),
+            "model": path,
+            "bytes": bytes.len(),
+        }));
+    } else {
+        match metrics {
+            Some((r2, rmse)) => println!("✔ R²: {r2:.4} | RMSE: {rmse:.4}"),
+            None => println!("✔ fitted (no test rows: pass --test-data FILE for metrics)"),
+        }
+        println!(
+            "✔ Model saved to {} ({} bytes; streamed {} training and {} test rows)",
+            path.display(),
+            bytes.len(),
+            train.rows(),
+            test.rows()
+        );
+    }
+    Ok(())
+}
+
+/// Load and merge statistics files; they must describe the same features.
+fn merge_stats(files: &[PathBuf]) -> anyhow::Result<(Recipe, SufficientStats, Vec<String>)> {
+    let mut merged: Option<(Recipe, SufficientStats)> = None;
+    for file in files {
+        let shard: ShardStats = artifacts::load(file)?;
+        match &mut merged {
+            None => merged = Some((shard.recipe, shard.stats)),
+            Some((recipe, stats)) => {
+                if *recipe != shard.recipe {
+                    bail!(
+                        "{}: its features ({}) differ from the first file's ({})",
+                        file.display(),
+                        shard.recipe.feature_names().join(", "),
+                        recipe.feature_names().join(", ")
+                    );
+                }
+                stats.merge(&shard.stats)?;
+            }
+        }
+    }
+    let (recipe, stats) = merged.context("no statistics files given")?;
+    let names = files.iter().map(|f| f.display().to_string()).collect();
+    Ok((recipe, stats, names))
+}
+
+/// `cali-reg stats -o FILE`: the statistics of every row of --data.
+pub fn stats(common: &Common, output: &Path) -> anyhow::Result<()> {
+    let path = data_path(common)?;
+    let pass = pass(common, &path, None, &|_| false)?;
+    let shard = ShardStats {
+        recipe: pass.recipe,
+        stats: pass.train,
+    };
+    let bytes = artifacts::save(output, &shard)?;
+    if common.json {
+        output::json(&json!({
+            "command": "stats",
+            "rows": pass.rows,
+            "file": output,
+            "bytes": bytes.len(),
+            "data_sha256": pass.sha256,
+        }));
+    } else {
+        println!(
+            "✔ {} rows of {} → {} ({} bytes)",
+            pass.rows,
+            pass.name,
+            output.display(),
+            bytes.len()
+        );
+    }
+    Ok(())
+}
+
+/// `cali-reg scan`: parse every row, keep nothing (the reader's speed, as a reference floor).
+pub fn scan(common: &Common) -> anyhow::Result<()> {
+    let path = data_path(common)?;
+    let mut rows = CsvRows::open(&path, Some(&california::RAW_COLUMNS))?;
+    let used: Vec<usize> = (0..rows.columns.len()).collect();
+    let mut raw = vec![0.0; rows.columns.len()];
+    let mut n = 0_u64;
+    while rows.next_row(&used, &mut raw)?.is_some() {
+        n += 1;
+    }
+    println!("{n} rows");
+    Ok(())
+}
