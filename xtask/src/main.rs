@@ -5,6 +5,7 @@
 //!
 //! It runs `cargo` through `$CARGO` and the built `cali-reg` binary as a process; it shares no code with the CLI.
 
+mod bench;
 mod container;
 mod pipeline;
 mod stages;
@@ -16,6 +17,10 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
+  gen-data   --rows N --features D --seed S -o FILE: a synthetic CSV, y = x·β + 2 + N(0, 0.5²),
+             β_j = ±0.5·(j+1) (signs alternate)
+  bench      streaming train and predict, and the parse-only floor, on 10^6 and 10^7 rows
+             --rows A,B  --dir DIR (default: $TMPDIR/cali-reg-bench)  --compare-python
   pipeline   train, quantise, predict, build and smoke-run the container image, report
              --force              rerun every stage
              --require-container  fail when no Docker engine answers (implied by CI=true)
@@ -30,6 +35,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("pipeline") => pipeline::Options::parse(&args[1..]).and_then(|o| pipeline::run(&o)),
+        Some("gen-data") => gen_data(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -66,4 +73,30 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn gen_data(args: &[String]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let (mut rows, mut features, mut seed, mut out) = (None, 8_usize, 1_u64, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it.next().with_context(|| format!("{a} needs a value"))?;
+        match a.as_str() {
+            "--rows" => rows = Some(v.parse::<u64>().context("--rows takes a number")?),
+            "--features" => features = v.parse().context("--features takes a number")?,
+            "--seed" => seed = v.parse().context("--seed takes a number")?,
+            "-o" | "--output" => out = Some(PathBuf::from(v)),
+            other => anyhow::bail!("unknown option {other:?}"),
+        }
+    }
+    let rows = rows.context("--rows N is required")?;
+    let out = out.context("-o FILE is required")?;
+    bench::gen_data(rows, features, seed, &out)?;
+    println!(
+        "{}: {rows} rows, coefficients {:?}, intercept {}",
+        out.display(),
+        bench::true_coefficients(features),
+        bench::TRUE_INTERCEPT
+    );
+    Ok(())
 }

@@ -3,4 +3,5 @@
 
 mod binary;
 mod reference;
+mod streaming;
 mod support;

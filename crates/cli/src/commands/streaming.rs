@@ -154,7 +154,7 @@ fn pass(
         }
         n += 1;
         if let Some(bar) = &bar
-            && n % 65_536 == 0
+            && n.is_multiple_of(65_536)
         {
             bar.set_position(rows.position());
             let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);

@@ -1,0 +1,224 @@
+//! `cargo xtask gen-data` and `cargo xtask bench`: synthetic tables and streaming measurements.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+
+use crate::{cargo, project_root};
+
+/// The weights a synthetic table is made with: alternating signs, growing sizes.
+pub fn true_coefficients(features: usize) -> Vec<f64> {
+    (0..features)
+        .map(|j| if j % 2 == 0 { 0.5 } else { -0.5 } * (j as f64 + 1.0))
+        .collect()
+}
+/// The synthetic tables' intercept.
+pub const TRUE_INTERCEPT: f64 = 2.0;
+
+/// SplitMix64 uniform numbers in [0, 1).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A standard normal number (Box–Muller).
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.next().max(f64::MIN_POSITIVE), self.next());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+/// Write `rows` rows of `features` uniform features (column j spans ±10·(j+1)) and
+/// `y = x · true_coefficients + 2 + N(0, 0.5²)`, with a header `x0,…,y`.
+pub fn gen_data(rows: u64, features: usize, seed: u64, out: &Path) -> anyhow::Result<()> {
+    let beta = true_coefficients(features);
+    let tmp = out.with_extension("tmp");
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let header: Vec<String> = (0..features)
+        .map(|j| format!("x{j}"))
+        .chain([String::from("y")])
+        .collect();
+    writeln!(w, "{}", header.join(","))?;
+    let mut rng = Rng(seed);
+    let mut x = vec![0.0; features];
+    for _ in 0..rows {
+        let mut y = TRUE_INTERCEPT + 0.5 * rng.normal();
+        for (j, v) in x.iter_mut().enumerate() {
+            *v = (rng.next() * 20.0 - 10.0) * (j as f64 + 1.0);
+            y += *v * beta[j];
+            write!(w, "{v:.5},")?;
+        }
+        writeln!(w, "{y:.5}")?;
+    }
+    w.flush()?;
+    drop(w);
+    std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// Wall seconds and peak resident memory (MiB) of one command, by GNU time.
+fn measure(label: &str, cmd: &mut Command) -> anyhow::Result<(f64, f64)> {
+    let report = std::env::temp_dir().join(format!("cali-reg-bench-{}.time", std::process::id()));
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .arg("-f")
+        .arg("%e %M")
+        .arg("-o")
+        .arg(&report)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => timed.env(k, v),
+            None => timed.env_remove(k),
+        };
+    }
+    let status = timed
+        .stdout(Stdio::null())
+        .status()
+        .context("cannot run /usr/bin/time (Debian package `time`)")?;
+    if !status.success() {
+        bail!("{label} failed ({status})");
+    }
+    let text = std::fs::read_to_string(&report)?;
+    let mut parts = text.split_whitespace();
+    let seconds: f64 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .context("no time")?;
+    let kib: f64 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .context("no memory")?;
+    Ok((seconds, kib / 1024.0))
+}
+
+/// A Python with pandas and scikit-learn, in a venv under target/ (made once).
+fn python_venv(root: &Path) -> anyhow::Result<PathBuf> {
+    let venv = root.join("target/bench-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        println!("creating {} with pandas and scikit-learn", venv.display());
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()?
+            .success()
+            && Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "pandas", "scikit-learn"])
+                .status()?
+                .success();
+        if !ok {
+            bail!("cannot create the Python venv for --compare-python");
+        }
+    }
+    Ok(python)
+}
+
+const PYTHON_FIT: &str = "import sys, pandas as pd\n\
+from sklearn.linear_model import LinearRegression\n\
+df = pd.read_csv(sys.argv[1])\n\
+LinearRegression().fit(df.drop(columns='y'), df['y'])\n";
+
+pub fn bench(args: &[String]) -> anyhow::Result<()> {
+    let root = project_root();
+    let mut sizes: Vec<u64> = vec![1_000_000, 10_000_000];
+    let mut compare_python = false;
+    let mut dir = std::env::temp_dir().join("cali-reg-bench");
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--compare-python" => compare_python = true,
+            "--rows" => {
+                let v = it.next().context("--rows needs a value")?;
+                sizes = v
+                    .split(',')
+                    .map(|s| s.parse())
+                    .collect::<Result<_, _>>()
+                    .context("--rows takes numbers")?;
+            }
+            "--dir" => dir = it.next().context("--dir needs a value")?.into(),
+            other => bail!("unknown option {other:?}"),
+        }
+    }
+    std::fs::create_dir_all(&dir)?;
+    let status = cargo()
+        .current_dir(&root)
+        .args(["build", "--release", "--package", "cli", "--quiet"])
+        .status()?;
+    if !status.success() {
+        bail!("cargo build failed");
+    }
+    let bin = root.join("target/release/cali-reg");
+    let python = if compare_python {
+        Some(python_venv(&root)?)
+    } else {
+        None
+    };
+    let script = dir.join("fit.py");
+    std::fs::write(&script, PYTHON_FIT)?;
+
+    println!("| rows | step | seconds | rows/s | peak RSS (MiB) |");
+    println!("|--:|---|--:|--:|--:|");
+    for rows in sizes {
+        let file = dir.join(format!("synthetic-{rows}x8.csv"));
+        if !file.exists() {
+            eprintln!("generating {}", file.display());
+            gen_data(rows, 8, 1, &file)?;
+        }
+        let artifacts = dir.join(format!("artifacts-{rows}"));
+        let base = |sub: &[&str]| {
+            let mut c = Command::new(&bin);
+            c.args(sub)
+                .arg("--data")
+                .arg(&file)
+                .args(["--target", "y", "--quiet", "--artifacts"])
+                .arg(&artifacts);
+            c
+        };
+        let mut steps: Vec<(&str, Command)> = vec![
+            ("parse only (reader floor)", base(&["scan"])),
+            (
+                "streaming train",
+                base(&["train", "--streaming", "--split", "hash"]),
+            ),
+        ];
+        let mut predict = Command::new(&bin);
+        predict
+            .args(["predict", "--input"])
+            .arg(&file)
+            .arg("--artifacts")
+            .arg(&artifacts);
+        steps.push(("streaming predict", predict));
+        if let Some(py) = &python {
+            let mut c = Command::new(py);
+            c.arg(&script).arg(&file);
+            steps.push(("pandas read_csv + scikit-learn fit", c));
+        }
+        let mut floor = None;
+        for (label, mut cmd) in steps {
+            let (seconds, mib) = measure(label, &mut cmd)?;
+            let ratio = match floor {
+                None => {
+                    floor = Some(seconds);
+                    String::new()
+                }
+                Some(f) => format!(" ({:.2}× the floor)", seconds / f),
+            };
+            println!(
+                "| {rows} | {label} | {seconds:.2}{ratio} | {:.1} M | {mib:.0} |",
+                rows as f64 / seconds / 1e6
+            );
+        }
+    }
+    Ok(())
+}
