@@ -6,9 +6,12 @@
 
 mod args;
 mod artifacts;
+#[cfg(feature = "train")]
+mod chunked;
 mod commands;
 #[cfg(feature = "train")]
 mod data;
+mod numbers;
 mod output;
 #[cfg(feature = "train")]
 mod plot;

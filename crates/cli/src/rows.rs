@@ -1,26 +1,11 @@
-//! Rows of a CSV file read one at a time, in bounded memory, with the file's SHA-256 taken on
-//! the way: the reader behind streaming training and `predict --input`.
+//! Rows of a CSV file read one at a time, in bounded memory: the reader behind
+//! `predict --input`, which echoes each record with its prediction (quoting included).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use sha2::{Digest, Sha256};
-
-/// Hashes every byte that passes through.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
 
 type Source = BufReader<Box<dyn Read>>;
 
@@ -30,7 +15,7 @@ pub struct CsvRows {
     pub name: String,
     /// Column names, from the header or the given defaults.
     pub columns: Vec<String>,
-    reader: csv::Reader<Hashing<Source>>,
+    reader: csv::Reader<Source>,
     record: csv::ByteRecord,
 }
 
@@ -43,10 +28,7 @@ impl std::fmt::Debug for CsvRows {
     }
 }
 
-/// Parse a number the way the in-memory loader accepts it (surrounding spaces allowed).
-fn number(cell: &[u8]) -> Option<f64> {
-    fast_float2::parse::<f64, _>(cell.trim_ascii()).ok()
-}
+use crate::numbers::parse as number;
 
 impl CsvRows {
     /// Open `path` (`-` for standard input). A file whose first field is a number has no header;
@@ -80,10 +62,7 @@ impl CsvRows {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(header)
             .buffer_capacity(1 << 20)
-            .from_reader(Hashing {
-                inner: source,
-                hasher: Sha256::new(),
-            });
+            .from_reader(source);
         let columns: Vec<String> = if header {
             reader
                 .headers()
@@ -154,21 +133,5 @@ impl CsvRows {
     /// The last record read, as text fields.
     pub fn record(&self) -> &csv::ByteRecord {
         &self.record
-    }
-
-    /// Bytes consumed so far.
-    pub fn position(&self) -> u64 {
-        self.reader.position().byte()
-    }
-
-    /// Read whatever is left (so the hash covers the whole file) and return the SHA-256.
-    pub fn finish(mut self) -> anyhow::Result<String> {
-        let inner = self.reader.get_mut();
-        std::io::copy(inner, &mut std::io::sink())
-            .with_context(|| format!("{}: cannot read", self.name))?;
-        Ok(format!(
-            "{:x}",
-            self.reader.get_ref().hasher.clone().finalize()
-        ))
     }
 }

@@ -1,8 +1,9 @@
 //! Training on files of any size: one pass, bounded memory, sufficient statistics.
 //!
-//! Rows are read by [`CsvRows`] (the csv crate and a fast float parser, not polars: see the
-//! README for the measurements behind that choice), derived by the recipe, and pushed into
-//! [`SufficientStats`] in batches. Test metrics come from the test rows' own statistics.
+//! Rows are read by [`chunked`] (one reader thread, parsing workers, an exact fast path for
+//! decimals; not polars: see the README for the measurements behind that choice), derived by the
+//! recipe, and pushed into [`SufficientStats`] in batches. Test metrics come from the test rows'
+//! own statistics.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -16,9 +17,9 @@ use serde_json::json;
 
 use crate::args::{Common, STREAMING_THRESHOLD, SplitKind, TrainArgs};
 use crate::artifacts::{self, LINEAR};
+use crate::chunked::{self, LineError};
 use crate::output;
 use crate::record::Record;
-use crate::rows::CsvRows;
 
 /// Rows handed to the accumulator at a time.
 const BATCH: usize = 8192;
@@ -55,9 +56,10 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// `--split hash`: row `row` is a test row with probability `test_size`, the same on every run.
-pub fn hash_is_test(seed: u64, row: u64, test_size: f64) -> bool {
-    let h = mix(mix(seed) ^ row);
+/// `--split hash`: the row on line `line` is a test row with probability `test_size`, the same
+/// on every run and whatever the number of threads.
+pub fn hash_is_test(seed: u64, line: u64, test_size: f64) -> bool {
+    let h = mix(mix(seed) ^ line);
     ((h >> 11) as f64 / (1u64 << 53) as f64) < test_size
 }
 
@@ -107,75 +109,109 @@ fn progress_bar(common: &Common, path: &Path) -> Option<indicatif::ProgressBar> 
     Some(bar)
 }
 
-/// Read `path` once; each row goes to the test statistics when `is_test(row index)` says so.
+/// One worker's share of a pass.
+struct Share {
+    train: SufficientStats,
+    test: SufficientStats,
+    to_train: Batch,
+    to_test: Batch,
+    rows: u64,
+}
+
+/// Threads that parse and accumulate (the reader is one more).
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+}
+
+/// Read `path` once; each row goes to the test statistics when `is_test(line number)` says so.
 fn pass(
     common: &Common,
     path: &Path,
     recipe: Option<&Recipe>,
-    is_test: &dyn Fn(u64) -> bool,
+    is_test: &(dyn Fn(u64) -> bool + Sync),
 ) -> anyhow::Result<Pass> {
-    let mut rows = CsvRows::open(path, Some(&california::RAW_COLUMNS))?;
+    let opened = chunked::open(path, Some(&california::RAW_COLUMNS))?;
+    let name = opened.name.clone();
+    let columns = opened.header.columns.clone();
     let recipe = match recipe {
         Some(r) => r.clone(),
-        None => recipe_for(&rows.name, &rows.columns, &spec(common))?,
+        None => recipe_for(&name, &columns, &spec(common))?,
     };
     let bound = recipe
-        .bind(&rows.columns, true)
-        .with_context(|| format!("{}:1", rows.name))?;
+        .bind(&columns, true)
+        .with_context(|| format!("{name}:1"))?;
     let used = bound.used_columns();
     let p = recipe.features.len();
-    let (mut train, mut test) = (SufficientStats::new(p), SufficientStats::new(p));
-    let (mut to_train, mut to_test) = (Batch::new(p), Batch::new(p));
-    let mut raw = vec![0.0; rows.columns.len()];
-    let mut features = vec![0.0; p];
     let bar = progress_bar(common, path);
-    let started = Instant::now();
-    let mut n = 0_u64;
-    while let Some(line) = rows.next_row(&used, &mut raw)? {
-        bound
-            .features(n as usize, &raw, &mut features)
-            .map_err(|e| {
+    let init = || Share {
+        train: SufficientStats::new(p),
+        test: SufficientStats::new(p),
+        to_train: Batch::new(p),
+        to_test: Batch::new(p),
+        rows: 0,
+    };
+    let work = |share: &mut Share, chunk: &[u8], first_line: u64| -> Result<(), LineError> {
+        let mut fields = Vec::with_capacity(columns.len());
+        let mut raw = vec![0.0; columns.len()];
+        let mut features = vec![0.0; p];
+        let fail = |line: u64, message: String| LineError { line, message };
+        for (i, text) in chunked::lines(chunk).enumerate() {
+            let line = first_line + i as u64;
+            if text.trim_ascii().is_empty() {
+                continue;
+            }
+            chunked::split_fields(text, &mut fields);
+            chunked::parse_fields(&fields, &columns, &used, &mut raw).map_err(|m| fail(line, m))?;
+            bound.features(0, &raw, &mut features).map_err(|e| {
                 let message = e.to_string();
                 let detail = message
                     .split_once(": ")
-                    .map_or(message.as_str(), |(_, d)| d);
-                anyhow::anyhow!("{}:{line}: {detail}", rows.name)
+                    .map_or(message.as_str(), |(_, d)| d)
+                    .to_owned();
+                fail(line, detail)
             })?;
-        let target = bound.target(&raw).unwrap_or(f64::NAN);
-        let (batch, stats) = if is_test(n) {
-            (&mut to_test, &mut test)
-        } else {
-            (&mut to_train, &mut train)
-        };
-        batch.x.extend_from_slice(&features);
-        batch.y.push(target);
-        if batch.y.len() == BATCH {
-            batch.flush(stats)?;
+            let target = bound.target(&raw).unwrap_or(f64::NAN);
+            let (batch, stats) = if is_test(line) {
+                (&mut share.to_test, &mut share.test)
+            } else {
+                (&mut share.to_train, &mut share.train)
+            };
+            batch.x.extend_from_slice(&features);
+            batch.y.push(target);
+            if batch.y.len() == BATCH {
+                batch.flush(stats).map_err(|e| fail(line, e.to_string()))?;
+            }
+            share.rows += 1;
         }
-        n += 1;
-        if let Some(bar) = &bar
-            && n.is_multiple_of(65_536)
-        {
-            bar.set_position(rows.position());
-            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("{n} rows, {rate:.0} rows/s"));
+        Ok(())
+    };
+    let progress = |bytes: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(bytes);
         }
-    }
-    to_train.flush(&mut train)?;
-    to_test.flush(&mut test)?;
+    };
+    let (shares, sha256) = opened.run(workers(), init, work, progress)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if n == 0 {
-        bail!("{}: no data rows", rows.name);
+    let (mut train, mut test, mut rows) = (SufficientStats::new(p), SufficientStats::new(p), 0);
+    for mut share in shares {
+        share.to_train.flush(&mut share.train)?;
+        share.to_test.flush(&mut share.test)?;
+        train.merge(&share.train)?;
+        test.merge(&share.test)?;
+        rows += share.rows;
     }
-    let name = rows.name.clone();
-    let sha256 = rows.finish()?;
+    if rows == 0 {
+        bail!("{name}: no data rows");
+    }
     Ok(Pass {
         recipe,
         train,
         test,
-        rows: n,
+        rows,
         sha256,
         name,
     })
@@ -198,7 +234,7 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
         }
         let path = data_path(common)?;
         let held_out = args.test_data.is_none();
-        let is_test = move |row: u64| held_out && hash_is_test(seed, row, test_size);
+        let is_test = move |line: u64| held_out && hash_is_test(seed, line, test_size);
         let pass = pass(common, &path, None, &is_test)?;
         let source = json!({ "file": pass.name, "sha256": pass.sha256, "rows": pass.rows });
         (pass.recipe, pass.train, pass.test, source)
@@ -321,16 +357,31 @@ pub fn stats(common: &Common, output: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cali-reg scan`: parse every row, keep nothing (the reader's speed, as a reference floor).
+/// `cali-reg scan`: parse every field of every row, keep nothing: the reader's speed floor.
 pub fn scan(common: &Common) -> anyhow::Result<()> {
     let path = data_path(common)?;
-    let mut rows = CsvRows::open(&path, Some(&california::RAW_COLUMNS))?;
-    let used: Vec<usize> = (0..rows.columns.len()).collect();
-    let mut raw = vec![0.0; rows.columns.len()];
-    let mut n = 0_u64;
-    while rows.next_row(&used, &mut raw)?.is_some() {
-        n += 1;
-    }
-    println!("{n} rows");
+    let opened = chunked::open(&path, Some(&california::RAW_COLUMNS))?;
+    let columns = opened.header.columns.clone();
+    let used: Vec<usize> = (0..columns.len()).collect();
+    let work = |rows: &mut u64, chunk: &[u8], first_line: u64| -> Result<(), LineError> {
+        let mut fields = Vec::with_capacity(columns.len());
+        let mut raw = vec![0.0; columns.len()];
+        for (i, text) in chunked::lines(chunk).enumerate() {
+            if text.trim_ascii().is_empty() {
+                continue;
+            }
+            chunked::split_fields(text, &mut fields);
+            chunked::parse_fields(&fields, &columns, &used, &mut raw).map_err(|message| {
+                LineError {
+                    line: first_line + i as u64,
+                    message,
+                }
+            })?;
+            *rows += 1;
+        }
+        Ok(())
+    };
+    let (counts, _) = opened.run(workers(), || 0_u64, work, |_| {})?;
+    println!("{} rows", counts.iter().sum::<u64>());
     Ok(())
 }

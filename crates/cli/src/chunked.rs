@@ -1,0 +1,284 @@
+//! A plain numeric CSV read in chunks by one thread and parsed by several: the fast path of
+//! streaming training.
+//!
+//! The reader thread reads 4 MiB at a time, cuts at the last line end, hashes the bytes, counts
+//! their lines (so each chunk knows its first line number), and hands the chunks round-robin to
+//! the workers. Each worker keeps its own state (statistics); the caller merges them in worker
+//! order, so results do not depend on scheduling. Memory stays at a few chunks per worker.
+//!
+//! It reads plain CSV: one record per line, no quoted fields. A problem is reported at the first
+//! bad line of the file, whichever worker met it.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
+
+use crate::numbers;
+
+const CHUNK: usize = 4 << 20;
+
+/// A problem at a line, ordered by line so the first one in the file wins.
+#[derive(Debug)]
+pub struct LineError {
+    pub line: u64,
+    pub message: String,
+}
+
+/// The header of a file, read before the chunks.
+#[derive(Debug)]
+pub struct Header {
+    /// Column names; from the defaults when the first line is data.
+    pub columns: Vec<String>,
+    /// Line number of the first data line.
+    pub first_line: u64,
+}
+
+/// The lines of a chunk (without `\n` or `\r\n`), found with SIMD search.
+pub fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', chunk);
+    std::iter::from_fn(move || {
+        if start > chunk.len() {
+            return None;
+        }
+        let end = ends.next().unwrap_or(chunk.len());
+        let line = &chunk[start..end];
+        start = end + 1;
+        if line.is_empty() && end == chunk.len() {
+            return None;
+        }
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    })
+}
+
+/// Split a data line into its fields (no quoting); `fields` is cleared first.
+pub fn split_fields<'a>(line: &'a [u8], fields: &mut Vec<&'a [u8]>) {
+    fields.clear();
+    let mut start = 0;
+    for comma in memchr::memchr_iter(b',', line) {
+        fields.push(&line[start..comma]);
+        start = comma + 1;
+    }
+    fields.push(&line[start..]);
+}
+
+/// Parse the `used` fields of a line into `raw`, or say what is wrong (without the line number).
+pub fn parse_fields(
+    fields: &[&[u8]],
+    columns: &[String],
+    used: &[usize],
+    raw: &mut [f64],
+) -> Result<(), String> {
+    if fields.len() != columns.len() {
+        return Err(format!(
+            "expected {} fields, found {}",
+            columns.len(),
+            fields.len()
+        ));
+    }
+    for &c in used {
+        let cell = fields[c];
+        raw[c] = match numbers::parse(cell) {
+            Some(v) if v.is_finite() => v,
+            Some(v) => return Err(format!("column {}: {v} is not finite", columns[c])),
+            None if cell.trim_ascii().is_empty() => {
+                return Err(format!("column {}: missing value", columns[c]));
+            }
+            None => {
+                return Err(format!(
+                    "column {}: {:?} is not a number",
+                    columns[c],
+                    String::from_utf8_lossy(cell)
+                        .chars()
+                        .take(40)
+                        .collect::<String>()
+                ));
+            }
+        };
+    }
+    Ok(())
+}
+
+/// A file opened and its header read, ready to [`run`](Opened::run).
+pub struct Opened {
+    /// The file's name in messages.
+    pub name: String,
+    /// Its columns.
+    pub header: Header,
+    reader: BufReader<std::fs::File>,
+    hasher: Sha256,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("name", &self.name)
+            .field("header", &self.header)
+            .finish()
+    }
+}
+
+/// Open `path` and read its header; a file whose first field is a number takes `default_columns`.
+pub fn open(path: &Path, default_columns: Option<&[&str]>) -> anyhow::Result<Opened> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut hasher = Sha256::new();
+    let head = reader
+        .fill_buf()
+        .with_context(|| format!("{name}: cannot read"))?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        bail!(
+            "{name}: a compressed archive; streaming reads plain CSV (unpack it, or drop --streaming)"
+        );
+    }
+    let first_field = head
+        .split(|&b| b == b',' || b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let header = if numbers::parse(first_field).is_none() {
+        let mut line = Vec::new();
+        reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("{name}: cannot read"))?;
+        hasher.update(&line);
+        let text = String::from_utf8_lossy(&line);
+        let columns = text
+            .trim_end_matches(['\n', '\r'])
+            .split(',')
+            .map(|c| c.trim().trim_matches('"').to_owned())
+            .collect();
+        Header {
+            columns,
+            first_line: 2,
+        }
+    } else {
+        match default_columns {
+            Some(names) => Header {
+                columns: names.iter().map(|n| (*n).to_owned()).collect(),
+                first_line: 1,
+            },
+            None => bail!("{name}:1: no header line naming the columns"),
+        }
+    };
+    Ok(Opened {
+        name,
+        header,
+        reader,
+        hasher,
+    })
+}
+
+impl Opened {
+    /// Read the rest in chunks and run `work(state, chunk, first_line)` on `workers` threads.
+    ///
+    /// Returns each worker's final state, in worker order, and the file's SHA-256.
+    pub fn run<S: Send>(
+        self,
+        workers: usize,
+        init: impl Fn() -> S + Sync,
+        work: impl Fn(&mut S, &[u8], u64) -> Result<(), LineError> + Sync,
+        progress: impl Fn(u64) + Sync,
+    ) -> anyhow::Result<(Vec<S>, String)> {
+        let Opened {
+            name,
+            header,
+            mut reader,
+            mut hasher,
+        } = self;
+        let failed = AtomicBool::new(false);
+        let workers = workers.max(1);
+        let result = std::thread::scope(
+            |scope| -> anyhow::Result<(Vec<S>, Vec<LineError>, String)> {
+                let mut senders = Vec::new();
+                let mut handles = Vec::new();
+                for _ in 0..workers {
+                    let (tx, rx) = sync_channel::<(Vec<u8>, u64)>(2);
+                    senders.push(tx);
+                    let (init, work, failed) = (&init, &work, &failed);
+                    handles.push(scope.spawn(move || worker(rx, init, work, failed)));
+                }
+                let mut line = header.first_line;
+                let mut carry: Vec<u8> = Vec::new();
+                let mut seq = 0_usize;
+                let mut read_bytes = 0_u64;
+                loop {
+                    if failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let mut buf = std::mem::take(&mut carry);
+                    let start = buf.len();
+                    buf.reserve(CHUNK);
+                    let n = (&mut reader)
+                        .take(CHUNK as u64)
+                        .read_to_end(&mut buf)
+                        .with_context(|| format!("{name}: cannot read"))?;
+                    hasher.update(&buf[start..]);
+                    read_bytes += n as u64;
+                    let done = n == 0;
+                    let cut = if done {
+                        buf.len()
+                    } else {
+                        memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+                    };
+                    carry = buf.split_off(cut);
+                    if !buf.is_empty() {
+                        let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+                        let first = line;
+                        line += lines;
+                        if senders[seq % workers].send((buf, first)).is_err() {
+                            break;
+                        }
+                        seq += 1;
+                        progress(read_bytes);
+                    }
+                    if done {
+                        break;
+                    }
+                }
+                drop(senders);
+                let mut states = Vec::new();
+                let mut errors = Vec::new();
+                for h in handles {
+                    let (state, error) = h
+                        .join()
+                        .map_err(|_| anyhow::anyhow!("{name}: a reader thread panicked"))?;
+                    states.push(state);
+                    errors.extend(error);
+                }
+                Ok((states, errors, format!("{:x}", hasher.finalize())))
+            },
+        )?;
+        let (states, errors, sha256) = result;
+        if let Some(first) = errors.into_iter().min_by_key(|e| e.line) {
+            bail!("{name}:{}: {}", first.line, first.message);
+        }
+        Ok((states, sha256))
+    }
+}
+
+fn worker<S>(
+    rx: Receiver<(Vec<u8>, u64)>,
+    init: &(impl Fn() -> S + Sync),
+    work: &(impl Fn(&mut S, &[u8], u64) -> Result<(), LineError> + Sync),
+    failed: &AtomicBool,
+) -> (S, Option<LineError>) {
+    let mut state = init();
+    let mut error: Option<LineError> = None;
+    // Chunks already sent are all processed, so the first bad line of the file is found
+    // even when a later chunk failed first on another thread.
+    for (chunk, first_line) in rx {
+        if error.is_some() {
+            continue;
+        }
+        if let Err(e) = work(&mut state, &chunk, first_line) {
+            failed.store(true, Ordering::Relaxed);
+            error = Some(e);
+        }
+    }
+    (state, error)
+}
