@@ -55,52 +55,81 @@ pub fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Split a data line into its fields (no quoting); `fields` is cleared first.
-pub fn split_fields<'a>(line: &'a [u8], fields: &mut Vec<&'a [u8]>) {
-    fields.clear();
-    let mut start = 0;
-    for comma in memchr::memchr_iter(b',', line) {
-        fields.push(&line[start..comma]);
-        start = comma + 1;
-    }
-    fields.push(&line[start..]);
-}
-
-/// Parse the `used` fields of a line into `raw`, or say what is wrong (without the line number).
-pub fn parse_fields(
-    fields: &[&[u8]],
+/// Parse one line into `raw` (indexed by column) in a single pass over its bytes: plain
+/// decimals are read as the scan goes; anything else falls back to [`numbers::parse`]. Columns
+/// not in `used` may hold anything. Says what is wrong, without the line number.
+pub fn parse_line(
+    line: &[u8],
     columns: &[String],
-    used: &[usize],
+    used: &[bool],
     raw: &mut [f64],
 ) -> Result<(), String> {
-    if fields.len() != columns.len() {
-        return Err(format!(
-            "expected {} fields, found {}",
-            columns.len(),
-            fields.len()
-        ));
-    }
-    for &c in used {
-        let cell = fields[c];
-        raw[c] = match numbers::parse(cell) {
-            Some(v) if v.is_finite() => v,
-            Some(v) => return Err(format!("column {}: {v} is not finite", columns[c])),
-            None if cell.trim_ascii().is_empty() => {
-                return Err(format!("column {}: missing value", columns[c]));
+    let (n, len) = (columns.len(), line.len());
+    let mut i = 0;
+    for c in 0..n {
+        let start = i;
+        let negative = i < len && line[i] == b'-';
+        i += usize::from(negative);
+        let mut mantissa: u64 = 0;
+        let digits_start = i;
+        while i < len && line[i].is_ascii_digit() {
+            mantissa = mantissa
+                .wrapping_mul(10)
+                .wrapping_add(u64::from(line[i] - b'0'));
+            i += 1;
+        }
+        let mut digits = i - digits_start;
+        let mut decimals = 0;
+        if i < len && line[i] == b'.' {
+            i += 1;
+            let f = i;
+            while i < len && line[i].is_ascii_digit() {
+                mantissa = mantissa
+                    .wrapping_mul(10)
+                    .wrapping_add(u64::from(line[i] - b'0'));
+                i += 1;
             }
-            None => {
-                return Err(format!(
-                    "column {}: {:?} is not a number",
-                    columns[c],
-                    String::from_utf8_lossy(cell)
-                        .chars()
-                        .take(40)
-                        .collect::<String>()
-                ));
+            decimals = i - f;
+            digits += decimals;
+        }
+        let field_ends = i == len || line[i] == b',';
+        raw[c] = if field_ends && digits > 0 && digits <= 15 {
+            numbers::exact_decimal(mantissa, decimals, negative)
+        } else {
+            let end = memchr::memchr(b',', &line[start..]).map_or(len, |k| start + k);
+            i = end;
+            if used[c] {
+                number(&line[start..end], &columns[c])?
+            } else {
+                f64::NAN
             }
         };
+        if c + 1 < n {
+            if i == len {
+                return Err(format!("expected {n} fields, found {}", c + 1));
+            }
+            i += 1;
+        } else if i != len {
+            let extra = memchr::memchr_iter(b',', &line[i..]).count();
+            return Err(format!("expected {n} fields, found {}", n + extra));
+        }
     }
     Ok(())
+}
+
+fn number(cell: &[u8], column: &str) -> Result<f64, String> {
+    match numbers::parse(cell) {
+        Some(v) if v.is_finite() => Ok(v),
+        Some(v) => Err(format!("column {column}: {v} is not finite")),
+        None if cell.trim_ascii().is_empty() => Err(format!("column {column}: missing value")),
+        None => Err(format!(
+            "column {column}: {:?} is not a number",
+            String::from_utf8_lossy(cell)
+                .chars()
+                .take(40)
+                .collect::<String>()
+        )),
+    }
 }
 
 /// A file opened and its header read, ready to [`run`](Opened::run).
@@ -281,4 +310,92 @@ fn worker<S>(
         }
     }
     (state, error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn parses_plain_and_unusual_numbers() {
+        let mut raw = [0.0; 4];
+        parse_line(b"-122.23,1e3, 7 ,+0.5", &cols(4), &[true; 4], &mut raw).unwrap();
+        assert_eq!(raw, [-122.23, 1000.0, 7.0, 0.5]);
+        // Unused columns may hold anything.
+        parse_line(
+            b"1,id-42,3,4",
+            &cols(4),
+            &[true, false, true, true],
+            &mut raw,
+        )
+        .unwrap();
+        assert_eq!((raw[0], raw[2], raw[3]), (1.0, 3.0, 4.0));
+    }
+
+    #[test]
+    fn says_what_is_wrong() {
+        let mut raw = [0.0; 3];
+        let mut err = |line: &[u8]| parse_line(line, &cols(3), &[true; 3], &mut raw).unwrap_err();
+        assert_eq!(err(b"1,2"), "expected 3 fields, found 2");
+        assert_eq!(err(b"1,2,3,4,5"), "expected 3 fields, found 5");
+        assert_eq!(err(b"1,,3"), "column c1: missing value");
+        assert_eq!(err(b"1,x2,3"), "column c1: \"x2\" is not a number");
+        assert_eq!(err(b"1,2,inf"), "column c2: inf is not finite");
+    }
+
+    #[test]
+    fn lines_split_like_the_file() {
+        let got: Vec<&[u8]> = lines(b"a\r\nb\n\nc").collect();
+        assert_eq!(got, [&b"a"[..], b"b", b"", b"c"]);
+        assert_eq!(lines(b"a\n").count(), 1);
+        assert_eq!(lines(b"").count(), 0);
+    }
+
+    #[test]
+    fn the_first_bad_line_of_the_file_is_reported_whatever_the_threads() {
+        // Three chunks' worth of lines, with errors in the second and third chunk.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let mut text = String::from("a,b\n");
+        let rows = 3 * CHUNK / 12;
+        for i in 0..rows {
+            match i {
+                _ if i == rows / 2 => text.push_str("1.0,bad\n"),
+                _ if i == rows - 10 => text.push_str("oops,1.0\n"),
+                _ => text.push_str(&format!("{}.5,{}\n", i % 1000, i % 7)),
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        for workers in [1, 2, 3] {
+            let opened = open(&path, None).unwrap();
+            let columns = opened.header.columns.clone();
+            let work = |_: &mut (), chunk: &[u8], first: u64| -> Result<(), LineError> {
+                let mut raw = [0.0; 2];
+                for (i, line) in lines(chunk).enumerate() {
+                    parse_line(line, &columns, &[true, true], &mut raw).map_err(|message| {
+                        LineError {
+                            line: first + i as u64,
+                            message,
+                        }
+                    })?;
+                }
+                Ok(())
+            };
+            let err = opened
+                .run(workers, || (), work, |_| {})
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.ends_with(&format!(
+                    "big.csv:{}: column b: \"bad\" is not a number",
+                    rows / 2 + 2
+                )),
+                "{workers}: {err}"
+            );
+        }
+    }
 }

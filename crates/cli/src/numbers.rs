@@ -6,6 +6,15 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
+/// `±mantissa / 10^decimals` for a mantissa below 10^15 and at most 15 decimals: both exact in
+/// an f64, so the one division rounds correctly (Clinger's fast path).
+#[inline]
+pub fn exact_decimal(mantissa: u64, decimals: usize, negative: bool) -> f64 {
+    // Below 2^53, so the signed conversion (one instruction) is exact.
+    let v = mantissa as i64 as f64 / POW10[decimals];
+    if negative { -v } else { v }
+}
+
 /// Parse a decimal such as `-122.230000` (spaces around it allowed).
 ///
 /// Plain decimals with at most 15 digits take Clinger's fast path:
@@ -44,9 +53,7 @@ pub fn parse(cell: &[u8]) -> Option<f64> {
     // At most 15 digits in all keeps the mantissa below 10^15 < 2^53: exact.
     let digits = integer_digits + decimals;
     if i == body.len() && digits > 0 && digits <= 15 {
-        // Below 2^53, so the signed conversion (one instruction) is exact.
-        let v = mantissa as i64 as f64 / POW10[decimals];
-        return Some(if negative { -v } else { v });
+        return Some(exact_decimal(mantissa, decimals, negative));
     }
     std::str::from_utf8(s).ok()?.parse().ok()
 }

@@ -142,7 +142,10 @@ fn pass(
     let bound = recipe
         .bind(&columns, true)
         .with_context(|| format!("{name}:1"))?;
-    let used = bound.used_columns();
+    let mut used = vec![false; columns.len()];
+    for c in bound.used_columns() {
+        used[c] = true;
+    }
     let p = recipe.features.len();
     let bar = progress_bar(common, path);
     let init = || Share {
@@ -153,7 +156,6 @@ fn pass(
         rows: 0,
     };
     let work = |share: &mut Share, chunk: &[u8], first_line: u64| -> Result<(), LineError> {
-        let mut fields = Vec::with_capacity(columns.len());
         let mut raw = vec![0.0; columns.len()];
         let mut features = vec![0.0; p];
         let fail = |line: u64, message: String| LineError { line, message };
@@ -162,8 +164,7 @@ fn pass(
             if text.trim_ascii().is_empty() {
                 continue;
             }
-            chunked::split_fields(text, &mut fields);
-            chunked::parse_fields(&fields, &columns, &used, &mut raw).map_err(|m| fail(line, m))?;
+            chunked::parse_line(text, &columns, &used, &mut raw).map_err(|m| fail(line, m))?;
             bound.features(0, &raw, &mut features).map_err(|e| {
                 let message = e.to_string();
                 let detail = message
@@ -362,20 +363,16 @@ pub fn scan(common: &Common) -> anyhow::Result<()> {
     let path = data_path(common)?;
     let opened = chunked::open(&path, Some(&california::RAW_COLUMNS))?;
     let columns = opened.header.columns.clone();
-    let used: Vec<usize> = (0..columns.len()).collect();
+    let used = vec![true; columns.len()];
     let work = |rows: &mut u64, chunk: &[u8], first_line: u64| -> Result<(), LineError> {
-        let mut fields = Vec::with_capacity(columns.len());
         let mut raw = vec![0.0; columns.len()];
         for (i, text) in chunked::lines(chunk).enumerate() {
             if text.trim_ascii().is_empty() {
                 continue;
             }
-            chunked::split_fields(text, &mut fields);
-            chunked::parse_fields(&fields, &columns, &used, &mut raw).map_err(|message| {
-                LineError {
-                    line: first_line + i as u64,
-                    message,
-                }
+            chunked::parse_line(text, &columns, &used, &mut raw).map_err(|message| LineError {
+                line: first_line + i as u64,
+                message,
             })?;
             *rows += 1;
         }
