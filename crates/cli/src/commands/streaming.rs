@@ -155,7 +155,10 @@ fn pass(
         to_test: Batch::new(p),
         rows: 0,
     };
+    let counted = std::sync::atomic::AtomicU64::new(0);
+    let started = Instant::now();
     let work = |share: &mut Share, chunk: &[u8], first_line: u64| -> Result<(), LineError> {
+        let before = share.rows;
         let mut raw = vec![0.0; columns.len()];
         let mut features = vec![0.0; p];
         let fail = |line: u64, message: String| LineError { line, message };
@@ -186,11 +189,15 @@ fn pass(
             }
             share.rows += 1;
         }
+        counted.fetch_add(share.rows - before, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     };
     let progress = |bytes: u64| {
         if let Some(bar) = &bar {
             bar.set_position(bytes);
+            let n = counted.load(std::sync::atomic::Ordering::Relaxed);
+            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{n} rows, {:.1} M rows/s", rate / 1e6));
         }
     };
     let (shares, sha256) = opened.run(workers(), init, work, progress)?;
