@@ -80,6 +80,7 @@ pub enum Command {
 }
 
 /// Files above this size are trained by streaming.
+#[cfg(feature = "train")]
 pub const STREAMING_THRESHOLD: u64 = 256 << 20;
 
 #[cfg(feature = "train")]

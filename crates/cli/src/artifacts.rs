@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use linreg::envelope::{self, Artifact};
 use linreg::{Model, QuantizedModel, Recipe};
+#[cfg(feature = "train")]
 use nalgebra::{DMatrix, DVector};
 use sha2::{Digest, Sha256};
 
@@ -136,6 +137,7 @@ impl Predictor {
         }
     }
 
+    #[cfg(feature = "train")]
     pub fn predict(&self, x: &DMatrix<f64>) -> anyhow::Result<DVector<f64>> {
         Ok(match self {
             Self::Float(m) => m.predict(x)?,
