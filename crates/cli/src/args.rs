@@ -72,6 +72,9 @@ pub enum Command {
     /// Size and accuracy report of all three models (also artifacts/report.md and predictions.svg)
     #[cfg(feature = "train")]
     Report,
+    /// Serve the model over HTTP with MLflow's scoring protocol
+    #[cfg(feature = "serve")]
+    Serve(crate::commands::serve::ServeArgs),
     /// Show what a model file holds
     Inspect {
         /// The model file

@@ -7,6 +7,8 @@ mod predict;
 mod quantize;
 #[cfg(feature = "train")]
 mod report;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(feature = "train")]
 mod streaming;
 #[cfg(feature = "train")]
@@ -30,6 +32,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Evaluate => evaluate::run(common),
         #[cfg(feature = "train")]
         Command::Report => report::run(common),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(common, args),
         Command::Inspect { model } => inspect::run(common, model),
     }
 }

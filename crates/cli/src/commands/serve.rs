@@ -1,0 +1,480 @@
+//! `cali-reg serve`: MLflow's scoring protocol over HTTP (axum on tokio).
+//!
+//! `GET /ping`, `GET /health`, `GET /version`, `POST /invocations` with MLflow's JSON inputs
+//! (`dataframe_split`, `dataframe_records`, `instances`, `inputs`) or `text/csv`; answers
+//! `{"predictions": [...]}`. Bad requests get a 4xx and `{"error_code", "message"}`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use linreg::InputLayout;
+use serde_json::{Map, Value, json};
+
+use crate::args::Common;
+use crate::artifacts::{LINEAR, Predictor, QUANTIZED};
+
+/// `serve`'s own options.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Model file (default: the float or, with --quantized, the quantised model in --artifacts)
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port (0 picks a free one; the address is printed on stderr)
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Largest request body in bytes; larger ones are answered 413
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body: usize,
+}
+
+/// What every request needs.
+struct App {
+    recipe: linreg::Recipe,
+    weights: Vec<f64>,
+    intercept: f64,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    kind: &'static str,
+    model: String,
+    max_body: usize,
+    quiet: bool,
+}
+
+/// A 4xx answer with MLflow's error body.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn bad(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "BAD_REQUEST",
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error_code": self.code, "message": self.message });
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
+    let (predictor, path) = match &args.model {
+        Some(p) => (Predictor::load_any(p)?, p.clone()),
+        None => {
+            let name = if common.quantized { QUANTIZED } else { LINEAR };
+            let path = common.artifacts.join(name);
+            (Predictor::load_any(&path)?, path)
+        }
+    };
+    let (min, max) = predictor.ranges();
+    let app = Arc::new(App {
+        recipe: predictor.recipe().clone(),
+        weights: predictor.coefficients(),
+        intercept: predictor.intercept(),
+        min,
+        max,
+        kind: predictor.kind(),
+        model: path.display().to_string(),
+        max_body: args.max_body,
+        quiet: common.quiet,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        let addr: SocketAddr = listener.local_addr()?;
+        eprintln!(
+            "listening on http://{addr} ({} model {})",
+            app.kind, app.model
+        );
+        let router = Router::new()
+            .route("/ping", get(ping))
+            .route("/health", get(ping))
+            .route("/version", get(version))
+            .route("/invocations", post(invocations))
+            .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(app.clone(), log))
+            .with_state(app);
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("server failed")
+    })?;
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// SIGTERM (as `docker stop` sends) or SIGINT: stop taking connections, finish the requests in flight.
+async fn shutdown() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+async fn log(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let (method, path, start) = (
+        req.method().clone(),
+        req.uri().path().to_owned(),
+        Instant::now(),
+    );
+    let response = next.run(req).await;
+    if !app.quiet {
+        eprintln!(
+            "{method} {path} {} {:.3} ms",
+            response.status().as_u16(),
+            start.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    response
+}
+
+async fn ping() -> &'static str {
+    "ok\n"
+}
+
+async fn version(State(app): State<Arc<App>>) -> Response {
+    let body = json!({
+        "name": "cali-reg",
+        "version": env!("CARGO_PKG_VERSION"),
+        "model": app.kind,
+        "features": app.recipe.feature_names(),
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        code: "ENDPOINT_NOT_FOUND",
+        message: String::from("no such endpoint"),
+    }
+}
+
+async fn invocations(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes: Bytes = axum::body::to_bytes(body, app.max_body)
+        .await
+        .map_err(|_| ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "PAYLOAD_TOO_LARGE",
+            message: format!("request body over the limit of {} bytes", app.max_body),
+        })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let table = match mime.as_str() {
+        "application/json" => from_json(&bytes)?,
+        "text/csv" => from_csv(&bytes)?,
+        other => {
+            return Err(ApiError {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code: "UNSUPPORTED_MEDIA_TYPE",
+                message: format!(
+                    "content type {other:?} is not supported: use application/json or text/csv"
+                ),
+            });
+        }
+    };
+    let (predictions, warnings) = predict(&app, &table)?;
+    let mut body = json!({ "predictions": predictions });
+    if !warnings.is_empty() {
+        body["warnings"] = json!(warnings);
+    }
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
+}
+
+/// Rows of cells, with column names when the request gave them.
+struct Table {
+    columns: Option<Vec<String>>,
+    rows: Vec<Vec<Value>>,
+}
+
+fn from_json(bytes: &[u8]) -> Result<Table, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "MALFORMED_REQUEST",
+        message: format!("malformed JSON: {e}"),
+    })?;
+    let Value::Object(top) = value else {
+        return Err(ApiError::bad(
+            "expected a JSON object with one of dataframe_split, dataframe_records, instances, inputs",
+        ));
+    };
+    if let Some(split) = top.get("dataframe_split") {
+        let columns = match split.get("columns") {
+            Some(Value::Array(c)) => Some(strings(c)?),
+            Some(_) => {
+                return Err(ApiError::bad(
+                    "dataframe_split.columns must be an array of names",
+                ));
+            }
+            None => None,
+        };
+        let rows = match split.get("data") {
+            Some(Value::Array(d)) => d.iter().map(row_array).collect::<Result<_, _>>()?,
+            _ => {
+                return Err(ApiError::bad(
+                    "dataframe_split.data must be an array of rows",
+                ));
+            }
+        };
+        return Ok(Table { columns, rows });
+    }
+    for key in ["dataframe_records", "instances", "inputs"] {
+        match top.get(key) {
+            None => {}
+            Some(Value::Array(items)) => return rows_of(items, key),
+            Some(Value::Object(columnar)) if key != "dataframe_records" => {
+                return columns_of(columnar, key);
+            }
+            Some(_) => return Err(ApiError::bad(format!("{key} must be an array"))),
+        }
+    }
+    Err(ApiError::bad(
+        "expected one of dataframe_split, dataframe_records, instances, inputs",
+    ))
+}
+
+fn strings(values: &[Value]) -> Result<Vec<String>, ApiError> {
+    values
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::bad("column names must be strings"))
+        })
+        .collect()
+}
+
+fn row_array(v: &Value) -> Result<Vec<Value>, ApiError> {
+    v.as_array()
+        .cloned()
+        .ok_or_else(|| ApiError::bad("each row must be an array of values"))
+}
+
+/// An array of rows: each an array (by position) or an object (by name, keys of the first record).
+fn rows_of(items: &[Value], key: &str) -> Result<Table, ApiError> {
+    match items.first() {
+        Some(Value::Object(first)) => {
+            let columns: Vec<String> = first.keys().cloned().collect();
+            let rows = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let record = item.as_object().ok_or_else(|| {
+                        ApiError::bad(format!("{key}[{i}] must be an object like the first"))
+                    })?;
+                    columns
+                        .iter()
+                        .map(|c| {
+                            record.get(c).cloned().ok_or_else(|| {
+                                ApiError::bad(format!("{key}[{i}] lacks column {c}"))
+                            })
+                        })
+                        .collect()
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Table {
+                columns: Some(columns),
+                rows,
+            })
+        }
+        _ => Ok(Table {
+            columns: None,
+            rows: items.iter().map(row_array).collect::<Result<_, _>>()?,
+        }),
+    }
+}
+
+/// `{"col": [values...], ...}`: columns of equal length.
+fn columns_of(columnar: &Map<String, Value>, key: &str) -> Result<Table, ApiError> {
+    let columns: Vec<String> = columnar.keys().cloned().collect();
+    let lists: Vec<&Vec<Value>> = columnar
+        .values()
+        .map(|v| {
+            v.as_array()
+                .ok_or_else(|| ApiError::bad(format!("{key}: each column must be an array")))
+        })
+        .collect::<Result<_, _>>()?;
+    let n = lists.first().map_or(0, |l| l.len());
+    if lists.iter().any(|l| l.len() != n) {
+        return Err(ApiError::bad(format!(
+            "{key}: columns have different lengths"
+        )));
+    }
+    let rows = (0..n)
+        .map(|r| lists.iter().map(|l| l[r].clone()).collect())
+        .collect();
+    Ok(Table {
+        columns: Some(columns),
+        rows,
+    })
+}
+
+fn from_csv(bytes: &[u8]) -> Result<Table, ApiError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(|e| ApiError::bad(format!("malformed CSV header: {e}")))?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| ApiError::bad(format!("malformed CSV at row {i}: {e}")))?;
+        rows.push(record.iter().map(|c| Value::String(c.to_owned())).collect());
+    }
+    Ok(Table {
+        columns: Some(columns),
+        rows,
+    })
+}
+
+/// A cell as a finite number: JSON numbers, or text that parses (CSV cells are text).
+fn cell(v: &Value, row: usize, column: &str) -> Result<f64, ApiError> {
+    let x = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match x {
+        Some(x) if x.is_finite() => Ok(x),
+        Some(x) => Err(ApiError::bad(format!(
+            "row {row}, column {column}: {x} is not finite"
+        ))),
+        None => Err(ApiError::bad(format!(
+            "row {row}, column {column}: {v} is not a number"
+        ))),
+    }
+}
+
+fn predict(app: &App, table: &Table) -> Result<(Vec<f64>, Vec<String>), ApiError> {
+    let p = app.weights.len();
+    let names = app.recipe.feature_names();
+    let mut features = vec![0.0; p];
+    let mut predictions = Vec::with_capacity(table.rows.len());
+    let mut outside = vec![0_usize; p];
+    let layout = match &table.columns {
+        Some(columns) => Some((
+            InputLayout::bind(&app.recipe, columns).map_err(|e| ApiError::bad(e.to_string()))?,
+            columns,
+        )),
+        None => None,
+    };
+    for (r, row) in table.rows.iter().enumerate() {
+        match &layout {
+            Some((layout, columns)) => {
+                if row.len() != columns.len() {
+                    return Err(ApiError::bad(format!(
+                        "row {r} has {} values for {} columns",
+                        row.len(),
+                        columns.len()
+                    )));
+                }
+                let mut raw = vec![0.0; columns.len()];
+                for c in layout.used_columns() {
+                    raw[c] = cell(&row[c], r, &columns[c])?;
+                }
+                layout
+                    .features(r, &raw, &mut features)
+                    .map_err(|e| ApiError::bad(e.to_string()))?;
+            }
+            None => {
+                if row.len() != p {
+                    return Err(ApiError::bad(format!(
+                        "row {r} has {} values; the model takes {p} ({})",
+                        row.len(),
+                        names.join(", ")
+                    )));
+                }
+                for (j, v) in row.iter().enumerate() {
+                    features[j] = cell(v, r, &names[j])?;
+                }
+            }
+        }
+        for (j, &v) in features.iter().enumerate() {
+            if v < app.min[j] || v > app.max[j] {
+                outside[j] += 1;
+            }
+        }
+        predictions.push(
+            features
+                .iter()
+                .zip(&app.weights)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+                + app.intercept,
+        );
+    }
+    let warnings = outside
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(j, n)| {
+            format!(
+                "{n} row(s) have {} outside its training range [{}, {}]",
+                names[j], app.min[j], app.max[j]
+            )
+        })
+        .collect();
+    Ok((predictions, warnings))
+}
