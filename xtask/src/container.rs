@@ -40,7 +40,7 @@ fn engine() -> Result<(), String> {
 /// Build the inference-only binary, statically linked, with the size-tuned `dist` profile.
 fn build_static(root: &Path) -> anyhow::Result<PathBuf> {
     println!(
-        "container  cargo build --profile dist -p cli --no-default-features --target {TARGET} (static)"
+        "container  cargo build --profile dist -p cli --no-default-features --features serve --target {TARGET} (static)"
     );
     let status = cargo()
         .current_dir(root)
@@ -53,6 +53,8 @@ fn build_static(root: &Path) -> anyhow::Result<PathBuf> {
             "--package",
             "cli",
             "--no-default-features",
+            "--features",
+            "serve",
             "--target",
             TARGET,
         ])
@@ -164,6 +166,7 @@ fn build_and_smoke(ctx: &Runner, binary: &Path, dockerfile: &Path) -> anyhow::Re
     }
     println!("  image:  {}", line.trim());
     println!("  host:   {}", host.trim());
+    smoke_serve(ctx)?;
     let size = docker()
         .args([
             "image",
@@ -190,4 +193,94 @@ fn build_and_smoke(ctx: &Runner, binary: &Path, dockerfile: &Path) -> anyhow::Re
         (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
     )?;
     crate::pipeline::update_run_record(ctx, "image", record)
+}
+
+/// Run `serve` in the image on the host network, bound to 127.0.0.1; one `/invocations` request
+/// must give the host's predictions exactly, and `docker stop` must end it with exit code 0.
+fn smoke_serve(ctx: &Runner) -> anyhow::Result<()> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let name = format!("cali-reg-smoke-{}", std::process::id());
+    let out = docker()
+        .args([
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            "host",
+            "--read-only",
+            IMAGE,
+        ])
+        .args([
+            "serve",
+            "--quantized",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .output()
+        .context("cannot run docker run")?;
+    if !out.status.success() {
+        bail!(
+            "docker run serve failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let result = (|| -> anyhow::Result<()> {
+        let addr = format!("127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        let mut conn = loop {
+            let ready = crate::http::Connection::open(&addr).ok().and_then(|mut c| {
+                let pong = c.request("GET", "/ping", "text/plain", b"").ok()?;
+                (pong.0 == 200).then_some(c)
+            });
+            match ready {
+                Some(c) => break c,
+                None if started.elapsed().as_secs() < 15 => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                None => bail!("the served image never answered /ping on {addr}"),
+            }
+        };
+        let samples = std::fs::read(ctx.artifact("samples.csv"))?;
+        let (status, body) = conn.request("POST", "/invocations", "text/csv", &samples)?;
+        if status != 200 {
+            bail!("/invocations answered {status}: {body}");
+        }
+        let served: serde_json::Value = serde_json::from_str(&body)?;
+        let samples_path = ctx.artifact("samples.csv").display().to_string();
+        let host = Command::new(&ctx.bin)
+            .args(["predict", "--quantized", "--json", "--input", &samples_path])
+            .args(&ctx.common)
+            .output()?;
+        let host: serde_json::Value =
+            serde_json::from_slice(&host.stdout).context("host predictions")?;
+        if served["predictions"] != host["predictions"] {
+            bail!(
+                "served {} but the host predicts {}",
+                served["predictions"],
+                host["predictions"]
+            );
+        }
+        println!("  serve:  {} (same as the host)", served["predictions"]);
+        Ok(())
+    })();
+    let stop = docker().args(["stop", "--time", "10", &name]).output();
+    let code = docker()
+        .args(["inspect", "--format", "{{.State.ExitCode}}", &name])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let _ = docker().args(["rm", "-f", &name]).output();
+    result?;
+    stop.context("cannot run docker stop")?;
+    match code.as_deref() {
+        Ok("0") => {
+            println!("  serve:  stopped by docker stop, exit code 0");
+            Ok(())
+        }
+        other => bail!("the served image exited with {other:?} on docker stop"),
+    }
 }

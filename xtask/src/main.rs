@@ -7,6 +7,8 @@
 
 mod bench;
 mod container;
+mod http;
+mod loadtest;
 mod pipeline;
 mod stages;
 
@@ -21,6 +23,7 @@ tasks:
              β_j = ±0.5·(j+1) (signs alternate)
   bench      streaming train and predict, and the parse-only floor, on 10^6 and 10^7 rows
              --rows A,B  --dir DIR (default: $TMPDIR/cali-reg-bench)  --compare-python
+  loadtest   20,000 single-row and 2,000 thousand-row requests to `cali-reg serve` on loopback
   pipeline   train, quantise, predict, build and smoke-run the container image, report
              --force              rerun every stage
              --require-container  fail when no Docker engine answers (implied by CI=true)
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         Some("pipeline") => pipeline::Options::parse(&args[1..]).and_then(|o| pipeline::run(&o)),
         Some("gen-data") => gen_data(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
+        Some("loadtest") => loadtest::loadtest(),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -3,5 +3,6 @@
 
 mod binary;
 mod reference;
+mod serve;
 mod streaming;
 mod support;

@@ -1,0 +1,350 @@
+//! `cali-reg serve` over loopback: every input format, every error, load, and a graceful stop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::support::data_path;
+
+const FEATURES: [&str; 8] = [
+    "MedInc",
+    "HouseAge",
+    "AveRooms",
+    "AveBedrms",
+    "Population",
+    "AveOccup",
+    "Latitude",
+    "Longitude",
+];
+
+struct Server {
+    child: Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = dir.path().join("artifacts");
+        for cmd in ["train", "quantize"] {
+            let ok = Command::new(env!("CARGO_BIN_EXE_cali-reg"))
+                .args([cmd, "--artifacts"])
+                .arg(&artifacts)
+                .env("CALI_REG_DATA", data_path())
+                .output()
+                .unwrap();
+            assert!(ok.status.success());
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cali-reg"))
+            .args(["serve", "--port", "0", "--artifacts"])
+            .arg(&artifacts)
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stderr.as_mut().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr = first
+            .strip_prefix("listening on http://")
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        // Keep draining the request log so the server never blocks on a full pipe.
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Self {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    fn request(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body).unwrap();
+        read_response(&mut s)
+    }
+
+    fn post(&self, body: &Value) -> (u16, Value) {
+        self.request(
+            "POST",
+            "/invocations",
+            "application/json",
+            body.to_string().as_bytes(),
+        )
+    }
+
+    fn stop(mut self) -> i32 {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap().code().unwrap_or(-1)
+    }
+}
+
+impl Drop for Server {
+    /// A failed test must not leave its server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_response(s: &mut TcpStream) -> (u16, Value) {
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let value = serde_json::from_str(body).unwrap_or(Value::String(body.to_owned()));
+    (status, value)
+}
+
+/// The first three California rows as features, derived here by hand.
+fn rows() -> Vec<Vec<f64>> {
+    let table = dataset::load_path(&data_path(), &dataset::Spec::default()).unwrap();
+    (0..3)
+        .map(|r| table.x.row(r).iter().copied().collect())
+        .collect()
+}
+
+fn predictions(v: &Value) -> Vec<f64> {
+    v["predictions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn every_input_format_gives_the_same_predictions() {
+    let server = Server::start(&[]);
+    let rows = rows();
+    let records: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            Value::Object(
+                FEATURES
+                    .iter()
+                    .zip(r)
+                    .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                    .collect(),
+            )
+        })
+        .collect();
+    let columnar: serde_json::Map<String, Value> = FEATURES
+        .iter()
+        .enumerate()
+        .map(|(j, k)| {
+            (
+                (*k).to_owned(),
+                json!(rows.iter().map(|r| r[j]).collect::<Vec<_>>()),
+            )
+        })
+        .collect();
+    let (status, reference) =
+        server.post(&json!({ "dataframe_split": { "columns": FEATURES, "data": rows } }));
+    assert_eq!(status, 200, "{reference}");
+    let reference = predictions(&reference);
+    // The library on the same features: a second route to the numbers.
+    let model: linreg::Model = linreg::envelope::decode(
+        &std::fs::read(server._dir.path().join("artifacts/linear_model.msgpack")).unwrap(),
+    )
+    .unwrap();
+    for (r, p) in rows.iter().zip(&reference) {
+        assert_eq!(model.predict_row(r), *p);
+    }
+    let bodies = [
+        json!({ "dataframe_split": { "data": rows } }),
+        json!({ "dataframe_records": records }),
+        json!({ "instances": rows }),
+        json!({ "instances": records }),
+        json!({ "inputs": rows }),
+        json!({ "inputs": columnar }),
+    ];
+    for body in bodies {
+        let (status, answer) = server.post(&body);
+        assert_eq!(status, 200, "{body}: {answer}");
+        assert_eq!(predictions(&answer), reference, "{body}");
+    }
+    // CSV in the raw census layout, derived by the model's recipe.
+    let text = std::fs::read_to_string(data_path()).unwrap();
+    let csv: String = text.lines().take(4).map(|l| format!("{l}\n")).collect();
+    let (status, answer) = server.request(
+        "POST",
+        "/invocations",
+        "text/csv; charset=utf-8",
+        csv.as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    for (a, b) in predictions(&answer).iter().zip(&reference) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+    for path in ["/ping", "/health"] {
+        assert_eq!(server.request("GET", path, "text/plain", b"").0, 200);
+    }
+    let (_, version) = server.request("GET", "/version", "text/plain", b"");
+    assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(server.stop(), 0);
+}
+
+#[test]
+fn bad_requests_get_4xx_with_a_message() {
+    let server = Server::start(&["--max-body", "2000"]);
+    let rows = rows();
+    let mut wrong = FEATURES.to_vec();
+    wrong[2] = "Rooms";
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (
+            json!({ "dataframe_split": { "columns": wrong, "data": rows } }),
+            400,
+            "lacks the model's feature columns AveRooms",
+        ),
+        (
+            json!({ "dataframe_split": { "columns": &FEATURES[..7], "data": [[1, 2, 3, 4, 5, 6, 7]] } }),
+            400,
+            "lacks the model's feature columns Longitude",
+        ),
+        (
+            json!({ "instances": [[1, 2, 3]] }),
+            400,
+            "row 0 has 3 values; the model takes 8",
+        ),
+        (
+            json!({ "instances": [[1, 2, 3, 4, 5, 6, "x", 8]] }),
+            400,
+            "row 0, column Latitude: \"x\" is not a number",
+        ),
+        (
+            json!({ "dataframe_split": { "columns": FEATURES, "data": [[1, 2, 3, 4, 5, 6, 7]] } }),
+            400,
+            "row 0 has 7 values for 8 columns",
+        ),
+        (
+            json!({ "something": [] }),
+            400,
+            "expected one of dataframe_split",
+        ),
+    ];
+    for (body, status, needle) in cases {
+        let (got, answer) = server.post(&body);
+        assert_eq!(got, status, "{body}: {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(needle),
+            "{body}: {answer}"
+        );
+        assert!(answer["error_code"].is_string());
+    }
+    let (status, answer) = server.request(
+        "POST",
+        "/invocations",
+        "application/json",
+        b"{\"instances\": [1,",
+    );
+    assert_eq!(
+        (status, answer["error_code"].as_str()),
+        (400, Some("MALFORMED_REQUEST"))
+    );
+    let csv = format!("{}\n1,2,3,4,5,6,inf,8\n", FEATURES.join(","));
+    let (status, answer) = server.request("POST", "/invocations", "text/csv", csv.as_bytes());
+    assert_eq!(status, 400);
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("column Latitude: inf is not finite"),
+        "{answer}"
+    );
+    let (status, answer) = server.request("POST", "/invocations", "application/xml", b"<x/>");
+    assert_eq!(
+        (status, answer["error_code"].as_str()),
+        (415, Some("UNSUPPORTED_MEDIA_TYPE"))
+    );
+    let big = json!({ "instances": vec![rows[0].clone(); 100] });
+    let (status, answer) = server.post(&big);
+    assert_eq!(
+        (status, answer["error_code"].as_str()),
+        (413, Some("PAYLOAD_TOO_LARGE"))
+    );
+    // Out of range still predicts, with a warning.
+    let mut far = rows[0].clone();
+    far[2] = 1e4;
+    let (status, answer) = server.post(&json!({ "instances": [far] }));
+    assert_eq!(status, 200);
+    assert!(
+        answer["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("AveRooms outside its training range"),
+        "{answer}"
+    );
+    assert_eq!(server.stop(), 0);
+}
+
+#[test]
+fn a_hundred_concurrent_mixed_requests() {
+    let server = std::sync::Arc::new(Server::start(&["--quiet"]));
+    let rows = rows();
+    let (_, expected) = server.post(&json!({ "instances": rows }));
+    let expected = predictions(&expected);
+    let handles: Vec<_> = (0..100)
+        .map(|i| {
+            let (server, rows, expected) = (server.clone(), rows.clone(), expected.clone());
+            std::thread::spawn(move || {
+                if i % 3 == 0 {
+                    let (status, answer) = server.post(&json!({ "instances": [[1, 2]] }));
+                    assert_eq!(status, 400, "{answer}");
+                } else {
+                    let (status, answer) = server.post(&json!({ "instances": rows }));
+                    assert_eq!(status, 200);
+                    assert_eq!(predictions(&answer), expected);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(server.request("GET", "/health", "text/plain", b"").0, 200);
+    let server = std::sync::Arc::try_unwrap(server).ok().unwrap();
+    assert_eq!(server.stop(), 0);
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_exits_0() {
+    let server = Server::start(&[]);
+    let body = json!({ "instances": rows() }).to_string();
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    let head = format!(
+        "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    s.write_all(&body.as_bytes()[10..]).unwrap();
+    let (status, answer) = read_response(&mut s);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(predictions(&answer).len(), 3);
+    let mut server = server;
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    drop(s);
+}
