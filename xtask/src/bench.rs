@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
-use crate::{cargo, project_root};
+use crate::project_root;
 
 /// The weights a synthetic table is made with: alternating signs, growing sizes.
 pub fn true_coefficients(features: usize) -> Vec<f64> {
@@ -151,14 +151,7 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
         }
     }
     std::fs::create_dir_all(&dir)?;
-    let status = cargo()
-        .current_dir(&root)
-        .args(["build", "--release", "--package", "cli", "--quiet"])
-        .status()?;
-    if !status.success() {
-        bail!("cargo build failed");
-    }
-    let bin = root.join("target/release/cali-reg");
+    let bin = crate::pipeline::build_binary(&root)?;
     let python = if compare_python {
         Some(python_venv(&root)?)
     } else {

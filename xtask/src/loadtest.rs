@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::http::Connection;
-use crate::{cargo, project_root};
+use crate::project_root;
 
 const CONCURRENCY: usize = 32;
 /// Every phase stops after this long, whatever it has sent.
@@ -85,14 +85,8 @@ pub fn loadtest() -> anyhow::Result<()> {
             model.display()
         );
     }
-    let status = cargo()
-        .current_dir(&root)
-        .args(["build", "--release", "--package", "cli", "--quiet"])
-        .status()?;
-    if !status.success() {
-        bail!("cargo build failed");
-    }
-    let mut server = Command::new(root.join("target/release/cali-reg"))
+    let bin = crate::pipeline::build_binary(&root)?;
+    let mut server = Command::new(bin)
         .args(["serve", "--quiet", "--port", "0", "--model"])
         .arg(&model)
         .stderr(Stdio::piped())

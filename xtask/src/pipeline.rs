@@ -106,7 +106,8 @@ fn data_fingerprint(opts: &Options) -> anyhow::Result<String> {
     Ok(String::from("to be downloaded"))
 }
 
-fn build_binary(root: &Path) -> anyhow::Result<PathBuf> {
+/// Build the full `cali-reg` (release) and return its path; every task that runs it uses this.
+pub fn build_binary(root: &Path) -> anyhow::Result<PathBuf> {
     println!("build      cargo build --release -p cli");
     let status = cargo()
         .current_dir(root)

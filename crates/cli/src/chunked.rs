@@ -160,16 +160,7 @@ pub fn open(path: &Path, default_columns: Option<&[&str]>) -> anyhow::Result<Ope
     let head = reader
         .fill_buf()
         .with_context(|| format!("{name}: cannot read"))?;
-    if head.starts_with(&[0x1f, 0x8b]) {
-        bail!(
-            "{name}: a compressed archive; streaming reads plain CSV (unpack it, or drop --streaming)"
-        );
-    }
-    let first_field = head
-        .split(|&b| b == b',' || b == b'\n')
-        .next()
-        .unwrap_or_default();
-    let header = if numbers::parse(first_field).is_none() {
+    let header = if numbers::sniff_header(&name, head)? {
         let mut line = Vec::new();
         reader
             .read_until(b'\n', &mut line)

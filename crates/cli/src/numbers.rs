@@ -1,5 +1,18 @@
 //! Decimal numbers from CSV bytes, fast and exactly rounded.
 
+/// Look at the first bytes of a CSV: refuse a gzip archive, and tell whether the first line is
+/// a header (its first field is not a number).
+pub fn sniff_header(name: &str, head: &[u8]) -> anyhow::Result<bool> {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        anyhow::bail!("{name}: a compressed archive; this reads plain CSV (unpack it first)");
+    }
+    let first_field = head
+        .split(|&b| b == b',' || b == b'\n')
+        .next()
+        .unwrap_or_default();
+    Ok(parse(first_field).is_none())
+}
+
 /// Powers of ten that are exact in an f64.
 const POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,

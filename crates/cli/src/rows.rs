@@ -49,16 +49,7 @@ impl CsvRows {
         let head = source
             .fill_buf()
             .with_context(|| format!("{name}: cannot read"))?;
-        if head.starts_with(&[0x1f, 0x8b]) {
-            bail!(
-                "{name}: a compressed archive; streaming reads plain CSV (unpack it, or drop --streaming)"
-            );
-        }
-        let first_field = head
-            .split(|&b| b == b',' || b == b'\n')
-            .next()
-            .unwrap_or_default();
-        let header = number(first_field).is_none();
+        let header = crate::numbers::sniff_header(&name, head)?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(header)
             .buffer_capacity(1 << 20)

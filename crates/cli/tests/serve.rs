@@ -8,16 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::data_path;
 
-const FEATURES: [&str; 8] = [
-    "MedInc",
-    "HouseAge",
-    "AveRooms",
-    "AveBedrms",
-    "Population",
-    "AveOccup",
-    "Latitude",
-    "Longitude",
-];
+const FEATURES: [&str; 8] = dataset::california::FEATURE_NAMES;
 
 struct Server {
     child: Child,
