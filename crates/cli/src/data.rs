@@ -1,6 +1,6 @@
 //! The data set and its split, as the training commands need them.
 
-use dataset::{Locator, Spec, Split, Table};
+use dataset::{Located, Locator, Spec, Split, Table};
 use nalgebra::{DMatrix, DVector};
 use serde_json::{Value, json};
 
@@ -33,6 +33,8 @@ impl SplitParams {
 /// The loaded table and its train/test split.
 #[derive(Debug)]
 pub struct Prepared {
+    pub located: Located,
+    pub spec: Spec,
     pub table: Table,
     pub split: Split,
     pub params: SplitParams,
@@ -48,14 +50,12 @@ impl Prepared {
         let table = dataset::load(&located, &spec)?;
         let split = dataset::train_test_split(table.n_rows(), params.test_size, params.seed)?;
         Ok(Self {
+            located,
+            spec,
             table,
             split,
             params,
         })
-    }
-
-    pub fn train(&self) -> (DMatrix<f64>, DVector<f64>) {
-        self.table.select(&self.split.train)
     }
 
     pub fn test(&self) -> (DMatrix<f64>, DVector<f64>) {

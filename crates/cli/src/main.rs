@@ -2,21 +2,18 @@
 //!
 //! One module per subcommand under `commands/`; files on disk in `artifacts`, the run record in
 //! `record`, text formatting in `output`. The `train` feature (on by default) brings the data
-//! set loader and polars; without it the binary only loads models and predicts.
+//! set's search, download and in-memory loader; without it the binary only loads models and
+//! predicts. All reading of tables is `dataset`'s.
 
 mod args;
 mod artifacts;
-#[cfg(feature = "train")]
-mod chunked;
 mod commands;
 #[cfg(feature = "train")]
 mod data;
-mod numbers;
 mod output;
 #[cfg(feature = "train")]
 mod plot;
 mod record;
-mod rows;
 
 use std::process::ExitCode;
 

@@ -301,10 +301,14 @@ fn predict_input_in_raw_and_feature_layouts() {
 
     // The same rows by feature name, derived by hand here: a second route to the same numbers.
     let table = dataset::load_path(&data_path(), &dataset::Spec::default()).unwrap();
+    let located = dataset::Located {
+        path: data_path(),
+        origin: dataset::Origin::Argument,
+    };
+    let (_, raws) = dataset::raw_rows(&located, &dataset::Spec::default(), &[0, 1, 2]).unwrap();
     let mut features =
         String::from("MedInc,HouseAge,AveRooms,AveBedrms,Population,AveOccup,Latitude,Longitude\n");
-    for r in 0..3 {
-        let raw = table.raw_row(r);
+    for raw in &raws {
         let (lon, lat, age, rooms, beds, pop, hh, inc) = (
             raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
         );

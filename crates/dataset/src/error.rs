@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::cell::CellProblem;
+use crate::line::LineProblem;
+
 /// How to give the data set by hand, appended to messages about a missing one.
 pub const SUPPLY_HINT: &str = "set CALI_REG_DATA to a local cal_housing.csv (or cal_housing.tgz / cal_housing.data), or pass --data FILE";
 
@@ -57,7 +60,7 @@ pub enum Error {
         /// The file.
         file: String,
         /// One-based line number.
-        line: usize,
+        line: u64,
         /// Fields in the header (or the known layout).
         expected: usize,
         /// Fields on this line.
@@ -69,7 +72,7 @@ pub enum Error {
         /// The file.
         file: String,
         /// One-based line number.
-        line: usize,
+        line: u64,
         /// Column name.
         column: String,
         /// The cell's text.
@@ -81,21 +84,75 @@ pub enum Error {
         /// The file.
         file: String,
         /// One-based line number.
-        line: usize,
+        line: u64,
         /// Column name.
         column: String,
     },
-    /// NaN or infinity.
+    /// NaN, an infinity, or a number beyond the range of an f64.
     #[error("{file}:{line}: column {column}: {value} is not finite")]
     NonFinite {
         /// The file.
         file: String,
         /// One-based line number.
-        line: usize,
+        line: u64,
         /// Column name.
         column: String,
+        /// The cell as written.
+        value: String,
+    },
+    /// A derived feature or target that overflows (a ratio of huge and tiny values).
+    #[error("{file}:{line}: {feature} comes out as {value}, not a finite number")]
+    NotFiniteDerived {
+        /// The file.
+        file: String,
+        /// One-based line number.
+        line: u64,
+        /// The feature or target.
+        feature: String,
         /// The value.
         value: f64,
+    },
+    /// A quoted field without its closing quote.
+    #[error("{file}:{line}: column {column}: a quoted field has no closing quote")]
+    Unterminated {
+        /// The file.
+        file: String,
+        /// One-based line number.
+        line: u64,
+        /// Column name.
+        column: String,
+    },
+    /// A line longer than the reader accepts.
+    #[error("{file}:{line}: line longer than {} MiB", limit >> 20)]
+    LineTooLong {
+        /// The file.
+        file: String,
+        /// One-based line number.
+        line: u64,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A header naming a column twice.
+    #[error("{file}:1: column {column} appears twice in the header")]
+    DuplicateColumn {
+        /// The file.
+        file: String,
+        /// The repeated name.
+        column: String,
+    },
+    /// A table whose first line is data where a header naming the columns is needed.
+    #[error("{file}:1: no header line naming the columns")]
+    NoHeader {
+        /// The file.
+        file: String,
+    },
+    /// A path that names something other than a file.
+    #[error("{file} {what}")]
+    NotAFile {
+        /// The path.
+        file: String,
+        /// What it is ("is a directory").
+        what: &'static str,
     },
     /// A denominator of a derived feature is zero or negative.
     #[error("{file}:{line}: column {column}: {value} must be positive ({feature} divides by it)")]
@@ -103,21 +160,13 @@ pub enum Error {
         /// The file.
         file: String,
         /// One-based line number.
-        line: usize,
+        line: u64,
         /// The denominator column.
         column: String,
         /// The feature being derived.
         feature: String,
         /// The value.
         value: f64,
-    },
-    /// The CSV reader failed in a way the line-by-line check did not pin down.
-    #[error("{file}: {message}")]
-    Csv {
-        /// The file.
-        file: String,
-        /// polars' message.
-        message: String,
     },
     /// A damaged or unexpected archive.
     #[error("{file}: {reason}")]
@@ -148,6 +197,49 @@ pub enum Error {
     /// A bad argument (split size, seed, column choice).
     #[error("{0}")]
     Invalid(String),
+}
+
+impl Error {
+    /// A problem of one line, with the file, the line number and the column's name.
+    pub fn at(file: &str, line: u64, columns: &[impl AsRef<str>], problem: LineProblem) -> Self {
+        let file = file.to_owned();
+        let name = |c: usize| {
+            columns
+                .get(c)
+                .map_or_else(|| format!("{}", c + 1), |n| n.as_ref().to_owned())
+        };
+        match problem {
+            LineProblem::FieldCount { expected, found } => Self::FieldCount {
+                file,
+                line,
+                expected,
+                found,
+            },
+            LineProblem::Unterminated { column } => Self::Unterminated {
+                file,
+                line,
+                column: name(column),
+            },
+            LineProblem::Cell { column, problem } => {
+                let column = name(column);
+                match problem {
+                    CellProblem::Missing => Self::MissingValue { file, line, column },
+                    CellProblem::NotANumber(value) => Self::NotNumeric {
+                        file,
+                        line,
+                        column,
+                        value,
+                    },
+                    CellProblem::NonFinite(value) => Self::NonFinite {
+                        file,
+                        line,
+                        column,
+                        value,
+                    },
+                }
+            }
+        }
+    }
 }
 
 fn plural(items: &[String]) -> &'static str {

@@ -1,15 +1,19 @@
-//! `dataset`: California Housing (or a user's numeric table) found, verified,
-//! parsed, derived and split exactly as scikit-learn does.
+//! `dataset`: every way a table comes in, and the one reader behind all of them.
 //!
 //! - [`Locator`] finds the file: a path argument, `CALI_REG_DATA`, the cache,
 //!   or a download of scikit-learn's archive checked against its SHA-256.
-//! - [`load`] reads a CSV with a header, the header-less `cal_housing.data`, or
-//!   `cal_housing.tgz` (parsed with polars), validates every cell, and applies
-//!   the [`california::recipe`] (or a user's `--target`) into a [`Table`].
+//! - [`Input`] opens a file, standard input, bytes or scikit-learn's `.tgz`, and reads its
+//!   header by the rules every command shares (BOM, blank lines, CRLF, quoted fields,
+//!   duplicate names, line length). [`Input::for_each_chunk`] reads the rest in chunks of whole
+//!   lines on worker threads and hands the results back in file order.
+//! - [`parse_line`] and [`parse_cell`] turn text into numbers, exactly rounded; [`Error::at`]
+//!   names the file, line, column and value of any problem.
+//! - [`load`] builds the in-memory [`Table`] from the same chunks, straight into the
+//!   column-major design matrix; [`Derivation`] applies the recipe to a line for every path.
 //! - [`train_test_split`] returns the very index lists of scikit-learn's
-//!   `train_test_split(..., random_state=seed)`.
+//!   `train_test_split(..., random_state=seed)`; [`hash_is_test`] is the streaming split.
 //!
-//! Errors name the file, line and column ([`Error`]).
+//! The in-memory load:
 //!
 //! ```no_run
 //! use dataset::{load, train_test_split, Locator, Spec};
@@ -20,20 +24,50 @@
 //! assert_eq!(x_train.ncols(), 8);
 //! # Ok::<(), dataset::Error>(())
 //! ```
+//!
+//! A stream of rows, in bounded memory (the chunks may be mapped on several threads):
+//!
+//! ```
+//! use dataset::{Derivation, Input, Spec, recipe_for};
+//! let text = b"x,y\n1,2\n2,4.5\n".to_vec();
+//! let input = Input::from_bytes("t.csv", text, None)?;
+//! let spec = Spec { target: Some("y".into()), features: None };
+//! let recipe = recipe_for(input.name(), input.columns(), &spec)?;
+//! let derive = Derivation::new(&input, &recipe)?;
+//! let mut total = 0.0;
+//! input.for_each_chunk(
+//!     |chunk| {
+//!         let (mut raw, mut x, mut sum) = ([0.0; 2], [0.0; 1], 0.0);
+//!         for (line, text) in chunk.lines() {
+//!             sum += derive.row(line, text, &mut raw, &mut x)?;
+//!         }
+//!         Ok::<f64, dataset::Error>(sum)
+//!     },
+//!     |sum| { total += sum; Ok(()) },
+//! )?;
+//! assert_eq!(total, 6.5);
+//! # Ok::<(), dataset::Error>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod california;
+mod cell;
+mod chunks;
 mod error;
-mod parse;
+mod input;
+mod line;
 mod source;
 mod split;
 mod table;
 
+pub use cell::{CellProblem, parse_cell, unquote};
+pub use chunks::{CHUNK, Chunk};
 pub use error::{Error, Result, SUPPLY_HINT};
-pub use parse::{RawTable, has_header, parse_csv};
+pub use input::{Input, MAX_LINE};
+pub use line::{LineProblem, fields, header_names, parse_line};
 pub use source::{
     ARCHIVE_SHA256, ARCHIVE_URL, CACHE_FILE, DATA_ENV, Located, Locator, Origin, SHA256_ENV,
     URL_ENV, default_cache_dir, local_copy, read, sha256_hex, write_atomically,
 };
-pub use split::{Mt19937, Split, permutation, train_test_split};
-pub use table::{Spec, Table, load, load_path, recipe_for};
+pub use split::{Mt19937, Split, hash_is_test, permutation, train_test_split};
+pub use table::{Derivation, Spec, Table, load, load_path, raw_rows, recipe_for};

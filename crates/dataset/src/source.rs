@@ -22,6 +22,7 @@ pub const SHA256_ENV: &str = "CALI_REG_DATA_SHA256";
 /// File name of the archive in the cache.
 pub const CACHE_FILE: &str = "cal_housing.tgz";
 /// The archive is about 440 kB; refuse anything absurdly larger.
+#[cfg(feature = "download")]
 const MAX_DOWNLOAD: u64 = 64 << 20;
 
 /// How a data file was found.
@@ -142,6 +143,7 @@ impl Locator {
     }
 
     /// Fetch the archive and check its SHA-256; nothing is written here.
+    #[cfg(feature = "download")]
     fn download(&self) -> Result<Vec<u8>> {
         let fail = |reason: String| Error::Download {
             url: self.url.clone(),
@@ -166,11 +168,32 @@ impl Locator {
     }
 }
 
+/// Without the `download` feature (the inference-only build) nothing is fetched.
+#[cfg(not(feature = "download"))]
+impl Locator {
+    fn download(&self) -> Result<Vec<u8>> {
+        Err(Error::Download {
+            url: self.url.clone(),
+            reason: String::from("this build of cali-reg does not download"),
+        })
+    }
+}
+
 fn existing(path: &Path, origin: &'static str, how: Origin) -> Result<Located> {
     if path.is_file() {
         Ok(Located {
             path: path.to_path_buf(),
             origin: how,
+        })
+    } else if path.is_dir() {
+        Err(Error::NotAFile {
+            file: path.display().to_string(),
+            what: "is a directory",
+        })
+    } else if path.exists() {
+        Err(Error::NotAFile {
+            file: path.display().to_string(),
+            what: "is not a regular file",
         })
     } else {
         Err(Error::NotFound {

@@ -134,6 +134,26 @@ pub fn train_test_split(n: usize, test_size: f64, seed: u64) -> Result<Split> {
     })
 }
 
+/// SplitMix64: a well-mixed 64-bit hash.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The hash split of a stream (`--split hash`): the row on line `line` of the file is a test
+/// row with probability `test_size`, the same on every run and whatever the number of threads.
+///
+/// ```
+/// let test = (1..=10_000).filter(|&l| dataset::hash_is_test(42, l, 0.2)).count();
+/// assert!((1_800..2_200).contains(&test));
+/// ```
+pub fn hash_is_test(seed: u64, line: u64, test_size: f64) -> bool {
+    let h = mix(mix(seed) ^ line);
+    ((h >> 11) as f64 / (1u64 << 53) as f64) < test_size
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,15 +1,15 @@
-//! Loading a data set into features, target and recipe.
+//! Loading a data set into features, target and recipe, through the one reader.
 
-use std::io::Read;
 use std::path::Path;
 
-use linreg::Recipe;
+use linreg::{BoundRecipe, Recipe};
 use nalgebra::{DMatrix, DVector};
 
 use crate::california;
+use crate::chunks::Chunk;
 use crate::error::{Error, Result};
-use crate::parse::{RawTable, has_header, parse_csv};
-use crate::source::{Located, Origin, read, sha256_hex};
+use crate::input::Input;
+use crate::source::{Located, Origin};
 
 /// Features, target and how they were made.
 #[derive(Debug, Clone)]
@@ -28,8 +28,6 @@ pub struct Table {
     pub origin: Origin,
     /// The raw column names of the input, in file order.
     pub raw_columns: Vec<String>,
-    /// The raw rows, row-major, as read (before derivation).
-    pub raw: Vec<f64>,
 }
 
 impl Table {
@@ -49,12 +47,6 @@ impl Table {
         let y = DVector::from_fn(rows.len(), |r, _| self.y[rows[r]]);
         (x, y)
     }
-
-    /// The raw values of one row, in [`raw_columns`](Self::raw_columns) order.
-    pub fn raw_row(&self, row: usize) -> &[f64] {
-        let w = self.raw_columns.len();
-        &self.raw[row * w..(row + 1) * w]
-    }
 }
 
 /// What to load: California Housing, or a user's table with a named target.
@@ -66,28 +58,261 @@ pub struct Spec {
     pub features: Option<Vec<String>>,
 }
 
-/// Load a located file: a CSV with a header, the header-less `cal_housing.data`, or the `.tgz` archive.
+impl Spec {
+    /// The names a header-less file's columns take: California's raw layout, for California.
+    pub fn default_columns(&self) -> Option<&'static [&'static str]> {
+        self.target
+            .is_none()
+            .then_some(&california::RAW_COLUMNS[..])
+    }
+}
+
+/// A table's rows turned into features and target: the parse of a line, the recipe, and the
+/// checks, with every problem named by file, line and column. Shared by every reader of tables.
+#[derive(Debug, Clone)]
+pub struct Derivation {
+    file: String,
+    columns: Vec<String>,
+    bound: BoundRecipe,
+    feature_names: Vec<String>,
+    target_name: String,
+    used: Vec<bool>,
+}
+
+impl Derivation {
+    /// Bind `recipe` to the input's columns (target included).
+    pub fn new(input: &Input, recipe: &Recipe) -> Result<Self> {
+        let columns = input.columns().to_vec();
+        let bound = recipe
+            .bind(&columns, true)
+            .map_err(|_| Error::MissingColumns {
+                file: input.name().to_owned(),
+                columns: recipe
+                    .raw_columns()
+                    .into_iter()
+                    .chain(std::iter::once(recipe.target.column.clone()))
+                    .filter(|c| !columns.contains(c))
+                    .collect(),
+            })?;
+        let mut used = vec![false; columns.len()];
+        for c in bound.used_columns() {
+            used[c] = true;
+        }
+        Ok(Self {
+            file: input.name().to_owned(),
+            columns,
+            bound,
+            feature_names: recipe.feature_names(),
+            target_name: recipe.target.name.clone(),
+            used,
+        })
+    }
+
+    /// Number of features per row.
+    pub fn n_features(&self) -> usize {
+        self.bound.n_features()
+    }
+
+    /// Number of raw columns per line.
+    pub fn n_columns(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Parse line `line` (its text `text`) into `raw`, derive its features into `features`, and
+    /// return its target. `raw` holds [`n_columns`](Self::n_columns) values, `features`
+    /// [`n_features`](Self::n_features).
+    pub fn row(
+        &self,
+        line: u64,
+        text: &[u8],
+        raw: &mut [f64],
+        features: &mut [f64],
+    ) -> Result<f64> {
+        crate::line::parse_line(text, &self.used, raw)
+            .map_err(|p| Error::at(&self.file, line, &self.columns, p))?;
+        self.bound.features(0, raw, features).map_err(|e| match e {
+            linreg::Error::BadDenominator {
+                column,
+                feature,
+                value,
+                ..
+            } => Error::BadDenominator {
+                file: self.file.clone(),
+                line,
+                column,
+                feature,
+                value,
+            },
+            other => Error::Invalid(format!("{}:{line}: {other}", self.file)),
+        })?;
+        let target = self.bound.target(raw).unwrap_or(f64::NAN);
+        let bad = features
+            .iter()
+            .zip(&self.feature_names)
+            .find(|(v, _)| !v.is_finite())
+            .map(|(v, n)| (*v, n.as_str()))
+            .or((!target.is_finite()).then_some((target, self.target_name.as_str())));
+        match bad {
+            None => Ok(target),
+            Some((value, feature)) => Err(Error::NotFiniteDerived {
+                file: self.file.clone(),
+                line,
+                feature: feature.to_owned(),
+                value,
+            }),
+        }
+    }
+}
+
+/// The columns of a table being built, column-major, with room reserved from an estimate of
+/// the row count, so the finished matrix is the only full copy of the data.
+#[derive(Debug)]
+struct Columns {
+    /// `width` columns of `capacity` rows each, back to back.
+    values: Vec<f64>,
+    width: usize,
+    capacity: usize,
+    rows: usize,
+}
+
+impl Columns {
+    fn new(width: usize, capacity: usize) -> Self {
+        Self {
+            values: vec![0.0; width * capacity],
+            width,
+            capacity,
+            rows: 0,
+        }
+    }
+
+    /// Append a block of `n` rows given column-major (column `j` at `block[j * n..]`).
+    fn extend(&mut self, block: &[f64], n: usize) {
+        if self.rows + n > self.capacity {
+            let mut grown = Self::new(self.width, (self.capacity * 3 / 2).max(self.rows + n));
+            for j in 0..self.width {
+                grown.values[j * grown.capacity..][..self.rows]
+                    .copy_from_slice(&self.values[j * self.capacity..][..self.rows]);
+            }
+            grown.rows = self.rows;
+            *self = grown;
+        }
+        for j in 0..self.width {
+            self.values[j * self.capacity + self.rows..][..n].copy_from_slice(&block[j * n..][..n]);
+        }
+        self.rows += n;
+    }
+
+    /// Close the gaps between the columns and hand over the storage (rows, values).
+    fn finish(mut self) -> (usize, Vec<f64>) {
+        let n = self.rows;
+        for j in 1..self.width {
+            self.values
+                .copy_within(j * self.capacity..j * self.capacity + n, j * n);
+        }
+        self.values.truncate(self.width * n);
+        self.values.shrink_to_fit();
+        (n, self.values)
+    }
+}
+
+/// Parse and derive the lines of one chunk into column-major features and targets.
+fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<(Vec<f64>, usize)> {
+    let p = derive.n_features();
+    let mut rows: Vec<f64> = Vec::with_capacity(chunk.len() / 8);
+    let mut raw = vec![0.0; derive.n_columns()];
+    let mut features = vec![0.0; p + 1];
+    for (line, text) in chunk.lines() {
+        let target = derive.row(line, text, &mut raw, &mut features[..p])?;
+        features[p] = target;
+        rows.extend_from_slice(&features);
+    }
+    // Row-major while parsing (one pass, cache-friendly), column-major for the table.
+    let n = rows.len() / (p + 1);
+    let mut block = vec![0.0; rows.len()];
+    for (r, row) in rows.chunks_exact(p + 1).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            block[j * n + r] = v;
+        }
+    }
+    Ok((block, n))
+}
+
+/// Load a located file: a CSV with a header, the header-less `cal_housing.data`, or the `.tgz`
+/// archive. One pass of the shared reader, several threads for a large file.
 pub fn load(located: &Located, spec: &Spec) -> Result<Table> {
-    let bytes = read(&located.path)?;
-    let sha256 = sha256_hex(&bytes);
-    let display = located.path.display().to_string();
-    let (file, content) = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let (member, content) = extract_data(&bytes, &display)?;
-        (format!("{display}:{member}"), content)
-    } else {
-        (display, bytes)
-    };
-    let raw = if has_header(&content) {
-        parse_csv(&content, &file, None)?
-    } else if spec.target.is_none() {
-        parse_csv(&content, &file, Some(&california::RAW_COLUMNS))?
-    } else {
-        return Err(Error::Invalid(format!(
-            "{file}: a table with --target needs a header line naming its columns"
-        )));
-    };
-    let recipe = recipe_for(&raw.file, &raw.columns, spec)?;
-    derive(raw, recipe, sha256, located.origin)
+    let input = Input::open(&located.path, spec.default_columns())?;
+    let recipe = recipe_for(input.name(), input.columns(), spec)?;
+    let derive = Derivation::new(&input, &recipe)?;
+    let (file, raw_columns) = (input.name().to_owned(), input.columns().to_vec());
+    let p = derive.n_features();
+    // Room for the rows the file's size suggests (about 8 bytes per value at least), grown if short.
+    let estimate = input.size_hint().map_or(1024, |size| {
+        (size as usize / (8 * derive.n_columns()).max(1)).max(1024)
+    });
+    let mut columns = Columns::new(p + 1, estimate.min(1 << 26));
+    let sha256 = input.for_each_chunk(
+        |chunk| chunk_columns(&derive, chunk),
+        |(block, n)| {
+            columns.extend(&block, n);
+            Ok::<(), Error>(())
+        },
+    )?;
+    if columns.rows == 0 {
+        return Err(Error::Empty { file });
+    }
+    let (n, mut values) = columns.finish();
+    let y = DVector::from_vec(values.split_off(p * n));
+    Ok(Table {
+        x: DMatrix::from_vec(n, p, values),
+        y,
+        recipe,
+        file,
+        sha256,
+        origin: located.origin,
+        raw_columns,
+    })
+}
+
+/// The raw values of the given data rows (zero-based, in file order of data rows), as read,
+/// with the input's column names: what `--save-samples` writes. A second pass over the file.
+pub fn raw_rows(
+    located: &Located,
+    spec: &Spec,
+    rows: &[usize],
+) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
+    let input = Input::open(&located.path, spec.default_columns())?;
+    let (file, columns) = (input.name().to_owned(), input.columns().to_vec());
+    let used = vec![true; columns.len()];
+    let mut found: Vec<Option<Vec<f64>>> = vec![None; rows.len()];
+    let mut index = 0;
+    input.for_each_chunk(
+        |chunk| {
+            chunk
+                .lines()
+                .map(|(line, text)| {
+                    let mut raw = vec![0.0; used.len()];
+                    crate::line::parse_line(text, &used, &mut raw)
+                        .map_err(|p| Error::at(&file, line, &columns, p))?;
+                    Ok(raw)
+                })
+                .collect::<Result<Vec<Vec<f64>>>>()
+        },
+        |chunk_rows| {
+            for raw in chunk_rows {
+                for (slot, _) in rows.iter().enumerate().filter(|(_, r)| **r == index) {
+                    found[slot] = Some(raw.clone());
+                }
+                index += 1;
+            }
+            Ok::<(), Error>(())
+        },
+    )?;
+    let values = found
+        .into_iter()
+        .zip(rows)
+        .map(|(v, r)| v.ok_or_else(|| Error::Invalid(format!("{file}: no data row {r}"))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((columns, values))
 }
 
 /// The recipe for a table with these columns: California Housing's (the nine raw columns,
@@ -111,32 +336,6 @@ pub fn load_path(path: &Path, spec: &Spec) -> Result<Table> {
         },
         spec,
     )
-}
-
-/// The `cal_housing.data` member of scikit-learn's archive.
-fn extract_data(bytes: &[u8], file: &str) -> Result<(String, Vec<u8>)> {
-    let damaged = |e: std::io::Error| Error::Archive {
-        file: file.to_owned(),
-        reason: format!("truncated or damaged archive ({e})"),
-    };
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    for entry in archive.entries().map_err(damaged)? {
-        let mut entry = entry.map_err(damaged)?;
-        let path = entry
-            .path()
-            .map_err(damaged)?
-            .to_string_lossy()
-            .into_owned();
-        if path.ends_with("cal_housing.data") {
-            let mut content = Vec::new();
-            entry.read_to_end(&mut content).map_err(damaged)?;
-            return Ok((path, content));
-        }
-    }
-    Err(Error::Archive {
-        file: file.to_owned(),
-        reason: String::from("no CaliforniaHousing/cal_housing.data in the archive"),
-    })
 }
 
 fn check_california_columns(file: &str, columns: &[String]) -> Result<()> {
@@ -171,14 +370,14 @@ fn user_recipe(
     target: &str,
     features: Option<&[String]>,
 ) -> Result<Recipe> {
-    let known = |c: &String| columns.contains(c);
+    let known = |c: &str| columns.iter().any(|h| h == c);
     let mut missing: Vec<String> = features
         .unwrap_or_default()
         .iter()
         .filter(|c| !known(c))
         .cloned()
         .collect();
-    if !known(&target.to_owned()) {
+    if !known(target) {
         missing.insert(0, target.to_owned());
     }
     if !missing.is_empty() {
@@ -193,61 +392,13 @@ fn user_recipe(
     };
     if features.iter().any(|f| f == target) {
         return Err(Error::Invalid(format!(
-            "{}: the target {target} cannot also be a feature",
-            file
+            "{file}: the target {target} cannot also be a feature"
         )));
     }
     if features.is_empty() {
         return Err(Error::Invalid(format!(
-            "{}: no feature columns besides the target {target}",
-            file
+            "{file}: no feature columns besides the target {target}"
         )));
     }
     Ok(Recipe::identity(&features, target))
-}
-
-/// Apply the recipe to every row.
-fn derive(raw: RawTable, recipe: Recipe, sha256: String, origin: Origin) -> Result<Table> {
-    let bound = recipe
-        .bind(&raw.columns, true)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", raw.file)))?;
-    let (n, p) = (raw.n_rows(), recipe.features.len());
-    let mut x = DMatrix::zeros(n, p);
-    let mut y = DVector::zeros(n);
-    let mut row = Vec::with_capacity(raw.columns.len());
-    let mut features = vec![0.0; p];
-    let mut flat = Vec::with_capacity(n * raw.columns.len());
-    for r in 0..n {
-        raw.row(r, &mut row);
-        bound
-            .features(r, &row, &mut features)
-            .map_err(|e| match e {
-                linreg::Error::BadDenominator {
-                    column,
-                    feature,
-                    value,
-                    ..
-                } => Error::BadDenominator {
-                    file: raw.file.clone(),
-                    line: raw.lines[r],
-                    column,
-                    feature,
-                    value,
-                },
-                other => Error::Invalid(format!("{}:{}: {other}", raw.file, raw.lines[r])),
-            })?;
-        x.row_mut(r).copy_from_slice(&features);
-        y[r] = bound.target(&row).unwrap_or(f64::NAN);
-        flat.extend_from_slice(&row);
-    }
-    Ok(Table {
-        x,
-        y,
-        recipe,
-        file: raw.file,
-        sha256,
-        origin,
-        raw_columns: raw.columns,
-        raw: flat,
-    })
 }

@@ -16,7 +16,9 @@ pub fn data_path() -> PathBuf {
 /// The data rows of the CSV without its header: the content of `cal_housing.data`.
 pub fn raw_data_lines() -> String {
     let text = std::fs::read_to_string(data_path()).expect("data file is readable");
-    if dataset::has_header(text.as_bytes()) {
+    let input = dataset::Input::open(&data_path(), Some(&dataset::california::RAW_COLUMNS))
+        .expect("data file opens");
+    if input.header_line().is_some() {
         text.split_once('\n')
             .map(|(_, rest)| rest.to_owned())
             .unwrap_or_default()

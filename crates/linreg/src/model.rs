@@ -65,9 +65,30 @@ impl LinearRegression {
             });
         }
         let mut stats = SufficientStats::new(x.ncols());
-        // nalgebra is column-major; the accumulator takes row-major batches.
-        let rows = x.transpose();
-        stats.push_batch(rows.as_slice(), y.as_slice(), weights.map(|w| w.as_slice()))?;
+        match weights {
+            None => stats.push_matrix(x, y.as_slice())?,
+            Some(w) => {
+                // Weighted fits are rare here; the accumulator takes them row-major.
+                let rows = x.transpose();
+                stats.push_batch(rows.as_slice(), y.as_slice(), Some(w.as_slice()))?;
+            }
+        }
+        self.fit_stats(&stats)
+    }
+
+    /// Fit on the rows `rows` of `x` (a training split's index list), without copying them out.
+    ///
+    /// ```
+    /// use linreg::LinearRegression;
+    /// use nalgebra::{DMatrix, DVector};
+    /// let x = DMatrix::from_row_slice(5, 1, &[0.0, 1.0, 2.0, 3.0, 100.0]);
+    /// let y = DVector::from_vec(vec![1.0, 3.0, 5.0, 7.0, -1.0]);
+    /// let model = LinearRegression::default().fit_rows(&x, &y, &[0, 1, 2, 3]).unwrap();
+    /// assert!((model.coefficients[0] - 2.0).abs() < 1e-12);
+    /// ```
+    pub fn fit_rows(&self, x: &DMatrix<f64>, y: &DVector<f64>, rows: &[usize]) -> Result<Model> {
+        let mut stats = SufficientStats::new(x.ncols());
+        stats.push_rows(x, y.as_slice(), rows)?;
         self.fit_stats(&stats)
     }
 

@@ -389,6 +389,51 @@ impl SufficientStats {
         true
     }
 
+    /// Add every row of `x`, laid out as nalgebra lays it out (column-major, one row per
+    /// sample), with targets `y`. No copy of the matrix is made: rows are gathered a batch at a
+    /// time.
+    pub fn push_matrix(&mut self, x: &DMatrix<f64>, y: &[f64]) -> Result<()> {
+        let all: Vec<usize> = (0..x.nrows()).collect();
+        self.push_rows(x, y, &all)
+    }
+
+    /// Add the rows `rows` of `x` (column-major, one row per sample; a training split's index
+    /// list, say), in that order, with their targets from `y`. All or nothing, as
+    /// [`push_batch`](Self::push_batch).
+    pub fn push_rows(&mut self, x: &DMatrix<f64>, y: &[f64], rows: &[usize]) -> Result<()> {
+        let p = self.n_features;
+        if x.ncols() != p || y.len() != x.nrows() {
+            return Err(Error::Shape {
+                what: "rows of features and targets",
+                expected: x.nrows(),
+                got: y.len(),
+            });
+        }
+        if let Some(&bad) = rows.iter().find(|&&r| r >= x.nrows()) {
+            return Err(Error::Shape {
+                what: "a row index within the matrix",
+                expected: x.nrows(),
+                got: bad,
+            });
+        }
+        let mut work = self.clone();
+        let (mut xb, mut yb) = (
+            Vec::with_capacity(8 * BATCH * p),
+            Vec::with_capacity(8 * BATCH),
+        );
+        for part in rows.chunks(8 * BATCH) {
+            xb.clear();
+            yb.clear();
+            for &r in part {
+                xb.extend((0..p).map(|j| x[(r, j)]));
+                yb.push(y[r]);
+            }
+            work.push_batch(&xb, &yb, None)?;
+        }
+        *self = work;
+        Ok(())
+    }
+
     /// Chan et al.'s pairwise update of count, mean and co-moments.
     fn merge_moments(&mut self, rows: u64, weight: f64, mean: &[f64], comoment: &[f64]) {
         if weight == 0.0 {

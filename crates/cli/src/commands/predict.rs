@@ -11,7 +11,6 @@ use crate::args::{Common, PredictArgs};
 use crate::artifacts::write_atomically;
 use crate::artifacts::{self, Predictor};
 use crate::output;
-use crate::rows::CsvRows;
 
 /// How many test rows the sample line shows.
 #[cfg(feature = "train")]
@@ -59,9 +58,10 @@ fn sample_predictions(
     warn_if_other_data(&prepared, &record);
     let rows = &prepared.split.test[..SAMPLES.min(prepared.split.test.len())];
     if let Some(path) = &args.save_samples {
+        let (columns, raw) = dataset::raw_rows(&prepared.located, &prepared.spec, rows)?;
         write_atomically(
             path,
-            raw_rows_csv(&prepared.table, predictor.recipe(), rows).as_bytes(),
+            raw_rows_csv(&columns, &raw, predictor.recipe()).as_bytes(),
         )?;
     }
     let (x, _) = prepared.table.select(rows);
@@ -70,20 +70,16 @@ fn sample_predictions(
 
 /// The raw columns a recipe reads, in file order, for the given rows; values print exactly.
 #[cfg(feature = "train")]
-fn raw_rows_csv(table: &dataset::Table, recipe: &linreg::Recipe, rows: &[usize]) -> String {
+fn raw_rows_csv(columns: &[String], raw: &[Vec<f64>], recipe: &linreg::Recipe) -> String {
     let needed = recipe.raw_columns();
-    let keep: Vec<usize> = (0..table.raw_columns.len())
-        .filter(|&c| needed.contains(&table.raw_columns[c]))
+    let keep: Vec<usize> = (0..columns.len())
+        .filter(|&c| needed.contains(&columns[c]))
         .collect();
-    let names: Vec<&str> = keep
-        .iter()
-        .map(|&c| table.raw_columns[c].as_str())
-        .collect();
+    let names: Vec<&str> = keep.iter().map(|&c| columns[c].as_str()).collect();
     let mut out = names.join(",");
     out.push('\n');
-    for &r in rows {
-        let raw = table.raw_row(r);
-        let cells: Vec<String> = keep.iter().map(|&c| raw[c].to_string()).collect();
+    for row in raw {
+        let cells: Vec<String> = keep.iter().map(|&c| row[c].to_string()).collect();
         out.push_str(&cells.join(","));
         out.push('\n');
     }
@@ -117,10 +113,11 @@ impl RangeWatch {
         Self { min, max, outside }
     }
 
-    fn check(&mut self, features: &[f64]) {
+    /// Count, into `outside`, the features of one row outside their training ranges.
+    fn count(&self, features: &[f64], outside: &mut [u64]) {
         for (j, &v) in features.iter().enumerate() {
             if v < self.min[j] || v > self.max[j] {
-                self.outside[j] += 1;
+                outside[j] += 1;
             }
         }
     }
@@ -137,8 +134,71 @@ impl RangeWatch {
     }
 }
 
-/// Stream the input: each row is read, derived, predicted and written before the next is read.
-/// Output to a file goes through a temporary file, renamed only when every row succeeded.
+/// What one chunk of input rows gives: the output text, or the predictions when they are
+/// collected, and the rows outside the training ranges.
+struct ChunkOut {
+    text: Vec<u8>,
+    predictions: Vec<f64>,
+    outside: Vec<u64>,
+    rows: usize,
+}
+
+/// Predict every row of a chunk; `collect` keeps the numbers instead of writing text.
+fn predict_chunk(
+    input: (&str, &[String]),
+    layout: &InputLayout,
+    used: &[bool],
+    model: (&[f64], f64, &RangeWatch),
+    chunk: &dataset::Chunk,
+    collect: bool,
+) -> anyhow::Result<ChunkOut> {
+    use std::io::Write;
+
+    let ((name, columns), (weights, intercept, watch)) = (input, model);
+    let mut out = ChunkOut {
+        text: Vec::with_capacity(if collect {
+            0
+        } else {
+            chunk.len() + chunk.len() / 4
+        }),
+        predictions: Vec::new(),
+        outside: vec![0; weights.len()],
+        rows: 0,
+    };
+    let mut raw = vec![0.0; columns.len()];
+    let mut features = vec![0.0; layout.n_features()];
+    for (line, text) in chunk.lines() {
+        dataset::parse_line(text, used, &mut raw)
+            .map_err(|p| dataset::Error::at(name, line, columns, p))?;
+        layout.features(0, &raw, &mut features).map_err(|e| {
+            anyhow::anyhow!("{name}:{line}: {}", without_row_prefix(&e.to_string()))
+        })?;
+        watch.count(&features, &mut out.outside);
+        let p = features
+            .iter()
+            .zip(weights)
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
+            + intercept;
+        if !p.is_finite() {
+            anyhow::bail!("{name}:{line}: the prediction is {p}, not a finite number");
+        }
+        if collect {
+            out.predictions.push(p);
+        } else {
+            out.text.extend_from_slice(text);
+            out.text.push(b',');
+            write!(out.text, "{p}")?;
+            out.text.push(b'\n');
+        }
+        out.rows += 1;
+    }
+    Ok(out)
+}
+
+/// Stream the input: chunks of rows are parsed, derived and predicted on worker threads and
+/// written in order. Output to a file goes through a temporary file, renamed only when every
+/// row succeeded.
 fn predict_file(
     common: &Common,
     args: &PredictArgs,
@@ -147,15 +207,17 @@ fn predict_file(
 ) -> anyhow::Result<()> {
     use std::io::Write;
 
-    let mut rows = CsvRows::open(input, None)?;
-    let layout = InputLayout::bind(predictor.recipe(), &rows.columns)
-        .with_context(|| format!("{}:1", rows.name))?;
-    let used = layout.used_columns();
+    let rows = dataset::Input::open(input, None)?;
+    let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
+    let layout =
+        InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;
+    let mut used = vec![false; columns.len()];
+    for c in layout.used_columns() {
+        used[c] = true;
+    }
     let weights = predictor.coefficients();
     let intercept = predictor.intercept();
     let mut watch = RangeWatch::new(predictor);
-    let mut raw = vec![0.0; rows.columns.len()];
-    let mut features = vec![0.0; layout.n_features()];
     let collect = args.summary || (common.json && args.output.is_none());
     let mut collected = Vec::new();
 
@@ -179,43 +241,40 @@ fn predict_file(
             None,
         )
     };
-    let mut writer = csv::Writer::from_writer(&mut sink);
-    let mut header: csv::StringRecord = rows.columns.iter().map(String::as_str).collect();
-    header.push_field("prediction");
-    writer.write_record(&header)?;
+    let header = rows.header_line().unwrap_or_default().to_vec();
+    sink.write_all(&header)
+        .and_then(|()| sink.write_all(b",prediction\n"))
+        .context("cannot write the predictions")?;
     let mut n = 0_usize;
-    while let Some(line) = rows.next_row(&used, &mut raw)? {
-        layout.features(n, &raw, &mut features).map_err(|e| {
-            anyhow::anyhow!(
-                "{}:{line}: {}",
-                rows.name,
-                without_row_prefix(&e.to_string())
+    let watching = RangeWatch::new(predictor);
+    rows.for_each_chunk(
+        |chunk| {
+            predict_chunk(
+                (&name, &columns),
+                &layout,
+                &used,
+                (&weights, intercept, &watching),
+                chunk,
+                collect,
             )
-        })?;
-        watch.check(&features);
-        let p = features
-            .iter()
-            .zip(&weights)
-            .map(|(a, b)| a * b)
-            .sum::<f64>()
-            + intercept;
-        if collect {
-            collected.push(p);
-        } else {
-            let mut out = rows.record().clone();
-            out.push_field(p.to_string().as_bytes());
-            writer.write_byte_record(&out)?;
-        }
-        n += 1;
-    }
+        },
+        |out| {
+            sink.write_all(&out.text)
+                .context("cannot write the predictions")?;
+            collected.extend_from_slice(&out.predictions);
+            for (total, k) in watch.outside.iter_mut().zip(&out.outside) {
+                *total += k;
+            }
+            n += out.rows;
+            Ok(())
+        },
+    )?;
     if n == 0 {
-        anyhow::bail!("{}: no data rows", rows.name);
+        anyhow::bail!("{name}: no data rows");
     }
-    writer.flush()?;
-    drop(writer);
     sink.flush().context("cannot write the predictions")?;
     drop(sink);
-    watch.warn(&rows.name, predictor);
+    watch.warn(&name, predictor);
     if collect {
         print_summary(common, predictor, &collected);
         return Ok(());

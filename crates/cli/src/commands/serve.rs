@@ -368,21 +368,37 @@ fn columns_of(columnar: &Map<String, Value>, key: &str) -> Result<Table, ApiErro
     })
 }
 
+/// A CSV body, read by the same rules as every CSV file (header, quotes, blank lines).
 fn from_csv(bytes: &[u8]) -> Result<Table, ApiError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let columns: Vec<String> = reader
-        .headers()
-        .map_err(|e| ApiError::bad(format!("malformed CSV header: {e}")))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let input = dataset::Input::from_bytes("CSV body", bytes.to_vec(), None)
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+    let columns = input.columns().to_vec();
     let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| ApiError::bad(format!("malformed CSV at row {i}: {e}")))?;
-        rows.push(record.iter().map(|c| Value::String(c.to_owned())).collect());
-    }
+    input
+        .for_each_chunk(
+            |chunk| {
+                chunk
+                    .lines()
+                    .map(|(line, text)| {
+                        let cells = dataset::fields(text)
+                            .map_err(|p| dataset::Error::at("CSV body", line, &columns, p))?;
+                        Ok(cells
+                            .into_iter()
+                            .map(|c| {
+                                Value::String(
+                                    String::from_utf8_lossy(&dataset::unquote(c)).into_owned(),
+                                )
+                            })
+                            .collect::<Vec<Value>>())
+                    })
+                    .collect::<dataset::Result<Vec<Vec<Value>>>>()
+            },
+            |chunk_rows| {
+                rows.extend(chunk_rows);
+                Ok(())
+            },
+        )
+        .map_err(|e: dataset::Error| ApiError::bad(e.to_string()))?;
     Ok(Table {
         columns: Some(columns),
         rows,
@@ -391,16 +407,21 @@ fn from_csv(bytes: &[u8]) -> Result<Table, ApiError> {
 
 /// A cell as a finite number: JSON numbers, or text that parses (CSV cells are text).
 fn cell(v: &Value, row: usize, column: &str) -> Result<f64, ApiError> {
+    let not_finite = |shown: &dyn std::fmt::Display| {
+        ApiError::bad(format!("row {row}, column {column}: {shown} is not finite"))
+    };
     let x = match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::String(s) => match dataset::parse_cell(s.as_bytes()) {
+            Ok(x) => Some(x),
+            Err(dataset::CellProblem::NonFinite(text)) => return Err(not_finite(&text)),
+            Err(_) => None,
+        },
         _ => None,
     };
     match x {
         Some(x) if x.is_finite() => Ok(x),
-        Some(x) => Err(ApiError::bad(format!(
-            "row {row}, column {column}: {x} is not finite"
-        ))),
+        Some(x) => Err(not_finite(&x)),
         None => Err(ApiError::bad(format!(
             "row {row}, column {column}: {v} is not a number"
         ))),

@@ -10,14 +10,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use dataset::{Locator, Spec, california, recipe_for};
+use dataset::{Chunk, Derivation, Input, Locator, Spec, california, recipe_for};
 use linreg::envelope::ShardStats;
 use linreg::{LinearRegression, Recipe, SufficientStats};
 use serde_json::json;
 
 use crate::args::{Common, STREAMING_THRESHOLD, SplitKind, TrainArgs};
 use crate::artifacts::{self, LINEAR};
-use crate::chunked::{self, LineError};
 use crate::output;
 use crate::record::Record;
 
@@ -48,21 +47,6 @@ fn data_path(common: &Common) -> anyhow::Result<PathBuf> {
     Ok(Locator::from_env(common.data.as_deref()).locate()?.path)
 }
 
-/// SplitMix64: a well-mixed 64-bit hash of the row index and the seed.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// `--split hash`: the row on line `line` is a test row with probability `test_size`, the same
-/// on every run and whatever the number of threads.
-pub fn hash_is_test(seed: u64, line: u64, test_size: f64) -> bool {
-    let h = mix(mix(seed) ^ line);
-    ((h >> 11) as f64 / (1u64 << 53) as f64) < test_size
-}
-
 /// What one pass over a file produced.
 struct Pass {
     recipe: Recipe,
@@ -73,7 +57,29 @@ struct Pass {
     name: String,
 }
 
-/// Batches for one destination.
+fn progress_bar(common: &Common, len: Option<u64>) -> Option<indicatif::ProgressBar> {
+    if common.quiet || common.json || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len?);
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {msg} ({elapsed}, {eta} left)",
+    )
+    .ok()?;
+    bar.set_style(style);
+    Some(bar)
+}
+
+/// One chunk's rows, accumulated apart; merged in file order, so the result does not depend
+/// on the number of threads.
+struct Share {
+    train: SufficientStats,
+    test: SufficientStats,
+    rows: u64,
+    bytes: u64,
+}
+
+/// Rows of a chunk, row-major, on their way into the statistics.
 struct Batch {
     x: Vec<f64>,
     y: Vec<f64>,
@@ -87,7 +93,7 @@ impl Batch {
         }
     }
 
-    fn flush(&mut self, stats: &mut SufficientStats) -> anyhow::Result<()> {
+    fn flush(&mut self, stats: &mut SufficientStats) -> Result<(), linreg::Error> {
         stats.push_batch(&self.x, &self.y, None)?;
         self.x.clear();
         self.y.clear();
@@ -95,34 +101,39 @@ impl Batch {
     }
 }
 
-fn progress_bar(common: &Common, path: &Path) -> Option<indicatif::ProgressBar> {
-    if common.quiet || common.json || !std::io::stderr().is_terminal() {
-        return None;
+/// Parse, derive and accumulate one chunk.
+fn share(
+    derive: &Derivation,
+    chunk: &Chunk,
+    is_test: &(dyn Fn(u64) -> bool + Sync),
+) -> anyhow::Result<Share> {
+    let p = derive.n_features();
+    let mut share = Share {
+        train: SufficientStats::new(p),
+        test: SufficientStats::new(p),
+        rows: 0,
+        bytes: chunk.len() as u64,
+    };
+    let (mut to_train, mut to_test) = (Batch::new(p), Batch::new(p));
+    let mut raw = vec![0.0; derive.n_columns()];
+    let mut features = vec![0.0; p];
+    for (line, text) in chunk.lines() {
+        let target = derive.row(line, text, &mut raw, &mut features)?;
+        let (batch, stats) = if is_test(line) {
+            (&mut to_test, &mut share.test)
+        } else {
+            (&mut to_train, &mut share.train)
+        };
+        batch.x.extend_from_slice(&features);
+        batch.y.push(target);
+        if batch.y.len() == BATCH {
+            batch.flush(stats)?;
+        }
+        share.rows += 1;
     }
-    let len = std::fs::metadata(path).map(|m| m.len()).ok()?;
-    let bar = indicatif::ProgressBar::new(len);
-    let style = indicatif::ProgressStyle::with_template(
-        "{bar:30} {bytes}/{total_bytes} {msg} ({elapsed}, {eta} left)",
-    )
-    .ok()?;
-    bar.set_style(style);
-    Some(bar)
-}
-
-/// One worker's share of a pass.
-struct Share {
-    train: SufficientStats,
-    test: SufficientStats,
-    to_train: Batch,
-    to_test: Batch,
-    rows: u64,
-}
-
-/// Threads that parse and accumulate (the reader is one more).
-fn workers() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8)
+    to_train.flush(&mut share.train)?;
+    to_test.flush(&mut share.test)?;
+    Ok(share)
 }
 
 /// Read `path` once; each row goes to the test statistics when `is_test(line number)` says so.
@@ -132,85 +143,36 @@ fn pass(
     recipe: Option<&Recipe>,
     is_test: &(dyn Fn(u64) -> bool + Sync),
 ) -> anyhow::Result<Pass> {
-    let opened = chunked::open(path, Some(&california::RAW_COLUMNS))?;
-    let name = opened.name.clone();
-    let columns = opened.header.columns.clone();
+    let spec = spec(common);
+    let input = Input::open(path, spec.default_columns())?;
+    let name = input.name().to_owned();
     let recipe = match recipe {
         Some(r) => r.clone(),
-        None => recipe_for(&name, &columns, &spec(common))?,
+        None => recipe_for(&name, input.columns(), &spec)?,
     };
-    let bound = recipe
-        .bind(&columns, true)
-        .with_context(|| format!("{name}:1"))?;
-    let mut used = vec![false; columns.len()];
-    for c in bound.used_columns() {
-        used[c] = true;
-    }
+    let derive = Derivation::new(&input, &recipe)?;
     let p = recipe.features.len();
-    let bar = progress_bar(common, path);
-    let init = || Share {
-        train: SufficientStats::new(p),
-        test: SufficientStats::new(p),
-        to_train: Batch::new(p),
-        to_test: Batch::new(p),
-        rows: 0,
-    };
-    let counted = std::sync::atomic::AtomicU64::new(0);
+    let bar = progress_bar(common, input.size_hint());
     let started = Instant::now();
-    let work = |share: &mut Share, chunk: &[u8], first_line: u64| -> Result<(), LineError> {
-        let before = share.rows;
-        let mut raw = vec![0.0; columns.len()];
-        let mut features = vec![0.0; p];
-        let fail = |line: u64, message: String| LineError { line, message };
-        for (i, text) in chunked::lines(chunk).enumerate() {
-            let line = first_line + i as u64;
-            if text.trim_ascii().is_empty() {
-                continue;
+    let (mut train, mut test, mut rows, mut bytes) =
+        (SufficientStats::new(p), SufficientStats::new(p), 0, 0);
+    let sha256 = input.for_each_chunk(
+        |chunk| share(&derive, chunk, is_test),
+        |share| {
+            train.merge(&share.train)?;
+            test.merge(&share.test)?;
+            rows += share.rows;
+            bytes += share.bytes;
+            if let Some(bar) = &bar {
+                bar.set_position(bytes);
+                let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                bar.set_message(format!("{rows} rows, {:.1} M rows/s", rate / 1e6));
             }
-            chunked::parse_line(text, &columns, &used, &mut raw).map_err(|m| fail(line, m))?;
-            bound.features(0, &raw, &mut features).map_err(|e| {
-                let message = e.to_string();
-                let detail = message
-                    .split_once(": ")
-                    .map_or(message.as_str(), |(_, d)| d)
-                    .to_owned();
-                fail(line, detail)
-            })?;
-            let target = bound.target(&raw).unwrap_or(f64::NAN);
-            let (batch, stats) = if is_test(line) {
-                (&mut share.to_test, &mut share.test)
-            } else {
-                (&mut share.to_train, &mut share.train)
-            };
-            batch.x.extend_from_slice(&features);
-            batch.y.push(target);
-            if batch.y.len() == BATCH {
-                batch.flush(stats).map_err(|e| fail(line, e.to_string()))?;
-            }
-            share.rows += 1;
-        }
-        counted.fetch_add(share.rows - before, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
-    };
-    let progress = |bytes: u64| {
-        if let Some(bar) = &bar {
-            bar.set_position(bytes);
-            let n = counted.load(std::sync::atomic::Ordering::Relaxed);
-            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("{n} rows, {:.1} M rows/s", rate / 1e6));
-        }
-    };
-    let (shares, sha256) = opened.run(workers(), init, work, progress)?;
+            Ok(())
+        },
+    )?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
-    }
-    let (mut train, mut test, mut rows) = (SufficientStats::new(p), SufficientStats::new(p), 0);
-    for mut share in shares {
-        share.to_train.flush(&mut share.train)?;
-        share.to_test.flush(&mut share.test)?;
-        train.merge(&share.train)?;
-        test.merge(&share.test)?;
-        rows += share.rows;
     }
     if rows == 0 {
         bail!("{name}: no data rows");
@@ -242,7 +204,7 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
         }
         let path = data_path(common)?;
         let held_out = args.test_data.is_none();
-        let is_test = move |line: u64| held_out && hash_is_test(seed, line, test_size);
+        let is_test = move |line: u64| held_out && dataset::hash_is_test(seed, line, test_size);
         let pass = pass(common, &path, None, &is_test)?;
         let source = json!({ "file": pass.name, "sha256": pass.sha256, "rows": pass.rows });
         (pass.recipe, pass.train, pass.test, source)
@@ -367,25 +329,26 @@ pub fn stats(common: &Common, output: &Path) -> anyhow::Result<()> {
 
 /// `cali-reg scan`: parse every field of every row, keep nothing: the reader's speed floor.
 pub fn scan(common: &Common) -> anyhow::Result<()> {
-    let path = data_path(common)?;
-    let opened = chunked::open(&path, Some(&california::RAW_COLUMNS))?;
-    let columns = opened.header.columns.clone();
+    let input = Input::open(&data_path(common)?, Some(&california::RAW_COLUMNS))?;
+    let (name, columns) = (input.name().to_owned(), input.columns().to_vec());
     let used = vec![true; columns.len()];
-    let work = |rows: &mut u64, chunk: &[u8], first_line: u64| -> Result<(), LineError> {
-        let mut raw = vec![0.0; columns.len()];
-        for (i, text) in chunked::lines(chunk).enumerate() {
-            if text.trim_ascii().is_empty() {
-                continue;
+    let mut rows = 0_u64;
+    input.for_each_chunk(
+        |chunk| {
+            let mut raw = vec![0.0; columns.len()];
+            let mut n = 0_u64;
+            for (line, text) in chunk.lines() {
+                dataset::parse_line(text, &used, &mut raw)
+                    .map_err(|p| dataset::Error::at(&name, line, &columns, p))?;
+                n += 1;
             }
-            chunked::parse_line(text, &columns, &used, &mut raw).map_err(|message| LineError {
-                line: first_line + i as u64,
-                message,
-            })?;
-            *rows += 1;
-        }
-        Ok(())
-    };
-    let (counts, _) = opened.run(workers(), || 0_u64, work, |_| {})?;
-    println!("{} rows", counts.iter().sum::<u64>());
+            Ok::<u64, anyhow::Error>(n)
+        },
+        |n| {
+            rows += n;
+            Ok(())
+        },
+    )?;
+    println!("{rows} rows");
     Ok(())
 }

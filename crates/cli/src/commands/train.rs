@@ -22,8 +22,12 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     // Training starts a new run: its split comes from the command line or the defaults only.
     let prepared = Prepared::load(common, SplitParams::resolve(common, None))?;
-    let (x, y) = prepared.train();
-    let model = LinearRegression::with_recipe(prepared.table.recipe.clone()).fit(&x, &y)?;
+    let table = &prepared.table;
+    let model = LinearRegression::with_recipe(table.recipe.clone()).fit_rows(
+        &table.x,
+        &table.y,
+        &prepared.split.train,
+    )?;
     let (x_test, y_test) = prepared.test();
     let metrics = Metrics::compute(y_test.as_slice(), model.predict(&x_test)?.as_slice())?;
 

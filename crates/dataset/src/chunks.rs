@@ -1,0 +1,297 @@
+//! The reading engine: an [`Input`] cut into chunks of whole lines, mapped by worker threads,
+//! and handed to the caller in file order.
+//!
+//! One thread reads 4 MiB at a time, cuts at the last line end, hashes the bytes, numbers the
+//! lines and checks their length; the workers run `work` on each chunk; the calling thread runs
+//! `consume` on the results in the order of the file. The results, and so the first error
+//! reported, do not depend on the number of threads or on their timing. At most a few chunks
+//! per worker are in flight, so memory stays flat whatever the size of the input.
+//!
+//! An input that fits in one chunk (California's 1.4 MB) is handled on the calling thread,
+//! without starting any.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
+
+use sha2::Digest;
+
+use crate::error::{Error, Result};
+use crate::input::{Input, MAX_LINE, read_some};
+
+/// Bytes read at a time.
+pub const CHUNK: usize = 4 << 20;
+
+/// Whole lines of an input, with the number of the first.
+#[derive(Debug)]
+pub struct Chunk {
+    bytes: Vec<u8>,
+    first_line: u64,
+}
+
+impl Chunk {
+    /// The non-blank lines, each with its one-based line number, without `\n` or `\r\n`.
+    pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        let bytes = &self.bytes[..];
+        let mut start = 0;
+        let mut line = self.first_line;
+        let mut ends = memchr::memchr_iter(b'\n', bytes);
+        std::iter::from_fn(move || {
+            loop {
+                if start >= bytes.len() {
+                    return None;
+                }
+                let end = ends.next().unwrap_or(bytes.len());
+                let text = &bytes[start..end];
+                let number = line;
+                start = end + 1;
+                line += 1;
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                if !text.trim_ascii_start().is_empty() {
+                    return Some((number, text));
+                }
+            }
+        })
+    }
+
+    /// The chunk's size in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the chunk holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+/// Threads that map chunks (the reader is one more).
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+}
+
+/// What the reader thread hands on: a chunk in file order, or the reason reading stopped.
+type Job = (usize, Result<Chunk>);
+
+impl Input {
+    /// Read the rest of the input: `work` runs on each chunk (on worker threads for a large
+    /// input), `consume` on each result in file order. Stops at the first error, in file order.
+    ///
+    /// Returns the SHA-256 of the input's bytes (for an archive, of the archive file).
+    ///
+    /// ```
+    /// use dataset::Input;
+    /// let input = Input::from_bytes("t.csv", b"a,b\n1,2\n\n3,4\n".to_vec(), None)?;
+    /// let used = [true, true];
+    /// let mut sums = [0.0; 2];
+    /// input.for_each_chunk(
+    ///     |chunk| -> dataset::Result<Vec<[f64; 2]>> {
+    ///         let mut rows = Vec::new();
+    ///         for (line, text) in chunk.lines() {
+    ///             let mut raw = [0.0; 2];
+    ///             dataset::parse_line(text, &used, &mut raw).map_err(|p| dataset::Error::at("t.csv", line, &["a", "b"], p))?;
+    ///             rows.push(raw);
+    ///         }
+    ///         Ok(rows)
+    ///     },
+    ///     |rows| {
+    ///         for r in rows { sums[0] += r[0]; sums[1] += r[1]; }
+    ///         Ok(())
+    ///     },
+    /// )?;
+    /// assert_eq!(sums, [4.0, 6.0]);
+    /// # Ok::<(), dataset::Error>(())
+    /// ```
+    pub fn for_each_chunk<T, E>(
+        mut self,
+        work: impl Fn(&Chunk) -> std::result::Result<T, E> + Sync,
+        mut consume: impl FnMut(T) -> std::result::Result<(), E>,
+    ) -> std::result::Result<String, E>
+    where
+        T: Send,
+        E: From<Error> + Send,
+    {
+        // Fill the first chunk; if the input ends there, no thread is needed.
+        let first = self.next_chunk()?;
+        if self.eof {
+            if let Some(chunk) = first {
+                consume(work(&chunk)?)?;
+            }
+            return Ok(self.finish_hash());
+        }
+        let workers = default_workers();
+        let stop = AtomicBool::new(false);
+        let (job_tx, job_rx) = sync_channel::<Job>(workers);
+        let job_rx = Mutex::new(job_rx);
+        let (done_tx, done_rx) = channel::<(usize, std::result::Result<T, E>)>();
+        // One token per chunk in flight: the reader waits for a free one, the consumer frees it.
+        let (slot_tx, slot_rx) = sync_channel::<()>(workers * 3);
+        let outcome = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let (mut input, stop, job_tx, slot_tx) = (self, &stop, job_tx, slot_tx);
+                let mut seq = 0;
+                let mut next = first.map(Ok);
+                while let Some(job) = next.take() {
+                    let failed = job.is_err();
+                    let sent = !stop.load(Ordering::Relaxed)
+                        && slot_tx.send(()).is_ok()
+                        && job_tx.send((seq, job)).is_ok();
+                    if !sent || failed {
+                        break;
+                    }
+                    seq += 1;
+                    next = input.next_chunk().transpose();
+                }
+                input.finish_hash()
+            });
+            for _ in 0..workers {
+                let (job_rx, done_tx, work, stop) = (&job_rx, done_tx.clone(), &work, &stop);
+                scope.spawn(move || worker(job_rx, &done_tx, work, stop));
+            }
+            drop(done_tx);
+            let result = in_order(&done_rx, &slot_rx, &mut consume);
+            if result.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            // Unblock the reader and the workers before waiting for them.
+            drop(slot_rx);
+            drop(done_rx);
+            let sha256 = reader.join();
+            (result, sha256)
+        });
+        match outcome {
+            (Ok(()), Ok(sha256)) => Ok(sha256),
+            (Err(e), _) => Err(e),
+            (Ok(()), Err(_)) => Err(E::from(Error::Invalid(String::from(
+                "the reader thread stopped unexpectedly",
+            )))),
+        }
+    }
+
+    /// The next chunk of whole lines, or `None` at the end. A line over [`MAX_LINE`] ends the
+    /// chunk before it; the error comes with the next call, so earlier lines are read first.
+    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
+        let mut buf = std::mem::take(&mut self.pending);
+        while !self.eof && buf.len() < CHUNK {
+            let start = buf.len();
+            buf.resize(start + CHUNK, 0);
+            let n = read_some(&mut self.source, &mut buf[start..]).map_err(|e| Error::Io {
+                path: self.name.clone().into(),
+                source: e,
+            })?;
+            buf.truncate(start + n);
+            if let Some(h) = &mut self.hasher {
+                h.update(&buf[start..]);
+            }
+            self.eof = n == 0;
+        }
+        let cut = if self.eof {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+        };
+        self.pending = buf.split_off(cut);
+        let first_line = self.first_line;
+        let (mut line, mut start) = (first_line, 0);
+        let mut ends = memchr::memchr_iter(b'\n', &buf);
+        loop {
+            let end = ends.next();
+            let len = end.unwrap_or(buf.len()) - start;
+            if len > MAX_LINE || (end.is_none() && !self.eof && self.pending.len() > MAX_LINE) {
+                self.deferred = Some(Error::LineTooLong {
+                    file: self.name.clone(),
+                    line,
+                    limit: MAX_LINE,
+                });
+                buf.truncate(start);
+                break;
+            }
+            match end {
+                Some(end) => start = end + 1,
+                None => break,
+            }
+            line += 1;
+        }
+        self.first_line = line;
+        if buf.is_empty() {
+            return match self.deferred.take() {
+                Some(e) => Err(e),
+                None => Ok(None),
+            };
+        }
+        Ok(Some(Chunk {
+            bytes: buf,
+            first_line,
+        }))
+    }
+
+    fn finish_hash(&mut self) -> String {
+        match (self.known_sha256.take(), self.hasher.take()) {
+            (Some(known), _) => known,
+            (None, Some(h)) => format!("{:x}", h.finalize()),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+fn worker<T, E: From<Error>>(
+    jobs: &Mutex<Receiver<Job>>,
+    done: &Sender<(usize, std::result::Result<T, E>)>,
+    work: &(impl Fn(&Chunk) -> std::result::Result<T, E> + Sync),
+    stop: &AtomicBool,
+) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((seq, chunk)) = job else { return };
+        if stop.load(Ordering::Relaxed) {
+            continue;
+        }
+        let result = chunk.map_err(E::from).and_then(|c| work(&c));
+        if done.send((seq, result)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Consume results in sequence order, freeing a slot for each.
+fn in_order<T, E>(
+    done: &Receiver<(usize, std::result::Result<T, E>)>,
+    slots: &Receiver<()>,
+    consume: &mut impl FnMut(T) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    let mut waiting = BTreeMap::new();
+    let mut next = 0;
+    for (seq, result) in done {
+        waiting.insert(seq, result);
+        while let Some(result) = waiting.remove(&next) {
+            consume(result?)?;
+            let _ = slots.recv();
+            next += 1;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_skip_blanks_and_number_from_the_first() {
+        let chunk = Chunk {
+            bytes: b"a\r\nb\n\n  \nc".to_vec(),
+            first_line: 7,
+        };
+        let got: Vec<(u64, &[u8])> = chunk.lines().collect();
+        assert_eq!(got, [(7, &b"a"[..]), (8, b"b"), (11, b"c")]);
+    }
+}

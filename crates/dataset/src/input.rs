@@ -1,0 +1,332 @@
+//! A table's text opened for reading: file, standard input, bytes, or the data member of
+//! scikit-learn's archive, with its header found by the one rule every command shares.
+//!
+//! The rules: a UTF-8 byte-order mark is skipped; blank lines (empty or spaces only) are skipped
+//! everywhere; CRLF line ends are read as LF; the first non-blank line is a header unless its
+//! first field is a number; a header naming a column twice is refused; no line may exceed
+//! [`MAX_LINE`] bytes.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::line::{LineProblem, header_names};
+
+/// The longest line accepted, in bytes.
+pub const MAX_LINE: usize = 1 << 20;
+/// The largest archive read (scikit-learn's is about 440 kB; its member 1.4 MB).
+const MAX_ARCHIVE: u64 = 64 << 20;
+/// The largest member unpacked from an archive.
+const MAX_MEMBER: u64 = 256 << 20;
+
+/// A table's text, its header read, ready to be read in chunks ([`Input::for_each_chunk`]).
+pub struct Input {
+    pub(crate) name: String,
+    pub(crate) columns: Vec<String>,
+    pub(crate) header_line: Option<Vec<u8>>,
+    /// Line number of the first byte of `pending`.
+    pub(crate) first_line: u64,
+    /// Bytes read past the header, not yet handed out.
+    pub(crate) pending: Vec<u8>,
+    pub(crate) source: Box<dyn Read + Send>,
+    pub(crate) hasher: Option<Sha256>,
+    /// SHA-256 already known (an archive, hashed whole before unpacking).
+    pub(crate) known_sha256: Option<String>,
+    pub(crate) size_hint: Option<u64>,
+    pub(crate) eof: bool,
+    /// A problem found by the reader past the lines already handed out.
+    pub(crate) deferred: Option<Error>,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("name", &self.name)
+            .field("columns", &self.columns)
+            .field("first_line", &self.first_line)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_error(name: &str, source: std::io::Error) -> Error {
+    Error::Io {
+        path: name.into(),
+        source,
+    }
+}
+
+impl Input {
+    /// Open a file, or standard input for `-`. A file whose first field is a number has no
+    /// header: it takes `default_columns` as its names, or is refused. A gzip archive is taken
+    /// to be scikit-learn's `cal_housing.tgz`, and its data member is read.
+    ///
+    /// The text's SHA-256 (of the file as on disk) is computed as it is read:
+    /// [`for_each_chunk`](Self::for_each_chunk) returns it.
+    pub fn open(path: &Path, default_columns: Option<&[&str]>) -> Result<Self> {
+        if path.as_os_str() == "-" {
+            return Self::from_reader("<stdin>", Box::new(std::io::stdin()), None, default_columns);
+        }
+        let name = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| io_error(&name, e))?;
+        if meta.is_dir() {
+            return Err(Error::NotAFile {
+                file: name,
+                what: "is a directory",
+            });
+        }
+        let mut file = std::fs::File::open(path).map_err(|e| io_error(&name, e))?;
+        let mut magic = [0_u8; 2];
+        let n = read_full(&mut file, &mut magic).map_err(|e| io_error(&name, e))?;
+        if magic[..n] == [0x1f, 0x8b] {
+            return Self::archive(&name, magic, file, default_columns);
+        }
+        let size_hint = meta.is_file().then_some(meta.len());
+        let reader = std::io::Cursor::new(magic[..n].to_vec()).chain(file);
+        Self::from_reader(&name, Box::new(reader), size_hint, default_columns)
+    }
+
+    /// Read text held in memory (a request body, a test); `name` names it in messages.
+    pub fn from_bytes(
+        name: &str,
+        bytes: Vec<u8>,
+        default_columns: Option<&[&str]>,
+    ) -> Result<Self> {
+        let len = bytes.len() as u64;
+        Self::from_reader(
+            name,
+            Box::new(std::io::Cursor::new(bytes)),
+            Some(len),
+            default_columns,
+        )
+    }
+
+    fn archive(
+        name: &str,
+        magic: [u8; 2],
+        file: std::fs::File,
+        default_columns: Option<&[&str]>,
+    ) -> Result<Self> {
+        let mut bytes = magic.to_vec();
+        file.take(MAX_ARCHIVE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_error(name, e))?;
+        if bytes.len() as u64 > MAX_ARCHIVE {
+            return Err(Error::Archive {
+                file: name.to_owned(),
+                reason: format!(
+                    "larger than {} MiB: not the data set's archive",
+                    MAX_ARCHIVE >> 20
+                ),
+            });
+        }
+        let sha256 = crate::source::sha256_hex(&bytes);
+        let (member, content) = extract_member(&bytes, name)?;
+        let mut input = Self::from_bytes(&format!("{name}:{member}"), content, default_columns)?;
+        input.hasher = None;
+        input.known_sha256 = Some(sha256);
+        Ok(input)
+    }
+
+    fn from_reader(
+        name: &str,
+        mut source: Box<dyn Read + Send>,
+        size_hint: Option<u64>,
+        default_columns: Option<&[&str]>,
+    ) -> Result<Self> {
+        let mut hasher = Sha256::new();
+        let mut pending = Vec::new();
+        let mut line = 1_u64;
+        let mut start = 0;
+        let mut eof = false;
+        // Skip a byte-order mark and blank lines; stop at the end of the first non-blank line.
+        let first = loop {
+            let newline = memchr::memchr(b'\n', &pending[start..]).map(|k| start + k);
+            let end = newline.unwrap_or(pending.len());
+            if newline.is_some() || eof {
+                let mut text = &pending[start..end];
+                if line == 1 {
+                    text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+                }
+                if !text.trim_ascii().is_empty() {
+                    break Some((start, end, newline.is_some()));
+                }
+                if eof && newline.is_none() {
+                    break None;
+                }
+                start = end + 1;
+                line += 1;
+                continue;
+            }
+            if pending.len() - start > MAX_LINE {
+                return Err(Error::LineTooLong {
+                    file: name.to_owned(),
+                    line,
+                    limit: MAX_LINE,
+                });
+            }
+            let before = pending.len();
+            pending.resize(before + (64 << 10), 0);
+            let n =
+                read_some(&mut source, &mut pending[before..]).map_err(|e| io_error(name, e))?;
+            pending.truncate(before + n);
+            hasher.update(&pending[before..]);
+            eof = n == 0;
+        };
+        let mut input = Self {
+            name: name.to_owned(),
+            columns: Vec::new(),
+            header_line: None,
+            first_line: line,
+            pending: Vec::new(),
+            source,
+            hasher: Some(hasher),
+            known_sha256: None,
+            size_hint,
+            eof: false,
+            deferred: None,
+        };
+        let Some((start, end, has_newline)) = first else {
+            return Err(Error::Empty {
+                file: name.to_owned(),
+            });
+        };
+        let mut text = &pending[start..end];
+        if line == 1 {
+            text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+        }
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.len() > MAX_LINE {
+            return Err(Error::LineTooLong {
+                file: name.to_owned(),
+                line,
+                limit: MAX_LINE,
+            });
+        }
+        let names = header_names(text).map_err(|problem| match problem {
+            LineProblem::Unterminated { column } => Error::Unterminated {
+                file: name.to_owned(),
+                line,
+                column: format!("{}", column + 1),
+            },
+            _ => Error::Empty {
+                file: name.to_owned(),
+            },
+        })?;
+        let is_header = crate::cell::parse_cell(names[0].as_bytes()).is_err();
+        if is_header {
+            check_header(name, &names)?;
+            input.columns = names;
+            input.header_line = Some(text.to_vec());
+            let next = if has_newline { end + 1 } else { end };
+            input.pending = pending[next..].to_vec();
+            input.first_line = line + 1;
+        } else {
+            input.columns = match default_columns {
+                Some(names) => names.iter().map(|n| (*n).to_owned()).collect(),
+                None => {
+                    return Err(Error::NoHeader {
+                        file: name.to_owned(),
+                    });
+                }
+            };
+            input.pending = pending[start..].to_vec();
+            input.first_line = line;
+        }
+        input.eof = eof;
+        Ok(input)
+    }
+
+    /// The name used in messages: the path, `<stdin>`, or `archive:member`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The column names, from the header or the defaults.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The header line as written (without BOM and line end); `None` for a header-less file.
+    pub fn header_line(&self) -> Option<&[u8]> {
+        self.header_line.as_deref()
+    }
+
+    /// The size of the file, where it is a regular file.
+    pub fn size_hint(&self) -> Option<u64> {
+        self.size_hint
+    }
+}
+
+/// Refuse a header naming a column twice.
+fn check_header(file: &str, names: &[String]) -> Result<()> {
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].contains(name) {
+            return Err(Error::DuplicateColumn {
+                file: file.to_owned(),
+                column: name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Read until `buf` is full or the end: returns how many bytes were read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// One read, retried on interruption.
+pub(crate) fn read_some(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+/// The `cal_housing.data` member of scikit-learn's archive.
+fn extract_member(bytes: &[u8], file: &str) -> Result<(String, Vec<u8>)> {
+    let damaged = |e: std::io::Error| Error::Archive {
+        file: file.to_owned(),
+        reason: format!("truncated or damaged archive ({e})"),
+    };
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    for entry in archive.entries().map_err(damaged)? {
+        let entry = entry.map_err(damaged)?;
+        let path = entry
+            .path()
+            .map_err(damaged)?
+            .to_string_lossy()
+            .into_owned();
+        if path.ends_with("cal_housing.data") {
+            let mut content = Vec::new();
+            entry
+                .take(MAX_MEMBER + 1)
+                .read_to_end(&mut content)
+                .map_err(damaged)?;
+            if content.len() as u64 > MAX_MEMBER {
+                return Err(Error::Archive {
+                    file: file.to_owned(),
+                    reason: format!("{path} is larger than {} MiB", MAX_MEMBER >> 20),
+                });
+            }
+            return Ok((path, content));
+        }
+    }
+    Err(Error::Archive {
+        file: file.to_owned(),
+        reason: String::from("no CaliforniaHousing/cal_housing.data in the archive"),
+    })
+}
