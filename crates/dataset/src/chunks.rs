@@ -117,8 +117,10 @@ impl Input {
         // Fill the first chunk; if the input ends there, no thread is needed.
         let first = self.next_chunk()?;
         if self.eof {
-            if let Some(chunk) = first {
+            let mut next = first;
+            while let Some(chunk) = next {
                 consume(work(&chunk)?)?;
+                next = self.next_chunk()?; // at most a deferred error
             }
             return Ok(self.finish_hash());
         }
