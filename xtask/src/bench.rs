@@ -65,13 +65,20 @@ pub fn gen_data(rows: u64, features: usize, seed: u64, out: &Path) -> anyhow::Re
     std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))
 }
 
-/// Wall seconds and peak resident memory (MiB) of one command, by GNU time.
-fn measure(label: &str, cmd: &mut Command) -> anyhow::Result<(f64, f64)> {
+/// What GNU time says of one run.
+struct Measured {
+    wall: f64,
+    cpu: f64,
+    mib: f64,
+}
+
+/// Wall seconds, CPU seconds (user + system) and peak resident memory of one command, by GNU time.
+fn measure(label: &str, cmd: &mut Command) -> anyhow::Result<Measured> {
     let report = std::env::temp_dir().join(format!("cali-reg-bench-{}.time", std::process::id()));
     let mut timed = Command::new("/usr/bin/time");
     timed
         .arg("-f")
-        .arg("%e %M")
+        .arg("%e %U %S %M")
         .arg("-o")
         .arg(&report)
         .arg(cmd.get_program())
@@ -90,16 +97,19 @@ fn measure(label: &str, cmd: &mut Command) -> anyhow::Result<(f64, f64)> {
         bail!("{label} failed ({status})");
     }
     let text = std::fs::read_to_string(&report)?;
-    let mut parts = text.split_whitespace();
-    let seconds: f64 = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .context("no time")?;
-    let kib: f64 = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .context("no memory")?;
-    Ok((seconds, kib / 1024.0))
+    let numbers: Vec<f64> = text
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("unexpected GNU time output {text:?}"))?;
+    let [wall, user, system, kib] = numbers[..] else {
+        bail!("unexpected GNU time output {text:?}");
+    };
+    Ok(Measured {
+        wall,
+        cpu: user + system,
+        mib: kib / 1024.0,
+    })
 }
 
 /// A Python with pandas and scikit-learn, in a venv under target/ (made once).
@@ -160,8 +170,8 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
     let script = dir.join("fit.py");
     std::fs::write(&script, PYTHON_FIT)?;
 
-    println!("| rows | step | seconds | rows/s | peak RSS (MiB) |");
-    println!("|--:|---|--:|--:|--:|");
+    println!("| rows | step | wall s | CPU s | rows/s | peak RSS (MiB) |");
+    println!("|--:|---|--:|--:|--:|--:|");
     for rows in sizes {
         let file = dir.join(format!("synthetic-{rows}x8.csv"));
         if !file.exists() {
@@ -185,6 +195,10 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
                 base(&["train", "--streaming", "--split", "hash"]),
             ),
         ];
+        // Files up to the streaming threshold train in memory by default.
+        if std::fs::metadata(&file)?.len() <= 256 << 20 {
+            steps.push(("in-memory train", base(&["train"])));
+        }
         let mut predict = Command::new(&bin);
         predict
             .args(["predict", "--input"])
@@ -199,17 +213,20 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
         }
         let mut floor = None;
         for (label, mut cmd) in steps {
-            let (seconds, mib) = measure(label, &mut cmd)?;
+            let m = measure(label, &mut cmd)?;
             let ratio = match floor {
                 None => {
-                    floor = Some(seconds);
+                    floor = Some(m.wall);
                     String::new()
                 }
-                Some(f) => format!(" ({:.2}× the floor)", seconds / f),
+                Some(f) => format!(" ({:.2}× the floor)", m.wall / f),
             };
             println!(
-                "| {rows} | {label} | {seconds:.2}{ratio} | {:.1} M | {mib:.0} |",
-                rows as f64 / seconds / 1e6
+                "| {rows} | {label} | {:.2}{ratio} | {:.2} | {:.1} M | {:.0} |",
+                m.wall,
+                m.cpu,
+                rows as f64 / m.wall / 1e6,
+                m.mib
             );
         }
     }
