@@ -26,14 +26,16 @@ pub const CHUNK: usize = 4 << 20;
 /// Whole lines of an input, with the number of the first.
 #[derive(Debug)]
 pub struct Chunk {
+    /// A pooled buffer: the chunk is its first `len` bytes.
     bytes: Vec<u8>,
+    len: usize,
     first_line: u64,
 }
 
 impl Chunk {
     /// The non-blank lines, each with its one-based line number, without `\n` or `\r\n`.
     pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
-        let bytes = &self.bytes[..];
+        let bytes = &self.bytes[..self.len];
         let mut start = 0;
         let mut line = self.first_line;
         let mut ends = memchr::memchr_iter(b'\n', bytes);
@@ -57,12 +59,12 @@ impl Chunk {
 
     /// The chunk's size in bytes.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.len
     }
 
     /// Whether the chunk holds no bytes.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.len == 0
     }
 }
 
@@ -73,6 +75,33 @@ fn default_workers() -> usize {
         .clamp(1, 8)
 }
 
+/// Buffers handed back by the workers, so the reader neither allocates nor zeroes memory for
+/// each chunk (fresh pages cost a fault each).
+#[derive(Debug, Default)]
+struct Pool(Mutex<Vec<Vec<u8>>>);
+
+impl Pool {
+    /// A buffer of at least `size` bytes (their content is whatever was there).
+    fn take(&self, size: usize) -> Vec<u8> {
+        let mut buf = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_default();
+        if buf.len() < size {
+            buf.resize(size, 0);
+        }
+        buf
+    }
+
+    fn give(&self, buf: Vec<u8>) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(buf);
+        }
+    }
+}
+
 /// What the reader thread hands on: a chunk in file order, or the reason reading stopped.
 type Job = (usize, Result<Chunk>);
 
@@ -80,7 +109,8 @@ impl Input {
     /// Read the rest of the input: `work` runs on each chunk (on worker threads for a large
     /// input), `consume` on each result in file order. Stops at the first error, in file order.
     ///
-    /// Returns the SHA-256 of the input's bytes (for an archive, of the archive file).
+    /// Returns the SHA-256 of the input's bytes (for an archive, of the archive file), unless
+    /// the input was opened [`unhashed`](Self::unhashed).
     ///
     /// ```
     /// use dataset::Input;
@@ -109,18 +139,19 @@ impl Input {
         mut self,
         work: impl Fn(&Chunk) -> std::result::Result<T, E> + Sync,
         mut consume: impl FnMut(T) -> std::result::Result<(), E>,
-    ) -> std::result::Result<String, E>
+    ) -> std::result::Result<Option<String>, E>
     where
         T: Send,
         E: From<Error> + Send,
     {
         // Fill the first chunk; if the input ends there, no thread is needed.
-        let first = self.next_chunk()?;
+        let pool = Pool::default();
+        let first = self.next_chunk(&pool)?;
         if self.eof {
             let mut next = first;
             while let Some(chunk) = next {
                 consume(work(&chunk)?)?;
-                next = self.next_chunk()?; // at most a deferred error
+                next = self.next_chunk(&pool)?; // at most a deferred error
             }
             return Ok(self.finish_hash());
         }
@@ -130,10 +161,11 @@ impl Input {
         let job_rx = Mutex::new(job_rx);
         let (done_tx, done_rx) = channel::<(usize, std::result::Result<T, E>)>();
         // One token per chunk in flight: the reader waits for a free one, the consumer frees it.
-        let (slot_tx, slot_rx) = sync_channel::<()>(workers * 3);
+        let (slot_tx, slot_rx) = sync_channel::<()>(workers * 2);
         let outcome = std::thread::scope(|scope| {
             let reader = scope.spawn(|| {
-                let (mut input, stop, job_tx, slot_tx) = (self, &stop, job_tx, slot_tx);
+                let (mut input, stop, job_tx, slot_tx, pool) =
+                    (self, &stop, job_tx, slot_tx, &pool);
                 let mut seq = 0;
                 let mut next = first.map(Ok);
                 while let Some(job) = next.take() {
@@ -145,13 +177,14 @@ impl Input {
                         break;
                     }
                     seq += 1;
-                    next = input.next_chunk().transpose();
+                    next = input.next_chunk(pool).transpose();
                 }
                 input.finish_hash()
             });
             for _ in 0..workers {
-                let (job_rx, done_tx, work, stop) = (&job_rx, done_tx.clone(), &work, &stop);
-                scope.spawn(move || worker(job_rx, &done_tx, work, stop));
+                let (job_rx, done_tx, work, stop, pool) =
+                    (&job_rx, done_tx.clone(), &work, &stop, &pool);
+                scope.spawn(move || worker(job_rx, &done_tx, work, stop, pool));
             }
             drop(done_tx);
             let result = in_order(&done_rx, &slot_rx, &mut consume);
@@ -175,43 +208,55 @@ impl Input {
 
     /// The next chunk of whole lines, or `None` at the end. A line over [`MAX_LINE`] ends the
     /// chunk before it; the error comes with the next call, so earlier lines are read first.
-    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+    fn next_chunk(&mut self, pool: &Pool) -> Result<Option<Chunk>> {
         if let Some(e) = self.deferred.take() {
             return Err(e);
         }
-        let mut buf = std::mem::take(&mut self.pending);
-        while !self.eof && buf.len() < CHUNK {
-            let start = buf.len();
-            buf.resize(start + CHUNK, 0);
-            let n = read_some(&mut self.source, &mut buf[start..]).map_err(|e| Error::Io {
+        if self.eof && self.pending.is_empty() {
+            return Ok(None);
+        }
+        // Room for the carried part line and a chunk; no more than the rest of a small file.
+        let carried = self.pending.len();
+        let size = match self.size_hint {
+            Some(s) => (s as usize).saturating_add(1).min(2 * CHUNK),
+            None => 2 * CHUNK,
+        }
+        .max(carried + (64 << 10));
+        let mut buf = pool.take(size);
+        buf[..carried].copy_from_slice(&self.pending);
+        self.pending.clear();
+        let mut filled = carried;
+        while !self.eof && filled < CHUNK && filled < buf.len() {
+            let n = read_some(&mut self.source, &mut buf[filled..]).map_err(|e| Error::Io {
                 path: self.name.clone().into(),
                 source: e,
             })?;
-            buf.truncate(start + n);
             if let Some(h) = &mut self.hasher {
-                h.update(&buf[start..]);
+                h.update(&buf[filled..filled + n]);
             }
+            filled += n;
             self.eof = n == 0;
         }
         let cut = if self.eof {
-            buf.len()
+            filled
         } else {
-            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+            memchr::memrchr(b'\n', &buf[..filled]).map_or(0, |i| i + 1)
         };
-        self.pending = buf.split_off(cut);
+        self.pending.extend_from_slice(&buf[cut..filled]);
         let first_line = self.first_line;
-        let (mut line, mut start) = (first_line, 0);
-        let mut ends = memchr::memchr_iter(b'\n', &buf);
+        let (mut line, mut start, mut len) = (first_line, 0, cut);
+        let mut ends = memchr::memchr_iter(b'\n', &buf[..cut]);
         loop {
             let end = ends.next();
-            let len = end.unwrap_or(buf.len()) - start;
-            if len > MAX_LINE || (end.is_none() && !self.eof && self.pending.len() > MAX_LINE) {
+            let long = end.unwrap_or(cut) - start > MAX_LINE
+                || (end.is_none() && self.pending.len() > MAX_LINE);
+            if long {
                 self.deferred = Some(Error::LineTooLong {
                     file: self.name.clone(),
                     line,
                     limit: MAX_LINE,
                 });
-                buf.truncate(start);
+                len = start;
                 break;
             }
             match end {
@@ -221,23 +266,26 @@ impl Input {
             line += 1;
         }
         self.first_line = line;
-        if buf.is_empty() {
+        if len == 0 {
+            pool.give(buf);
             return match self.deferred.take() {
                 Some(e) => Err(e),
-                None => Ok(None),
+                None if self.eof => Ok(None),
+                None => self.next_chunk(pool),
             };
         }
         Ok(Some(Chunk {
             bytes: buf,
+            len,
             first_line,
         }))
     }
 
-    fn finish_hash(&mut self) -> String {
+    fn finish_hash(&mut self) -> Option<String> {
         match (self.known_sha256.take(), self.hasher.take()) {
-            (Some(known), _) => known,
-            (None, Some(h)) => format!("{:x}", h.finalize()),
-            (None, None) => String::new(),
+            (Some(known), _) => Some(known),
+            (None, Some(h)) => Some(format!("{:x}", h.finalize())),
+            (None, None) => None,
         }
     }
 }
@@ -247,6 +295,7 @@ fn worker<T, E: From<Error>>(
     done: &Sender<(usize, std::result::Result<T, E>)>,
     work: &(impl Fn(&Chunk) -> std::result::Result<T, E> + Sync),
     stop: &AtomicBool,
+    pool: &Pool,
 ) {
     loop {
         let job = match jobs.lock() {
@@ -257,7 +306,11 @@ fn worker<T, E: From<Error>>(
         if stop.load(Ordering::Relaxed) {
             continue;
         }
-        let result = chunk.map_err(E::from).and_then(|c| work(&c));
+        let result = chunk.map_err(E::from).and_then(|c| {
+            let result = work(&c);
+            pool.give(c.bytes);
+            result
+        });
         if done.send((seq, result)).is_err() {
             return;
         }
@@ -289,8 +342,10 @@ mod tests {
 
     #[test]
     fn lines_skip_blanks_and_number_from_the_first() {
+        let bytes = b"a\r\nb\n\n  \nc".to_vec();
         let chunk = Chunk {
-            bytes: b"a\r\nb\n\n  \nc".to_vec(),
+            len: bytes.len(),
+            bytes,
             first_line: 7,
         };
         let got: Vec<(u64, &[u8])> = chunk.lines().collect();

@@ -238,6 +238,14 @@ impl Input {
         Ok(input)
     }
 
+    /// Skip the SHA-256: for readers that record no identity of the data (prediction, a
+    /// request body), hashing would be a third of the reading time.
+    pub fn unhashed(mut self) -> Self {
+        self.hasher = None;
+        self.known_sha256 = None;
+        self
+    }
+
     /// The name used in messages: the path, `<stdin>`, or `archive:member`.
     pub fn name(&self) -> &str {
         &self.name

@@ -181,6 +181,60 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_paths_agree_with_the_standard_parser_on_random_fields() {
+        let mut z = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = || {
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            z
+        };
+        let alphabet = b"0123456789.-e+ ";
+        for _ in 0..100_000 {
+            // Fields of plain decimals mostly, with now and then a character that sends them to
+            // the slow path; lines of varied lengths, so fields sit near the end too.
+            let n = 1 + (next() % 4) as usize;
+            let cells: Vec<String> = (0..n)
+                .map(|_| {
+                    let len = 1 + (next() % 18) as usize;
+                    (0..len)
+                        .map(|k| {
+                            let r = next();
+                            if k > 0 && r % 9 == 0 {
+                                char::from(alphabet[(r >> 8) as usize % alphabet.len()])
+                            } else if k == 0 && r % 5 == 0 {
+                                '-'
+                            } else if r % 7 == 0 {
+                                '.'
+                            } else {
+                                char::from(b'0' + (r >> 16) as u8 % 10)
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let line = cells.join(",");
+            let mut raw = vec![0.0; n];
+            let got = parse_line(line.as_bytes(), &vec![true; n], &mut raw);
+            let want: Result<Vec<f64>, LineProblem> = cells
+                .iter()
+                .enumerate()
+                .map(|(column, c)| {
+                    parse_cell(c.as_bytes())
+                        .map_err(|problem| LineProblem::Cell { column, problem })
+                })
+                .collect();
+            match (got, want) {
+                (Ok(()), Ok(want)) => {
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&raw), bits(&want), "{line}");
+                }
+                (got, want) => assert_eq!(got, want.map(|_| ()), "{line}"),
+            }
+        }
+    }
+
+    #[test]
     fn header_fields_are_unquoted() {
         assert_eq!(
             header_names(b"a, \"b,c\" ,\"d\"\"e\"").unwrap(),

@@ -267,7 +267,7 @@ pub fn load(located: &Located, spec: &Spec) -> Result<Table> {
         y,
         recipe,
         file,
-        sha256,
+        sha256: sha256.unwrap_or_default(),
         origin: located.origin,
         raw_columns,
     })
@@ -280,7 +280,7 @@ pub fn raw_rows(
     spec: &Spec,
     rows: &[usize],
 ) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
-    let input = Input::open(&located.path, spec.default_columns())?;
+    let input = Input::open(&located.path, spec.default_columns())?.unhashed();
     let (file, columns) = (input.name().to_owned(), input.columns().to_vec());
     let used = vec![true; columns.len()];
     let mut found: Vec<Option<Vec<f64>>> = vec![None; rows.len()];

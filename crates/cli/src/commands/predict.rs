@@ -207,7 +207,7 @@ fn predict_file(
 ) -> anyhow::Result<()> {
     use std::io::Write;
 
-    let rows = dataset::Input::open(input, None)?;
+    let rows = dataset::Input::open(input, None)?.unhashed();
     let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
     let layout =
         InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;

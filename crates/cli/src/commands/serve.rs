@@ -371,7 +371,8 @@ fn columns_of(columnar: &Map<String, Value>, key: &str) -> Result<Table, ApiErro
 /// A CSV body, read by the same rules as every CSV file (header, quotes, blank lines).
 fn from_csv(bytes: &[u8]) -> Result<Table, ApiError> {
     let input = dataset::Input::from_bytes("CSV body", bytes.to_vec(), None)
-        .map_err(|e| ApiError::bad(e.to_string()))?;
+        .map_err(|e| ApiError::bad(e.to_string()))?
+        .unhashed();
     let columns = input.columns().to_vec();
     let mut rows = Vec::new();
     input

@@ -182,7 +182,7 @@ fn pass(
         train,
         test,
         rows,
-        sha256,
+        sha256: sha256.unwrap_or_default(),
         name,
     })
 }
@@ -329,7 +329,7 @@ pub fn stats(common: &Common, output: &Path) -> anyhow::Result<()> {
 
 /// `cali-reg scan`: parse every field of every row, keep nothing: the reader's speed floor.
 pub fn scan(common: &Common) -> anyhow::Result<()> {
-    let input = Input::open(&data_path(common)?, Some(&california::RAW_COLUMNS))?;
+    let input = Input::open(&data_path(common)?, Some(&california::RAW_COLUMNS))?.unhashed();
     let (name, columns) = (input.name().to_owned(), input.columns().to_vec());
     let used = vec![true; columns.len()];
     let mut rows = 0_u64;
