@@ -280,7 +280,7 @@ fn bad_files_are_refused_alike_everywhere() {
 #[test]
 fn the_first_bad_line_of_a_large_file_is_named_by_every_command() {
     let case = Case::new();
-    let mut big: Vec<String> = (0..400_000).map(|i| good_row(i)).collect();
+    let mut big: Vec<String> = (0..400_000).map(good_row).collect();
     big[250_000] = String::from("1,oops,3");
     big[390_000] = String::from("1,2");
     let file = case.file("big.csv", text("a,b,y", &big, "\n").as_bytes());

@@ -226,11 +226,14 @@ impl Input {
         buf[..carried].copy_from_slice(&self.pending);
         self.pending.clear();
         let mut filled = carried;
-        while !self.eof && filled < CHUNK && filled < buf.len() {
-            let n = read_some(&mut self.source, &mut buf[filled..]).map_err(|e| Error::Io {
-                path: self.name.clone().into(),
-                source: e,
-            })?;
+        // Chunks of about CHUNK bytes: the reads stop there even where the buffer is larger.
+        let limit = CHUNK.max(carried + (64 << 10)).min(buf.len());
+        while !self.eof && filled < limit {
+            let n =
+                read_some(&mut self.source, &mut buf[filled..limit]).map_err(|e| Error::Io {
+                    path: self.name.clone().into(),
+                    source: e,
+                })?;
             if let Some(h) = &mut self.hasher {
                 h.update(&buf[filled..filled + n]);
             }

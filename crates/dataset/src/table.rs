@@ -215,25 +215,27 @@ impl Columns {
     }
 }
 
-/// Parse and derive the lines of one chunk into column-major features and targets.
+/// Parse and derive the lines of one chunk into column-major features and targets: the
+/// values of column `j` at `block[j * n..(j + 1) * n]` for `n` rows.
 fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<(Vec<f64>, usize)> {
     let p = derive.n_features();
-    let mut rows: Vec<f64> = Vec::with_capacity(chunk.len() / 8);
+    // A line holds at least two bytes per value, so this many rows fit: no growing.
+    let room = chunk.len() / (2 * derive.n_columns()).max(1) + 1;
+    let mut block = vec![0.0; (p + 1) * room];
     let mut raw = vec![0.0; derive.n_columns()];
-    let mut features = vec![0.0; p + 1];
+    let mut features = vec![0.0; p];
+    let mut n = 0;
     for (line, text) in chunk.lines() {
-        let target = derive.row(line, text, &mut raw, &mut features[..p])?;
-        features[p] = target;
-        rows.extend_from_slice(&features);
-    }
-    // Row-major while parsing (one pass, cache-friendly), column-major for the table.
-    let n = rows.len() / (p + 1);
-    let mut block = vec![0.0; rows.len()];
-    for (r, row) in rows.chunks_exact(p + 1).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            block[j * n + r] = v;
+        let target = derive.row(line, text, &mut raw, &mut features)?;
+        for (j, &v) in features.iter().chain(std::iter::once(&target)).enumerate() {
+            block[j * room + n] = v;
         }
+        n += 1;
     }
+    for j in 1..=p {
+        block.copy_within(j * room..j * room + n, j * n);
+    }
+    block.truncate((p + 1) * n);
     Ok((block, n))
 }
 

@@ -398,8 +398,8 @@ impl SufficientStats {
     }
 
     /// Add the rows `rows` of `x` (column-major, one row per sample; a training split's index
-    /// list, say), in that order, with their targets from `y`. All or nothing, as
-    /// [`push_batch`](Self::push_batch).
+    /// list, say; a row listed twice counts twice), with their targets from `y`. All or
+    /// nothing, as [`push_batch`](Self::push_batch).
     pub fn push_rows(&mut self, x: &DMatrix<f64>, y: &[f64], rows: &[usize]) -> Result<()> {
         let p = self.n_features;
         if x.ncols() != p || y.len() != x.nrows() {
@@ -416,19 +416,40 @@ impl SufficientStats {
                 got: bad,
             });
         }
+        // The statistics do not depend on the order of the rows (beyond rounding), so they are
+        // read in storage order: each column streams through the cache instead of being
+        // gathered at random, as a shuffled split's index list would have it.
+        let n = x.nrows();
+        let mut times = vec![0_u32; n];
+        for &r in rows {
+            times[r] += 1;
+        }
+        let data = x.as_slice();
         let mut work = self.clone();
-        let (mut xb, mut yb) = (
-            Vec::with_capacity(8 * BATCH * p),
-            Vec::with_capacity(8 * BATCH),
-        );
-        for part in rows.chunks(8 * BATCH) {
-            xb.clear();
-            yb.clear();
-            for &r in part {
-                xb.extend((0..p).map(|j| x[(r, j)]));
-                yb.push(y[r]);
+        let mut batch: Vec<usize> = Vec::with_capacity(8 * BATCH);
+        let (mut xb, mut yb) = (vec![0.0; 8 * BATCH * p], Vec::with_capacity(8 * BATCH));
+        let mut flush = |batch: &mut Vec<usize>, work: &mut Self| -> Result<()> {
+            for (j, column) in data.chunks_exact(n.max(1)).take(p).enumerate() {
+                for (k, &r) in batch.iter().enumerate() {
+                    xb[k * p + j] = column[r];
+                }
             }
-            work.push_batch(&xb, &yb, None)?;
+            yb.clear();
+            yb.extend(batch.iter().map(|&r| y[r]));
+            work.push_batch(&xb[..batch.len() * p], &yb, None)?;
+            batch.clear();
+            Ok(())
+        };
+        for (r, &t) in times.iter().enumerate() {
+            for _ in 0..t {
+                batch.push(r);
+                if batch.len() == 8 * BATCH {
+                    flush(&mut batch, &mut work)?;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            flush(&mut batch, &mut work)?;
         }
         *self = work;
         Ok(())
@@ -542,6 +563,44 @@ mod tests {
     use super::*;
     use crate::Metrics;
     use approx::assert_relative_eq;
+
+    #[test]
+    fn rows_of_a_matrix_equal_the_same_rows_pushed_as_a_batch() {
+        // 20,000 rows over several internal batches; a shuffled list with a row twice.
+        let n = 20_000;
+        let x = DMatrix::from_fn(n, 3, |r, c| {
+            ((r * 7 + c * 13) % 101) as f64 * 0.37 + c as f64
+        });
+        let y: Vec<f64> = (0..n).map(|r| ((r * 31) % 97) as f64 - 40.0).collect();
+        let mut rows: Vec<usize> = (0..n).filter(|r| r % 5 != 0).collect();
+        rows.reverse();
+        rows.push(12);
+        let mut by_rows = SufficientStats::new(3);
+        by_rows.push_rows(&x, &y, &rows).unwrap();
+        let mut flat = Vec::new();
+        let mut targets = Vec::new();
+        for &r in &rows {
+            flat.extend((0..3).map(|c| x[(r, c)]));
+            targets.push(y[r]);
+        }
+        let mut by_batch = SufficientStats::new(3);
+        by_batch.push_batch(&flat, &targets, None).unwrap();
+        assert_eq!(by_rows.rows(), by_batch.rows());
+        for i in 0..4 {
+            assert_relative_eq!(by_rows.mean()[i], by_batch.mean()[i], max_relative = 1e-13);
+            for j in 0..4 {
+                assert_relative_eq!(
+                    by_rows.comoment(i, j),
+                    by_batch.comoment(i, j),
+                    max_relative = 1e-12
+                );
+            }
+        }
+        assert!(
+            by_rows.push_rows(&x, &y, &[n]).is_err(),
+            "an index past the end"
+        );
+    }
 
     #[test]
     fn r2_and_rmse_from_moments_equal_the_direct_formulas() {

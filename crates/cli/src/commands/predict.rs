@@ -143,6 +143,10 @@ struct ChunkOut {
     rows: usize,
 }
 
+/// Output buffers handed back after writing, so each chunk's text reuses memory already
+/// mapped instead of faulting in fresh pages.
+type Buffers = std::sync::Mutex<Vec<Vec<u8>>>;
+
 /// Predict every row of a chunk; `collect` keeps the numbers instead of writing text.
 fn predict_chunk(
     input: (&str, &[String]),
@@ -151,16 +155,20 @@ fn predict_chunk(
     model: (&[f64], f64, &RangeWatch),
     chunk: &dataset::Chunk,
     collect: bool,
+    buffers: &Buffers,
 ) -> anyhow::Result<ChunkOut> {
-    use std::io::Write;
-
     let ((name, columns), (weights, intercept, watch)) = (input, model);
+    let mut text = buffers
+        .lock()
+        .ok()
+        .and_then(|mut b| b.pop())
+        .unwrap_or_default();
+    text.clear();
+    if !collect {
+        text.reserve(chunk.len() + chunk.len() / 4);
+    }
     let mut out = ChunkOut {
-        text: Vec::with_capacity(if collect {
-            0
-        } else {
-            chunk.len() + chunk.len() / 4
-        }),
+        text,
         predictions: Vec::new(),
         outside: vec![0; weights.len()],
         rows: 0,
@@ -188,7 +196,7 @@ fn predict_chunk(
         } else {
             out.text.extend_from_slice(text);
             out.text.push(b',');
-            write!(out.text, "{p}")?;
+            output::push_shortest(&mut out.text, p);
             out.text.push(b'\n');
         }
         out.rows += 1;
@@ -247,6 +255,7 @@ fn predict_file(
         .context("cannot write the predictions")?;
     let mut n = 0_usize;
     let watching = RangeWatch::new(predictor);
+    let buffers = Buffers::default();
     rows.for_each_chunk(
         |chunk| {
             predict_chunk(
@@ -256,11 +265,15 @@ fn predict_file(
                 (&weights, intercept, &watching),
                 chunk,
                 collect,
+                &buffers,
             )
         },
         |out| {
             sink.write_all(&out.text)
                 .context("cannot write the predictions")?;
+            if let Ok(mut b) = buffers.lock() {
+                b.push(out.text);
+            }
             collected.extend_from_slice(&out.predictions);
             for (total, k) in watch.outside.iter_mut().zip(&out.outside) {
                 *total += k;
