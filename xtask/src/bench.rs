@@ -1,4 +1,6 @@
-//! `cargo xtask gen-data` and `cargo xtask bench`: synthetic tables and streaming measurements.
+//! `cargo xtask gen-data` and `cargo xtask bench`: synthetic tables, the reader's throughput
+//! (parse only, streaming and in-memory train, streaming predict) with wall time, CPU time and
+//! peak memory, and California's start-up cost beside the Python original's steps.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -89,12 +91,14 @@ fn measure(label: &str, cmd: &mut Command) -> anyhow::Result<Measured> {
             None => timed.env_remove(k),
         };
     }
+    // Warnings (predictions outside the training ranges) would break the table.
     let status = timed
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .status()
         .context("cannot run /usr/bin/time (Debian package `time`)")?;
     if !status.success() {
-        bail!("{label} failed ({status})");
+        bail!("{label} failed ({status}); run it by hand to see why: {cmd:?}");
     }
     let text = std::fs::read_to_string(&report)?;
     let numbers: Vec<f64> = text
@@ -132,6 +136,85 @@ fn python_venv(root: &Path) -> anyhow::Result<PathBuf> {
         }
     }
     Ok(python)
+}
+
+/// Median wall time (ms) of `runs` runs of a command, its output discarded.
+fn median_ms(runs: usize, mut cmd: impl FnMut() -> Command) -> anyhow::Result<f64> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let mut c = cmd();
+        let start = std::time::Instant::now();
+        let status = c.stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+        let elapsed = start.elapsed().as_secs_f64() * 1e3;
+        if !status.success() {
+            bail!("{:?} failed ({status})", c.get_program());
+        }
+        times.push(elapsed);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[runs / 2])
+}
+
+/// California's three steps as separate processes (the data from `CALI_REG_DATA` or the cache,
+/// as `cali-reg` finds it), and with `--compare-python` the original's three steps beside them.
+fn california(bin: &Path, root: &Path, python: Option<&Path>, dir: &Path) -> anyhow::Result<()> {
+    let artifacts = dir.join("artifacts-california");
+    let ours = |step: &'static str| {
+        let artifacts = artifacts.clone();
+        move || {
+            let mut c = Command::new(bin);
+            c.arg(step).arg("--artifacts").arg(&artifacts);
+            c
+        }
+    };
+    // One run of each first: the later ones find the model and record they need.
+    median_ms(1, ours("train"))?;
+    median_ms(1, ours("quantize"))?;
+    println!();
+    println!("| California (20,640 rows) | median wall, ms (21 runs) |");
+    println!("|---|--:|");
+    let mut total = 0.0;
+    for step in ["train", "quantize", "predict"] {
+        let ms = median_ms(21, ours(step))?;
+        total += ms;
+        println!("| `cali-reg {step}` | {ms:.1} |");
+    }
+    println!("| the three, one after another | {total:.1} |");
+    let Some(py) = python else {
+        return Ok(());
+    };
+    let data = dataset_path()?;
+    let (model, quant) = (dir.join("model.joblib"), dir.join("quant.joblib"));
+    let script = |name: &str| root.join("docs/compare").join(name);
+    let mut python_total = 0.0;
+    let steps: [(&str, Vec<PathBuf>); 3] = [
+        ("train_equivalent.py", vec![data.clone(), model.clone()]),
+        ("quantize_equivalent.py", vec![model.clone(), quant]),
+        ("predict_equivalent.py", vec![data, model]),
+    ];
+    for (name, args) in steps {
+        let ms = median_ms(5, || {
+            let mut c = Command::new(py);
+            c.arg(script(name)).args(&args);
+            c
+        })?;
+        python_total += ms;
+        println!("| Python original, `{name}` (median of 5) | {ms:.0} |");
+    }
+    println!("| Python original, the three | {python_total:.0} |");
+    println!(
+        "| ratio, Python ÷ ours | {:.0}× |",
+        python_total / total.max(1e-9)
+    );
+    Ok(())
+}
+
+/// The data file the Python scripts read: `CALI_REG_DATA`, which they cannot find themselves.
+fn dataset_path() -> anyhow::Result<PathBuf> {
+    std::env::var_os("CALI_REG_DATA")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .context("--compare-python needs CALI_REG_DATA naming cal_housing.csv")
 }
 
 const PYTHON_FIT: &str = "import sys, pandas as pd\n\
@@ -230,5 +313,6 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
             );
         }
     }
+    california(&bin, &root, python.as_deref(), &dir)?;
     Ok(())
 }

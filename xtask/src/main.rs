@@ -21,8 +21,10 @@ usage: cargo xtask <task> [options]
 tasks:
   gen-data   --rows N --features D --seed S -o FILE: a synthetic CSV, y = x·β + 2 + N(0, 0.5²),
              β_j = ±0.5·(j+1) (signs alternate)
-  bench      streaming train and predict, and the parse-only floor, on 10^6 and 10^7 rows
-             --rows A,B  --dir DIR (default: $TMPDIR/cali-reg-bench)  --compare-python
+  bench      parse-only floor, streaming and in-memory train, streaming predict on 10^6 and 10^7
+             rows (wall, CPU, peak RSS); California train, quantize, predict as processes
+             --rows A,B  --dir DIR (default: $TMPDIR/cali-reg-bench)
+             --compare-python  pandas + scikit-learn, and the original's three steps, beside them
   loadtest   20,000 single-row and 2,000 thousand-row requests to `cali-reg serve` on loopback
   pipeline   train, quantise, predict, build and smoke-run the container image, report
              --force              rerun every stage

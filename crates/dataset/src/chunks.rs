@@ -18,10 +18,23 @@ use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use sha2::Digest;
 
 use crate::error::{Error, Result};
-use crate::input::{Input, MAX_LINE, read_some};
+use crate::input::{Input, MAX_LINE};
+use std::io::Read;
 
-/// Bytes read at a time.
+/// Bytes read at a time, at most.
 pub const CHUNK: usize = 4 << 20;
+/// Bytes read at a time, at least: an input up to this size is read on the calling thread.
+pub const MIN_CHUNK: usize = 256 << 10;
+
+/// The chunk size for an input of `size` bytes (if known): a few chunks per worker for a
+/// mid-size file, so that hashing on the reader thread overlaps with parsing on the workers;
+/// [`CHUNK`] for a large file or a stream.
+fn chunk_size(size: Option<u64>) -> usize {
+    let workers = default_workers();
+    size.map_or(CHUNK, |s| {
+        (s as usize / (2 * workers)).clamp(MIN_CHUNK, CHUNK)
+    })
+}
 
 /// Whole lines of an input, with the number of the first.
 #[derive(Debug)]
@@ -81,7 +94,7 @@ fn default_workers() -> usize {
 struct Pool(Mutex<Vec<Vec<u8>>>);
 
 impl Pool {
-    /// A buffer of at least `size` bytes (their content is whatever was there).
+    /// An empty buffer with room for at least `size` bytes.
     fn take(&self, size: usize) -> Vec<u8> {
         let mut buf = self
             .0
@@ -89,9 +102,8 @@ impl Pool {
             .ok()
             .and_then(|mut v| v.pop())
             .unwrap_or_default();
-        if buf.len() < size {
-            buf.resize(size, 0);
-        }
+        buf.clear();
+        buf.reserve(size);
         buf
     }
 
@@ -217,29 +229,33 @@ impl Input {
         }
         // Room for the carried part line and a chunk; no more than the rest of a small file.
         let carried = self.pending.len();
+        let chunk = chunk_size(self.size_hint);
         let size = match self.size_hint {
-            Some(s) => (s as usize).saturating_add(1).min(2 * CHUNK),
-            None => 2 * CHUNK,
+            Some(s) => (s as usize).saturating_add(1).min(2 * chunk),
+            None => 2 * chunk,
         }
         .max(carried + (64 << 10));
         let mut buf = pool.take(size);
-        buf[..carried].copy_from_slice(&self.pending);
+        buf.extend_from_slice(&self.pending);
         self.pending.clear();
-        let mut filled = carried;
-        // Chunks of about CHUNK bytes: the reads stop there even where the buffer is larger.
-        let limit = CHUNK.max(carried + (64 << 10)).min(buf.len());
-        while !self.eof && filled < limit {
-            let n =
-                read_some(&mut self.source, &mut buf[filled..limit]).map_err(|e| Error::Io {
+        // Chunks of about `chunk` bytes. `read_to_end` fills the spare capacity without zeroing
+        // it first, and stops at the limit or the end of the input.
+        let limit = chunk.max(carried + (64 << 10)).min(buf.capacity());
+        if !self.eof {
+            let want = (limit - carried) as u64;
+            (&mut self.source)
+                .take(want)
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::Io {
                     path: self.name.clone().into(),
                     source: e,
                 })?;
             if let Some(h) = &mut self.hasher {
-                h.update(&buf[filled..filled + n]);
+                h.update(&buf[carried..]);
             }
-            filled += n;
-            self.eof = n == 0;
+            self.eof = buf.len() < limit;
         }
+        let filled = buf.len();
         let cut = if self.eof {
             filled
         } else {

@@ -66,7 +66,8 @@ impl Input {
     /// [`for_each_chunk`](Self::for_each_chunk) returns it.
     pub fn open(path: &Path, default_columns: Option<&[&str]>) -> Result<Self> {
         if path.as_os_str() == "-" {
-            return Self::from_reader("<stdin>", Box::new(std::io::stdin()), None, default_columns);
+            let stdin = Box::new(std::io::stdin());
+            return Self::from_reader("<stdin>", Vec::new(), stdin, None, default_columns);
         }
         let name = path.display().to_string();
         let meta = std::fs::metadata(path).map_err(|e| io_error(&name, e))?;
@@ -83,8 +84,13 @@ impl Input {
             return Self::archive(&name, magic, file, default_columns);
         }
         let size_hint = meta.is_file().then_some(meta.len());
-        let reader = std::io::Cursor::new(magic[..n].to_vec()).chain(file);
-        Self::from_reader(&name, Box::new(reader), size_hint, default_columns)
+        Self::from_reader(
+            &name,
+            magic[..n].to_vec(),
+            Box::new(file),
+            size_hint,
+            default_columns,
+        )
     }
 
     /// Read text held in memory (a request body, a test); `name` names it in messages.
@@ -96,7 +102,8 @@ impl Input {
         let len = bytes.len() as u64;
         Self::from_reader(
             name,
-            Box::new(std::io::Cursor::new(bytes)),
+            bytes,
+            Box::new(std::io::empty()),
             Some(len),
             default_columns,
         )
@@ -129,14 +136,17 @@ impl Input {
         Ok(input)
     }
 
+    /// `start` holds bytes already read from the front of the text; `source` gives the rest.
     fn from_reader(
         name: &str,
+        start: Vec<u8>,
         mut source: Box<dyn Read + Send>,
         size_hint: Option<u64>,
         default_columns: Option<&[&str]>,
     ) -> Result<Self> {
         let mut hasher = Sha256::new();
-        let mut pending = Vec::new();
+        hasher.update(&start);
+        let mut pending = start;
         let mut line = 1_u64;
         let mut start = 0;
         let mut eof = false;

@@ -185,8 +185,9 @@ impl Columns {
         }
     }
 
-    /// Append a block of `n` rows given column-major (column `j` at `block[j * n..]`).
-    fn extend(&mut self, block: &[f64], n: usize) {
+    /// Append a block of rows given as one vector per column.
+    fn extend(&mut self, block: &[Vec<f64>]) {
+        let n = block.first().map_or(0, Vec::len);
         if self.rows + n > self.capacity {
             let mut grown = Self::new(self.width, (self.capacity * 3 / 2).max(self.rows + n));
             for j in 0..self.width {
@@ -196,8 +197,8 @@ impl Columns {
             grown.rows = self.rows;
             *self = grown;
         }
-        for j in 0..self.width {
-            self.values[j * self.capacity + self.rows..][..n].copy_from_slice(&block[j * n..][..n]);
+        for (j, column) in block.iter().enumerate() {
+            self.values[j * self.capacity + self.rows..][..n].copy_from_slice(column);
         }
         self.rows += n;
     }
@@ -215,28 +216,22 @@ impl Columns {
     }
 }
 
-/// Parse and derive the lines of one chunk into column-major features and targets: the
-/// values of column `j` at `block[j * n..(j + 1) * n]` for `n` rows.
-fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<(Vec<f64>, usize)> {
+/// Parse and derive the lines of one chunk into one vector per column (features, then the
+/// target).
+fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<Vec<Vec<f64>>> {
     let p = derive.n_features();
-    // A line holds at least two bytes per value, so this many rows fit: no growing.
-    let room = chunk.len() / (2 * derive.n_columns()).max(1) + 1;
-    let mut block = vec![0.0; (p + 1) * room];
+    // A guess at the rows (lines of 8 bytes a value); pushing past it only grows the vectors.
+    let guess = chunk.len() / (8 * derive.n_columns()).max(1) + 16;
+    let mut columns: Vec<Vec<f64>> = (0..=p).map(|_| Vec::with_capacity(guess)).collect();
     let mut raw = vec![0.0; derive.n_columns()];
     let mut features = vec![0.0; p];
-    let mut n = 0;
     for (line, text) in chunk.lines() {
         let target = derive.row(line, text, &mut raw, &mut features)?;
-        for (j, &v) in features.iter().chain(std::iter::once(&target)).enumerate() {
-            block[j * room + n] = v;
+        for (column, &v) in columns.iter_mut().zip(features.iter().chain([&target])) {
+            column.push(v);
         }
-        n += 1;
     }
-    for j in 1..=p {
-        block.copy_within(j * room..j * room + n, j * n);
-    }
-    block.truncate((p + 1) * n);
-    Ok((block, n))
+    Ok(columns)
 }
 
 /// Load a located file: a CSV with a header, the header-less `cal_housing.data`, or the `.tgz`
@@ -254,8 +249,8 @@ pub fn load(located: &Located, spec: &Spec) -> Result<Table> {
     let mut columns = Columns::new(p + 1, estimate.min(1 << 26));
     let sha256 = input.for_each_chunk(
         |chunk| chunk_columns(&derive, chunk),
-        |(block, n)| {
-            columns.extend(&block, n);
+        |block| {
+            columns.extend(&block);
             Ok::<(), Error>(())
         },
     )?;
