@@ -1,6 +1,8 @@
 //! The data set and its split, as the training commands need them.
 
-use dataset::{Located, Locator, Spec, Split, Table};
+use std::path::Path;
+
+use dataset::{Located, Locator, Spec, Split, Stamp, Table};
 use nalgebra::{DMatrix, DVector};
 use serde_json::{Value, json};
 
@@ -41,13 +43,35 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Load the data afresh, hashing it: the start of a training run.
     pub fn load(common: &Common, params: SplitParams) -> anyhow::Result<Self> {
+        Self::load_with(common, params, None)
+    }
+
+    /// Load the data for a later command: a file with the size and modification time that the
+    /// record noted when it was hashed is not hashed again.
+    pub fn load_recorded(
+        common: &Common,
+        params: SplitParams,
+        record: &Record,
+    ) -> anyhow::Result<Self> {
+        Self::load_with(common, params, Some(record))
+    }
+
+    fn load_with(
+        common: &Common,
+        params: SplitParams,
+        record: Option<&Record>,
+    ) -> anyhow::Result<Self> {
         let located = Locator::from_env(common.data.as_deref()).locate()?;
         let spec = Spec {
             target: common.target.clone(),
             features: common.features.clone(),
         };
-        let table = dataset::load(&located, &spec)?;
+        let table = match record.and_then(|r| recorded_sha256(r, &located)) {
+            Some(sha256) => dataset::load_known(&located, &spec, &sha256)?,
+            None => dataset::load(&located, &spec)?,
+        };
         let split = dataset::train_test_split(table.n_rows(), params.test_size, params.seed)?;
         Ok(Self {
             located,
@@ -72,6 +96,7 @@ impl Prepared {
                 "found_by": self.table.origin.label(),
                 "sha256": self.table.sha256,
                 "rows": self.table.n_rows(),
+                "stamp": stamp_json(&self.located.path),
             },
             "target": self.table.recipe.target.name,
             "features": self.table.feature_names(),
@@ -92,6 +117,30 @@ impl Prepared {
         }
         Ok(())
     }
+}
+
+/// Where the data was read from, its size and modification time, so that later commands can
+/// tell the file is unchanged without hashing it again.
+pub fn stamp_json(path: &Path) -> Value {
+    match Stamp::of(path) {
+        Some(stamp) => json!({
+            "path": path.display().to_string(),
+            "size": stamp.size,
+            "modified_ns": stamp.modified_ns,
+        }),
+        None => Value::Null,
+    }
+}
+
+/// The recorded SHA-256 of the located file, if the record's stamp says it is unchanged.
+fn recorded_sha256(record: &Record, located: &Located) -> Option<String> {
+    let data = record.get("/parameters/data")?;
+    let stamp = Stamp::of(&located.path)?;
+    let same = data.pointer("/stamp/path")?.as_str()? == located.path.display().to_string()
+        && data.pointer("/stamp/size")?.as_u64()? == stamp.size
+        && data.pointer("/stamp/modified_ns")?.as_i64()? == stamp.modified_ns;
+    let sha256 = data.get("sha256")?.as_str()?;
+    (same && sha256.len() == 64).then(|| sha256.to_owned())
 }
 
 /// Warn (stderr) when the data differs from the data the model was trained on.

@@ -298,3 +298,38 @@ fn good_row(i: usize) -> String {
     let (a, b) = ((i % 1000) as f64 * 0.25, ((i * 7) % 11) as f64);
     format!("{a},{b},{}", 2.0 * a - b + 1.0)
 }
+
+/// Later commands trust the SHA-256 that training recorded while the file's size and
+/// modification time are unchanged, and hash it again (and warn) once they change.
+#[test]
+fn a_changed_data_file_is_hashed_again_and_named() {
+    let case = Case::new();
+    let clean = case.dir.path().join("clean.csv");
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(case.dir.path().join("artifacts/run.json")).unwrap())
+            .unwrap();
+    let stamp = &record["parameters"]["data"]["stamp"];
+    assert_eq!(stamp["path"], path(&clean));
+    assert_eq!(
+        stamp["size"].as_u64(),
+        Some(std::fs::metadata(&clean).unwrap().len())
+    );
+    let evaluate = || case.run(&["evaluate", "--data", path(&clean), "--target", "y"]);
+    let quiet = evaluate();
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    // Another row: another size, another hash, and a warning naming the file.
+    let mut text = std::fs::read_to_string(&clean).unwrap();
+    text.push_str("1,2,3\n");
+    std::fs::write(&clean, text).unwrap();
+    let warned = evaluate();
+    assert!(warned.status.success());
+    let err = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "warning: {} differs from the data the model was trained on",
+            path(&clean)
+        )),
+        "{err}"
+    );
+}

@@ -59,6 +59,29 @@ pub struct Located {
     pub origin: Origin,
 }
 
+/// A file's size and modification time: what tells, as `make` and cargo tell it, that a file
+/// hashed before has not changed since, so it need not be hashed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub modified_ns: i64,
+}
+
+impl Stamp {
+    /// The stamp of a file as it is now; `None` where the system cannot say.
+    pub fn of(path: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        let modified = meta.modified().ok()?;
+        let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+        Some(Self {
+            size: meta.len(),
+            modified_ns: i64::try_from(since.as_nanos()).ok()?,
+        })
+    }
+}
+
 /// The search order: explicit path, environment, cache, download.
 #[derive(Debug, Clone)]
 pub struct Locator {

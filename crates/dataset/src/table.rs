@@ -235,9 +235,26 @@ fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<Vec<Vec<f64>>> {
 }
 
 /// Load a located file: a CSV with a header, the header-less `cal_housing.data`, or the `.tgz`
-/// archive. One pass of the shared reader, several threads for a large file.
+/// archive. One pass of the shared reader, several threads for a large file; the SHA-256 of
+/// the file is computed on the way.
 pub fn load(located: &Located, spec: &Spec) -> Result<Table> {
-    let input = Input::open(&located.path, spec.default_columns())?;
+    read_table(
+        Input::open(&located.path, spec.default_columns())?,
+        located,
+        spec,
+    )
+}
+
+/// [`load`] a file whose SHA-256 the caller already knows (recorded with its [`Stamp`](crate::Stamp)
+/// when it was last hashed, and the stamp unchanged): the same checks, without hashing again.
+pub fn load_known(located: &Located, spec: &Spec, sha256: &str) -> Result<Table> {
+    let input = Input::open(&located.path, spec.default_columns())?.unhashed();
+    let mut table = read_table(input, located, spec)?;
+    table.sha256 = sha256.to_owned();
+    Ok(table)
+}
+
+fn read_table(input: Input, located: &Located, spec: &Spec) -> Result<Table> {
     let recipe = recipe_for(input.name(), input.columns(), spec)?;
     let derive = Derivation::new(&input, &recipe)?;
     let (file, raw_columns) = (input.name().to_owned(), input.columns().to_vec());

@@ -12,7 +12,8 @@ use crate::record::Record;
 pub fn run(common: &Common) -> anyhow::Result<()> {
     let (predictor, path) = Predictor::load(&common.artifacts, common.quantized)?;
     let record = Record::open(&common.artifacts)?;
-    let prepared = Prepared::load(common, SplitParams::resolve(common, Some(&record)))?;
+    let prepared =
+        Prepared::load_recorded(common, SplitParams::resolve(common, Some(&record)), &record)?;
     prepared.check_model(predictor.recipe())?;
     warn_if_other_data(&prepared, &record);
     let (x, y) = prepared.test();

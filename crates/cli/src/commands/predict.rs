@@ -53,7 +53,8 @@ fn sample_predictions(
     use crate::record::Record;
 
     let record = Record::open(&common.artifacts)?;
-    let prepared = Prepared::load(common, SplitParams::resolve(common, Some(&record)))?;
+    let prepared =
+        Prepared::load_recorded(common, SplitParams::resolve(common, Some(&record)), &record)?;
     prepared.check_model(predictor.recipe())?;
     warn_if_other_data(&prepared, &record);
     let rows = &prepared.split.test[..SAMPLES.min(prepared.split.test.len())];

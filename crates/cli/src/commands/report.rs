@@ -37,7 +37,8 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
     let float: Model = artifacts::load(&dir.join(LINEAR))?;
     let quant: QuantizedModel = artifacts::load(&dir.join(QUANTIZED))?;
     let original = OriginalScheme::quantize(&float);
-    let prepared = Prepared::load(common, SplitParams::resolve(common, Some(&record)))?;
+    let prepared =
+        Prepared::load_recorded(common, SplitParams::resolve(common, Some(&record)), &record)?;
     prepared.check_model(&float.recipe)?;
     warn_if_other_data(&prepared, &record);
 

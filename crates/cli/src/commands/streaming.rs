@@ -206,7 +206,12 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
         let held_out = args.test_data.is_none();
         let is_test = move |line: u64| held_out && dataset::hash_is_test(seed, line, test_size);
         let pass = pass(common, &path, None, &is_test)?;
-        let source = json!({ "file": pass.name, "sha256": pass.sha256, "rows": pass.rows });
+        let source = json!({
+            "file": pass.name,
+            "sha256": pass.sha256,
+            "rows": pass.rows,
+            "stamp": crate::data::stamp_json(&path),
+        });
         (pass.recipe, pass.train, pass.test, source)
     } else {
         let (recipe, merged, files) = merge_stats(&args.from_stats)?;
