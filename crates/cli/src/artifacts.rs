@@ -60,14 +60,49 @@ pub fn save<T: Artifact>(path: &Path, value: &T) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Read and decode a model file; errors name the file.
-pub fn load<T: Artifact>(path: &Path) -> anyhow::Result<T> {
-    let bytes = std::fs::read(path).with_context(|| {
+/// The largest model or statistics file read: real ones are a few hundred bytes.
+pub const MAX_FILE: u64 = 64 << 20;
+
+/// A model or statistics file's bytes, refusing one over [`MAX_FILE`] before reading it (and
+/// reading at most that much from a device or a pipe that never ends).
+pub fn read_bounded(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+
+    let file = std::fs::File::open(path).with_context(|| {
         format!(
             "{}: cannot read model file (run `cali-reg train` and `cali-reg quantize` first?)",
             path.display()
         )
     })?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    if meta.is_dir() {
+        anyhow::bail!("{} is a directory, not a model file", path.display());
+    }
+    let too_large = || {
+        anyhow::anyhow!(
+            "{}: larger than {} MiB, not a cali-reg file",
+            path.display(),
+            MAX_FILE >> 20
+        )
+    };
+    if meta.len() > MAX_FILE {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// Read and decode a model file; errors name the file.
+pub fn load<T: Artifact>(path: &Path) -> anyhow::Result<T> {
+    let bytes = read_bounded(path)?;
     envelope::decode(&bytes).with_context(|| format!("{}", path.display()))
 }
 
@@ -94,11 +129,14 @@ impl Predictor {
 
     /// Load a model file of either kind.
     pub fn load_any(path: &Path) -> anyhow::Result<Self> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        match envelope::decode::<Model>(&bytes) {
+        Self::from_bytes(path, &read_bounded(path)?)
+    }
+
+    /// Decode the bytes of a model file of either kind; `path` names it in errors.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<Self> {
+        match envelope::decode::<Model>(bytes) {
             Ok(m) => Ok(Self::Float(m)),
-            Err(float_err) => match envelope::decode::<QuantizedModel>(&bytes) {
+            Err(float_err) => match envelope::decode::<QuantizedModel>(bytes) {
                 Ok(q) => Ok(Self::Quantized(q)),
                 // Report the quantised decoder's complaint only when the file says it is one.
                 Err(q_err) if float_err.to_string().starts_with("holds a quantised") => {

@@ -7,6 +7,7 @@ use nalgebra::{DMatrix, DVector};
 use serde_json::{Value, json};
 
 use crate::args::Common;
+use crate::output;
 use crate::record::Record;
 
 /// Seed and test size: given on the command line, else those of the last training run, else 42 and 0.2.
@@ -150,9 +151,9 @@ pub fn warn_if_other_data(prepared: &Prepared, record: &Record) {
         .and_then(Value::as_str)
         && trained != prepared.table.sha256
     {
-        eprintln!(
+        output::stderr(format_args!(
             "warning: {} differs from the data the model was trained on (SHA-256 {trained})",
             prepared.table.file
-        );
+        ));
     }
 }

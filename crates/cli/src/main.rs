@@ -34,11 +34,21 @@ fn main() -> ExitCode {
     };
     match commands::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`cali-reg … | head -1`): nothing is wrong.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            output::stderr(format_args!("error: {}", one_line(&format!("{e:#}"))));
             ExitCode::from(1)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Errors are one line on stderr, whatever a cause put in its message.

@@ -1,5 +1,6 @@
 //! Text formatting shared by the commands; the work itself happens elsewhere.
 
+use anyhow::Context;
 use serde_json::Value;
 
 /// `[0.719 1.764 2.710]`: three decimals, as the original prints its sample predictions.
@@ -99,9 +100,30 @@ fn parse_exponent(text: &[u8]) -> i64 {
         .fold(0_i64, |acc, d| acc * 10 + i64::from(d - b'0'))
 }
 
+/// Write one line to standard output, through the locked handle. A write that fails is an
+/// error; a reader that went away (`… | head -1`) shows up as `BrokenPipe`, which `main`
+/// turns into a quiet exit 0.
+pub fn line(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use std::io::Write;
+
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .context("cannot write to standard output")
+}
+
 /// Print one JSON object on one line.
-pub fn json(value: &Value) {
-    println!("{value}");
+pub fn json(value: &Value) -> anyhow::Result<()> {
+    line(format_args!("{value}"))
+}
+
+/// One line on standard error: warnings, the server's log. A standard error that cannot be
+/// written is no reason to fail (or, as `eprintln!` does, to panic), so the outcome is dropped.
+pub fn stderr(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+
+    let _ = writeln!(std::io::stderr().lock(), "{args}");
 }
 
 /// `1,097` style thousands separators.

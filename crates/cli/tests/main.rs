@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod binary;
+mod hostile;
 mod reader;
 mod reference;
 mod serve;

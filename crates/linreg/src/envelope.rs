@@ -165,6 +165,12 @@ pub fn decode<T: Artifact>(bytes: &[u8]) -> Result<T> {
             T::KIND.name()
         )));
     }
+    if bytes[11] != 0 {
+        return Err(format(format!(
+            "reserved header byte 11 is {}, not 0: the file is damaged",
+            bytes[11]
+        )));
+    }
     let len = le_u32(&bytes[12..16]) as usize;
     let body = &bytes[HEADER..];
     if body.len() < len {

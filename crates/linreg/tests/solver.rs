@@ -453,6 +453,28 @@ fn damaged_model_files_are_refused() {
     assert_eq!(err(&longer), "1 unexpected bytes after the payload");
 }
 
+#[test]
+fn every_single_bit_flip_of_the_header_is_refused() {
+    // The reserved byte 11 included: the whole header is covered.
+    let bytes = envelope::encode(&small_model()).unwrap();
+    for i in 0..20 {
+        for bit in 0..8 {
+            let mut damaged = bytes.clone();
+            damaged[i] ^= 1 << bit;
+            assert!(
+                envelope::decode::<Model>(&damaged).is_err(),
+                "byte {i}, bit {bit} went unnoticed"
+            );
+        }
+    }
+    let mut reserved = bytes.clone();
+    reserved[11] = 0x80;
+    assert_eq!(
+        envelope::decode::<Model>(&reserved).unwrap_err().to_string(),
+        "reserved header byte 11 is 128, not 0: the file is damaged"
+    );
+}
+
 proptest! {
     #[test]
     fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {

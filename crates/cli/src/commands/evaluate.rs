@@ -22,23 +22,23 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
         output::json(&json!({
             "command": "evaluate",
             "model": predictor.kind(),
-            "file": path,
+            "file": path.display().to_string(),
             "r2": m.r2,
             "rmse": m.rmse,
             "mae": m.mae,
             "test_rows": y.len(),
             "seed": prepared.params.seed,
             "test_size": prepared.params.test_size,
-        }));
+        }))?;
     } else {
-        println!(
+        output::line(format_args!(
             "✔ R²: {:.4} | RMSE: {:.4} | MAE: {:.4} ({} model, {} test rows)",
             m.r2,
             m.rmse,
             m.mae,
             predictor.kind(),
             y.len()
-        );
+        ))?;
     }
     Ok(())
 }

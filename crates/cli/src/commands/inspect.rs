@@ -6,12 +6,12 @@ use linreg::envelope::FORMAT_VERSION;
 use serde_json::json;
 
 use crate::args::Common;
-use crate::artifacts::{Predictor, sha256_hex};
+use crate::artifacts::{Predictor, read_bounded, sha256_hex};
 use crate::output;
 
 pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
-    let predictor = Predictor::load_any(path)?;
-    let bytes = std::fs::read(path)?;
+    let bytes = read_bounded(path)?;
+    let predictor = Predictor::from_bytes(path, &bytes)?;
     let recipe = predictor.recipe();
     let names = recipe.feature_names();
     let coefficients = predictor.coefficients();
@@ -40,7 +40,7 @@ pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
     if common.json {
         output::json(&json!({
             "command": "inspect",
-            "file": path,
+            "file": path.display().to_string(),
             "bytes": bytes.len(),
             "sha256": sha256_hex(&bytes),
             "kind": predictor.kind(),
@@ -53,45 +53,49 @@ pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
             "feature_min": min,
             "feature_max": max,
             "details": extra,
-        }));
+        }))?;
         return Ok(());
     }
-    println!(
+    output::line(format_args!(
         "{}: {} model, format {FORMAT_VERSION}, {} bytes",
         path.display(),
         predictor.kind(),
         bytes.len()
-    );
-    println!("sha256 {}", sha256_hex(&bytes));
-    println!(
+    ))?;
+    output::line(format_args!("sha256 {}", sha256_hex(&bytes)))?;
+    output::line(format_args!(
         "target {} = {} / {}; trained on {n_train} rows",
         recipe.target.name, recipe.target.column, recipe.target.divisor
-    );
-    println!(
+    ))?;
+    output::line(format_args!(
         "{:<12} {:>24} {:>14} {:>14}  derived from",
         "feature", "coefficient", "train min", "train max"
-    );
+    ))?;
     for (j, f) in recipe.features.iter().enumerate() {
         let from = f.describe();
-        println!(
+        output::line(format_args!(
             "{:<12} {:>24} {:>14} {:>14}  {from}",
             names[j], coefficients[j], min[j], max[j]
-        );
+        ))?;
     }
-    println!("{:<12} {:>24}", "intercept", predictor.intercept());
+    output::line(format_args!(
+        "{:<12} {:>24}",
+        "intercept",
+        predictor.intercept()
+    ))?;
     match &predictor {
-        Predictor::Float(m) => println!(
+        Predictor::Float(m) => output::line(format_args!(
             "scaled Gram matrix: rank {}, condition number {:.1}",
             m.diagnostics.rank, m.diagnostics.condition_number
-        ),
-        Predictor::Quantized(q) => println!(
+        ))?,
+        Predictor::Quantized(q) => output::line(format_args!(
             "uint8 codes {:?}, scale {}, zero point {}; {} parameter bytes; worst-case |ŷ − ŷ_q| over the training ranges {:.4}",
             q.weights.codes,
             q.weights.params[0].scale,
             q.weights.params[0].zero_point,
             q.parameter_bytes(),
             q.max_deviation_bound
-        ),
+        ))?,
     }
     Ok(())
 }

@@ -22,25 +22,30 @@ pub fn run(common: &Common, args: &PredictArgs) -> anyhow::Result<()> {
         Some(input) => predict_file(common, args, &predictor, input),
         None => {
             let predictions = sample_predictions(common, args, &predictor)?;
-            print_summary(common, &predictor, &predictions);
+            print_summary(common, &predictor, &predictions)?;
             Ok(())
         }
     }
 }
 
-fn print_summary(common: &Common, predictor: &Predictor, predictions: &[f64]) {
+fn print_summary(
+    common: &Common,
+    predictor: &Predictor,
+    predictions: &[f64],
+) -> anyhow::Result<()> {
     if common.json {
         output::json(&json!({
             "command": "predict",
             "model": predictor.kind(),
             "predictions": predictions,
-        }));
+        }))?;
     } else {
-        println!(
+        output::line(format_args!(
             "Sample predictions: {}",
             output::three_decimals(predictions)
-        );
+        ))?;
     }
+    Ok(())
 }
 
 #[cfg(feature = "train")]
@@ -126,10 +131,10 @@ impl RangeWatch {
     fn warn(&self, name: &str, predictor: &Predictor) {
         for (j, feature) in predictor.recipe().feature_names().iter().enumerate() {
             if self.outside[j] > 0 {
-                eprintln!(
+                output::stderr(format_args!(
                     "warning: {name}: {} row(s) have {feature} outside its training range [{}, {}]; predicted anyway",
                     self.outside[j], self.min[j], self.max[j]
-                );
+                ));
             }
         }
     }
@@ -290,7 +295,7 @@ fn predict_file(
     drop(sink);
     watch.warn(&name, predictor);
     if collect {
-        print_summary(common, predictor, &collected);
+        print_summary(common, predictor, &collected)?;
         return Ok(());
     }
     if let (Some(tmp), Some(path)) = (tmp, &args.output) {
@@ -300,8 +305,8 @@ fn predict_file(
                 "command": "predict",
                 "model": predictor.kind(),
                 "rows": n,
-                "output": path,
-            }));
+                "output": path.display().to_string(),
+            }))?;
         }
     }
     Ok(())

@@ -35,27 +35,27 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
             "quantized_intercept": quantized.intercept,
             "max_deviation_bound": quantized.max_deviation_bound,
             "parameter_bytes": quantized.parameter_bytes(),
-            "model": path,
+            "model": path.display().to_string(),
             "bytes": bytes.len(),
-        }));
+        }))?;
     } else {
-        println!("✔ Quantised parameters saved");
-        println!(
+        output::line(format_args!("✔ Quantised parameters saved"))?;
+        output::line(format_args!(
             "Original coefficients: {}",
             output::exact(&model.coefficients)
-        );
-        println!("Original intercept: {}", model.intercept);
-        println!(
+        ))?;
+        output::line(format_args!("Original intercept: {}", model.intercept))?;
+        output::line(format_args!(
             "Codes: {:?} (scale {}, zero point {}); bias-corrected intercept {}",
             quantized.weights.codes, params.scale, params.zero_point, quantized.intercept
-        );
-        println!(
+        ))?;
+        output::line(format_args!(
             "Saved {} ({} bytes, {} of them parameters); worst-case |ŷ − ŷ_q| over the training ranges {:.4}",
             path.display(),
             bytes.len(),
             quantized.parameter_bytes(),
             quantized.max_deviation_bound
-        );
+        ))?;
     }
     Ok(())
 }

@@ -138,9 +138,9 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
             "image_bytes": image_bytes,
             "report": dir.join(REPORT),
             "plot": dir.join(PLOT),
-        }));
+        }))?;
     } else {
-        print!("{markdown}");
+        output::line(format_args!("{}", markdown.trim_end()))?;
     }
     Ok(())
 }

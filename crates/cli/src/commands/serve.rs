@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 
 use crate::args::Common;
 use crate::artifacts::{LINEAR, Predictor, QUANTIZED};
+use crate::output;
 
 /// `serve`'s own options.
 #[derive(Debug, clap::Args)]
@@ -113,10 +114,10 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
         let addr: SocketAddr = listener.local_addr()?;
-        eprintln!(
+        output::stderr(format_args!(
             "listening on http://{addr} ({} model {})",
             app.kind, app.model
-        );
+        ));
         let router = Router::new()
             .route("/ping", get(ping))
             .route("/health", get(ping))
@@ -130,7 +131,7 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
             .await
             .context("server failed")
     })?;
-    eprintln!("stopped");
+    output::stderr(format_args!("stopped"));
     Ok(())
 }
 
@@ -158,11 +159,11 @@ async fn log(State(app): State<Arc<App>>, req: Request, next: Next) -> Response 
     );
     let response = next.run(req).await;
     if !app.quiet {
-        eprintln!(
+        output::stderr(format_args!(
             "{method} {path} {} {:.3} ms",
             response.status().as_u16(),
             start.elapsed().as_secs_f64() * 1e3
-        );
+        ));
     }
     response
 }

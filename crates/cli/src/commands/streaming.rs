@@ -233,7 +233,7 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
     let path = common.artifacts.join(LINEAR);
     let bytes = artifacts::save(&path, &model)?;
     let split = match (&args.test_data, args.from_stats.is_empty()) {
-        (Some(f), _) => json!({ "kind": "test file", "file": f }),
+        (Some(f), _) => json!({ "kind": "test file", "file": f.display().to_string() }),
         (None, true) => json!({ "kind": "hash", "seed": seed, "test_size": test_size }),
         (None, false) => json!({ "kind": "none" }),
     };
@@ -259,21 +259,23 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
             "features": model.feature_names(),
             "train_rows": train.rows(),
             "test_rows": test.rows(),
-            "model": path,
+            "model": path.display().to_string(),
             "bytes": bytes.len(),
-        }));
+        }))?;
     } else {
         match metrics {
-            Some((r2, rmse)) => println!("✔ R²: {r2:.4} | RMSE: {rmse:.4}"),
-            None => println!("✔ fitted (no test rows: pass --test-data FILE for metrics)"),
+            Some((r2, rmse)) => output::line(format_args!("✔ R²: {r2:.4} | RMSE: {rmse:.4}"))?,
+            None => output::line(format_args!(
+                "✔ fitted (no test rows: pass --test-data FILE for metrics)"
+            ))?,
         }
-        println!(
+        output::line(format_args!(
             "✔ Model saved to {} ({} bytes; streamed {} training and {} test rows)",
             path.display(),
             bytes.len(),
             train.rows(),
             test.rows()
-        );
+        ))?;
     }
     Ok(())
 }
@@ -316,18 +318,18 @@ pub fn stats(common: &Common, output: &Path) -> anyhow::Result<()> {
         output::json(&json!({
             "command": "stats",
             "rows": pass.rows,
-            "file": output,
+            "file": output.display().to_string(),
             "bytes": bytes.len(),
             "data_sha256": pass.sha256,
-        }));
+        }))?;
     } else {
-        println!(
+        output::line(format_args!(
             "✔ {} rows of {} → {} ({} bytes)",
             pass.rows,
             pass.name,
             output.display(),
             bytes.len()
-        );
+        ))?;
     }
     Ok(())
 }
@@ -354,6 +356,6 @@ pub fn scan(common: &Common) -> anyhow::Result<()> {
             Ok(())
         },
     )?;
-    println!("{rows} rows");
+    output::line(format_args!("{rows} rows"))?;
     Ok(())
 }

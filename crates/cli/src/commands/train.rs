@@ -54,16 +54,19 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
             "seed": prepared.params.seed,
             "test_size": prepared.params.test_size,
             "condition_number": model.diagnostics.condition_number,
-            "model": path,
+            "model": path.display().to_string(),
             "bytes": bytes.len(),
-        }));
+        }))?;
     } else {
-        println!("✔ R²: {:.4} | RMSE: {:.4}", metrics.r2, metrics.rmse);
-        println!(
+        output::line(format_args!(
+            "✔ R²: {:.4} | RMSE: {:.4}",
+            metrics.r2, metrics.rmse
+        ))?;
+        output::line(format_args!(
             "✔ Model saved to {} ({} bytes)",
             path.display(),
             bytes.len()
-        );
+        ))?;
     }
     Ok(())
 }

@@ -1,0 +1,203 @@
+//! Inputs and surroundings a hostile user picks: full disks, closed pipes, odd paths, endless
+//! files, out-of-range arguments. Nothing panics; each gets one line and the documented exit code.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::support::data_path;
+
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// A folder with a trained and quantised model in `artifacts/`.
+    fn trained() -> Self {
+        let s = Self {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for step in ["train", "quantize"] {
+            let out = s.cmd(&[step]).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        s
+    }
+
+    fn artifacts(&self) -> PathBuf {
+        self.dir.path().join("artifacts")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cali-reg"));
+        c.args(args)
+            .arg("--artifacts")
+            .arg(self.artifacts())
+            .env("CALI_REG_DATA", data_path())
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .env("CALI_REG_DATA_URL", "http://127.0.0.1:9/none")
+            .current_dir(self.dir.path());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Raw census rows, many of them: more output than a pipe holds.
+fn many_rows(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(data_path()).unwrap();
+    let file = dir.join("many.csv");
+    let mut out = text.clone();
+    for _ in 0..4 {
+        out.push_str(text.split_once('\n').unwrap().1);
+    }
+    std::fs::write(&file, out).unwrap();
+    file
+}
+
+#[test]
+fn a_full_disk_on_standard_output_is_one_line_and_exit_1() {
+    let s = Scratch::trained();
+    let model = s.artifacts().join("linear_model.msgpack");
+    let cases: [&[&str]; 5] = [
+        &["inspect", path(&model)],
+        &["train"],
+        &["quantize"],
+        &["predict", "--summary"],
+        &["evaluate", "--json"],
+    ];
+    for args in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = s.cmd(args).stdout(Stdio::from(full)).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "error: cannot write to standard output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let s = Scratch::trained();
+    let input = many_rows(s.dir.path());
+    let mut child = s
+        .cmd(&["predict", "--input", path(&input)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, as `head -1` does, then close the pipe.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0_u8; 64];
+    std::io::Read::read(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn paths_that_are_not_utf8_are_printed_lossily() {
+    let s = Scratch::trained();
+    let odd = s
+        .dir
+        .path()
+        .join(OsString::from_vec(b"bad\xffdir".to_vec()));
+    let out = Command::new(env!("CARGO_BIN_EXE_cali-reg"))
+        .args(["train", "--json", "--artifacts"])
+        .arg(&odd)
+        .env("CALI_REG_DATA", data_path())
+        .env("CALI_REG_DATA_URL", "http://127.0.0.1:9/none")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        j["model"].as_str().unwrap().contains("bad\u{fffd}dir"),
+        "{j}"
+    );
+    assert!(odd.join("run.json").is_file(), "the record is written too");
+}
+
+#[test]
+fn endless_inputs_are_bounded() {
+    let s = Scratch::trained();
+    let out = s.run(&["inspect", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: /dev/zero: larger than 64 MiB, not a cali-reg file\n"
+    );
+    let out = s.run(&["predict", "--input", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "error: /dev/zero:1: line longer than 1 MiB\n");
+}
+
+#[test]
+fn data_paths_that_are_not_files_say_what_they_are() {
+    let s = Scratch::trained();
+    let dir = s.dir.path().join("folder");
+    std::fs::create_dir(&dir).unwrap();
+    let out = s.run(&["train", "--data", path(&dir)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!("error: {} is a directory\n", path(&dir))
+    );
+    let out = s.run(&["train", "--data", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "error: /dev/null is not a regular file\n");
+}
+
+#[test]
+fn one_check_of_seeds_and_column_names_for_every_mode() {
+    let s = Scratch::trained();
+    let in_memory = s.run(&["train", "--seed", "4294967296"]);
+    let streaming = s.run(&[
+        "train",
+        "--streaming",
+        "--split",
+        "hash",
+        "--seed",
+        "4294967296",
+    ]);
+    for out in [&in_memory, &streaming] {
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
+        assert!(
+            stderr(out).starts_with(
+                "error: invalid value '4294967296' for '--seed <SEED>': 4294967296 is not in 0..=4294967295"
+            ),
+            "{}",
+            stderr(out)
+        );
+    }
+    for features in ["", "a,,b"] {
+        let out = s.run(&["train", "--target", "y", "--features", features]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("a column name is empty"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
