@@ -201,3 +201,78 @@ fn one_check_of_seeds_and_column_names_for_every_mode() {
         );
     }
 }
+
+#[test]
+fn outputs_that_are_devices_fifos_or_links_are_written_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+
+    let s = Scratch::trained();
+    let rows = s.dir.path().join("rows.csv");
+    let text = std::fs::read_to_string(data_path()).unwrap();
+    let head: Vec<&str> = text.lines().take(4).collect();
+    std::fs::write(&rows, head.join("\n") + "\n").unwrap();
+
+    // A device: written in place, its error named, and it stays a device.
+    let out = s.run(&["predict", "--input", path(&rows), "-o", "/dev/full"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: cannot write /dev/full: No space left on device (os error 28)\n"
+    );
+    assert!(
+        std::fs::metadata("/dev/full")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+
+    // A FIFO: written in place, read whole by its reader.
+    let fifo = s.dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let out = s.run(&["predict", "--input", path(&rows), "-o", path(&fifo)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(reader.join().unwrap().lines().count(), 4);
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+
+    // A link: the file it names is replaced, the link stays a link.
+    let real = s.dir.path().join("real.csv");
+    let link = s.dir.path().join("link.csv");
+    std::fs::write(&real, "old\n").unwrap();
+    std::os::unix::fs::symlink("real.csv", &link).unwrap();
+    let out = s.run(&["predict", "--input", path(&rows), "-o", path(&link)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(std::fs::read_to_string(&real).unwrap().lines().count(), 4);
+}
+
+#[test]
+fn temporary_files_of_killed_runs_are_removed_by_the_next() {
+    let s = Scratch::trained();
+    // No process has this id (Linux pids stop at 2^22); the test's own process is alive.
+    let stale = s.artifacts().join(".cali-reg-tmp-999999999-abc123");
+    let alive = s
+        .artifacts()
+        .join(format!(".cali-reg-tmp-{}-def456", std::process::id()));
+    std::fs::write(&stale, "half a model").unwrap();
+    std::fs::write(&alive, "being written").unwrap();
+    let out = s.run(&["train"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stale.exists(), "a dead run's leftover is removed");
+    assert!(alive.exists(), "a running process's file is left alone");
+    let leftovers: Vec<String> = std::fs::read_dir(s.artifacts())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".cali-reg-tmp-") && !n.ends_with("def456"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

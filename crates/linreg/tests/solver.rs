@@ -470,7 +470,9 @@ fn every_single_bit_flip_of_the_header_is_refused() {
     let mut reserved = bytes.clone();
     reserved[11] = 0x80;
     assert_eq!(
-        envelope::decode::<Model>(&reserved).unwrap_err().to_string(),
+        envelope::decode::<Model>(&reserved)
+            .unwrap_err()
+            .to_string(),
         "reserved header byte 11 is 128, not 0: the file is damaged"
     );
 }

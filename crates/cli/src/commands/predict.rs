@@ -235,16 +235,14 @@ fn predict_file(
     let collect = args.summary || (common.json && args.output.is_none());
     let mut collected = Vec::new();
 
-    let (mut sink, tmp): (Box<dyn Write>, Option<tempfile::NamedTempFile>) = if collect {
+    let (mut sink, destination): (Box<dyn Write>, Option<artifacts::Destination>) = if collect {
         (Box::new(std::io::sink()), None)
     } else if let Some(path) = &args.output {
-        let tmp = artifacts::temporary_beside(path)?;
-        let file = tmp
-            .reopen()
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let destination = artifacts::Destination::open(path)?;
+        let file = destination.file()?;
         (
             Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
-            Some(tmp),
+            Some(destination),
         )
     } else {
         (
@@ -255,10 +253,15 @@ fn predict_file(
             None,
         )
     };
+    let written_to = args.output.as_ref().map_or_else(
+        || String::from("standard output"),
+        |p| p.display().to_string(),
+    );
+    let cannot_write = || format!("cannot write {written_to}");
     let header = rows.header_line().unwrap_or_default().to_vec();
     sink.write_all(&header)
         .and_then(|()| sink.write_all(b",prediction\n"))
-        .context("cannot write the predictions")?;
+        .with_context(cannot_write)?;
     let mut n = 0_usize;
     let watching = RangeWatch::new(predictor);
     let buffers = Buffers::default();
@@ -275,8 +278,7 @@ fn predict_file(
             )
         },
         |out| {
-            sink.write_all(&out.text)
-                .context("cannot write the predictions")?;
+            sink.write_all(&out.text).with_context(cannot_write)?;
             if let Ok(mut b) = buffers.lock() {
                 b.push(out.text);
             }
@@ -291,15 +293,15 @@ fn predict_file(
     if n == 0 {
         anyhow::bail!("{name}: no data rows");
     }
-    sink.flush().context("cannot write the predictions")?;
+    sink.flush().with_context(cannot_write)?;
     drop(sink);
     watch.warn(&name, predictor);
     if collect {
         print_summary(common, predictor, &collected)?;
         return Ok(());
     }
-    if let (Some(tmp), Some(path)) = (tmp, &args.output) {
-        artifacts::persist(tmp, path)?;
+    if let (Some(destination), Some(path)) = (destination, &args.output) {
+        destination.finish()?;
         if common.json {
             output::json(&json!({
                 "command": "predict",
