@@ -69,5 +69,5 @@ pub use source::{
     ARCHIVE_SHA256, ARCHIVE_URL, CACHE_FILE, DATA_ENV, Located, Locator, Origin, SHA256_ENV, Stamp,
     URL_ENV, default_cache_dir, local_copy, read, sha256_hex, write_atomically,
 };
-pub use split::{Mt19937, Split, hash_is_test, permutation, train_test_split};
+pub use split::{Mt19937, Split, check_split, hash_is_test, permutation, train_test_split};
 pub use table::{Derivation, Spec, Table, load, load_known, load_path, raw_rows, recipe_for};

@@ -92,6 +92,17 @@ pub fn permutation(n: usize, seed: u64) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// The one check of a split's parameters, for the permutation and the hash split alike: a
+/// seed numpy's `RandomState` takes, and a test share strictly between 0 and 1.
+pub fn check_split(seed: u64, test_size: f64) -> Result<()> {
+    if !(test_size > 0.0 && test_size < 1.0) {
+        return Err(Error::Invalid(format!(
+            "test size {test_size} is out of range: it must be strictly between 0 and 1"
+        )));
+    }
+    check_seed(seed).map(|_| ())
+}
+
 fn check_seed(seed: u64) -> Result<u32> {
     u32::try_from(seed).map_err(|_| {
         Error::Invalid(format!(
@@ -114,12 +125,7 @@ pub struct Split {
 /// The test set is the first `ceil(test_size · n)` entries of the permutation,
 /// the train set the next `floor((1 − test_size) · n)`.
 pub fn train_test_split(n: usize, test_size: f64, seed: u64) -> Result<Split> {
-    if !(test_size > 0.0 && test_size < 1.0) {
-        return Err(Error::Invalid(format!(
-            "test size {test_size} is out of range: it must be strictly between 0 and 1"
-        )));
-    }
-    check_seed(seed)?;
+    check_split(seed, test_size)?;
     let n_test = (test_size * n as f64).ceil() as usize;
     let n_train = ((1.0 - test_size) * n as f64).floor() as usize;
     if n_train == 0 || n_test == 0 || n_test + n_train > n {

@@ -332,6 +332,12 @@ pub fn raw_rows(
 /// The recipe for a table with these columns: California Housing's (the nine raw columns,
 /// exactly), or, with a target, the named features (or all other columns) as they are.
 pub fn recipe_for(file: &str, columns: &[String], spec: &Spec) -> Result<Recipe> {
+    let named = spec.target.iter().chain(spec.features.iter().flatten());
+    if named.clone().any(|c| c.trim().is_empty()) {
+        return Err(Error::Invalid(String::from(
+            "a column name given for the target or the features is empty",
+        )));
+    }
     match &spec.target {
         None => {
             check_california_columns(file, columns)?;

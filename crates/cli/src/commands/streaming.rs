@@ -192,9 +192,7 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let seed = common.seed.unwrap_or(42);
     let test_size = common.test_size.unwrap_or(0.2);
-    if !(test_size > 0.0 && test_size < 1.0) {
-        bail!("test size {test_size} is out of range: it must be strictly between 0 and 1");
-    }
+    dataset::check_split(seed, test_size)?;
     let mut record = Record::fresh(&common.artifacts);
     let (recipe, train, mut test, source) = if args.from_stats.is_empty() {
         if args.split == SplitKind::Permutation && args.test_data.is_none() && args.streaming {
