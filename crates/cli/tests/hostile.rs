@@ -282,3 +282,40 @@ fn temporary_files_of_killed_runs_are_removed_by_the_next() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn an_overflowing_feature_is_refused_at_its_line_in_every_mode() {
+    let s = Scratch::trained();
+    let text = std::fs::read_to_string(data_path()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    // total_rooms = 1e308: AveRooms = 1e308 / households, whose square overflows.
+    let mut cells: Vec<String> = lines[3].split(',').map(String::from).collect();
+    cells[3] = String::from("1e308");
+    lines[3] = cells.join(",");
+    let data = s.dir.path().join("huge.csv");
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    let stats = s.dir.path().join("huge.stats");
+    let want = format!(
+        "error: {}:4: AveRooms is {:e}, beyond ±1e100: its square would overflow the statistics\n",
+        path(&data),
+        1e308 / cells[6].parse::<f64>().unwrap()
+    );
+    let runs: [&[&str]; 3] = [
+        &["train", "--data", path(&data)],
+        &[
+            "train",
+            "--streaming",
+            "--split",
+            "hash",
+            "--data",
+            path(&data),
+        ],
+        &["stats", "--data", path(&data), "-o", path(&stats)],
+    ];
+    for args in runs {
+        let out = s.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), want, "{args:?}");
+    }
+    assert!(!stats.exists());
+}

@@ -261,6 +261,13 @@ fn bad_files_are_refused_alike_everywhere() {
             String::from("F:7: line longer than 1 MiB"),
         ),
         (
+            "a value too large to square",
+            with_line(5, "1,1e300,3"),
+            String::from(
+                "F:7: b is 1e300, beyond ±1e100: its square would overflow the statistics",
+            ),
+        ),
+        (
             "header only",
             String::from("a,b,y\n\n"),
             String::from("F: no data rows"),

@@ -100,8 +100,11 @@ pub enum Error {
         /// The cell as written.
         value: String,
     },
-    /// A derived feature or target that overflows (a ratio of huge and tiny values).
-    #[error("{file}:{line}: {feature} comes out as {value}, not a finite number")]
+    /// A feature or target that is not finite, or too large to square (beyond ±1e100): a ratio
+    /// of a huge and a tiny value, or a huge cell.
+    #[error(
+        "{file}:{line}: {feature} is {value:e}, beyond ±1e100: its square would overflow the statistics"
+    )]
     NotFiniteDerived {
         /// The file.
         file: String,

@@ -70,4 +70,7 @@ pub use source::{
     URL_ENV, default_cache_dir, local_copy, read, sha256_hex, write_atomically,
 };
 pub use split::{Mt19937, Split, check_split, hash_is_test, permutation, train_test_split};
-pub use table::{Derivation, Spec, Table, load, load_known, load_path, raw_rows, recipe_for};
+pub use table::{
+    Derivation, MAX_MAGNITUDE, Spec, Table, check_magnitude, load, load_known, load_path, raw_rows,
+    recipe_for,
+};

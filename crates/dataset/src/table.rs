@@ -146,22 +146,32 @@ impl Derivation {
             other => Error::Invalid(format!("{}:{line}: {other}", self.file)),
         })?;
         let target = self.bound.target(raw).unwrap_or(f64::NAN);
-        let bad = features
-            .iter()
-            .zip(&self.feature_names)
-            .find(|(v, _)| !v.is_finite())
-            .map(|(v, n)| (*v, n.as_str()))
-            .or((!target.is_finite()).then_some((target, self.target_name.as_str())));
-        match bad {
-            None => Ok(target),
-            Some((value, feature)) => Err(Error::NotFiniteDerived {
-                file: self.file.clone(),
-                line,
-                feature: feature.to_owned(),
-                value,
-            }),
+        let named = features.iter().zip(&self.feature_names);
+        let target_named = std::iter::once((&target, &self.target_name));
+        for (&value, name) in named.chain(target_named) {
+            check_magnitude(&self.file, line, name, value)?;
         }
+        Ok(target)
     }
+}
+
+/// The largest magnitude a feature or target may have: squares of larger values, summed over
+/// billions of rows, would overflow the statistics (and no real measurement is that large).
+pub const MAX_MAGNITUDE: f64 = 1e100;
+
+/// Refuse a derived feature or target that is not finite, or so large that its square overflows
+/// the statistics; the error names the file, line and feature. Every reader of rows (training,
+/// statistics, evaluation, prediction) applies it.
+pub fn check_magnitude(file: &str, line: u64, feature: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value.abs() <= MAX_MAGNITUDE {
+        return Ok(());
+    }
+    Err(Error::NotFiniteDerived {
+        file: file.to_owned(),
+        line,
+        feature: feature.to_owned(),
+        value,
+    })
 }
 
 /// The columns of a table being built, column-major, with room reserved from an estimate of

@@ -107,6 +107,7 @@ fn without_row_prefix(message: &str) -> &str {
 
 /// Rows outside a feature's training range, counted per feature, reported once at the end.
 struct RangeWatch {
+    names: Vec<String>,
     min: Vec<f64>,
     max: Vec<f64>,
     outside: Vec<u64>,
@@ -116,7 +117,13 @@ impl RangeWatch {
     fn new(predictor: &Predictor) -> Self {
         let (min, max) = predictor.ranges();
         let outside = vec![0; min.len()];
-        Self { min, max, outside }
+        let names = predictor.recipe().feature_names();
+        Self {
+            names,
+            min,
+            max,
+            outside,
+        }
     }
 
     /// Count, into `outside`, the features of one row outside their training ranges.
@@ -181,12 +188,16 @@ fn predict_chunk(
     };
     let mut raw = vec![0.0; columns.len()];
     let mut features = vec![0.0; layout.n_features()];
+    let names = watch.names.as_slice();
     for (line, text) in chunk.lines() {
         dataset::parse_line(text, used, &mut raw)
             .map_err(|p| dataset::Error::at(name, line, columns, p))?;
         layout.features(0, &raw, &mut features).map_err(|e| {
             anyhow::anyhow!("{name}:{line}: {}", without_row_prefix(&e.to_string()))
         })?;
+        for (&value, feature) in features.iter().zip(names) {
+            dataset::check_magnitude(name, line, feature, value)?;
+        }
         watch.count(&features, &mut out.outside);
         let p = features
             .iter()
