@@ -33,6 +33,45 @@ impl SplitParams {
     }
 }
 
+/// How the last training run held rows out when it streamed: by hash, in a test file, or not
+/// at all (a fit from statistics files).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamedSplit {
+    Hash { seed: u64, test_size: f64 },
+    TestFile(std::path::PathBuf),
+    NoneHeldOut,
+}
+
+impl StreamedSplit {
+    /// The record's streamed split, unless `--seed` or `--test-size` ask for a permutation
+    /// split anyway; `None` after an in-memory training run.
+    pub fn recorded(common: &Common, record: &Record) -> Option<Self> {
+        if common.seed.is_some() || common.test_size.is_some() {
+            return None;
+        }
+        let split = record.get("/parameters/split")?;
+        match split.get("kind")?.as_str()? {
+            "hash" => Some(Self::Hash {
+                seed: split.get("seed")?.as_u64()?,
+                test_size: split.get("test_size")?.as_f64()?,
+            }),
+            "test file" => Some(Self::TestFile(split.get("file")?.as_str()?.into())),
+            _ => Some(Self::NoneHeldOut),
+        }
+    }
+
+    /// In words, for messages and `--json`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Hash { seed, test_size } => {
+                format!("hash split, seed {seed}, test size {test_size}")
+            }
+            Self::TestFile(f) => format!("test file {}", f.display()),
+            Self::NoneHeldOut => String::from("no held-out rows"),
+        }
+    }
+}
+
 /// The loaded table and its train/test split.
 #[derive(Debug)]
 pub struct Prepared {
@@ -50,12 +89,20 @@ impl Prepared {
     }
 
     /// Load the data for a later command: a file with the size and modification time that the
-    /// record noted when it was hashed is not hashed again.
+    /// record noted when it was hashed is not hashed again. The split is the last training
+    /// run's permutation split; after a streaming run, whose rows were held out otherwise, this
+    /// is an error rather than a score on the wrong rows.
     pub fn load_recorded(
         common: &Common,
         params: SplitParams,
         record: &Record,
     ) -> anyhow::Result<Self> {
+        if let Some(split) = StreamedSplit::recorded(common, record) {
+            anyhow::bail!(
+                "the last training run streamed ({}); this command needs a permutation split: pass --seed N --test-size F to choose one, or score the held-out rows with `cali-reg evaluate`",
+                split.describe()
+            );
+        }
         Self::load_with(common, params, Some(record))
     }
 

@@ -315,3 +315,91 @@ fn streaming_needs_a_split_it_can_make() {
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("go with --streaming"));
 }
+
+/// Later commands score the rows a streaming run held out, not a permutation split of their own.
+#[test]
+fn evaluate_after_streaming_scores_the_held_out_rows() {
+    let dir = Dir::new();
+    let data = dir.file("data.csv", &table(0, 20_000, 1.0));
+    let trained = dir.json(&[
+        "train",
+        "--streaming",
+        "--split",
+        "hash",
+        "--seed",
+        "9",
+        "--data",
+        path(&data),
+        "--target",
+        "y",
+    ]);
+    let evaluated = dir.json(&["evaluate", "--data", path(&data), "--target", "y"]);
+    assert_eq!(evaluated["test_rows"], trained["test_rows"]);
+    assert_eq!(evaluated["split"], "hash split, seed 9, test size 0.2");
+    // Training's R² comes from the test rows' moments, evaluate's from their residuals.
+    assert_relative_eq!(
+        evaluated["r2"].as_f64().unwrap(),
+        trained["r2"].as_f64().unwrap(),
+        max_relative = 1e-9
+    );
+    assert_relative_eq!(
+        evaluated["rmse"].as_f64().unwrap(),
+        trained["rmse"].as_f64().unwrap(),
+        max_relative = 1e-9
+    );
+
+    // A test file: its rows are the held-out ones.
+    let held = dir.file("held.csv", &table(20_000, 21_000, 1.0));
+    let trained = dir.json(&[
+        "train",
+        "--streaming",
+        "--data",
+        path(&data),
+        "--test-data",
+        path(&held),
+        "--target",
+        "y",
+    ]);
+    let evaluated = dir.json(&["evaluate", "--data", path(&data), "--target", "y"]);
+    assert_eq!(evaluated["test_rows"], 1_000);
+    assert_relative_eq!(
+        evaluated["r2"].as_f64().unwrap(),
+        trained["r2"].as_f64().unwrap(),
+        max_relative = 1e-9
+    );
+
+    // Commands that need a permutation split say so instead of using the wrong rows.
+    dir.json(&["quantize"]);
+    for args in [&["report"][..], &["predict"][..]] {
+        let mut all = args.to_vec();
+        all.extend(["--data", path(&data), "--target", "y"]);
+        let out = dir.run(&all);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("the last training run streamed (test file ")
+                && err.contains("pass --seed N --test-size F"),
+            "{err}"
+        );
+    }
+
+    // Statistics alone hold nothing out.
+    let stats = dir.0.path().join("all.stats");
+    dir.json(&[
+        "stats",
+        "--data",
+        path(&data),
+        "--target",
+        "y",
+        "-o",
+        path(&stats),
+    ]);
+    dir.json(&["train", "--from-stats", path(&stats), "--target", "y"]);
+    let out = dir.run(&["evaluate", "--data", path(&data), "--target", "y"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("there is no test split to score"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -16,7 +16,8 @@ use linreg::{LinearRegression, Recipe, SufficientStats};
 use serde_json::json;
 
 use crate::args::{Common, STREAMING_THRESHOLD, SplitKind, TrainArgs};
-use crate::artifacts::{self, LINEAR};
+use crate::artifacts::{self, LINEAR, Predictor};
+use crate::data::StreamedSplit;
 use crate::output;
 use crate::record::Record;
 
@@ -276,6 +277,68 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// The rows a streaming training run held out, read again: their targets and predictions.
+#[derive(Debug)]
+pub struct HeldOut {
+    pub y: Vec<f64>,
+    pub predicted: Vec<f64>,
+    /// The file read.
+    pub file: String,
+}
+
+/// Read the held-out rows of `split` again and predict them. Every row is checked, as training
+/// checked it; only the held-out ones are kept.
+pub fn held_out(
+    common: &Common,
+    split: &StreamedSplit,
+    predictor: &Predictor,
+) -> anyhow::Result<HeldOut> {
+    let (path, is_test): (PathBuf, Box<dyn Fn(u64) -> bool + Sync>) = match split {
+        StreamedSplit::Hash { seed, test_size } => {
+            let (seed, test_size) = (*seed, *test_size);
+            (
+                data_path(common)?,
+                Box::new(move |line| dataset::hash_is_test(seed, line, test_size)),
+            )
+        }
+        StreamedSplit::TestFile(file) => (file.clone(), Box::new(|_| true)),
+        StreamedSplit::NoneHeldOut => bail!(
+            "the model was fitted from statistics files without held-out rows: there is no test split to score"
+        ),
+    };
+    let spec = spec(common);
+    let input = Input::open(&path, spec.default_columns())?.unhashed();
+    let file = input.name().to_owned();
+    let derive = Derivation::new(&input, predictor.recipe())?;
+    let (weights, intercept) = (predictor.coefficients(), predictor.intercept());
+    let (mut y, mut predicted) = (Vec::new(), Vec::new());
+    input.for_each_chunk(
+        |chunk| {
+            let mut raw = vec![0.0; derive.n_columns()];
+            let mut features = vec![0.0; derive.n_features()];
+            let mut out = (Vec::new(), Vec::new());
+            for (line, text) in chunk.lines() {
+                let target = derive.row(line, text, &mut raw, &mut features)?;
+                if is_test(line) {
+                    let p: f64 = features.iter().zip(&weights).map(|(a, b)| a * b).sum();
+                    out.0.push(target);
+                    out.1.push(p + intercept);
+                }
+            }
+            Ok::<_, anyhow::Error>(out)
+        },
+        |(ys, ps)| {
+            y.extend(ys);
+            predicted.extend(ps);
+            Ok(())
+        },
+    )?;
+    if y.is_empty() {
+        bail!("{file}: no held-out rows ({})", split.describe());
+    }
+    Ok(HeldOut { y, predicted, file })
 }
 
 /// Load and merge statistics files; they must describe the same features.
