@@ -202,7 +202,66 @@ pub fn read_bounded(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Read and decode the model file `name` of an artifacts folder, checked against the folder's
+/// record ([`Record::check_artifact`](crate::record::Record::check_artifact)).
+pub fn load_checked<T: Artifact>(artifacts: &Path, name: &str) -> anyhow::Result<T> {
+    let path = artifacts.join(name);
+    let bytes = read_bounded(&path)?;
+    // A damaged file says how it is damaged; an intact one must still be the record's.
+    let value = envelope::decode(&bytes).with_context(|| format!("{}", path.display()))?;
+    crate::record::Record::open(artifacts)?.check_artifact(name, &path, &bytes)?;
+    Ok(value)
+}
+
+/// A lock on an artifacts folder (`.lock` in it): one writing command at a time, and no reading
+/// command while one writes, so that model files and `run.json` are always seen together.
+#[derive(Debug)]
+pub struct Lock {
+    /// Held, never read: dropping it unlocks.
+    _file: std::fs::File,
+}
+
+impl Lock {
+    /// For a command that writes the folder. Waits, saying so, while another command holds it.
+    pub fn exclusive(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let file = Self::file(dir).with_context(|| format!("cannot lock {}", dir.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                crate::output::stderr(format_args!(
+                    "waiting for another cali-reg command working in {}",
+                    dir.display()
+                ));
+                file.lock()
+                    .with_context(|| format!("cannot lock {}", dir.display()))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", dir.display()));
+            }
+        }
+        Ok(Self { _file: file })
+    }
+
+    /// For a command that reads the folder: waits while one writes. A folder that cannot hold
+    /// a lock file (read-only, as in the container image) is read without one.
+    pub fn shared(dir: &Path) -> Option<Self> {
+        let file = Self::file(dir).ok()?;
+        file.lock_shared().ok()?;
+        Some(Self { _file: file })
+    }
+
+    fn file(dir: &Path) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".lock"))
+    }
+}
+
 /// Read and decode a model file; errors name the file.
+#[cfg(feature = "train")]
 pub fn load<T: Artifact>(path: &Path) -> anyhow::Result<T> {
     let bytes = read_bounded(path)?;
     envelope::decode(&bytes).with_context(|| format!("{}", path.display()))
@@ -221,11 +280,11 @@ impl Predictor {
     /// Load the model `--quantized` selects from the artifacts folder.
     pub fn load(artifacts: &Path, quantized: bool) -> anyhow::Result<(Self, PathBuf)> {
         if quantized {
-            let path = artifacts.join(QUANTIZED);
-            Ok((Self::Quantized(load(&path)?), path))
+            let model = load_checked(artifacts, QUANTIZED)?;
+            Ok((Self::Quantized(model), artifacts.join(QUANTIZED)))
         } else {
-            let path = artifacts.join(LINEAR);
-            Ok((Self::Float(load(&path)?), path))
+            let model = load_checked(artifacts, LINEAR)?;
+            Ok((Self::Float(model), artifacts.join(LINEAR)))
         }
     }
 

@@ -93,6 +93,32 @@ impl Record {
         self.set("stages", name, json!({ "seconds": seconds }));
     }
 
+    /// Check a model file's bytes against what the record says of `name`. The record lists the
+    /// SHA-256 of each file its runs wrote: a file that differs was left by a run killed between
+    /// writing it and the record, or by two runs at once, and is refused. A folder without a
+    /// record (the container image's) is taken as it is.
+    pub fn check_artifact(&self, name: &str, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+        let Some(artifacts) = self.value.get("artifacts") else {
+            return Ok(());
+        };
+        match artifacts
+            .pointer(&format!("/{name}/sha256"))
+            .and_then(Value::as_str)
+        {
+            Some(sha) if sha == sha256_hex(bytes) => Ok(()),
+            Some(_) => anyhow::bail!(
+                "{} does not match {} (a run was interrupted, or two ran at once): run `cali-reg train` and `cali-reg quantize` again",
+                path.display(),
+                self.path.display()
+            ),
+            None if name == crate::artifacts::QUANTIZED => anyhow::bail!(
+                "{} was made before the last training run: run `cali-reg quantize`",
+                path.display()
+            ),
+            None => Ok(()),
+        }
+    }
+
     /// Write it back, atomically.
     pub fn save(&self) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(&self.value)?;

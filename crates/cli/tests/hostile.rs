@@ -319,3 +319,108 @@ fn an_overflowing_feature_is_refused_at_its_line_in_every_mode() {
     }
     assert!(!stats.exists());
 }
+
+#[test]
+fn a_model_that_disagrees_with_the_record_is_refused() {
+    let s = Scratch::trained();
+    let record = s.artifacts().join("run.json");
+    let seed_42 = std::fs::read(&record).unwrap();
+    // A run killed after renaming its model and before writing its record leaves this pair.
+    let out = s.run(&["train", "--seed", "7"]);
+    assert!(out.status.success());
+    std::fs::write(&record, &seed_42).unwrap();
+    let out = s.run(&["predict"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {} does not match {} (a run was interrupted, or two ran at once): run `cali-reg train` and `cali-reg quantize` again\n",
+            path(&s.artifacts().join("linear_model.msgpack")),
+            path(&record)
+        )
+    );
+    // A new training run makes the quantised model stale until it is quantised again.
+    assert!(s.run(&["train"]).status.success());
+    let out = s.run(&["predict", "--quantized"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).ends_with("was made before the last training run: run `cali-reg quantize`\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(s.run(&["quantize"]).status.success());
+    assert!(s.run(&["predict", "--quantized"]).status.success());
+}
+
+#[test]
+fn training_and_quantising_at_once_never_leave_a_stale_pair_unmarked() {
+    let s = Scratch::trained();
+    for seed in 0..8 {
+        let seed = seed.to_string();
+        let mut train = s
+            .cmd(&["train", "--seed", &seed])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut quantize = s.cmd(&["quantize"]).stdout(Stdio::null()).spawn().unwrap();
+        assert!(train.wait().unwrap().success());
+        assert!(quantize.wait().unwrap().success());
+        // Either the record vouches for a quantised model made from the float model on disk,
+        // or it does not list one (quantize ran first), and predict --quantized says so.
+        let record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(s.artifacts().join("run.json")).unwrap())
+                .unwrap();
+        let float: linreg::Model = linreg::envelope::decode(
+            &std::fs::read(s.artifacts().join("linear_model.msgpack")).unwrap(),
+        )
+        .unwrap();
+        let quant: linreg::QuantizedModel = linreg::envelope::decode(
+            &std::fs::read(s.artifacts().join("quant_model.msgpack")).unwrap(),
+        )
+        .unwrap();
+        let listed = record["artifacts"].get("quant_model.msgpack").is_some();
+        let from_float = linreg::QuantizedModel::quantize(&float).unwrap() == quant;
+        assert!(
+            !listed || from_float,
+            "seed {seed}: the record vouches for a stale model"
+        );
+        let out = s.run(&["predict", "--quantized"]);
+        assert_eq!(
+            out.status.success(),
+            listed,
+            "seed {seed}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_second_writer_waits_for_the_first_and_says_so() {
+    let s = Scratch::trained();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(s.artifacts().join(".lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut train = s
+        .cmd(&["train"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(
+        train.try_wait().unwrap().is_none(),
+        "train went ahead while the folder was locked"
+    );
+    lock.unlock().unwrap();
+    let out = train.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "waiting for another cali-reg command working in {}\n",
+            path(&s.artifacts())
+        )
+    );
+}

@@ -15,10 +15,21 @@ mod streaming;
 mod train;
 
 use crate::args::{Cli, Command};
+use crate::artifacts::Lock;
 
 /// Run the chosen subcommand.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let common = &cli.common;
+    // Writers of the artifacts folder take it alone; readers wait for them.
+    let _lock = match &cli.command {
+        #[cfg(feature = "train")]
+        Command::Train(_) | Command::Report => Some(Lock::exclusive(&common.artifacts)?),
+        Command::Quantize => Some(Lock::exclusive(&common.artifacts)?),
+        #[cfg(feature = "train")]
+        Command::Evaluate => Lock::shared(&common.artifacts),
+        Command::Predict(_) => Lock::shared(&common.artifacts),
+        _ => None,
+    };
     match &cli.command {
         #[cfg(feature = "train")]
         Command::Train(args) => train::run(common, args),

@@ -12,7 +12,7 @@ use crate::record::Record;
 
 pub fn run(common: &Common) -> anyhow::Result<()> {
     let start = Instant::now();
-    let model: Model = artifacts::load(&common.artifacts.join(LINEAR))?;
+    let model: Model = artifacts::load_checked(&common.artifacts, LINEAR)?;
     let quantized = QuantizedModel::quantize(&model)?;
     let path = common.artifacts.join(QUANTIZED);
     let bytes = artifacts::save(&path, &quantized)?;

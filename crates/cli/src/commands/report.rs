@@ -34,8 +34,8 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
     let start = Instant::now();
     let dir = &common.artifacts;
     let mut record = Record::open(dir)?;
-    let float: Model = artifacts::load(&dir.join(LINEAR))?;
-    let quant: QuantizedModel = artifacts::load(&dir.join(QUANTIZED))?;
+    let float: Model = artifacts::load_checked(dir, LINEAR)?;
+    let quant: QuantizedModel = artifacts::load_checked(dir, QUANTIZED)?;
     let original = OriginalScheme::quantize(&float);
     let prepared =
         Prepared::load_recorded(common, SplitParams::resolve(common, Some(&record)), &record)?;
