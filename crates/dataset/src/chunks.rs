@@ -248,7 +248,7 @@ impl Input {
                 .read_to_end(&mut buf)
                 .map_err(|e| Error::Io {
                     path: self.name.clone().into(),
-                    source: e,
+                    cause: e,
                 })?;
             if let Some(h) = &mut self.hasher {
                 h.update(&buf[carried..]);

@@ -25,12 +25,14 @@ pub enum Error {
     )]
     NoLocalCopy,
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    // The cause is part of the message, not a chained source: printed with its chain, the
+    // message would repeat it ("Permission denied: Permission denied").
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file holds no data rows.
     #[error("{file}: no data rows")]
@@ -251,3 +253,19 @@ fn plural(items: &[String]) -> &'static str {
 
 /// Result with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_io_error_says_its_cause_once() {
+        let err = Error::Io {
+            path: PathBuf::from("data.csv"),
+            cause: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        assert_eq!(err.to_string(), "data.csv: permission denied");
+        // Printed with its chain of sources (as `{:#}` does), nothing is repeated.
+        assert!(std::error::Error::source(&err).is_none());
+    }
+}

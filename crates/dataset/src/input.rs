@@ -53,7 +53,7 @@ impl std::fmt::Debug for Input {
 fn io_error(name: &str, source: std::io::Error) -> Error {
     Error::Io {
         path: name.into(),
-        source,
+        cause: source,
     }
 }
 

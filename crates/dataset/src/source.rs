@@ -233,7 +233,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
         .and_then(|mut f| f.read_to_end(&mut bytes))
         .map_err(|source| Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
     Ok(bytes)
 }
@@ -261,7 +261,7 @@ fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<()> {
 pub fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| Error::Io {
         path: target.to_path_buf(),
-        source,
+        cause: source,
     };
     std::fs::create_dir_all(dir).map_err(io)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;

@@ -67,9 +67,10 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
-    /// Quantisation failed.
+    /// Quantisation failed. (The cause is in the message, not chained, so that printing the
+    /// chain does not say it twice.)
     #[error("quantisation: {0}")]
-    Quant(#[from] quant::Error),
+    Quant(quant::Error),
     /// A model file that cannot be read.
     #[error("{0}")]
     Format(String),
@@ -85,3 +86,9 @@ fn join_names(names: &[String]) -> String {
 
 /// Result with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<quant::Error> for Error {
+    fn from(e: quant::Error) -> Self {
+        Self::Quant(e)
+    }
+}
