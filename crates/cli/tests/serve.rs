@@ -339,3 +339,112 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
     drop(s);
 }
+
+/// Send raw bytes, half-close, and read the answer.
+fn raw(server: &Server, bytes: &[u8]) -> (u16, Value) {
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.write_all(bytes).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    read_response(&mut s)
+}
+
+#[test]
+fn every_4xx_carries_the_json_error_and_the_right_status() {
+    let server = Server::start(&[]);
+    for (method, path) in [("GET", "/invocations"), ("POST", "/ping")] {
+        let (status, body) = server.request(method, path, "application/json", b"");
+        assert_eq!(status, 405, "{method} {path}");
+        assert_eq!(body["error_code"], "METHOD_NOT_ALLOWED", "{body}");
+        assert_eq!(
+            body["message"],
+            format!("{method} is not allowed on {path}")
+        );
+    }
+    // Body errors other than size are 400, and say what is wrong.
+    let bad_chunk = "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+    let short = "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"instances\": []}";
+    for request in [bad_chunk, short] {
+        let (status, body) = raw(&server, request.as_bytes());
+        assert_eq!(status, 400, "{request:?}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("cannot read the request body"),
+            "{body}"
+        );
+    }
+    // Only an oversized body is 413.
+    let big = vec![b' '; 11 << 20];
+    let (status, body) = server.request("POST", "/invocations", "application/json", &big);
+    assert_eq!(status, 413, "{body}");
+}
+
+#[test]
+fn ambiguous_and_unusable_inputs_are_refused() {
+    let server = Server::start(&[]);
+    let row = [8.3252, 41.0, 6.98, 1.02, 322.0, 2.56, 37.88, -122.23];
+    let mut twice: Vec<&str> = FEATURES.to_vec();
+    twice[1] = "MedInc";
+    let cases = [
+        (
+            json!({"dataframe_split": {"columns": twice, "data": [row]}}).to_string(),
+            "column MedInc appears twice",
+        ),
+        (
+            r#"{"dataframe_records": [{"MedInc": 1, "MedInc": 2, "HouseAge": 3}]}"#.to_owned(),
+            "key \"MedInc\" appears twice",
+        ),
+        (
+            json!({"dataframe_split": {"columns": FEATURES, "data": [row]}, "instances": [row]})
+                .to_string(),
+            "the body has dataframe_split and instances: send exactly one input",
+        ),
+        (
+            // Raw census columns whose ratio overflows: households = 1e-320.
+            json!({"dataframe_split": {
+                "columns": ["longitude", "latitude", "housing_median_age", "total_rooms",
+                            "total_bedrooms", "population", "households", "median_income"],
+                "data": [[-122.23, 37.88, 41.0, 880.0, 129.0, 322.0, 1e-320, 8.3252]]}})
+            .to_string(),
+            "row 0: AveRooms is inf, not a usable number",
+        ),
+    ];
+    for (body, needle) in cases {
+        let (status, answer) =
+            server.request("POST", "/invocations", "application/json", body.as_bytes());
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(needle),
+            "{body}: {answer}"
+        );
+    }
+}
+
+#[test]
+fn a_stalled_client_cannot_hold_shutdown_past_the_grace_period() {
+    let server = Server::start(&["--grace", "1"]);
+    // Headers without their final blank line, then nothing.
+    let mut stalled = TcpStream::connect(&server.addr).unwrap();
+    stalled
+        .write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut server = server;
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    // Not a speed check: a bound on "never", thirty times the grace period.
+    let mut status = None;
+    for _ in 0..300 {
+        status = server.child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = status.expect("the server hung after SIGTERM with a stalled client");
+    assert_eq!(status.code(), Some(0));
+    drop(stalled);
+}

@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// Largest request body in bytes; larger ones are answered 413
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body: usize,
+    /// After SIGTERM or SIGINT, how long requests in flight may take before the server exits
+    /// anyway (stalled clients are dropped)
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub grace: f64,
 }
 
 /// What every request needs.
@@ -124,12 +128,32 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
             .route("/version", get(version))
             .route("/invocations", post(invocations))
             .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
             .layer(axum::middleware::from_fn_with_state(app.clone(), log))
             .with_state(app);
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("server failed")
+        // On a signal: stop accepting, let requests in flight finish, but no longer than the
+        // grace period; a client that stalls mid-request must not keep the process alive.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
+            shutdown().await;
+            let _ = stop_tx.send(true);
+        });
+        let grace = std::time::Duration::from_secs_f64(args.grace.max(0.0));
+        let deadline = async move {
+            let mut stop_rx = stop_rx;
+            let _ = stop_rx.wait_for(|stopped| *stopped).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = serving => result.context("server failed"),
+            () = deadline => {
+                output::stderr(format_args!(
+                    "grace period of {:.1} s over: dropping the connections still open",
+                    grace.as_secs_f64()
+                ));
+                Ok(())
+            }
+        }
     })?;
     output::stderr(format_args!("stopped"));
     Ok(())
@@ -194,6 +218,14 @@ async fn not_found() -> ApiError {
     }
 }
 
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "METHOD_NOT_ALLOWED",
+        message: format!("{} is not allowed on {}", req.method(), req.uri().path()),
+    }
+}
+
 async fn invocations(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -201,11 +233,7 @@ async fn invocations(
 ) -> Result<Response, ApiError> {
     let bytes: Bytes = axum::body::to_bytes(body, app.max_body)
         .await
-        .map_err(|_| ApiError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "PAYLOAD_TOO_LARGE",
-            message: format!("request body over the limit of {} bytes", app.max_body),
-        })?;
+        .map_err(|e| body_error(&e, app.max_body))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -241,23 +269,60 @@ async fn invocations(
         .into_response())
 }
 
+/// Only a body over the limit is 413; a body that cannot be read (a bad chunk, a connection
+/// closed early, conflicting lengths) is 400 and says why.
+fn body_error(e: &axum::Error, max_body: usize) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "PAYLOAD_TOO_LARGE",
+                message: format!("request body over the limit of {max_body} bytes"),
+            };
+        }
+        cause = c.source();
+    }
+    ApiError::bad(format!("cannot read the request body: {e}"))
+}
+
 /// Rows of cells, with column names when the request gave them.
 struct Table {
     columns: Option<Vec<String>>,
     rows: Vec<Vec<Value>>,
 }
 
+/// The input keys of MLflow's JSON format.
+const INPUT_KEYS: [&str; 4] = [
+    "dataframe_split",
+    "dataframe_records",
+    "instances",
+    "inputs",
+];
+
 fn from_json(bytes: &[u8]) -> Result<Table, ApiError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError {
-        status: StatusCode::BAD_REQUEST,
-        code: "MALFORMED_REQUEST",
-        message: format!("malformed JSON: {e}"),
-    })?;
+    let value: Value = serde_json::from_slice::<strict::Strict>(bytes)
+        .map(|s| s.0)
+        .map_err(|e| ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "MALFORMED_REQUEST",
+            message: format!("malformed JSON: {e}"),
+        })?;
     let Value::Object(top) = value else {
         return Err(ApiError::bad(
             "expected a JSON object with one of dataframe_split, dataframe_records, instances, inputs",
         ));
     };
+    let given: Vec<&str> = INPUT_KEYS
+        .into_iter()
+        .filter(|k| top.contains_key(*k))
+        .collect();
+    if given.len() > 1 {
+        return Err(ApiError::bad(format!(
+            "the body has {}: send exactly one input",
+            given.join(" and ")
+        )));
+    }
     if let Some(split) = top.get("dataframe_split") {
         let columns = match split.get("columns") {
             Some(Value::Array(c)) => Some(strings(c)?),
@@ -278,7 +343,7 @@ fn from_json(bytes: &[u8]) -> Result<Table, ApiError> {
         };
         return Ok(Table { columns, rows });
     }
-    for key in ["dataframe_records", "instances", "inputs"] {
+    for key in INPUT_KEYS.into_iter().skip(1) {
         match top.get(key) {
             None => {}
             Some(Value::Array(items)) => return rows_of(items, key),
@@ -436,6 +501,14 @@ fn predict(app: &App, table: &Table) -> Result<(Vec<f64>, Vec<String>), ApiError
     let mut features = vec![0.0; p];
     let mut predictions = Vec::with_capacity(table.rows.len());
     let mut outside = vec![0_usize; p];
+    if let Some(columns) = &table.columns
+        && let Some((_, twice)) = columns
+            .iter()
+            .enumerate()
+            .find(|(i, c)| columns[..*i].contains(c))
+    {
+        return Err(ApiError::bad(format!("column {twice} appears twice")));
+    }
     let layout = match &table.columns {
         Some(columns) => Some((
             InputLayout::bind(&app.recipe, columns).map_err(|e| ApiError::bad(e.to_string()))?,
@@ -479,14 +552,25 @@ fn predict(app: &App, table: &Table) -> Result<(Vec<f64>, Vec<String>), ApiError
                 outside[j] += 1;
             }
         }
-        predictions.push(
-            features
-                .iter()
-                .zip(&app.weights)
-                .map(|(a, b)| a * b)
-                .sum::<f64>()
-                + app.intercept,
-        );
+        for (&v, name) in features.iter().zip(&names) {
+            if !v.is_finite() || v.abs() > dataset::MAX_MAGNITUDE {
+                return Err(ApiError::bad(format!(
+                    "row {r}: {name} is {v:e}, not a usable number (beyond ±1e100)"
+                )));
+            }
+        }
+        let prediction = features
+            .iter()
+            .zip(&app.weights)
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
+            + app.intercept;
+        if !prediction.is_finite() {
+            return Err(ApiError::bad(format!(
+                "row {r}: the prediction is {prediction}, not a finite number"
+            )));
+        }
+        predictions.push(prediction);
     }
     let warnings = outside
         .iter()
@@ -500,4 +584,85 @@ fn predict(app: &App, table: &Table) -> Result<(Vec<f64>, Vec<String>), ApiError
         })
         .collect();
     Ok((predictions, warnings))
+}
+
+/// JSON parsed as serde_json does, except that an object naming a key twice is an error (serde
+/// keeps the last value, silently; MLflow refuses such bodies).
+mod strict {
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Value};
+
+    pub struct Strict(pub Value);
+
+    impl<'de> Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(StrictVisitor).map(Strict)
+        }
+    }
+
+    struct StrictVisitor;
+
+    impl<'de> Visitor<'de> for StrictVisitor {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+
+        fn visit_none<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            Strict::deserialize(d).map(|s| s.0)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(Strict(v)) = seq.next_element()? {
+                items.push(v);
+            }
+            Ok(Value::Array(items))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(de::Error::custom(format!("key {key:?} appears twice")));
+                }
+                let Strict(value) = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(Value::Object(out))
+        }
+    }
 }
