@@ -18,6 +18,11 @@ struct Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Self {
+        Self::launch(None, extra)
+    }
+
+    /// Start the server with at most `files` open files (`ulimit -n`), or the default.
+    fn launch(files: Option<u32>, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let artifacts = dir.path().join("artifacts");
         for cmd in ["train", "quantize"] {
@@ -29,7 +34,16 @@ impl Server {
                 .unwrap();
             assert!(ok.status.success());
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cali-reg"))
+        let mut command = match files {
+            None => Command::new(env!("CARGO_BIN_EXE_cali-reg")),
+            Some(n) => {
+                let mut c = Command::new("bash");
+                c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")])
+                    .arg(env!("CARGO_BIN_EXE_cali-reg"));
+                c
+            }
+        };
+        let mut child = command
             .args(["serve", "--port", "0", "--artifacts"])
             .arg(&artifacts)
             .args(extra)
@@ -447,4 +461,64 @@ fn a_stalled_client_cannot_hold_shutdown_past_the_grace_period() {
     let status = status.expect("the server hung after SIGTERM with a stalled client");
     assert_eq!(status.code(), Some(0));
     drop(stalled);
+}
+
+/// Read until the server closes the connection (or `limit` passes, which fails the test).
+fn closed_by_server(s: &mut TcpStream, limit: std::time::Duration) -> Vec<u8> {
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut got = Vec::new();
+    match s.read_to_end(&mut got) {
+        Ok(_) => got,
+        Err(e) => panic!("the server kept a stalled connection open: {e}"),
+    }
+}
+
+#[test]
+fn silent_half_header_and_half_body_clients_are_timed_out() {
+    let server = Server::start(&["--header-timeout", "1", "--body-timeout", "1"]);
+    // Bounds on "never" (thirty times the timeouts), not speed checks.
+    let limit = std::time::Duration::from_secs(30);
+    let mut silent = TcpStream::connect(&server.addr).unwrap();
+    assert!(closed_by_server(&mut silent, limit).is_empty());
+    let mut half_header = TcpStream::connect(&server.addr).unwrap();
+    half_header
+        .write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    closed_by_server(&mut half_header, limit);
+    // A kept-alive connection that sends nothing more is closed too.
+    let mut idle = TcpStream::connect(&server.addr).unwrap();
+    idle.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let answer = String::from_utf8(closed_by_server(&mut idle, limit)).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Half a body: 408 with the JSON error.
+    let mut half_body = TcpStream::connect(&server.addr).unwrap();
+    half_body
+        .write_all(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"instances\": [")
+        .unwrap();
+    let answer = String::from_utf8(closed_by_server(&mut half_body, limit)).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("\"error_code\":\"REQUEST_TIMEOUT\""),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_flood_of_idle_connections_cannot_lock_out_a_health_check() {
+    for (files, idle) in [(Some(256), 300), (None, 1_000)] {
+        let server = Server::launch(files, &["--quiet"]);
+        let open: Vec<TcpStream> = (0..idle)
+            .map(|_| TcpStream::connect(&server.addr).unwrap())
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut ping = TcpStream::connect(&server.addr).unwrap();
+        ping.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let limit = std::time::Duration::from_secs(30);
+        let answer = String::from_utf8(closed_by_server(&mut ping, limit)).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{files:?}: {answer}");
+        drop(open);
+        assert_eq!(server.stop(), 0);
+    }
 }

@@ -20,6 +20,8 @@ use axum::routing::{get, post};
 use linreg::InputLayout;
 use serde_json::{Map, Value, json};
 
+mod connections;
+
 use crate::args::Common;
 use crate::artifacts::{LINEAR, Predictor, QUANTIZED};
 use crate::output;
@@ -43,6 +45,17 @@ pub struct ServeArgs {
     /// anyway (stalled clients are dropped)
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub grace: f64,
+    /// Time a client has to send a request's head, and to start its next request on a kept-alive
+    /// connection; the connection is closed after it
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub header_timeout: f64,
+    /// Time a client has to send a request's body; later, the answer is 408
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub body_timeout: f64,
+    /// Connections open at once (kept below the limit of open files); a new client beyond it
+    /// closes the one that has been quiet longest
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
 }
 
 /// What every request needs.
@@ -55,6 +68,7 @@ struct App {
     kind: &'static str,
     model: String,
     max_body: usize,
+    body_timeout: std::time::Duration,
     quiet: bool,
 }
 
@@ -107,6 +121,7 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
         kind: predictor.kind(),
         model: path.display().to_string(),
         max_body: args.max_body,
+        body_timeout: seconds(args.body_timeout),
         quiet: common.quiet,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -131,32 +146,21 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
             .method_not_allowed_fallback(method_not_allowed)
             .layer(axum::middleware::from_fn_with_state(app.clone(), log))
             .with_state(app);
-        // On a signal: stop accepting, let requests in flight finish, but no longer than the
-        // grace period; a client that stalls mid-request must not keep the process alive.
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
-            shutdown().await;
-            let _ = stop_tx.send(true);
-        });
-        let grace = std::time::Duration::from_secs_f64(args.grace.max(0.0));
-        let deadline = async move {
-            let mut stop_rx = stop_rx;
-            let _ = stop_rx.wait_for(|stopped| *stopped).await;
-            tokio::time::sleep(grace).await;
+        let limits = connections::Limits {
+            header_timeout: seconds(args.header_timeout),
+            max_connections: connections::connection_cap(args.max_connections),
+            grace: seconds(args.grace),
         };
-        tokio::select! {
-            result = serving => result.context("server failed"),
-            () = deadline => {
-                output::stderr(format_args!(
-                    "grace period of {:.1} s over: dropping the connections still open",
-                    grace.as_secs_f64()
-                ));
-                Ok(())
-            }
-        }
+        connections::serve(listener, router, limits, shutdown()).await;
+        Ok::<(), anyhow::Error>(())
     })?;
     output::stderr(format_args!("stopped"));
     Ok(())
+}
+
+/// A duration from a number of seconds given on the command line (negative or not a number: 0).
+fn seconds(s: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(s).unwrap_or_default()
 }
 
 /// SIGTERM (as `docker stop` sends) or SIGINT: stop taking connections, finish the requests in flight.
@@ -231,9 +235,18 @@ async fn invocations(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes: Bytes = axum::body::to_bytes(body, app.max_body)
-        .await
-        .map_err(|e| body_error(&e, app.max_body))?;
+    let bytes: Bytes =
+        tokio::time::timeout(app.body_timeout, axum::body::to_bytes(body, app.max_body))
+            .await
+            .map_err(|_| ApiError {
+                status: StatusCode::REQUEST_TIMEOUT,
+                code: "REQUEST_TIMEOUT",
+                message: format!(
+                    "the request body did not arrive within {:.1} s",
+                    app.body_timeout.as_secs_f64()
+                ),
+            })?
+            .map_err(|e| body_error(&e, app.max_body))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
