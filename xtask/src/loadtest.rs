@@ -76,6 +76,54 @@ fn phase(addr: &str, requests: usize, rows: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A field of `/proc/PID/status`, in MiB.
+fn status_mib(pid: u32, key: &str) -> anyhow::Result<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|rest| rest.trim().trim_end_matches(" kB").trim().parse().ok())
+        .with_context(|| format!("no {key} in /proc/{pid}/status"))?;
+    Ok(kib / 1024)
+}
+
+/// Memory: 16 bodies of 10 MiB at once (about 580,000 rows each), then 5 s of idling.
+fn memory(addr: &str, pid: u32) -> anyhow::Result<()> {
+    let row = "[1,1,1,1,1,1,1,1]";
+    let rows = ((10 << 20) - 20) / (row.len() + 1);
+    let body = format!("{{\"instances\": [{}]}}", vec![row; rows].join(","));
+    let statuses: Vec<anyhow::Result<u16>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut conn = Connection::open(addr)?;
+                    conn.request("POST", "/invocations", "application/json", body.as_bytes())
+                        .map(|(status, _)| status)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("client thread panicked")))
+            })
+            .collect()
+    });
+    let ok = statuses
+        .into_iter()
+        .filter(|s| matches!(s, Ok(200)))
+        .count();
+    let peak = status_mib(pid, "VmHWM:")?;
+    std::thread::sleep(Duration::from_secs(5));
+    let idle = status_mib(pid, "VmRSS:")?;
+    println!(
+        "16 concurrent bodies of {:.1} MiB: {ok} answered 200, peak RSS {peak} MiB, RSS after 5 s idle {idle} MiB",
+        body.len() as f64 / f64::from(1 << 20)
+    );
+    Ok(())
+}
+
 pub fn loadtest() -> anyhow::Result<()> {
     let root = project_root();
     let model = root.join("artifacts/quant_model.msgpack");
@@ -104,7 +152,9 @@ pub fn loadtest() -> anyhow::Result<()> {
         "| rows per request | requests | concurrency | requests/s | p50 ms | p99 ms | errors |"
     );
     println!("|--:|--:|--:|--:|--:|--:|--:|");
-    let result = phase(&addr, 20_000, 1).and_then(|()| phase(&addr, 2_000, 1_000));
+    let result = phase(&addr, 20_000, 1)
+        .and_then(|()| phase(&addr, 2_000, 1_000))
+        .and_then(|()| memory(&addr, server.id()));
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status();

@@ -25,7 +25,8 @@ tasks:
              rows (wall, CPU, peak RSS); California train, quantize, predict as processes
              --rows A,B  --dir DIR (default: $TMPDIR/cali-reg-bench)
              --compare-python  pandas + scikit-learn, and the original's three steps, beside them
-  loadtest   20,000 single-row and 2,000 thousand-row requests to `cali-reg serve` on loopback
+  loadtest   20,000 single-row and 2,000 thousand-row requests to `cali-reg serve` on loopback,
+             then 16 concurrent 10 MiB bodies (peak RSS, and RSS after 5 s idle)
   pipeline   train, quantise, predict, build and smoke-run the container image, report
              --force              rerun every stage
              --require-container  fail when no Docker engine answers (implied by CI=true)

@@ -357,12 +357,15 @@ fn training_and_quantising_at_once_never_leave_a_stale_pair_unmarked() {
     let s = Scratch::trained();
     for seed in 0..8 {
         let seed = seed.to_string();
-        let mut train = s
-            .cmd(&["train", "--seed", &seed])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut quantize = s.cmd(&["quantize"]).stdout(Stdio::null()).spawn().unwrap();
+        let quiet = |args: &[&str]| {
+            s.cmd(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let mut train = quiet(&["train", "--seed", &seed]);
+        let mut quantize = quiet(&["quantize"]);
         assert!(train.wait().unwrap().success());
         assert!(quantize.wait().unwrap().success());
         // Either the record vouches for a quantised model made from the float model on disk,

@@ -18,8 +18,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use linreg::InputLayout;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
+use body::Decoded;
+
+mod body;
 mod connections;
 
 use crate::args::Common;
@@ -69,8 +72,14 @@ struct App {
     model: String,
     max_body: usize,
     body_timeout: std::time::Duration,
+    /// Bytes of request bodies held at once, in KiB: reading and decoding a body takes its
+    /// size from this budget, so many large requests wait rather than exhaust memory.
+    bodies: tokio::sync::Semaphore,
     quiet: bool,
 }
+
+/// The budget of request bodies held at once.
+const BODY_BUDGET_KIB: usize = 48 << 10;
 
 /// A 4xx answer with MLflow's error body.
 #[derive(Debug)]
@@ -102,7 +111,37 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// glibc's allocator, left to itself, raises its mmap threshold after each large free and keeps
+/// the memory of decoded requests in its arenas: a server that answered a few 10 MiB bodies stayed
+/// near 1 GB while idle. A fixed threshold (blocks from 128 KiB are mapped on their own) and trim
+/// threshold hand that memory back as soon as a request is done. Tunables are read when a process
+/// starts, so `serve` starts itself again once with them, unless the user set malloc tunables.
+const TUNABLES: &str = "glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072";
+
+fn reexec_with_tunables() {
+    use std::os::unix::process::CommandExt;
+
+    let current = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    if current.contains("glibc.malloc.") {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let tunables = if current.is_empty() {
+        TUNABLES.to_owned()
+    } else {
+        format!("{current}:{TUNABLES}")
+    };
+    // `exec` returns only if it failed; then the server runs with the allocator as it is.
+    let _ = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("GLIBC_TUNABLES", tunables)
+        .exec();
+}
+
 pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
+    reexec_with_tunables();
     let (predictor, path) = match &args.model {
         Some(p) => (Predictor::load_any(p)?, p.clone()),
         None => {
@@ -122,6 +161,7 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
         model: path.display().to_string(),
         max_body: args.max_body,
         body_timeout: seconds(args.body_timeout),
+        bodies: tokio::sync::Semaphore::new(BODY_BUDGET_KIB),
         quiet: common.quiet,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -235,6 +275,19 @@ async fn invocations(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // A body of unknown length may be as large as the limit.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(app.max_body)
+        .min(app.max_body);
+    let kib = u32::try_from(announced.div_ceil(1024).clamp(1, BODY_BUDGET_KIB)).unwrap_or(1);
+    let _budget = app
+        .bodies
+        .acquire_many(kib)
+        .await
+        .map_err(|_| ApiError::bad("the server is stopping"))?;
     let bytes: Bytes =
         tokio::time::timeout(app.body_timeout, axum::body::to_bytes(body, app.max_body))
             .await
@@ -299,161 +352,24 @@ fn body_error(e: &axum::Error, max_body: usize) -> ApiError {
     ApiError::bad(format!("cannot read the request body: {e}"))
 }
 
-/// Rows of cells, with column names when the request gave them.
-struct Table {
-    columns: Option<Vec<String>>,
-    rows: Vec<Vec<Value>>,
-}
-
-/// The input keys of MLflow's JSON format.
-const INPUT_KEYS: [&str; 4] = [
-    "dataframe_split",
-    "dataframe_records",
-    "instances",
-    "inputs",
-];
-
-fn from_json(bytes: &[u8]) -> Result<Table, ApiError> {
-    let value: Value = serde_json::from_slice::<strict::Strict>(bytes)
-        .map(|s| s.0)
-        .map_err(|e| ApiError {
+fn from_json(bytes: &[u8]) -> Result<Decoded, ApiError> {
+    body::decode(bytes).map_err(|problem| match problem {
+        body::Problem::Malformed(message) => ApiError {
             status: StatusCode::BAD_REQUEST,
             code: "MALFORMED_REQUEST",
-            message: format!("malformed JSON: {e}"),
-        })?;
-    let Value::Object(top) = value else {
-        return Err(ApiError::bad(
-            "expected a JSON object with one of dataframe_split, dataframe_records, instances, inputs",
-        ));
-    };
-    let given: Vec<&str> = INPUT_KEYS
-        .into_iter()
-        .filter(|k| top.contains_key(*k))
-        .collect();
-    if given.len() > 1 {
-        return Err(ApiError::bad(format!(
-            "the body has {}: send exactly one input",
-            given.join(" and ")
-        )));
-    }
-    if let Some(split) = top.get("dataframe_split") {
-        let columns = match split.get("columns") {
-            Some(Value::Array(c)) => Some(strings(c)?),
-            Some(_) => {
-                return Err(ApiError::bad(
-                    "dataframe_split.columns must be an array of names",
-                ));
-            }
-            None => None,
-        };
-        let rows = match split.get("data") {
-            Some(Value::Array(d)) => d.iter().map(row_array).collect::<Result<_, _>>()?,
-            _ => {
-                return Err(ApiError::bad(
-                    "dataframe_split.data must be an array of rows",
-                ));
-            }
-        };
-        return Ok(Table { columns, rows });
-    }
-    for key in INPUT_KEYS.into_iter().skip(1) {
-        match top.get(key) {
-            None => {}
-            Some(Value::Array(items)) => return rows_of(items, key),
-            Some(Value::Object(columnar)) if key != "dataframe_records" => {
-                return columns_of(columnar, key);
-            }
-            Some(_) => return Err(ApiError::bad(format!("{key} must be an array"))),
-        }
-    }
-    Err(ApiError::bad(
-        "expected one of dataframe_split, dataframe_records, instances, inputs",
-    ))
-}
-
-fn strings(values: &[Value]) -> Result<Vec<String>, ApiError> {
-    values
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| ApiError::bad("column names must be strings"))
-        })
-        .collect()
-}
-
-fn row_array(v: &Value) -> Result<Vec<Value>, ApiError> {
-    v.as_array()
-        .cloned()
-        .ok_or_else(|| ApiError::bad("each row must be an array of values"))
-}
-
-/// An array of rows: each an array (by position) or an object (by name, keys of the first record).
-fn rows_of(items: &[Value], key: &str) -> Result<Table, ApiError> {
-    match items.first() {
-        Some(Value::Object(first)) => {
-            let columns: Vec<String> = first.keys().cloned().collect();
-            let rows = items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    let record = item.as_object().ok_or_else(|| {
-                        ApiError::bad(format!("{key}[{i}] must be an object like the first"))
-                    })?;
-                    columns
-                        .iter()
-                        .map(|c| {
-                            record.get(c).cloned().ok_or_else(|| {
-                                ApiError::bad(format!("{key}[{i}] lacks column {c}"))
-                            })
-                        })
-                        .collect()
-                })
-                .collect::<Result<_, _>>()?;
-            Ok(Table {
-                columns: Some(columns),
-                rows,
-            })
-        }
-        _ => Ok(Table {
-            columns: None,
-            rows: items.iter().map(row_array).collect::<Result<_, _>>()?,
-        }),
-    }
-}
-
-/// `{"col": [values...], ...}`: columns of equal length.
-fn columns_of(columnar: &Map<String, Value>, key: &str) -> Result<Table, ApiError> {
-    let columns: Vec<String> = columnar.keys().cloned().collect();
-    let lists: Vec<&Vec<Value>> = columnar
-        .values()
-        .map(|v| {
-            v.as_array()
-                .ok_or_else(|| ApiError::bad(format!("{key}: each column must be an array")))
-        })
-        .collect::<Result<_, _>>()?;
-    let n = lists.first().map_or(0, |l| l.len());
-    if lists.iter().any(|l| l.len() != n) {
-        return Err(ApiError::bad(format!(
-            "{key}: columns have different lengths"
-        )));
-    }
-    let rows = (0..n)
-        .map(|r| lists.iter().map(|l| l[r].clone()).collect())
-        .collect();
-    Ok(Table {
-        columns: Some(columns),
-        rows,
+            message,
+        },
+        body::Problem::Schema(message) => ApiError::bad(message),
     })
 }
 
 /// A CSV body, read by the same rules as every CSV file (header, quotes, blank lines).
-fn from_csv(bytes: &[u8]) -> Result<Table, ApiError> {
+fn from_csv(bytes: &[u8]) -> Result<Decoded, ApiError> {
     let input = dataset::Input::from_bytes("CSV body", bytes.to_vec(), None)
         .map_err(|e| ApiError::bad(e.to_string()))?
         .unhashed();
     let columns = input.columns().to_vec();
-    let mut rows = Vec::new();
+    let mut decoded = Decoded::default();
     input
         .for_each_chunk(
             |chunk| {
@@ -464,55 +380,46 @@ fn from_csv(bytes: &[u8]) -> Result<Table, ApiError> {
                             .map_err(|p| dataset::Error::at("CSV body", line, &columns, p))?;
                         Ok(cells
                             .into_iter()
-                            .map(|c| {
-                                Value::String(
-                                    String::from_utf8_lossy(&dataset::unquote(c)).into_owned(),
-                                )
-                            })
-                            .collect::<Vec<Value>>())
+                            .map(|c| String::from_utf8_lossy(&dataset::unquote(c)).into_owned())
+                            .collect::<Vec<String>>())
                     })
-                    .collect::<dataset::Result<Vec<Vec<Value>>>>()
+                    .collect::<dataset::Result<Vec<Vec<String>>>>()
             },
-            |chunk_rows| {
-                rows.extend(chunk_rows);
+            |rows| {
+                for row in rows {
+                    for cell in &row {
+                        decoded.push_text(cell);
+                    }
+                    decoded.end_row();
+                }
                 Ok(())
             },
         )
         .map_err(|e: dataset::Error| ApiError::bad(e.to_string()))?;
-    Ok(Table {
-        columns: Some(columns),
-        rows,
-    })
+    decoded.columns = Some(columns);
+    Ok(decoded)
 }
 
-/// A cell as a finite number: JSON numbers, or text that parses (CSV cells are text).
-fn cell(v: &Value, row: usize, column: &str) -> Result<f64, ApiError> {
-    let not_finite = |shown: &dyn std::fmt::Display| {
-        ApiError::bad(format!("row {row}, column {column}: {shown} is not finite"))
-    };
-    let x = match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => match dataset::parse_cell(s.as_bytes()) {
-            Ok(x) => Some(x),
-            Err(dataset::CellProblem::NonFinite(text)) => return Err(not_finite(&text)),
-            Err(_) => None,
-        },
-        _ => None,
-    };
-    match x {
-        Some(x) if x.is_finite() => Ok(x),
-        Some(x) => Err(not_finite(&x)),
-        None => Err(ApiError::bad(format!(
-            "row {row}, column {column}: {v} is not a number"
+/// Cell `c` of row `r` as a finite number, or the error naming it.
+fn cell(table: &Decoded, r: usize, c: usize, column: &str) -> Result<f64, ApiError> {
+    match table.bad(r, c) {
+        None => Ok(table.row(r)[c]),
+        Some(bad) if bad.not_finite => Err(ApiError::bad(format!(
+            "row {r}, column {column}: {} is not finite",
+            bad.shown
+        ))),
+        Some(bad) => Err(ApiError::bad(format!(
+            "row {r}, column {column}: {} is not a number",
+            bad.shown
         ))),
     }
 }
 
-fn predict(app: &App, table: &Table) -> Result<(Vec<f64>, Vec<String>), ApiError> {
+fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiError> {
     let p = app.weights.len();
     let names = app.recipe.feature_names();
     let mut features = vec![0.0; p];
-    let mut predictions = Vec::with_capacity(table.rows.len());
+    let mut predictions = Vec::with_capacity(table.n_rows());
     let mut outside = vec![0_usize; p];
     if let Some(columns) = &table.columns
         && let Some((_, twice)) = columns
@@ -523,15 +430,19 @@ fn predict(app: &App, table: &Table) -> Result<(Vec<f64>, Vec<String>), ApiError
         return Err(ApiError::bad(format!("column {twice} appears twice")));
     }
     let layout = match &table.columns {
-        Some(columns) => Some((
-            InputLayout::bind(&app.recipe, columns).map_err(|e| ApiError::bad(e.to_string()))?,
-            columns,
-        )),
+        Some(columns) => {
+            let layout = InputLayout::bind(&app.recipe, columns)
+                .map_err(|e| ApiError::bad(e.to_string()))?;
+            let used = layout.used_columns();
+            Some((layout, columns, used))
+        }
         None => None,
     };
-    for (r, row) in table.rows.iter().enumerate() {
+    let mut raw = vec![0.0; table.columns.as_ref().map_or(0, Vec::len)];
+    for r in 0..table.n_rows() {
+        let row = table.row(r);
         match &layout {
-            Some((layout, columns)) => {
+            Some((layout, columns, used)) => {
                 if row.len() != columns.len() {
                     return Err(ApiError::bad(format!(
                         "row {r} has {} values for {} columns",
@@ -539,9 +450,8 @@ fn predict(app: &App, table: &Table) -> Result<(Vec<f64>, Vec<String>), ApiError
                         columns.len()
                     )));
                 }
-                let mut raw = vec![0.0; columns.len()];
-                for c in layout.used_columns() {
-                    raw[c] = cell(&row[c], r, &columns[c])?;
+                for &c in used {
+                    raw[c] = cell(table, r, c, &columns[c])?;
                 }
                 layout
                     .features(r, &raw, &mut features)
@@ -555,14 +465,9 @@ fn predict(app: &App, table: &Table) -> Result<(Vec<f64>, Vec<String>), ApiError
                         names.join(", ")
                     )));
                 }
-                for (j, v) in row.iter().enumerate() {
-                    features[j] = cell(v, r, &names[j])?;
+                for (j, name) in names.iter().enumerate() {
+                    features[j] = cell(table, r, j, name)?;
                 }
-            }
-        }
-        for (j, &v) in features.iter().enumerate() {
-            if v < app.min[j] || v > app.max[j] {
-                outside[j] += 1;
             }
         }
         for (&v, name) in features.iter().zip(&names) {
@@ -570,6 +475,11 @@ fn predict(app: &App, table: &Table) -> Result<(Vec<f64>, Vec<String>), ApiError
                 return Err(ApiError::bad(format!(
                     "row {r}: {name} is {v:e}, not a usable number (beyond ±1e100)"
                 )));
+            }
+        }
+        for (j, &v) in features.iter().enumerate() {
+            if v < app.min[j] || v > app.max[j] {
+                outside[j] += 1;
             }
         }
         let prediction = features
@@ -597,85 +507,4 @@ fn predict(app: &App, table: &Table) -> Result<(Vec<f64>, Vec<String>), ApiError
         })
         .collect();
     Ok((predictions, warnings))
-}
-
-/// JSON parsed as serde_json does, except that an object naming a key twice is an error (serde
-/// keeps the last value, silently; MLflow refuses such bodies).
-mod strict {
-    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-    use serde_json::{Map, Value};
-
-    pub struct Strict(pub Value);
-
-    impl<'de> Deserialize<'de> for Strict {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_any(StrictVisitor).map(Strict)
-        }
-    }
-
-    struct StrictVisitor;
-
-    impl<'de> Visitor<'de> for StrictVisitor {
-        type Value = Value;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("any JSON value")
-        }
-
-        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-            Ok(Value::Bool(v))
-        }
-
-        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-            Ok(Value::from(v))
-        }
-
-        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-            Ok(Value::from(v))
-        }
-
-        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-            Ok(Value::from(v))
-        }
-
-        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-            Ok(Value::String(v.to_owned()))
-        }
-
-        fn visit_string<E>(self, v: String) -> Result<Value, E> {
-            Ok(Value::String(v))
-        }
-
-        fn visit_unit<E>(self) -> Result<Value, E> {
-            Ok(Value::Null)
-        }
-
-        fn visit_none<E>(self) -> Result<Value, E> {
-            Ok(Value::Null)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-            Strict::deserialize(d).map(|s| s.0)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(Strict(v)) = seq.next_element()? {
-                items.push(v);
-            }
-            Ok(Value::Array(items))
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-            let mut out = Map::new();
-            while let Some(key) = map.next_key::<String>()? {
-                if out.contains_key(&key) {
-                    return Err(de::Error::custom(format!("key {key:?} appears twice")));
-                }
-                let Strict(value) = map.next_value()?;
-                out.insert(key, value);
-            }
-            Ok(Value::Object(out))
-        }
-    }
 }
