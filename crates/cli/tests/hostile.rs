@@ -427,3 +427,56 @@ fn a_second_writer_waits_for_the_first_and_says_so() {
         )
     );
 }
+
+#[test]
+fn more_endless_or_odd_inputs() {
+    let s = Scratch::trained();
+    // A model file that never ends.
+    let out = s.run(&["serve", "--model", "/dev/zero", "--port", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: /dev/zero: larger than 64 MiB, not a cali-reg file\n"
+    );
+    // A test file whose path is not UTF-8: reported lossily, the record written.
+    let odd_dir = s
+        .dir
+        .path()
+        .join(OsString::from_vec(b"bad\xffdir".to_vec()));
+    std::fs::create_dir(&odd_dir).unwrap();
+    let held = odd_dir.join("held.csv");
+    let text = std::fs::read_to_string(data_path()).unwrap();
+    let head: Vec<&str> = text.lines().take(200).collect();
+    std::fs::write(&held, head.join("\n") + "\n").unwrap();
+    let out = s
+        .cmd(&["train", "--streaming"])
+        .arg("--test-data")
+        .arg(&held)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let record = std::fs::read_to_string(s.artifacts().join("run.json")).unwrap();
+    assert!(record.contains("bad\u{fffd}dir"), "{record}");
+    // A row whose derived feature overflows is refused by predict too, naming its line.
+    let mut cells: Vec<String> = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect();
+    cells[6] = String::from("1e-320");
+    let rows = s.dir.path().join("rows.csv");
+    std::fs::write(
+        &rows,
+        format!("{}\n{}\n", text.lines().next().unwrap(), cells.join(",")),
+    )
+    .unwrap();
+    let out = s.run(&["predict", "--input", path(&rows)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with(&format!("error: {}:2: AveRooms is inf", path(&rows))),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -522,3 +522,29 @@ fn a_flood_of_idle_connections_cannot_lock_out_a_health_check() {
         assert_eq!(server.stop(), 0);
     }
 }
+
+#[test]
+fn the_server_runs_with_an_allocator_that_returns_memory() {
+    // The mechanism behind the memory figures of `cargo xtask loadtest`: glibc's tunables fixed
+    // at start, by one re-exec, so decoded bodies are mapped alone and handed back when done.
+    let server = Server::start(&[]);
+    let environ = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
+    let tunables = environ
+        .split(|&b| b == 0)
+        .find_map(|v| v.strip_prefix(b"GLIBC_TUNABLES="))
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    // glibc cuts the variable at its first separator as it reads it, so only the first setting
+    // shows in the environment of the running process.
+    assert!(
+        tunables
+            .as_deref()
+            .is_some_and(|t| t.starts_with("glibc.malloc.mmap_threshold=131072")),
+        "{tunables:?}"
+    );
+    // A large body still decodes to the right number of predictions.
+    let row = json!([8.3252, 41.0, 6.98, 1.02, 322.0, 2.56, 37.88, -122.23]);
+    let (status, answer) = server.post(&json!({ "instances": vec![row; 50_000] }));
+    assert_eq!(status, 200);
+    assert_eq!(predictions(&answer).len(), 50_000);
+    assert_eq!(server.stop(), 0);
+}
