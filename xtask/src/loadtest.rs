@@ -14,36 +14,13 @@ const CONCURRENCY: usize = 32;
 /// Every phase stops after this long, whatever it has sent.
 const TIME_LIMIT: Duration = Duration::from_secs(120);
 
-/// One phase: `requests` POSTs of `rows` rows each, `CONCURRENCY` connections.
-fn phase(addr: &str, requests: usize, rows: usize) -> anyhow::Result<()> {
-    let row = "[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23]";
-    let body = format!("{{\"instances\": [{}]}}", vec![row; rows].join(","));
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    let results: Vec<anyhow::Result<(Vec<f64>, usize)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..CONCURRENCY)
-            .map(|_| {
-                s.spawn(|| -> anyhow::Result<(Vec<f64>, usize)> {
-                    let mut conn = Connection::open(addr)?;
-                    let (mut latencies, mut errors) = (Vec::new(), 0);
-                    while next.fetch_add(1, Ordering::Relaxed) < requests
-                        && started.elapsed() < TIME_LIMIT
-                    {
-                        let t = Instant::now();
-                        match conn.request(
-                            "POST",
-                            "/invocations",
-                            "application/json",
-                            body.as_bytes(),
-                        ) {
-                            Ok((200, _)) => latencies.push(t.elapsed().as_secs_f64() * 1e3),
-                            _ => errors += 1,
-                        }
-                    }
-                    Ok((latencies, errors))
-                })
-            })
-            .collect();
+/// Run `work` on `n` threads at once and gather what each returns.
+fn on_threads<T: Send>(
+    n: usize,
+    work: impl Fn() -> anyhow::Result<T> + Sync,
+) -> Vec<anyhow::Result<T>> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n).map(|_| s.spawn(&work)).collect();
         handles
             .into_iter()
             .map(|h| {
@@ -51,6 +28,26 @@ fn phase(addr: &str, requests: usize, rows: usize) -> anyhow::Result<()> {
                     .unwrap_or_else(|_| Err(anyhow::anyhow!("client thread panicked")))
             })
             .collect()
+    })
+}
+
+/// One phase: `requests` POSTs of `rows` rows each, `CONCURRENCY` connections.
+fn phase(addr: &str, requests: usize, rows: usize) -> anyhow::Result<()> {
+    let row = "[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23]";
+    let body = format!("{{\"instances\": [{}]}}", vec![row; rows].join(","));
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let results = on_threads(CONCURRENCY, || -> anyhow::Result<(Vec<f64>, usize)> {
+        let mut conn = Connection::open(addr)?;
+        let (mut latencies, mut errors) = (Vec::new(), 0);
+        while next.fetch_add(1, Ordering::Relaxed) < requests && started.elapsed() < TIME_LIMIT {
+            let t = Instant::now();
+            match conn.request("POST", "/invocations", "application/json", body.as_bytes()) {
+                Ok((200, _)) => latencies.push(t.elapsed().as_secs_f64() * 1e3),
+                _ => errors += 1,
+            }
+        }
+        Ok((latencies, errors))
     });
     let elapsed = started.elapsed().as_secs_f64();
     let (mut latencies, mut errors) = (Vec::new(), 0);
@@ -92,23 +89,10 @@ fn memory(addr: &str, pid: u32) -> anyhow::Result<()> {
     let row = "[1,1,1,1,1,1,1,1]";
     let rows = ((10 << 20) - 20) / (row.len() + 1);
     let body = format!("{{\"instances\": [{}]}}", vec![row; rows].join(","));
-    let statuses: Vec<anyhow::Result<u16>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..16)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut conn = Connection::open(addr)?;
-                    conn.request("POST", "/invocations", "application/json", body.as_bytes())
-                        .map(|(status, _)| status)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("client thread panicked")))
-            })
-            .collect()
+    let statuses = on_threads(16, || {
+        let mut conn = Connection::open(addr)?;
+        conn.request("POST", "/invocations", "application/json", body.as_bytes())
+            .map(|(status, _)| status)
     });
     let ok = statuses
         .into_iter()

@@ -13,71 +13,74 @@ use crate::record::Record;
 pub fn run(common: &Common) -> anyhow::Result<()> {
     let (predictor, path) = Predictor::load(&common.artifacts, common.quantized)?;
     let record = Record::open(&common.artifacts)?;
-    if let Some(split) = StreamedSplit::recorded(common, &record) {
-        return held_out(common, &predictor, &path, &split);
-    }
-    let prepared =
-        Prepared::load_recorded(common, SplitParams::resolve(common, Some(&record)), &record)?;
-    prepared.check_model(predictor.recipe())?;
-    warn_if_other_data(&prepared, &record);
-    let (x, y) = prepared.test();
-    let m = Metrics::compute(y.as_slice(), predictor.predict(&x)?.as_slice())?;
+    let scored = match StreamedSplit::recorded(common, &record) {
+        Some(split) => held_out(common, &predictor, &split)?,
+        None => permutation(common, &predictor, &record)?,
+    };
+    let m = &scored.metrics;
     if common.json {
-        output::json(&json!({
+        let mut value = json!({
             "command": "evaluate",
             "model": predictor.kind(),
             "file": path.display().to_string(),
             "r2": m.r2,
             "rmse": m.rmse,
             "mae": m.mae,
-            "test_rows": y.len(),
-            "seed": prepared.params.seed,
-            "test_size": prepared.params.test_size,
-        }))?;
+            "test_rows": scored.rows,
+        });
+        if let (Some(object), Some(extra)) = (value.as_object_mut(), scored.split.as_object()) {
+            object.extend(extra.clone());
+        }
+        output::json(&value)
     } else {
         output::line(format_args!(
-            "✔ R²: {:.4} | RMSE: {:.4} | MAE: {:.4} ({} model, {} test rows)",
+            "✔ R²: {:.4} | RMSE: {:.4} | MAE: {:.4} ({} model, {} {})",
             m.r2,
             m.rmse,
             m.mae,
             predictor.kind(),
-            y.len()
-        ))?;
+            scored.rows,
+            scored.rows_are
+        ))
     }
-    Ok(())
 }
 
-/// After a streaming training run: score the rows it held out, read again.
+/// Metrics on some test rows, and what those rows were.
+struct Scored {
+    metrics: Metrics,
+    rows: usize,
+    /// How the text names the rows.
+    rows_are: String,
+    /// What `--json` says of the split.
+    split: serde_json::Value,
+}
+
+/// On the permutation split of the last in-memory training run (or of --seed/--test-size).
+fn permutation(common: &Common, predictor: &Predictor, record: &Record) -> anyhow::Result<Scored> {
+    let prepared =
+        Prepared::load_recorded(common, SplitParams::resolve(common, Some(record)), record)?;
+    prepared.check_model(predictor.recipe())?;
+    warn_if_other_data(&prepared, record);
+    let (x, y) = prepared.test();
+    Ok(Scored {
+        metrics: Metrics::compute(y.as_slice(), predictor.predict(&x)?.as_slice())?,
+        rows: y.len(),
+        rows_are: String::from("test rows"),
+        split: json!({ "seed": prepared.params.seed, "test_size": prepared.params.test_size }),
+    })
+}
+
+/// After a streaming training run: the rows it held out, read again.
 fn held_out(
     common: &Common,
     predictor: &Predictor,
-    path: &std::path::Path,
     split: &StreamedSplit,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Scored> {
     let rows = streaming::held_out(common, split, predictor)?;
-    let m = Metrics::compute(&rows.y, &rows.predicted)?;
-    if common.json {
-        output::json(&json!({
-            "command": "evaluate",
-            "model": predictor.kind(),
-            "file": path.display().to_string(),
-            "r2": m.r2,
-            "rmse": m.rmse,
-            "mae": m.mae,
-            "test_rows": rows.y.len(),
-            "split": split.describe(),
-            "data": rows.file,
-        }))?;
-    } else {
-        output::line(format_args!(
-            "✔ R²: {:.4} | RMSE: {:.4} | MAE: {:.4} ({} model, {} held-out rows: {})",
-            m.r2,
-            m.rmse,
-            m.mae,
-            predictor.kind(),
-            rows.y.len(),
-            split.describe()
-        ))?;
-    }
-    Ok(())
+    Ok(Scored {
+        metrics: Metrics::compute(&rows.y, &rows.predicted)?,
+        rows: rows.y.len(),
+        rows_are: format!("held-out rows: {}", split.describe()),
+        split: json!({ "split": split.describe(), "data": rows.file }),
+    })
 }
