@@ -146,10 +146,14 @@ impl Derivation {
             other => Error::Invalid(format!("{}:{line}: {other}", self.file)),
         })?;
         let target = self.bound.target(raw).unwrap_or(f64::NAN);
-        let named = features.iter().zip(&self.feature_names);
-        let target_named = std::iter::once((&target, &self.target_name));
-        for (&value, name) in named.chain(target_named) {
-            check_magnitude(&self.file, line, name, value)?;
+        // One comparison per value on the way; the error is built only when one fails.
+        let usable = |v: f64| v.abs() <= MAX_MAGNITUDE;
+        if !(features.iter().all(|&v| usable(v)) && usable(target)) {
+            let named = features.iter().zip(&self.feature_names);
+            let target_named = std::iter::once((&target, &self.target_name));
+            for (&value, name) in named.chain(target_named) {
+                check_magnitude(&self.file, line, name, value)?;
+            }
         }
         Ok(target)
     }
@@ -162,8 +166,10 @@ pub const MAX_MAGNITUDE: f64 = 1e100;
 /// Refuse a derived feature or target that is not finite, or so large that its square overflows
 /// the statistics; the error names the file, line and feature. Every reader of rows (training,
 /// statistics, evaluation, prediction) applies it.
+#[inline]
 pub fn check_magnitude(file: &str, line: u64, feature: &str, value: f64) -> Result<()> {
-    if value.is_finite() && value.abs() <= MAX_MAGNITUDE {
+    // NaN fails the comparison, infinities exceed the bound.
+    if value.abs() <= MAX_MAGNITUDE {
         return Ok(());
     }
     Err(Error::NotFiniteDerived {
