@@ -300,7 +300,13 @@ impl Predictor {
             Err(float_err) => match envelope::decode::<QuantizedModel>(bytes) {
                 Ok(q) => Ok(Self::Quantized(q)),
                 // Report the quantised decoder's complaint only when the file says it is one.
-                Err(q_err) if float_err.to_string().starts_with("holds a quantised") => {
+                Err(q_err)
+                    if matches!(
+                        float_err,
+                        linreg::Error::WrongKind { found, .. }
+                            if found == envelope::Kind::Quantized.name()
+                    ) =>
+                {
                     Err(anyhow::Error::new(q_err).context(path.display().to_string()))
                 }
                 Err(_) => Err(anyhow::Error::new(float_err).context(path.display().to_string())),

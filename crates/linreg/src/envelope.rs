@@ -125,10 +125,6 @@ pub fn encode<T: Artifact>(value: &T) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn format(message: String) -> Error {
-    Error::Format(message)
-}
-
 fn le_u32(bytes: &[u8]) -> u32 {
     u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
@@ -137,61 +133,52 @@ fn le_u32(bytes: &[u8]) -> u32 {
 pub fn decode<T: Artifact>(bytes: &[u8]) -> Result<T> {
     let n = bytes.len().min(MAGIC.len());
     if bytes[..n] != MAGIC[..n] {
-        return Err(format(String::from(
-            "not a cali-reg file (wrong magic bytes)",
-        )));
+        return Err(Error::BadMagic);
     }
     if bytes.len() < HEADER {
-        return Err(format(format!(
-            "truncated: {} bytes, shorter than the {HEADER}-byte header",
+        return Err(Error::Truncated(format!(
+            "{} bytes, shorter than the {HEADER}-byte header",
             bytes.len()
         )));
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
     if version > FORMAT_VERSION {
-        return Err(format(format!(
-            "format version {version} is newer than this build reads ({FORMAT_VERSION}); upgrade cali-reg"
-        )));
+        return Err(Error::NewerVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     if version == 0 {
-        return Err(format(String::from("format version 0 is not valid")));
+        return Err(Error::InvalidHeader(String::from(
+            "format version 0 is not valid",
+        )));
     }
     let kind = Kind::from_byte(bytes[10])
-        .ok_or_else(|| format(format!("unknown content kind {}", bytes[10])))?;
+        .ok_or_else(|| Error::InvalidHeader(format!("unknown content kind {}", bytes[10])))?;
     if kind != T::KIND {
-        return Err(format(format!(
-            "holds {}, expected {}",
-            kind.name(),
-            T::KIND.name()
-        )));
+        return Err(Error::WrongKind {
+            found: kind.name(),
+            expected: T::KIND.name(),
+        });
     }
     if bytes[11] != 0 {
-        return Err(format(format!(
-            "reserved header byte 11 is {}, not 0: the file is damaged",
-            bytes[11]
-        )));
+        return Err(Error::Reserved(bytes[11]));
     }
     let len = le_u32(&bytes[12..16]) as usize;
     let body = &bytes[HEADER..];
     if body.len() < len {
-        return Err(format(format!(
-            "truncated: payload has {} of {len} bytes",
+        return Err(Error::Truncated(format!(
+            "payload has {} of {len} bytes",
             body.len()
         )));
     }
     if body.len() > len {
-        return Err(format(format!(
-            "{} unexpected bytes after the payload",
-            body.len() - len
-        )));
+        return Err(Error::TrailingBytes(body.len() - len));
     }
     if crc32fast::hash(body) != le_u32(&bytes[16..20]) {
-        return Err(format(String::from(
-            "checksum mismatch: the file is damaged",
-        )));
+        return Err(Error::Checksum);
     }
-    let value: T =
-        rmp_serde::from_slice(body).map_err(|e| format(format!("payload does not decode: {e}")))?;
+    let value: T = rmp_serde::from_slice(body).map_err(|e| Error::Payload(e.to_string()))?;
     value.check()?;
     Ok(value)
 }

@@ -2,6 +2,7 @@
 
 /// What can go wrong in `linreg`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A feature column holds a single value, so its coefficient is undetermined.
     #[error("feature {0} is constant")]
@@ -71,9 +72,48 @@ pub enum Error {
     /// chain does not say it twice.)
     #[error("quantisation: {0}")]
     Quant(quant::Error),
-    /// A model file that cannot be read.
+    /// A model file that cannot be read, for a reason other than those below.
     #[error("{0}")]
     Format(String),
+    /// Bytes that do not start with the magic of cali-reg files.
+    #[error("not a cali-reg file (wrong magic bytes)")]
+    BadMagic,
+    /// Fewer bytes than the header, or than the payload the header announces.
+    #[error("truncated: {0}")]
+    Truncated(String),
+    /// Bytes after the payload.
+    #[error("{0} unexpected bytes after the payload")]
+    TrailingBytes(usize),
+    /// A format version this build does not read.
+    #[error(
+        "format version {found} is newer than this build reads ({supported}); upgrade cali-reg"
+    )]
+    NewerVersion {
+        /// The file's version.
+        found: u16,
+        /// The newest this build reads.
+        supported: u16,
+    },
+    /// Version 0, or a content kind no version defines.
+    #[error("{0}")]
+    InvalidHeader(String),
+    /// A file of another kind than the one asked for.
+    #[error("holds {found}, expected {expected}")]
+    WrongKind {
+        /// What the file holds ("a float model", …).
+        found: &'static str,
+        /// What was asked for.
+        expected: &'static str,
+    },
+    /// The reserved header byte is not zero.
+    #[error("reserved header byte 11 is {0}, not 0: the file is damaged")]
+    Reserved(u8),
+    /// The payload's CRC-32 differs from the header's.
+    #[error("checksum mismatch: the file is damaged")]
+    Checksum,
+    /// The payload does not decode as the kind it claims to be.
+    #[error("payload does not decode: {0}")]
+    Payload(String),
 }
 
 fn join_names(names: &[String]) -> String {

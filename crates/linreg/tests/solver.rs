@@ -514,3 +514,35 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[test]
+fn model_file_errors_are_typed() {
+    use linreg::Error;
+    let bytes = envelope::encode(&small_model()).unwrap();
+    let decode = |b: &[u8]| envelope::decode::<Model>(b).unwrap_err();
+    assert!(matches!(decode(b"XALIREG\0rest of it"), Error::BadMagic));
+    assert!(matches!(decode(&bytes[..12]), Error::Truncated(_)));
+    let mut newer = bytes.clone();
+    newer[8] = 7;
+    assert!(matches!(
+        decode(&newer),
+        Error::NewerVersion {
+            found: 7,
+            supported: 1
+        }
+    ));
+    assert!(matches!(
+        envelope::decode::<QuantizedModel>(&bytes).unwrap_err(),
+        Error::WrongKind {
+            found: "a float model",
+            ..
+        }
+    ));
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    assert!(matches!(decode(&flipped), Error::Checksum));
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(matches!(decode(&longer), Error::TrailingBytes(1)));
+}
