@@ -97,12 +97,17 @@ fn sample_predictions(_: &Common, _: &PredictArgs, _: &Predictor) -> anyhow::Res
     anyhow::bail!("this build of cali-reg cannot load the data set; pass --input FILE.csv")
 }
 
-/// linreg labels rows by index; here the line number says it better.
-fn without_row_prefix(message: &str) -> &str {
-    message
-        .strip_prefix("row ")
-        .and_then(|m| m.split_once(": "))
-        .map_or(message, |(_, rest)| rest)
+/// A row's derivation error, placed by file and line (linreg only knows the row's index).
+fn at_line(name: &str, line: u64, e: linreg::Error) -> anyhow::Error {
+    match e {
+        linreg::Error::BadDenominator {
+            column,
+            feature,
+            value,
+            ..
+        } => anyhow::anyhow!("{name}:{line}: {column} is {value}, but {feature} divides by it"),
+        other => anyhow::Error::new(other).context(format!("{name}:{line}")),
+    }
 }
 
 /// Rows outside a feature's training range, counted per feature, reported once at the end.
@@ -192,9 +197,9 @@ fn predict_chunk(
     for (line, text) in chunk.lines() {
         dataset::parse_line(text, used, &mut raw)
             .map_err(|p| dataset::Error::at(name, line, columns, p))?;
-        layout.features(0, &raw, &mut features).map_err(|e| {
-            anyhow::anyhow!("{name}:{line}: {}", without_row_prefix(&e.to_string()))
-        })?;
+        layout
+            .features(0, &raw, &mut features)
+            .map_err(|e| at_line(name, line, e))?;
         for (&value, feature) in features.iter().zip(names) {
             dataset::check_magnitude(name, line, feature, value)?;
         }
