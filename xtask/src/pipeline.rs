@@ -129,19 +129,19 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
     std::fs::create_dir_all(&artifacts)
         .with_context(|| format!("cannot create {}", artifacts.display()))?;
     let bin = build_binary(&root)?;
-    let seed = opts.seed.clone().unwrap_or_else(|| String::from("42"));
+    // Seed and test size go to the binary only when given: its defaults are the defaults. A
+    // stage's record says "default" then; a new binary (its hash is an input) reruns it anyway.
+    let seed = opts.seed.clone().unwrap_or_else(|| String::from("default"));
     let test_size = opts
         .test_size
         .clone()
-        .unwrap_or_else(|| String::from("0.2"));
-    let mut common = vec![
-        String::from("--artifacts"),
-        artifacts.display().to_string(),
-        String::from("--seed"),
-        seed.clone(),
-        String::from("--test-size"),
-        test_size.clone(),
-    ];
+        .unwrap_or_else(|| String::from("default"));
+    let mut common = vec![String::from("--artifacts"), artifacts.display().to_string()];
+    for (flag, value) in [("--seed", &opts.seed), ("--test-size", &opts.test_size)] {
+        if let Some(v) = value {
+            common.extend([String::from(flag), v.clone()]);
+        }
+    }
     if let Some(d) = &opts.data {
         common.extend([String::from("--data"), d.display().to_string()]);
     }

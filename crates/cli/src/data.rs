@@ -24,11 +24,11 @@ impl SplitParams {
             seed: common
                 .seed
                 .or_else(|| from_record("seed").and_then(Value::as_u64))
-                .unwrap_or(42),
+                .unwrap_or(dataset::DEFAULT_SEED),
             test_size: common
                 .test_size
                 .or_else(|| from_record("test_size").and_then(Value::as_f64))
-                .unwrap_or(0.2),
+                .unwrap_or(dataset::DEFAULT_TEST_SIZE),
         }
     }
 }

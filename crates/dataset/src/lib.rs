@@ -69,7 +69,10 @@ pub use source::{
     ARCHIVE_SHA256, ARCHIVE_URL, CACHE_FILE, DATA_ENV, Located, Locator, Origin, SHA256_ENV, Stamp,
     URL_ENV, default_cache_dir, local_copy, read, sha256_hex, write_atomically,
 };
-pub use split::{Mt19937, Split, check_split, hash_is_test, permutation, train_test_split};
+pub use split::{
+    DEFAULT_SEED, DEFAULT_TEST_SIZE, Mt19937, Split, check_split, hash_is_test, permutation,
+    train_test_split,
+};
 pub use table::{
     Derivation, MAX_MAGNITUDE, Spec, Table, check_magnitude, load, load_known, load_path, raw_rows,
     recipe_for,

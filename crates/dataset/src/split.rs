@@ -92,6 +92,11 @@ pub fn permutation(n: usize, seed: u64) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// The split seed when none is given: the original pipeline's `random_state=42`.
+pub const DEFAULT_SEED: u64 = 42;
+/// The test share when none is given: the original pipeline's `test_size=0.2`.
+pub const DEFAULT_TEST_SIZE: f64 = 0.2;
+
 /// The one check of a split's parameters, for the permutation and the hash split alike: a
 /// seed numpy's `RandomState` takes, and a test share strictly between 0 and 1.
 pub fn check_split(seed: u64, test_size: f64) -> Result<()> {

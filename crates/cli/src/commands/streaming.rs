@@ -191,8 +191,8 @@ fn pass(
 /// `train --streaming`, `train --from-stats`, or a file too large for memory.
 pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
     let start = Instant::now();
-    let seed = common.seed.unwrap_or(42);
-    let test_size = common.test_size.unwrap_or(0.2);
+    let seed = common.seed.unwrap_or(dataset::DEFAULT_SEED);
+    let test_size = common.test_size.unwrap_or(dataset::DEFAULT_TEST_SIZE);
     dataset::check_split(seed, test_size)?;
     let mut record = Record::fresh(&common.artifacts);
     let (recipe, train, mut test, source) = if args.from_stats.is_empty() {
