@@ -77,7 +77,8 @@ pub fn cargo() -> std::process::Command {
 /// Write through a sibling temporary file and a rename, so a reader never sees half a file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use anyhow::Context;
-    let tmp = path.with_extension("tmp");
+    // A name of this process's own, so two runs never write one temporary file.
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -9,7 +9,6 @@ use linreg::envelope::{self, Artifact};
 use linreg::{Model, QuantizedModel, Recipe};
 #[cfg(feature = "train")]
 use nalgebra::{DMatrix, DVector};
-use sha2::{Digest, Sha256};
 
 /// The float model's file name.
 pub const LINEAR: &str = "linear_model.msgpack";
@@ -150,10 +149,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     destination.finish()
 }
 
-/// Lower-case hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
-}
+pub use dataset::sha256_hex;
 
 /// Encode and write a model file; returns its bytes.
 pub fn save<T: Artifact>(path: &Path, value: &T) -> anyhow::Result<Vec<u8>> {
