@@ -1,9 +1,9 @@
 //! Training on files of any size: one pass, bounded memory, sufficient statistics.
 //!
-//! Rows are read by [`chunked`] (one reader thread, parsing workers, an exact fast path for
-//! decimals; not polars: see the README for the measurements behind that choice), derived by the
-//! recipe, and pushed into [`SufficientStats`] in batches. Test metrics come from the test rows'
-//! own statistics.
+//! Rows are read by `dataset`'s reader ([`Input::for_each_chunk`]: one reader thread, parsing
+//! workers, results in file order), derived by [`Derivation`], and each chunk's rows are pushed
+//! into its own [`SufficientStats`], merged in file order. Test metrics come from the test rows'
+//! own statistics. `stats`, `scan` and the second reading of held-out rows live here too.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
