@@ -13,6 +13,36 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+/// Visitor methods refusing every JSON scalar with one message: where an array or an object is
+/// required, a number, string, boolean or null is a shape error.
+macro_rules! refuse_scalars {
+    ($message:expr) => {
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Err(schema($message(&self)))
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Err(schema($message(&self)))
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Err(schema($message(&self)))
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            Err(schema($message(&self)))
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Err(schema($message(&self)))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Err(schema($message(&self)))
+        }
+    };
+}
+
 /// The input keys of MLflow's JSON format.
 pub const INPUT_KEYS: [&str; 4] = [
     "dataframe_split",
@@ -338,29 +368,7 @@ impl<'de> Visitor<'de> for Rows<'_> {
         Ok(())
     }
 
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(schema(format!("{} must be an array", self.key)))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(schema(format!("{} must be an array", self.key)))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(schema(format!("{} must be an array", self.key)))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(schema(format!("{} must be an array", self.key)))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(schema(format!("{} must be an array", self.key)))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Err(schema(format!("{} must be an array", self.key)))
-    }
+    refuse_scalars!(|v: &Self| format!("{} must be an array", v.key));
 }
 
 /// One row: an array (cells by position) or an object (cells by the column names, which the
@@ -441,29 +449,7 @@ impl<'de> Visitor<'de> for Row<'_> {
         Ok(())
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(schema("each row must be an array of values"))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(schema("each row must be an array of values"))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(schema("each row must be an array of values"))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(schema("each row must be an array of values"))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(schema("each row must be an array of values"))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Err(schema("each row must be an array of values"))
-    }
+    refuse_scalars!(|_: &Self| "each row must be an array of values");
 }
 
 /// One cell: a number, or what was there instead.
