@@ -1,78 +1,11 @@
 //! The `cali-reg` binary, run as a process: every printed line, the files it writes, and its errors.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
 use approx::assert_relative_eq;
 use serde_json::Value;
 
-use crate::support::{SKLEARN_COEF, SKLEARN_INTERCEPT, data_path};
-
-/// A scratch artifacts folder and a way to run the binary against it.
-struct Run {
-    dir: tempfile::TempDir,
-}
-
-impl Run {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn artifacts(&self) -> PathBuf {
-        self.dir.path().join("artifacts")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_cali-reg"));
-        c.args(args)
-            .arg("--artifacts")
-            .arg(self.artifacts())
-            .env("CALI_REG_DATA", data_path())
-            // Never the user's cache, never a download.
-            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
-            .env("CALI_REG_DATA_URL", "http://127.0.0.1:9/none")
-            .current_dir(self.dir.path());
-        c
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    /// Run expecting failure: (exit code, stderr).
-    fn fail(&self, args: &[&str]) -> (i32, String) {
-        let out: Output = self.cmd(args).output().unwrap();
-        assert!(
-            !out.status.success(),
-            "{args:?} succeeded: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    }
-
-    fn trained(self) -> Self {
-        self.ok(&["train"]);
-        self.ok(&["quantize"]);
-        self
-    }
-}
+use crate::support::{Run, SKLEARN_COEF, SKLEARN_INTERCEPT, data_path};
 
 fn assert_one_line_error(stderr: &str, needles: &[&str]) {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");

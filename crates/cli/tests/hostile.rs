@@ -6,49 +6,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::support::data_path;
-
-struct Scratch {
-    dir: tempfile::TempDir,
-}
-
-impl Scratch {
-    /// A folder with a trained and quantised model in `artifacts/`.
-    fn trained() -> Self {
-        let s = Self {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        for step in ["train", "quantize"] {
-            let out = s.cmd(&[step]).output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        s
-    }
-
-    fn artifacts(&self) -> PathBuf {
-        self.dir.path().join("artifacts")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_cali-reg"));
-        c.args(args)
-            .arg("--artifacts")
-            .arg(self.artifacts())
-            .env("CALI_REG_DATA", data_path())
-            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
-            .env("CALI_REG_DATA_URL", "http://127.0.0.1:9/none")
-            .current_dir(self.dir.path());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-}
+use crate::support::{Run, data_path};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -72,7 +30,7 @@ fn many_rows(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_full_disk_on_standard_output_is_one_line_and_exit_1() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     let model = s.artifacts().join("linear_model.msgpack");
     let cases: [&[&str]; 5] = [
         &["inspect", path(&model)],
@@ -98,7 +56,7 @@ fn a_full_disk_on_standard_output_is_one_line_and_exit_1() {
 
 #[test]
 fn a_reader_that_goes_away_ends_the_command_quietly() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     let input = many_rows(s.dir.path());
     let mut child = s
         .cmd(&["predict", "--input", path(&input)])
@@ -118,7 +76,7 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
 
 #[test]
 fn paths_that_are_not_utf8_are_printed_lossily() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     let odd = s
         .dir
         .path()
@@ -141,7 +99,7 @@ fn paths_that_are_not_utf8_are_printed_lossily() {
 
 #[test]
 fn endless_inputs_are_bounded() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     let out = s.run(&["inspect", "/dev/zero"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -155,7 +113,7 @@ fn endless_inputs_are_bounded() {
 
 #[test]
 fn data_paths_that_are_not_files_say_what_they_are() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     let dir = s.dir.path().join("folder");
     std::fs::create_dir(&dir).unwrap();
     let out = s.run(&["train", "--data", path(&dir)]);
@@ -171,7 +129,7 @@ fn data_paths_that_are_not_files_say_what_they_are() {
 
 #[test]
 fn one_check_of_seeds_and_column_names_for_every_mode() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     let in_memory = s.run(&["train", "--seed", "4294967296"]);
     let streaming = s.run(&[
         "train",
@@ -212,7 +170,7 @@ fn one_check_of_seeds_and_column_names_for_every_mode() {
 fn outputs_that_are_devices_fifos_or_links_are_written_not_replaced() {
     use std::os::unix::fs::FileTypeExt;
 
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     let rows = s.dir.path().join("rows.csv");
     let text = std::fs::read_to_string(data_path()).unwrap();
     let head: Vec<&str> = text.lines().take(4).collect();
@@ -263,7 +221,7 @@ fn outputs_that_are_devices_fifos_or_links_are_written_not_replaced() {
 
 #[test]
 fn temporary_files_of_killed_runs_are_removed_by_the_next() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     // No process has this id (Linux pids stop at 2^22); the test's own process is alive.
     let stale = s.artifacts().join(".cali-reg-tmp-999999999-abc123");
     let alive = s
@@ -285,7 +243,7 @@ fn temporary_files_of_killed_runs_are_removed_by_the_next() {
 
 #[test]
 fn an_overflowing_feature_is_refused_at_its_line_in_every_mode() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     let text = std::fs::read_to_string(data_path()).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     // total_rooms = 1e308: AveRooms = 1e308 / households, whose square overflows.
@@ -322,7 +280,7 @@ fn an_overflowing_feature_is_refused_at_its_line_in_every_mode() {
 
 #[test]
 fn a_model_that_disagrees_with_the_record_is_refused() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     let record = s.artifacts().join("run.json");
     let seed_42 = std::fs::read(&record).unwrap();
     // A run killed after renaming its model and before writing its record leaves this pair.
@@ -354,7 +312,7 @@ fn a_model_that_disagrees_with_the_record_is_refused() {
 
 #[test]
 fn training_and_quantising_at_once_never_leave_a_stale_pair_unmarked() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     for seed in 0..8 {
         let seed = seed.to_string();
         let quiet = |args: &[&str]| {
@@ -399,7 +357,7 @@ fn training_and_quantising_at_once_never_leave_a_stale_pair_unmarked() {
 
 #[test]
 fn a_second_writer_waits_for_the_first_and_says_so() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     let lock = std::fs::OpenOptions::new()
         .write(true)
         .open(s.artifacts().join(".lock"))
@@ -430,7 +388,7 @@ fn a_second_writer_waits_for_the_first_and_says_so() {
 
 #[test]
 fn more_endless_or_odd_inputs() {
-    let s = Scratch::trained();
+    let s = Run::new().trained();
     // A model file that never ends.
     let out = s.run(&["serve", "--model", "/dev/zero", "--port", "0"]);
     assert_eq!(out.status.code(), Some(1));

@@ -1,6 +1,9 @@
 //! Shared helpers.
 
 use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
 
 /// The California CSV: `CALI_REG_DATA`, else the cache. Fails, never skips, when absent.
 pub fn data_path() -> PathBuf {
@@ -22,3 +25,74 @@ pub const SKLEARN_COEF: [f64; 8] = [
 
 /// Its intercept.
 pub const SKLEARN_INTERCEPT: f64 = -37.02327770606391;
+
+/// A scratch artifacts folder and a way to run the binary against it.
+pub struct Run {
+    pub dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn artifacts(&self) -> PathBuf {
+        self.dir.path().join("artifacts")
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cali-reg"));
+        c.args(args)
+            .arg("--artifacts")
+            .arg(self.artifacts())
+            .env("CALI_REG_DATA", data_path())
+            // Never the user's cache, never a download.
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .env("CALI_REG_DATA_URL", "http://127.0.0.1:9/none")
+            .current_dir(self.dir.path());
+        c
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    /// Run expecting failure: (exit code, stderr).
+    pub fn fail(&self, args: &[&str]) -> (i32, String) {
+        let out: Output = self.cmd(args).output().unwrap();
+        assert!(
+            !out.status.success(),
+            "{args:?} succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    /// Run and return whatever happened.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    pub fn trained(self) -> Self {
+        self.ok(&["train"]);
+        self.ok(&["quantize"]);
+        self
+    }
+}
