@@ -87,23 +87,25 @@ impl Runner {
     }
 }
 
-/// The data file the CLI will read, hashed; `None` when it will have to download it.
-fn data_fingerprint(opts: &Options) -> anyhow::Result<String> {
-    let env = std::env::var_os("CALI_REG_DATA")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .map(|d| d.join("cali-reg").join("cal_housing.tgz"));
-    for candidate in [opts.data.clone(), env, cache].into_iter().flatten() {
-        if let Some(hash) = file_sha256(&candidate)? {
-            return Ok(hash);
-        }
+/// The data's SHA-256, as the binary finds the data (`cali-reg locate`): xtask does not search
+/// for it itself.
+fn data_fingerprint(bin: &Path, opts: &Options) -> anyhow::Result<String> {
+    let mut locate = Command::new(bin);
+    locate.args(["locate", "--json"]);
+    if let Some(d) = &opts.data {
+        locate.arg("--data").arg(d);
     }
-    // Nothing local: the train stage downloads (and verifies) it, so it always runs.
-    Ok(String::from("to be downloaded"))
+    let out = locate.output().context("cannot run cali-reg locate")?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        bail!("{}", said.trim().trim_start_matches("error: "));
+    }
+    let answer: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("cali-reg locate answered something else")?;
+    answer["sha256"]
+        .as_str()
+        .map(str::to_owned)
+        .context("cali-reg locate gave no sha256")
 }
 
 /// Build the full `cali-reg` (release) and return its path; every task that runs it uses this.
@@ -151,7 +153,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
         common,
     };
     let binary = file_sha256(&bin)?.unwrap_or_default();
-    let data = data_fingerprint(opts)?;
+    let data = data_fingerprint(&bin, opts)?;
     let mut stages = Stages::open(&artifacts, opts.force);
 
     let inputs = |extra: &[(&'static str, String)]| -> Inputs {

@@ -62,6 +62,11 @@ pub enum Command {
     #[cfg(feature = "train")]
     #[command(hide = true)]
     Scan,
+    /// Say which data file the other commands would read (path, how it was found, SHA-256),
+    /// downloading it only where they would; for tools such as `cargo xtask pipeline`
+    #[cfg(feature = "train")]
+    #[command(hide = true)]
+    Locate,
     /// Quantise the float model's weights to uint8 and save the quantised model
     Quantize,
     /// Predict the first five test rows, or every row of --input

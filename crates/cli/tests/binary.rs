@@ -514,3 +514,13 @@ fn a_users_own_table() {
             .starts_with("Sample predictions: [")
     );
 }
+
+#[test]
+fn locate_names_the_data_every_command_reads() {
+    let run = Run::new();
+    let j = run.json(&["locate"]);
+    assert_eq!(j["path"], data_path().display().to_string());
+    assert_eq!(j["found_by"], "CALI_REG_DATA");
+    let bytes = std::fs::read(data_path()).unwrap();
+    assert_eq!(j["sha256"], dataset::sha256_hex(&bytes));
+}

@@ -37,6 +37,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Stats { output } => streaming::stats(common, output),
         #[cfg(feature = "train")]
         Command::Scan => streaming::scan(common),
+        #[cfg(feature = "train")]
+        Command::Locate => locate(common),
         Command::Quantize => quantize::run(common),
         Command::Predict(args) => predict::run(common, args),
         #[cfg(feature = "train")]
@@ -46,5 +48,25 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(common, args),
         Command::Inspect { model } => inspect::run(common, model),
+    }
+}
+
+/// `cali-reg locate`: the data file, as every command finds it, and its SHA-256.
+#[cfg(feature = "train")]
+fn locate(common: &crate::args::Common) -> anyhow::Result<()> {
+    let located = dataset::Locator::from_env(common.data.as_deref()).locate()?;
+    let sha256 = dataset::sha256_hex(&dataset::read(&located.path)?);
+    let path = located.path.display().to_string();
+    if common.json {
+        crate::output::json(&serde_json::json!({
+            "path": path,
+            "found_by": located.origin.label(),
+            "sha256": sha256,
+        }))
+    } else {
+        crate::output::line(format_args!(
+            "{path} ({}), SHA-256 {sha256}",
+            located.origin.label()
+        ))
     }
 }
