@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use linreg::envelope::{self, Artifact};
-use linreg::{Model, QuantizedModel, Recipe};
-#[cfg(feature = "train")]
-use nalgebra::{DMatrix, DVector};
+use linreg::{AnyModel, Predictor};
 
 /// The float model's file name.
 pub const LINEAR: &str = "linear_model.msgpack";
@@ -263,93 +261,25 @@ pub fn load<T: Artifact>(path: &Path) -> anyhow::Result<T> {
     envelope::decode(&bytes).with_context(|| format!("{}", path.display()))
 }
 
-/// The float or the quantised model, behind one interface.
-#[derive(Debug, Clone)]
-pub enum Predictor {
-    /// The float model.
-    Float(Model),
-    /// The quantised model.
-    Quantized(QuantizedModel),
+/// The model `--quantized` selects from the artifacts folder, checked against the record.
+pub fn load_predictor(artifacts: &Path, quantized: bool) -> anyhow::Result<(Predictor, PathBuf)> {
+    let (name, model) = if quantized {
+        (
+            QUANTIZED,
+            AnyModel::Quantized(load_checked(artifacts, QUANTIZED)?),
+        )
+    } else {
+        (LINEAR, AnyModel::Float(load_checked(artifacts, LINEAR)?))
+    };
+    Ok((Predictor::new(model), artifacts.join(name)))
 }
 
-impl Predictor {
-    /// Load the model `--quantized` selects from the artifacts folder.
-    pub fn load(artifacts: &Path, quantized: bool) -> anyhow::Result<(Self, PathBuf)> {
-        if quantized {
-            let model = load_checked(artifacts, QUANTIZED)?;
-            Ok((Self::Quantized(model), artifacts.join(QUANTIZED)))
-        } else {
-            let model = load_checked(artifacts, LINEAR)?;
-            Ok((Self::Float(model), artifacts.join(LINEAR)))
-        }
-    }
+/// A model file of either kind, as its header says; errors name the file.
+pub fn load_any(path: &Path) -> anyhow::Result<Predictor> {
+    predictor_from_bytes(path, &read_bounded(path)?)
+}
 
-    /// Load a model file of either kind.
-    pub fn load_any(path: &Path) -> anyhow::Result<Self> {
-        Self::from_bytes(path, &read_bounded(path)?)
-    }
-
-    /// Decode the bytes of a model file of either kind; `path` names it in errors.
-    pub fn from_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<Self> {
-        match envelope::decode::<Model>(bytes) {
-            Ok(m) => Ok(Self::Float(m)),
-            Err(float_err) => match envelope::decode::<QuantizedModel>(bytes) {
-                Ok(q) => Ok(Self::Quantized(q)),
-                // Report the quantised decoder's complaint only when the file says it is one.
-                Err(q_err)
-                    if matches!(
-                        float_err,
-                        linreg::Error::WrongKind { found, .. }
-                            if found == envelope::Kind::Quantized.name()
-                    ) =>
-                {
-                    Err(anyhow::Error::new(q_err).context(path.display().to_string()))
-                }
-                Err(_) => Err(anyhow::Error::new(float_err).context(path.display().to_string())),
-            },
-        }
-    }
-
-    pub fn recipe(&self) -> &Recipe {
-        match self {
-            Self::Float(m) => &m.recipe,
-            Self::Quantized(q) => &q.recipe,
-        }
-    }
-
-    pub fn coefficients(&self) -> Vec<f64> {
-        match self {
-            Self::Float(m) => m.coefficients.clone(),
-            Self::Quantized(q) => q.coefficients(),
-        }
-    }
-
-    pub fn intercept(&self) -> f64 {
-        match self {
-            Self::Float(m) => m.intercept,
-            Self::Quantized(q) => q.intercept,
-        }
-    }
-
-    pub fn ranges(&self) -> (Vec<f64>, Vec<f64>) {
-        match self {
-            Self::Float(m) => (m.feature_min.clone(), m.feature_max.clone()),
-            Self::Quantized(q) => q.ranges(),
-        }
-    }
-
-    #[cfg(feature = "train")]
-    pub fn predict(&self, x: &DMatrix<f64>) -> anyhow::Result<DVector<f64>> {
-        Ok(match self {
-            Self::Float(m) => m.predict(x)?,
-            Self::Quantized(q) => q.predict(x)?,
-        })
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Float(_) => "float",
-            Self::Quantized(_) => "quantised",
-        }
-    }
+/// The bytes of a model file of either kind; `path` names it in errors.
+pub fn predictor_from_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<Predictor> {
+    Predictor::decode(bytes).with_context(|| path.display().to_string())
 }

@@ -546,3 +546,38 @@ fn model_file_errors_are_typed() {
     longer.push(0);
     assert!(matches!(decode(&longer), Error::TrailingBytes(1)));
 }
+
+#[test]
+fn a_predictor_of_either_kind_predicts_as_its_model() {
+    use linreg::{AnyModel, Predictor};
+    let m = small_model();
+    let q = QuantizedModel::quantize(&m).unwrap();
+    let float = Predictor::decode(&envelope::encode(&m).unwrap()).unwrap();
+    let quant = Predictor::decode(&envelope::encode(&q).unwrap()).unwrap();
+    assert!(matches!(float.model(), AnyModel::Float(_)));
+    assert!(matches!(quant.model(), AnyModel::Quantized(_)));
+    assert_eq!((float.kind(), quant.kind()), ("float", "quantised"));
+    let row: Vec<f64> = m.feature_mean.iter().map(|v| v * 1.5 + 0.25).collect();
+    assert_eq!(float.predict_row(&row), m.predict_row(&row));
+    assert_eq!(quant.predict_row(&row), q.predict_row(&row));
+    // A row far outside every training range: one warning per feature.
+    let far: Vec<f64> = m.feature_max.iter().map(|v| v.abs() * 10.0 + 1.0).collect();
+    let mut outside = vec![0; far.len()];
+    float.count_outside(&far, &mut outside);
+    float.count_outside(&row, &mut outside);
+    let warnings = float.range_warnings(&outside);
+    assert_eq!(warnings.len(), far.len());
+    assert!(warnings.iter().all(|w| w.rows >= 1));
+    assert!(
+        warnings[0]
+            .to_string()
+            .contains("outside its training range")
+    );
+    // A statistics file is neither model.
+    let stats = linreg::envelope::ShardStats {
+        recipe: m.recipe.clone(),
+        stats: linreg::SufficientStats::new(m.coefficients.len()),
+    };
+    let err = Predictor::decode(&envelope::encode(&stats).unwrap()).unwrap_err();
+    assert!(matches!(err, linreg::Error::WrongKind { .. }), "{err}");
+}

@@ -4,14 +4,15 @@ use linreg::Metrics;
 use serde_json::json;
 
 use crate::args::Common;
-use crate::artifacts::Predictor;
+use crate::artifacts;
 use crate::commands::streaming;
 use crate::data::{Prepared, SplitParams, StreamedSplit, warn_if_other_data};
 use crate::output;
 use crate::record::Record;
+use linreg::Predictor;
 
 pub fn run(common: &Common) -> anyhow::Result<()> {
-    let (predictor, path) = Predictor::load(&common.artifacts, common.quantized)?;
+    let (predictor, path) = artifacts::load_predictor(&common.artifacts, common.quantized)?;
     let record = Record::open(&common.artifacts)?;
     let scored = match StreamedSplit::recorded(common, &record) {
         Some(split) => held_out(common, &predictor, &split)?,

@@ -6,19 +6,19 @@ use linreg::envelope::FORMAT_VERSION;
 use serde_json::json;
 
 use crate::args::Common;
-use crate::artifacts::{Predictor, read_bounded, sha256_hex};
+use crate::artifacts::{predictor_from_bytes, read_bounded, sha256_hex};
 use crate::output;
+use linreg::AnyModel;
 
 pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
     let bytes = read_bounded(path)?;
-    let predictor = Predictor::from_bytes(path, &bytes)?;
+    let predictor = predictor_from_bytes(path, &bytes)?;
     let recipe = predictor.recipe();
     let names = recipe.feature_names();
     let coefficients = predictor.coefficients();
     let (min, max) = predictor.ranges();
-    let (min, max) = (min.as_slice(), max.as_slice());
-    let (n_train, extra) = match &predictor {
-        Predictor::Float(m) => (
+    let (n_train, extra) = match predictor.model() {
+        AnyModel::Float(m) => (
             m.n_train,
             json!({
                 "rank": m.diagnostics.rank,
@@ -26,7 +26,7 @@ pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
                 "feature_mean": m.feature_mean,
             }),
         ),
-        Predictor::Quantized(q) => (
+        AnyModel::Quantized(q) => (
             q.n_train,
             json!({
                 "codes": q.weights.codes,
@@ -83,12 +83,12 @@ pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
         "intercept",
         predictor.intercept()
     ))?;
-    match &predictor {
-        Predictor::Float(m) => output::line(format_args!(
+    match predictor.model() {
+        AnyModel::Float(m) => output::line(format_args!(
             "scaled Gram matrix: rank {}, condition number {:.1}",
             m.diagnostics.rank, m.diagnostics.condition_number
         ))?,
-        Predictor::Quantized(q) => output::line(format_args!(
+        AnyModel::Quantized(q) => output::line(format_args!(
             "uint8 codes {:?}, scale {}, zero point {}; {} parameter bytes; worst-case |ŷ − ŷ_q| over the training ranges {:.4}",
             q.weights.codes,
             q.weights.params[0].scale,

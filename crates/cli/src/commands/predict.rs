@@ -7,17 +7,18 @@ use linreg::InputLayout;
 use serde_json::json;
 
 use crate::args::{Common, PredictArgs};
+use crate::artifacts;
 #[cfg(feature = "train")]
 use crate::artifacts::write_atomically;
-use crate::artifacts::{self, Predictor};
 use crate::output;
+use linreg::Predictor;
 
 /// How many test rows the sample line shows.
 #[cfg(feature = "train")]
 pub const SAMPLES: usize = 5;
 
 pub fn run(common: &Common, args: &PredictArgs) -> anyhow::Result<()> {
-    let (predictor, _) = Predictor::load(&common.artifacts, common.quantized)?;
+    let (predictor, _) = artifacts::load_predictor(&common.artifacts, common.quantized)?;
     match &args.input {
         Some(input) => predict_file(common, args, &predictor, input),
         None => {
@@ -110,48 +111,6 @@ fn at_line(name: &str, line: u64, e: linreg::Error) -> anyhow::Error {
     }
 }
 
-/// Rows outside a feature's training range, counted per feature, reported once at the end.
-struct RangeWatch {
-    names: Vec<String>,
-    min: Vec<f64>,
-    max: Vec<f64>,
-    outside: Vec<u64>,
-}
-
-impl RangeWatch {
-    fn new(predictor: &Predictor) -> Self {
-        let (min, max) = predictor.ranges();
-        let outside = vec![0; min.len()];
-        let names = predictor.recipe().feature_names();
-        Self {
-            names,
-            min,
-            max,
-            outside,
-        }
-    }
-
-    /// Count, into `outside`, the features of one row outside their training ranges.
-    fn count(&self, features: &[f64], outside: &mut [u64]) {
-        for (j, &v) in features.iter().enumerate() {
-            if v < self.min[j] || v > self.max[j] {
-                outside[j] += 1;
-            }
-        }
-    }
-
-    fn warn(&self, name: &str, predictor: &Predictor) {
-        for (j, feature) in predictor.recipe().feature_names().iter().enumerate() {
-            if self.outside[j] > 0 {
-                output::stderr(format_args!(
-                    "warning: {name}: {} row(s) have {feature} outside its training range [{}, {}]; predicted anyway",
-                    self.outside[j], self.min[j], self.max[j]
-                ));
-            }
-        }
-    }
-}
-
 /// What one chunk of input rows gives: the output text, or the predictions when they are
 /// collected, and the rows outside the training ranges.
 struct ChunkOut {
@@ -170,12 +129,12 @@ fn predict_chunk(
     input: (&str, &[String]),
     layout: &InputLayout,
     used: &[bool],
-    model: (&[f64], f64, &RangeWatch),
+    predictor: &Predictor,
     chunk: &dataset::Chunk,
     collect: bool,
     buffers: &Buffers,
 ) -> anyhow::Result<ChunkOut> {
-    let ((name, columns), (weights, intercept, watch)) = (input, model);
+    let (name, columns) = input;
     let mut text = buffers
         .lock()
         .ok()
@@ -188,28 +147,23 @@ fn predict_chunk(
     let mut out = ChunkOut {
         text,
         predictions: Vec::new(),
-        outside: vec![0; weights.len()],
+        outside: vec![0; layout.n_features()],
         rows: 0,
     };
     let mut raw = vec![0.0; columns.len()];
     let mut features = vec![0.0; layout.n_features()];
-    let names = watch.names.as_slice();
+    let names = predictor.recipe().feature_names();
     for (line, text) in chunk.lines() {
         dataset::parse_line(text, used, &mut raw)
             .map_err(|p| dataset::Error::at(name, line, columns, p))?;
         layout
             .features(0, &raw, &mut features)
             .map_err(|e| at_line(name, line, e))?;
-        for (&value, feature) in features.iter().zip(names) {
+        for (&value, feature) in features.iter().zip(&names) {
             dataset::check_magnitude(name, line, feature, value)?;
         }
-        watch.count(&features, &mut out.outside);
-        let p = features
-            .iter()
-            .zip(weights)
-            .map(|(a, b)| a * b)
-            .sum::<f64>()
-            + intercept;
+        predictor.count_outside(&features, &mut out.outside);
+        let p = predictor.predict_row(&features);
         if !p.is_finite() {
             anyhow::bail!("{name}:{line}: the prediction is {p}, not a finite number");
         }
@@ -245,9 +199,7 @@ fn predict_file(
     for c in layout.used_columns() {
         used[c] = true;
     }
-    let weights = predictor.coefficients();
-    let intercept = predictor.intercept();
-    let mut watch = RangeWatch::new(predictor);
+    let mut outside = vec![0_u64; layout.n_features()];
     let collect = args.summary || (common.json && args.output.is_none());
     let mut collected = Vec::new();
 
@@ -279,7 +231,6 @@ fn predict_file(
         .and_then(|()| sink.write_all(b",prediction\n"))
         .with_context(cannot_write)?;
     let mut n = 0_usize;
-    let watching = RangeWatch::new(predictor);
     let buffers = Buffers::default();
     rows.for_each_chunk(
         |chunk| {
@@ -287,7 +238,7 @@ fn predict_file(
                 (&name, &columns),
                 &layout,
                 &used,
-                (&weights, intercept, &watching),
+                predictor,
                 chunk,
                 collect,
                 &buffers,
@@ -299,7 +250,7 @@ fn predict_file(
                 b.push(out.text);
             }
             collected.extend_from_slice(&out.predictions);
-            for (total, k) in watch.outside.iter_mut().zip(&out.outside) {
+            for (total, k) in outside.iter_mut().zip(&out.outside) {
                 *total += k;
             }
             n += out.rows;
@@ -311,7 +262,9 @@ fn predict_file(
     }
     sink.flush().with_context(cannot_write)?;
     drop(sink);
-    watch.warn(&name, predictor);
+    for warning in predictor.range_warnings(&outside) {
+        output::stderr(format_args!("warning: {name}: {warning}; predicted anyway"));
+    }
     if collect {
         print_summary(common, predictor, &collected)?;
         return Ok(());

@@ -26,8 +26,9 @@ mod body;
 mod connections;
 
 use crate::args::Common;
-use crate::artifacts::{LINEAR, Predictor, QUANTIZED};
+use crate::artifacts::{LINEAR, QUANTIZED, load_any};
 use crate::output;
+use linreg::Predictor;
 
 /// `serve`'s own options.
 #[derive(Debug, clap::Args)]
@@ -63,12 +64,7 @@ pub struct ServeArgs {
 
 /// What every request needs.
 struct App {
-    recipe: linreg::Recipe,
-    weights: Vec<f64>,
-    intercept: f64,
-    min: Vec<f64>,
-    max: Vec<f64>,
-    kind: &'static str,
+    predictor: Predictor,
     model: String,
     max_body: usize,
     body_timeout: std::time::Duration,
@@ -142,22 +138,15 @@ fn reexec_with_tunables() {
 
 pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
     reexec_with_tunables();
-    let (predictor, path) = match &args.model {
-        Some(p) => (Predictor::load_any(p)?, p.clone()),
+    let path = match &args.model {
+        Some(p) => p.clone(),
         None => {
             let name = if common.quantized { QUANTIZED } else { LINEAR };
-            let path = common.artifacts.join(name);
-            (Predictor::load_any(&path)?, path)
+            common.artifacts.join(name)
         }
     };
-    let (min, max) = predictor.ranges();
     let app = Arc::new(App {
-        recipe: predictor.recipe().clone(),
-        weights: predictor.coefficients(),
-        intercept: predictor.intercept(),
-        min,
-        max,
-        kind: predictor.kind(),
+        predictor: load_any(&path)?,
         model: path.display().to_string(),
         max_body: args.max_body,
         body_timeout: seconds(args.body_timeout),
@@ -175,7 +164,8 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
         let addr: SocketAddr = listener.local_addr()?;
         output::stderr(format_args!(
             "listening on http://{addr} ({} model {})",
-            app.kind, app.model
+            app.predictor.kind(),
+            app.model
         ));
         let router = Router::new()
             .route("/ping", get(ping))
@@ -244,8 +234,8 @@ async fn version(State(app): State<Arc<App>>) -> Response {
     let body = json!({
         "name": "cali-reg",
         "version": env!("CARGO_PKG_VERSION"),
-        "model": app.kind,
-        "features": app.recipe.feature_names(),
+        "model": app.predictor.kind(),
+        "features": app.predictor.recipe().feature_names(),
     });
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -416,11 +406,12 @@ fn cell(table: &Decoded, r: usize, c: usize, column: &str) -> Result<f64, ApiErr
 }
 
 fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiError> {
-    let p = app.weights.len();
-    let names = app.recipe.feature_names();
+    let predictor = &app.predictor;
+    let p = predictor.coefficients().len();
+    let names = predictor.recipe().feature_names();
     let mut features = vec![0.0; p];
     let mut predictions = Vec::with_capacity(table.n_rows());
-    let mut outside = vec![0_usize; p];
+    let mut outside = vec![0_u64; p];
     if let Some(columns) = &table.columns
         && let Some((_, twice)) = columns
             .iter()
@@ -431,7 +422,7 @@ fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiErr
     }
     let layout = match &table.columns {
         Some(columns) => {
-            let layout = InputLayout::bind(&app.recipe, columns)
+            let layout = InputLayout::bind(predictor.recipe(), columns)
                 .map_err(|e| ApiError::bad(e.to_string()))?;
             let used = layout.used_columns();
             Some((layout, columns, used))
@@ -477,17 +468,8 @@ fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiErr
                 )));
             }
         }
-        for (j, &v) in features.iter().enumerate() {
-            if v < app.min[j] || v > app.max[j] {
-                outside[j] += 1;
-            }
-        }
-        let prediction = features
-            .iter()
-            .zip(&app.weights)
-            .map(|(a, b)| a * b)
-            .sum::<f64>()
-            + app.intercept;
+        predictor.count_outside(&features, &mut outside);
+        let prediction = predictor.predict_row(&features);
         if !prediction.is_finite() {
             return Err(ApiError::bad(format!(
                 "row {r}: the prediction is {prediction}, not a finite number"
@@ -495,16 +477,10 @@ fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiErr
         }
         predictions.push(prediction);
     }
-    let warnings = outside
+    let warnings = predictor
+        .range_warnings(&outside)
         .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .map(|(j, n)| {
-            format!(
-                "{n} row(s) have {} outside its training range [{}, {}]",
-                names[j], app.min[j], app.max[j]
-            )
-        })
+        .map(ToString::to_string)
         .collect();
     Ok((predictions, warnings))
 }

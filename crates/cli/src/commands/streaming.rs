@@ -16,10 +16,11 @@ use linreg::{LinearRegression, Recipe, SufficientStats};
 use serde_json::json;
 
 use crate::args::{Common, STREAMING_THRESHOLD, SplitKind, TrainArgs};
-use crate::artifacts::{self, LINEAR, Predictor};
+use crate::artifacts::{self, LINEAR};
 use crate::data::StreamedSplit;
 use crate::output;
 use crate::record::Record;
+use linreg::Predictor;
 
 /// Rows handed to the accumulator at a time.
 const BATCH: usize = 8192;
@@ -312,7 +313,6 @@ pub fn held_out(
     let input = Input::open(&path, spec.default_columns())?.unhashed();
     let file = input.name().to_owned();
     let derive = Derivation::new(&input, predictor.recipe())?;
-    let (weights, intercept) = (predictor.coefficients(), predictor.intercept());
     let (mut y, mut predicted) = (Vec::new(), Vec::new());
     input.for_each_chunk(
         |chunk| {
@@ -322,9 +322,8 @@ pub fn held_out(
             for (line, text) in chunk.lines() {
                 let target = derive.row(line, text, &mut raw, &mut features)?;
                 if is_test(line) {
-                    let p: f64 = features.iter().zip(&weights).map(|(a, b)| a * b).sum();
                     out.0.push(target);
-                    out.1.push(p + intercept);
+                    out.1.push(predictor.predict_row(&features));
                 }
             }
             Ok::<_, anyhow::Error>(out)
