@@ -27,6 +27,7 @@ tasks:
              --compare-python  pandas + scikit-learn, and the original's three steps, beside them
   loadtest   20,000 single-row and 2,000 thousand-row requests to `cali-reg serve` on loopback,
              then 16 concurrent 10 MiB bodies (peak RSS, and RSS after 5 s idle)
+  man        write the manual page, from the binary's own definitions, to target/man/cali-reg.1
   pipeline   train, quantise, predict, build and smoke-run the container image, report
              --force              rerun every stage
              --require-container  fail when no Docker engine answers (implied by CI=true)
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         Some("gen-data") => gen_data(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("loadtest") => loadtest::loadtest(),
+        Some("man") => man(),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -60,6 +62,34 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask man`: the manual page the binary renders from its own argument definitions.
+fn man() -> anyhow::Result<()> {
+    use anyhow::Context;
+
+    let root = project_root();
+    let bin = pipeline::build_binary(&root)?;
+    let out = std::process::Command::new(&bin)
+        .arg("man")
+        .output()
+        .context("cannot run cali-reg man")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "cali-reg man failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let dir = root.join("target/man");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let page = dir.join("cali-reg.1");
+    write_atomically(&page, &out.stdout)?;
+    println!(
+        "wrote {} (read it with `man {}`)",
+        page.display(),
+        page.display()
+    );
+    Ok(())
 }
 
 /// The workspace root: the folder above this crate's manifest.

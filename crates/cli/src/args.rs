@@ -6,12 +6,35 @@ use clap::{Args, Parser, Subcommand};
 
 /// Linear regression on California Housing (or your own table), quantised to uint8.
 #[derive(Debug, Parser)]
-#[command(name = "cali-reg", version, max_term_width = 100)]
+#[command(name = "cali-reg", version = VERSION.as_str(), max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     #[command(flatten)]
     pub common: Common,
+}
+
+/// `0.1.0 (commit 1a2b3c4d5e6f; features: train, serve)`.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(version);
+
+fn version() -> String {
+    let features: Vec<&str> = [
+        ("train", cfg!(feature = "train")),
+        ("serve", cfg!(feature = "serve")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    format!(
+        "{} (commit {}; features: {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("CALI_REG_COMMIT"),
+        if features.is_empty() {
+            String::from("none")
+        } else {
+            features.join(", ")
+        }
+    )
 }
 
 /// Options every subcommand takes.
@@ -48,6 +71,14 @@ pub struct Common {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), as `cargo xtask man` writes it
+    #[command(hide = true)]
+    Man,
     /// Fit on the training split, print test R² and RMSE, save the float model
     #[cfg(feature = "train")]
     Train(TrainArgs),

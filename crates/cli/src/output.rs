@@ -113,6 +113,16 @@ pub fn line(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
         .context("cannot write to standard output")
 }
 
+/// Write bytes as they are to standard output (a completion script, a manual page).
+pub fn bytes(content: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+
+    let mut out = std::io::stdout().lock();
+    out.write_all(content)
+        .and_then(|()| out.flush())
+        .context("cannot write to standard output")
+}
+
 /// Print one JSON object on one line.
 pub fn json(value: &Value) -> anyhow::Result<()> {
     line(format_args!("{value}"))

@@ -524,3 +524,27 @@ fn locate_names_the_data_every_command_reads() {
     let bytes = std::fs::read(data_path()).unwrap();
     assert_eq!(j["sha256"], dataset::sha256_hex(&bytes));
 }
+
+#[test]
+fn version_completions_and_manual() {
+    let run = Run::new();
+    let version = run.ok(&["--version"]);
+    assert!(
+        version.starts_with(&format!("cali-reg {} (commit ", env!("CARGO_PKG_VERSION")))
+            && version.trim_end().ends_with("; features: train, serve)"),
+        "{version}"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run.ok(&["completions", shell]);
+        assert!(script.contains("cali-reg"), "{shell}");
+        assert!(
+            script.contains("quantize"),
+            "{shell}: subcommands are completed"
+        );
+    }
+    let page = run.ok(&["man"]);
+    assert!(page.contains(".TH cali-reg 1"), "{page}");
+    assert!(page.contains("quantize"), "{page}");
+    let (code, _) = run.fail(&["completions", "tcsh"]);
+    assert_eq!(code, 2);
+}

@@ -14,8 +14,11 @@ mod streaming;
 #[cfg(feature = "train")]
 mod train;
 
+use clap::CommandFactory;
+
 use crate::args::{Cli, Command};
 use crate::artifacts::Lock;
+use crate::output;
 
 /// Run the chosen subcommand.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
@@ -48,6 +51,18 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(common, args),
         Command::Inspect { model } => inspect::run(common, model),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "cali-reg", &mut script);
+            output::bytes(&script)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(anyhow::Error::from)?;
+            output::bytes(&page)
+        }
     }
 }
 
