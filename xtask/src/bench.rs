@@ -222,27 +222,28 @@ from sklearn.linear_model import LinearRegression\n\
 df = pd.read_csv(sys.argv[1])\n\
 LinearRegression().fit(df.drop(columns='y'), df['y'])\n";
 
-pub fn bench(args: &[String]) -> anyhow::Result<()> {
+/// `cargo xtask bench`'s options.
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// Row counts of the synthetic tables, comma-separated
+    #[arg(long, value_delimiter = ',', default_values_t = [1_000_000_u64, 10_000_000])]
+    rows: Vec<u64>,
+    /// Where the tables and artifacts go (default: $TMPDIR/cali-reg-bench)
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Also measure pandas + scikit-learn, and the original's three steps (a venv under target/)
+    #[arg(long)]
+    compare_python: bool,
+}
+
+pub fn bench(options: &Options) -> anyhow::Result<()> {
     let root = project_root();
-    let mut sizes: Vec<u64> = vec![1_000_000, 10_000_000];
-    let mut compare_python = false;
-    let mut dir = std::env::temp_dir().join("cali-reg-bench");
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--compare-python" => compare_python = true,
-            "--rows" => {
-                let v = it.next().context("--rows needs a value")?;
-                sizes = v
-                    .split(',')
-                    .map(|s| s.parse())
-                    .collect::<Result<_, _>>()
-                    .context("--rows takes numbers")?;
-            }
-            "--dir" => dir = it.next().context("--dir needs a value")?.into(),
-            other => bail!("unknown option {other:?}"),
-        }
-    }
+    let sizes = options.rows.clone();
+    let compare_python = options.compare_python;
+    let dir = options
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("cali-reg-bench"));
     std::fs::create_dir_all(&dir)?;
     let bin = crate::pipeline::build_binary(&root)?;
     let python = if compare_python {

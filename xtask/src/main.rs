@@ -15,45 +15,60 @@ mod stages;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-usage: cargo xtask <task> [options]
+use clap::{Parser, Subcommand};
 
-tasks:
-  gen-data   --rows N --features D --seed S -o FILE: a synthetic CSV, y = x·β + 2 + N(0, 0.5²),
-             β_j = ±0.5·(j+1) (signs alternate)
-  bench      parse-only floor, streaming and in-memory train, streaming predict on 10^6 and 10^7
-             rows (wall, CPU, peak RSS); California train, quantize, predict as processes
-             --rows A,B  --dir DIR (default: $TMPDIR/cali-reg-bench)
-             --compare-python  pandas + scikit-learn, and the original's three steps, beside them
-  loadtest   20,000 single-row and 2,000 thousand-row requests to `cali-reg serve` on loopback,
-             then 16 concurrent 10 MiB bodies (peak RSS, and RSS after 5 s idle)
-  man        write the manual page, from the binary's own definitions, to target/man/cali-reg.1
-  pipeline   train, quantise, predict, build and smoke-run the container image, report
-             --force              rerun every stage
-             --require-container  fail when no Docker engine answers (implied by CI=true)
-             --no-container       skip the container stage
-             --data FILE          data file (default: $CALI_REG_DATA, the cache, a download)
-             --seed N             split seed (default 42)
-             --test-size F        test share (default 0.2)
-             --artifacts DIR      output folder (default: artifacts/)
-";
+/// The project's automation: `cargo xtask <task>`.
+#[derive(Debug, Parser)]
+#[command(name = "xtask", bin_name = "cargo xtask", max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Train, quantise, predict, build and smoke-run the container image, report; stages whose
+    /// inputs and outputs are unchanged are skipped
+    Pipeline(pipeline::Options),
+    /// Write a synthetic CSV: y = x·β + 2 + N(0, 0.5²), β_j = ±0.5·(j+1), signs alternating
+    GenData {
+        /// Rows
+        #[arg(long)]
+        rows: u64,
+        /// Feature columns
+        #[arg(long, default_value_t = 8)]
+        features: usize,
+        /// Seed of the generator
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The file to write
+        #[arg(short, long = "output", value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Parse-only floor, streaming and in-memory train, streaming predict (wall, CPU, peak RSS),
+    /// and California's three steps as processes
+    Bench(bench::Options),
+    /// 20,000 one-row and 2,000 thousand-row requests to `cali-reg serve` on loopback, then 16
+    /// concurrent 10 MiB bodies (peak RSS, and RSS after 5 s idle)
+    Loadtest,
+    /// Write the manual page, from the binary's own definitions, to target/man/cali-reg.1
+    Man,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("pipeline") => pipeline::Options::parse(&args[1..]).and_then(|o| pipeline::run(&o)),
-        Some("gen-data") => gen_data(&args[1..]),
-        Some("bench") => bench::bench(&args[1..]),
-        Some("loadtest") => loadtest::loadtest(),
-        Some("man") => man(),
-        Some("-h" | "--help") | None => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Some(other) => {
-            eprint!("error: unknown task {other:?}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    // clap prints help and usage errors itself (exit 0 and 2).
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Pipeline(options) => pipeline::run(&options.in_ci()),
+        Task::GenData {
+            rows,
+            features,
+            seed,
+            output,
+        } => gen_data(rows, features, seed, &output),
+        Task::Bench(options) => bench::bench(&options),
+        Task::Loadtest => loadtest::loadtest(),
+        Task::Man => man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -113,23 +128,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn gen_data(args: &[String]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let (mut rows, mut features, mut seed, mut out) = (None, 8_usize, 1_u64, None);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let v = it.next().with_context(|| format!("{a} needs a value"))?;
-        match a.as_str() {
-            "--rows" => rows = Some(v.parse::<u64>().context("--rows takes a number")?),
-            "--features" => features = v.parse().context("--features takes a number")?,
-            "--seed" => seed = v.parse().context("--seed takes a number")?,
-            "-o" | "--output" => out = Some(PathBuf::from(v)),
-            other => anyhow::bail!("unknown option {other:?}"),
-        }
-    }
-    let rows = rows.context("--rows N is required")?;
-    let out = out.context("-o FILE is required")?;
-    bench::gen_data(rows, features, seed, &out)?;
+fn gen_data(rows: u64, features: usize, seed: u64, out: &Path) -> anyhow::Result<()> {
+    bench::gen_data(rows, features, seed, out)?;
     println!(
         "{}: {rows} rows, coefficients {:?}, intercept {}",
         out.display(),
@@ -137,4 +137,24 @@ fn gen_data(args: &[String]) -> anyhow::Result<()> {
         bench::TRUE_INTERCEPT
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    #[test]
+    fn every_task_has_help_and_well_formed_arguments() {
+        Cli::command().debug_assert();
+        for task in ["pipeline", "gen-data", "bench", "loadtest", "man"] {
+            let help = Cli::try_parse_from(["cargo xtask", task, "--help"]).map(|_| ());
+            let kind = help.err().map(|e| e.kind());
+            assert_eq!(kind, Some(clap::error::ErrorKind::DisplayHelp), "{task}");
+        }
+        assert!(
+            Cli::try_parse_from(["cargo xtask", "gen-data", "--rows", "x", "-o", "f"]).is_err()
+        );
+    }
 }

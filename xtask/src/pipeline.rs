@@ -9,43 +9,39 @@ use serde_json::json;
 use crate::stages::{Inputs, Outcome, Stages, file_sha256};
 use crate::{cargo, container, project_root, write_atomically};
 
-#[derive(Debug, Default)]
+/// `cargo xtask pipeline`'s options.
+#[derive(Debug, Default, clap::Args)]
 pub struct Options {
+    /// Rerun every stage
+    #[arg(long)]
     pub force: bool,
+    /// Fail when no Docker engine answers (implied by CI=true)
+    #[arg(long)]
     pub require_container: bool,
+    /// Skip the container stage
+    #[arg(long)]
     pub no_container: bool,
+    /// Data file (default: as cali-reg finds it: $CALI_REG_DATA, the cache, a download)
+    #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+    /// Split seed (default: cali-reg's, 42)
+    #[arg(long)]
     pub seed: Option<String>,
+    /// Test share (default: cali-reg's, 0.2)
+    #[arg(long)]
     pub test_size: Option<String>,
+    /// Output folder (default: artifacts/)
+    #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
 }
 
 impl Options {
-    pub fn parse(args: &[String]) -> anyhow::Result<Self> {
-        let mut o = Self::default();
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let mut value = || {
-                it.next()
-                    .cloned()
-                    .with_context(|| format!("{a} needs a value"))
-            };
-            match a.as_str() {
-                "--force" => o.force = true,
-                "--require-container" => o.require_container = true,
-                "--no-container" => o.no_container = true,
-                "--data" => o.data = Some(value()?.into()),
-                "--seed" => o.seed = Some(value()?),
-                "--test-size" => o.test_size = Some(value()?),
-                "--artifacts" => o.artifacts = Some(value()?.into()),
-                other => bail!("unknown option {other:?} (see cargo xtask --help)"),
-            }
-        }
-        // In CI the container is part of the job: a missing engine is a failure, not a skip.
+    /// In CI the container is part of the job: a missing engine is a failure, not a skip.
+    pub fn in_ci(mut self) -> Self {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
-            o.require_container = true;
+            self.require_container = true;
         }
-        Ok(o)
+        self
     }
 }
 
@@ -239,11 +235,13 @@ pub fn update_run_record(
     value: serde_json::Value,
 ) -> anyhow::Result<()> {
     let path = ctx.artifact("run.json");
+    // A record that cannot be read is an error, not an empty record to write over it.
     let mut record: serde_json::Value = match std::fs::read(&path) {
         Ok(b) => {
             serde_json::from_slice(&b).with_context(|| format!("{}: not JSON", path.display()))?
         }
-        Err(_) => json!({}),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     if let Some(obj) = record.as_object_mut() {
         obj.insert(section.to_owned(), value);
