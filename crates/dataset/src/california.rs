@@ -1,6 +1,6 @@
 //! The California Housing layout and scikit-learn's derivation of its features.
 
-use linreg::{FeatureSpec, Recipe, TargetSpec};
+use recipe::{FeatureSpec, Recipe, TargetSpec};
 
 /// The raw census columns, in the order of `cal_housing.data`.
 pub const RAW_COLUMNS: [&str; 9] = [

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use linreg::{BoundRecipe, Recipe};
 use nalgebra::{DMatrix, DVector};
+use recipe::{BoundRecipe, Recipe};
 
 use crate::california;
 use crate::chunks::Chunk;
@@ -131,7 +131,7 @@ impl Derivation {
         crate::line::parse_line(text, &self.used, raw)
             .map_err(|p| Error::at(&self.file, line, &self.columns, p))?;
         self.bound.features(0, raw, features).map_err(|e| match e {
-            linreg::Error::BadDenominator {
+            recipe::Error::BadDenominator {
                 column,
                 feature,
                 value,

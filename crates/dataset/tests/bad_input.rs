@@ -212,3 +212,27 @@ fn no_panic_on_arbitrary_bytes() {
         assert!(load_path(&path, &Spec::default()).is_err(), "{bytes:?}");
     }
 }
+
+#[test]
+fn the_crate_graph_points_one_way() {
+    // dataset reads tables: it needs the recipe, never the solver or the codec.
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .expect("dataset's manifest");
+    let normal = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .and_then(|rest| rest.split("\n[").next())
+        .expect("a [dependencies] section");
+    let names: Vec<&str> = normal
+        .lines()
+        .filter_map(|l| l.split(['.', ' ', '=']).next())
+        .filter(|n| !n.is_empty())
+        .collect();
+    assert!(names.contains(&"recipe"), "{names:?}");
+    for forbidden in ["linreg", "quant", "polars"] {
+        assert!(
+            !names.contains(&forbidden),
+            "dataset depends on {forbidden}"
+        );
+    }
+}

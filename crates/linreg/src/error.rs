@@ -132,3 +132,22 @@ impl From<quant::Error> for Error {
         Self::Quant(e)
     }
 }
+
+impl From<recipe::Error> for Error {
+    fn from(e: recipe::Error) -> Self {
+        match e {
+            recipe::Error::BadDenominator {
+                row,
+                column,
+                feature,
+                value,
+            } => Self::BadDenominator {
+                row,
+                column,
+                feature,
+                value,
+            },
+            other => Self::Columns(other.to_string()),
+        }
+    }
+}

@@ -35,7 +35,6 @@ mod model;
 mod normal_equations;
 mod predictor;
 mod quantized;
-mod recipe;
 mod stats;
 
 pub use error::{Error, Result};

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::normal_equations::{Diagnostics, solve};
-use crate::recipe::{BoundRecipe, Recipe};
 use crate::stats::SufficientStats;
+use recipe::{BoundRecipe, Recipe};
 
 /// Ordinary (optionally weighted) least squares, as scikit-learn's `LinearRegression`.
 ///
@@ -267,7 +267,7 @@ impl InputLayout {
 
     /// Compute the model's features from one input row.
     pub fn features(&self, row_index: usize, raw: &[f64], out: &mut [f64]) -> Result<()> {
-        self.bound.features(row_index, raw, out)
+        Ok(self.bound.features(row_index, raw, out)?)
     }
 
     /// Number of features produced.

@@ -7,7 +7,7 @@ use crate::envelope::{self, Kind};
 use crate::error::{Error, Result};
 use crate::model::{Model, dot, predict_matrix};
 use crate::quantized::QuantizedModel;
-use crate::recipe::Recipe;
+use recipe::Recipe;
 
 /// A fitted model of either kind.
 #[derive(Debug, Clone, PartialEq)]

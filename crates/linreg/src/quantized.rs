@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{Model, check_shape, dot, predict_matrix};
-use crate::recipe::Recipe;
+use recipe::Recipe;
 
 /// A model whose weights are stored as uint8 codes of one affine [`quant`] tensor.
 ///

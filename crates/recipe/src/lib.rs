@@ -1,9 +1,47 @@
-//! How raw input columns become model features, carried inside the model file
-//! so that a program that only predicts can take the raw layout of the training file.
+//! `recipe`: how raw input columns become model features and target.
+//!
+//! A [`Recipe`] is carried inside the model file, so that a program that only predicts can take
+//! the raw layout of the training file. [`Recipe::bind`] matches it to a header;
+//! [`BoundRecipe::features`] derives a row's features.
+//!
+//! ```
+//! use recipe::Recipe;
+//! let recipe = Recipe::identity(&["a".to_owned(), "b".to_owned()], "y");
+//! let header: Vec<String> = ["y", "b", "a"].iter().map(|s| s.to_string()).collect();
+//! let bound = recipe.bind(&header, true)?;
+//! let mut features = [0.0; 2];
+//! bound.features(0, &[9.0, 2.0, 1.0], &mut features)?;
+//! assert_eq!(features, [1.0, 2.0]);
+//! assert_eq!(bound.target(&[9.0, 2.0, 1.0]), Some(9.0));
+//! # Ok::<(), recipe::Error>(())
+//! ```
+#![deny(missing_docs)]
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+/// What can go wrong binding a recipe or deriving a row.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Columns the recipe needs are not in the header.
+    #[error("missing column{} {}", if .0.len() > 1 { "s" } else { "" }, .0.join(", "))]
+    MissingColumns(Vec<String>),
+    /// A derived feature divides by zero or a negative denominator.
+    #[error("row {row}: {column} is {value}, but {feature} divides by it")]
+    BadDenominator {
+        /// Zero-based row of the input.
+        row: usize,
+        /// The denominator column.
+        column: String,
+        /// The feature being derived.
+        feature: String,
+        /// The offending value.
+        value: f64,
+    },
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
 
 /// A named feature: a raw column, or a raw column divided by another (a per-household ratio, say).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,11 +163,7 @@ impl Recipe {
             .collect();
         let target = with_target.then(|| (find(&self.target.column), self.target.divisor));
         if !missing.is_empty() {
-            return Err(Error::Columns(format!(
-                "missing column{} {}",
-                if missing.len() > 1 { "s" } else { "" },
-                missing.join(", ")
-            )));
+            return Err(Error::MissingColumns(missing));
         }
         Ok(BoundRecipe {
             sources,
