@@ -145,6 +145,65 @@ mod tests {
 
     use super::Cli;
 
+    /// The package names of the workspace, from the members' manifests.
+    fn packages() -> Vec<String> {
+        let root = crate::project_root();
+        let mut manifests = vec![root.join("xtask/Cargo.toml")];
+        for entry in std::fs::read_dir(root.join("crates")).expect("crates/") {
+            manifests.push(entry.expect("an entry").path().join("Cargo.toml"));
+        }
+        manifests
+            .iter()
+            .filter_map(|m| std::fs::read_to_string(m).ok())
+            .filter_map(|text| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix("name = \""))
+                    .map(|rest| rest.trim_end_matches('"').to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_workflow_names_packages_that_exist() {
+        // The GitHub workflow never runs here: this is what keeps its `-p` arguments honest.
+        let known = packages();
+        assert!(
+            known.contains(&String::from("cali-reg-linreg")),
+            "{known:?}"
+        );
+        let dir = crate::project_root().join(".github/workflows");
+        let mut named = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect(".github/workflows") {
+            let text =
+                std::fs::read_to_string(entry.expect("an entry").path()).expect("a workflow");
+            let words: Vec<&str> = text.split_whitespace().collect();
+            for pair in words.windows(2) {
+                if matches!(pair[0], "-p" | "--package") && !pair[1].starts_with("${{") {
+                    named.push(pair[1].to_owned());
+                }
+            }
+            // The per-crate matrix: `crate: [a, b, …]`.
+            for line in text
+                .lines()
+                .filter(|l| l.trim_start().starts_with("crate: ["))
+            {
+                let list = line.split_once('[').and_then(|(_, r)| r.split_once(']'));
+                named.extend(
+                    list.into_iter()
+                        .flat_map(|(l, _)| l.split(','))
+                        .map(|c| c.trim().to_owned()),
+                );
+            }
+        }
+        assert!(named.len() >= 5, "{named:?}");
+        for name in named {
+            assert!(
+                known.contains(&name),
+                "the workflow names {name:?}, not a package of {known:?}"
+            );
+        }
+    }
+
     #[test]
     fn every_task_has_help_and_well_formed_arguments() {
         Cli::command().debug_assert();

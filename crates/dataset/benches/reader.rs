@@ -1,4 +1,4 @@
-//! The reader's parts on their own, single-threaded: `cargo bench -p dataset --bench reader`.
+//! The reader's parts on their own, single-threaded: `cargo bench -p cali-reg-dataset --bench reader`.
 //! The whole reader (threads, hashing, derivation) is measured by `cargo xtask bench`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
