@@ -95,6 +95,20 @@ fn paths_that_are_not_utf8_are_printed_lossily() {
         "{j}"
     );
     assert!(odd.join("run.json").is_file(), "the record is written too");
+    for step in ["quantize", "report"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_cali-reg"))
+            .args([step, "--json", "--artifacts"])
+            .arg(&odd)
+            .env("CALI_REG_DATA", data_path())
+            .env("CALI_REG_DATA_URL", "http://127.0.0.1:9/none")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{step}: {}", stderr(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("bad\u{fffd}dir"),
+            "{step}"
+        );
+    }
 }
 
 #[test]

@@ -30,18 +30,55 @@ struct Row {
     metrics: Metrics,
 }
 
+/// What the report says, computed once; then written, recorded and printed.
+struct Report {
+    rows: [Row; 3],
+    /// Largest |float − quantised| prediction on the test rows, and its analytic bound.
+    observed: f64,
+    bound: f32,
+    image_bytes: Option<u64>,
+    /// Test targets and the two models' predictions, for the plot.
+    y: Vec<f64>,
+    float_predictions: Vec<f64>,
+    quant_predictions: Vec<f64>,
+    markdown: String,
+}
+
+/// The keys of the three rows in `run.json` and `--json`.
+const KEYS: [&str; 3] = ["float", "quantized", "original_scheme"];
+
 pub fn run(common: &Common) -> anyhow::Result<()> {
     let start = Instant::now();
     let dir = &common.artifacts;
     let mut record = Record::open(dir)?;
+    let report = compute(common, &record)?;
+    let svg = plot::predictions_svg(
+        &report.y,
+        &report.float_predictions,
+        &report.quant_predictions,
+    )?;
+    write_atomically(&dir.join(REPORT), report.markdown.as_bytes())?;
+    write_atomically(&dir.join(PLOT), svg.as_bytes())?;
+    note(&mut record, &report, &svg);
+    record.stage("report", start.elapsed().as_secs_f64());
+    record.save()?;
+    if common.json {
+        output::json(&as_json(&report, dir))
+    } else {
+        output::line(format_args!("{}", report.markdown.trim_end()))
+    }
+}
+
+/// Load the models and the test split, and measure the three models on it.
+fn compute(common: &Common, record: &Record) -> anyhow::Result<Report> {
+    let dir = &common.artifacts;
     let float: Model = artifacts::load_checked(dir, LINEAR)?;
     let quant: QuantizedModel = artifacts::load_checked(dir, QUANTIZED)?;
     let original = OriginalScheme::quantize(&float);
     let prepared =
-        Prepared::load_recorded(common, SplitParams::resolve(common, Some(&record)), &record)?;
+        Prepared::load_recorded(common, SplitParams::resolve(common, Some(record)), record)?;
     prepared.check_model(&float.recipe)?;
-    warn_if_other_data(&prepared, &record);
-
+    warn_if_other_data(&prepared, record);
     let (x, y) = prepared.test();
     let (pf, pq, po) = (
         float.predict(&x)?,
@@ -77,21 +114,24 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
         .iter()
         .zip(pq.iter())
         .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+    let bound = quant.max_deviation_bound;
     let image_bytes = record.get("/image/bytes").and_then(Value::as_u64);
-
-    let markdown = render(
-        &rows,
+    let markdown = render(&rows, observed, f64::from(bound), image_bytes, &prepared);
+    Ok(Report {
+        rows,
         observed,
-        f64::from(quant.max_deviation_bound),
+        bound,
         image_bytes,
-        &prepared,
-    );
-    write_atomically(&dir.join(REPORT), markdown.as_bytes())?;
-    let svg = plot::predictions_svg(y.as_slice(), pf.as_slice(), pq.as_slice())?;
-    write_atomically(&dir.join(PLOT), svg.as_bytes())?;
+        y: y.as_slice().to_vec(),
+        float_predictions: pf.as_slice().to_vec(),
+        quant_predictions: pq.as_slice().to_vec(),
+        markdown,
+    })
+}
 
-    let keys = ["float", "quantized", "original_scheme"];
-    for (key, row) in keys.iter().zip(&rows) {
+/// What the run record keeps of the report.
+fn note(record: &mut Record, report: &Report, svg: &str) {
+    for (key, row) in KEYS.iter().zip(&report.rows) {
         record.set("metrics", key, json!(row.metrics));
         record.set(
             "sizes",
@@ -99,50 +139,42 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
             json!({ "file_bytes": row.file_bytes, "payload_bytes": row.payload_bytes, "parameter_bytes": row.parameter_bytes }),
         );
     }
-    record.set("metrics", "max_abs_deviation_test", json!(observed));
-    record.set(
-        "metrics",
-        "max_abs_deviation_bound",
-        json!(quant.max_deviation_bound),
-    );
-    record.artifact(REPORT, markdown.as_bytes());
+    record.set("metrics", "max_abs_deviation_test", json!(report.observed));
+    record.set("metrics", "max_abs_deviation_bound", json!(report.bound));
+    record.artifact(REPORT, report.markdown.as_bytes());
     record.artifact(PLOT, svg.as_bytes());
-    record.stage("report", start.elapsed().as_secs_f64());
-    record.save()?;
+}
 
-    if common.json {
-        let table: Vec<Value> = keys
-            .iter()
-            .zip(&rows)
-            .map(|(key, r)| {
-                json!({
-                    "model": key,
-                    "file_bytes": r.file_bytes,
-                    "payload_bytes": r.payload_bytes,
-                    "parameter_bytes": r.parameter_bytes,
-                    "r2": r.metrics.r2,
-                    "rmse": r.metrics.rmse,
-                    "mae": r.metrics.mae,
-                })
+/// The report as one JSON object.
+fn as_json(report: &Report, dir: &std::path::Path) -> Value {
+    let table: Vec<Value> = KEYS
+        .iter()
+        .zip(&report.rows)
+        .map(|(key, r)| {
+            json!({
+                "model": key,
+                "file_bytes": r.file_bytes,
+                "payload_bytes": r.payload_bytes,
+                "parameter_bytes": r.parameter_bytes,
+                "r2": r.metrics.r2,
+                "rmse": r.metrics.rmse,
+                "mae": r.metrics.mae,
             })
-            .collect();
-        output::json(&json!({
-            "command": "report",
-            "models": table,
-            "original_published": {
-                "float": { "file_bytes": ORIGINAL_FLOAT.0, "r2": ORIGINAL_FLOAT.1, "rmse": ORIGINAL_FLOAT.2 },
-                "quantized": { "file_bytes": ORIGINAL_QUANT.0, "r2": ORIGINAL_QUANT.1 },
-            },
-            "max_abs_deviation_test": observed,
-            "max_abs_deviation_bound": quant.max_deviation_bound,
-            "image_bytes": image_bytes,
-            "report": dir.join(REPORT),
-            "plot": dir.join(PLOT),
-        }))?;
-    } else {
-        output::line(format_args!("{}", markdown.trim_end()))?;
-    }
-    Ok(())
+        })
+        .collect();
+    json!({
+        "command": "report",
+        "models": table,
+        "original_published": {
+            "float": { "file_bytes": ORIGINAL_FLOAT.0, "r2": ORIGINAL_FLOAT.1, "rmse": ORIGINAL_FLOAT.2 },
+            "quantized": { "file_bytes": ORIGINAL_QUANT.0, "r2": ORIGINAL_QUANT.1 },
+        },
+        "max_abs_deviation_test": report.observed,
+        "max_abs_deviation_bound": report.bound,
+        "image_bytes": report.image_bytes,
+        "report": dir.join(REPORT).display().to_string(),
+        "plot": dir.join(PLOT).display().to_string(),
+    })
 }
 
 fn cell<T: ToString>(v: Option<T>) -> String {
