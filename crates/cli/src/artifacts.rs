@@ -275,6 +275,7 @@ pub fn load_predictor(artifacts: &Path, quantized: bool) -> anyhow::Result<(Pred
 }
 
 /// A model file of either kind, as its header says; errors name the file.
+#[cfg(feature = "serve")]
 pub fn load_any(path: &Path) -> anyhow::Result<Predictor> {
     predictor_from_bytes(path, &read_bounded(path)?)
 }

@@ -7,8 +7,12 @@ mod predict;
 mod quantize;
 #[cfg(feature = "train")]
 mod report;
+#[cfg(feature = "train")]
+mod scan;
 #[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(feature = "train")]
+mod stats;
 #[cfg(feature = "train")]
 mod streaming;
 #[cfg(feature = "train")]
@@ -37,9 +41,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         #[cfg(feature = "train")]
         Command::Train(args) => train::run(common, args),
         #[cfg(feature = "train")]
-        Command::Stats { output } => streaming::stats(common, output),
+        Command::Stats { output } => stats::run(common, output),
         #[cfg(feature = "train")]
-        Command::Scan => streaming::scan(common),
+        Command::Scan => scan::run(common),
         #[cfg(feature = "train")]
         Command::Locate => locate(common),
         Command::Quantize => quantize::run(common),

@@ -5,7 +5,6 @@
 //! `{"predictions": [...]}`. Bad requests get a 4xx and `{"error_code", "message"}`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,42 +24,10 @@ use body::Decoded;
 mod body;
 mod connections;
 
-use crate::args::Common;
+use crate::args::{Common, ServeArgs};
 use crate::artifacts::{LINEAR, QUANTIZED, load_any};
 use crate::output;
 use linreg::Predictor;
-
-/// `serve`'s own options.
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    /// Model file (default: the float or, with --quantized, the quantised model in --artifacts)
-    #[arg(long, value_name = "FILE")]
-    pub model: Option<PathBuf>,
-    /// Address to listen on
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    /// Port (0 picks a free one; the address is printed on stderr)
-    #[arg(long, default_value_t = 8080)]
-    pub port: u16,
-    /// Largest request body in bytes; larger ones are answered 413
-    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
-    pub max_body: usize,
-    /// After SIGTERM or SIGINT, how long requests in flight may take before the server exits
-    /// anyway (stalled clients are dropped)
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    pub grace: f64,
-    /// Time a client has to send a request's head, and to start its next request on a kept-alive
-    /// connection; the connection is closed after it
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    pub header_timeout: f64,
-    /// Time a client has to send a request's body; later, the answer is 408
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub body_timeout: f64,
-    /// Connections open at once (kept below the limit of open files); a new client beyond it
-    /// closes the one that has been quiet longest
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    pub max_connections: usize,
-}
 
 /// What every request needs.
 struct App {

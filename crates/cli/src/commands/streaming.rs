@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use dataset::{Chunk, Derivation, Input, Locator, Spec, california, recipe_for};
+use dataset::{Chunk, Derivation, Input, Locator, Spec, recipe_for};
 use linreg::envelope::ShardStats;
 use linreg::{LinearRegression, Recipe, SufficientStats};
 use serde_json::json;
@@ -45,18 +45,18 @@ fn spec(common: &Common) -> Spec {
 }
 
 /// The data file, found as the in-memory path finds it.
-fn data_path(common: &Common) -> anyhow::Result<PathBuf> {
+pub(super) fn data_path(common: &Common) -> anyhow::Result<PathBuf> {
     Ok(Locator::from_env(common.data.as_deref()).locate()?.path)
 }
 
 /// What one pass over a file produced.
-struct Pass {
-    recipe: Recipe,
-    train: SufficientStats,
-    test: SufficientStats,
-    rows: u64,
-    sha256: String,
-    name: String,
+pub(super) struct Pass {
+    pub recipe: Recipe,
+    pub train: SufficientStats,
+    pub test: SufficientStats,
+    pub rows: u64,
+    pub sha256: String,
+    pub name: String,
 }
 
 fn progress_bar(common: &Common, len: Option<u64>) -> Option<indicatif::ProgressBar> {
@@ -139,7 +139,7 @@ fn share(
 }
 
 /// Read `path` once; each row goes to the test statistics when `is_test(line number)` says so.
-fn pass(
+pub(super) fn pass(
     common: &Common,
     path: &Path,
     recipe: Option<&Recipe>,
@@ -363,59 +363,4 @@ fn merge_stats(files: &[PathBuf]) -> anyhow::Result<(Recipe, SufficientStats, Ve
     let (recipe, stats) = merged.context("no statistics files given")?;
     let names = files.iter().map(|f| f.display().to_string()).collect();
     Ok((recipe, stats, names))
-}
-
-/// `cali-reg stats -o FILE`: the statistics of every row of --data.
-pub fn stats(common: &Common, output: &Path) -> anyhow::Result<()> {
-    let path = data_path(common)?;
-    let pass = pass(common, &path, None, &|_| false)?;
-    let shard = ShardStats {
-        recipe: pass.recipe,
-        stats: pass.train,
-    };
-    let bytes = artifacts::save(output, &shard)?;
-    if common.json {
-        output::json(&json!({
-            "command": "stats",
-            "rows": pass.rows,
-            "file": output.display().to_string(),
-            "bytes": bytes.len(),
-            "data_sha256": pass.sha256,
-        }))?;
-    } else {
-        output::line(format_args!(
-            "✔ {} rows of {} → {} ({} bytes)",
-            pass.rows,
-            pass.name,
-            output.display(),
-            bytes.len()
-        ))?;
-    }
-    Ok(())
-}
-
-/// `cali-reg scan`: parse every field of every row, keep nothing: the reader's speed floor.
-pub fn scan(common: &Common) -> anyhow::Result<()> {
-    let input = Input::open(&data_path(common)?, Some(&california::RAW_COLUMNS))?.unhashed();
-    let (name, columns) = (input.name().to_owned(), input.columns().to_vec());
-    let used = vec![true; columns.len()];
-    let mut rows = 0_u64;
-    input.for_each_chunk(
-        |chunk| {
-            let mut raw = vec![0.0; columns.len()];
-            let mut n = 0_u64;
-            for (line, text) in chunk.lines() {
-                dataset::parse_line(text, &used, &mut raw)
-                    .map_err(|p| dataset::Error::at(&name, line, &columns, p))?;
-                n += 1;
-            }
-            Ok::<u64, anyhow::Error>(n)
-        },
-        |n| {
-            rows += n;
-            Ok(())
-        },
-    )?;
-    output::line(format_args!("{rows} rows"))?;
-    Ok(())
 }

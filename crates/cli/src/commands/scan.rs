@@ -1,0 +1,34 @@
+//! `cali-reg scan` (hidden): parse every field of every row and keep nothing, the reader's
+//! speed floor that `cargo xtask bench` measures.
+
+use dataset::{Input, california};
+
+use crate::args::Common;
+use crate::commands::streaming::data_path;
+use crate::output;
+
+/// `cali-reg scan`: parse every field of every row, keep nothing: the reader's speed floor.
+pub fn run(common: &Common) -> anyhow::Result<()> {
+    let input = Input::open(&data_path(common)?, Some(&california::RAW_COLUMNS))?.unhashed();
+    let (name, columns) = (input.name().to_owned(), input.columns().to_vec());
+    let used = vec![true; columns.len()];
+    let mut rows = 0_u64;
+    input.for_each_chunk(
+        |chunk| {
+            let mut raw = vec![0.0; columns.len()];
+            let mut n = 0_u64;
+            for (line, text) in chunk.lines() {
+                dataset::parse_line(text, &used, &mut raw)
+                    .map_err(|p| dataset::Error::at(&name, line, &columns, p))?;
+                n += 1;
+            }
+            Ok::<u64, anyhow::Error>(n)
+        },
+        |n| {
+            rows += n;
+            Ok(())
+        },
+    )?;
+    output::line(format_args!("{rows} rows"))?;
+    Ok(())
+}
