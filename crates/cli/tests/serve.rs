@@ -117,7 +117,7 @@ fn read_response(s: &mut TcpStream) -> (u16, Value) {
     (status, value)
 }
 
-/// The first three California rows as features, derived here by hand.
+/// The first three California rows as features, as the loader derives them.
 fn rows() -> Vec<Vec<f64>> {
     let table = dataset::load_path(&data_path(), &dataset::Spec::default()).unwrap();
     (0..3)

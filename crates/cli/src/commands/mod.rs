@@ -1,4 +1,5 @@
-//! One module per subcommand.
+//! One module per subcommand; the three that are a few lines each (`locate`, `completions`,
+//! `man`) are functions here. The artifacts folder is locked here too, for every command at once.
 
 #[cfg(feature = "train")]
 mod evaluate;
