@@ -49,6 +49,26 @@ impl Record {
         }
     }
 
+    /// Write the record of a training run, which starts afresh: its parameters, the float
+    /// model's test metrics if it has any, the model file it wrote and how long it took.
+    #[cfg(feature = "train")]
+    pub fn save_training(
+        artifacts: &Path,
+        parameters: Value,
+        metrics: Option<Value>,
+        model: &[u8],
+        seconds: f64,
+    ) -> anyhow::Result<()> {
+        let mut record = Self::fresh(artifacts);
+        record.set_section("parameters", parameters);
+        if let Some(metrics) = metrics {
+            record.set("metrics", "float", metrics);
+        }
+        record.artifact(crate::artifacts::LINEAR, model);
+        record.stage("train", seconds);
+        record.save()
+    }
+
     /// The value at a `/`-separated path.
     #[cfg(feature = "train")]
     pub fn get(&self, pointer: &str) -> Option<&Value> {

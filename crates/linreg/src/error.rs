@@ -56,18 +56,10 @@ pub enum Error {
     /// Input columns do not give the model's features.
     #[error("{0}")]
     Columns(String),
-    /// A derived feature divides by zero or a negative denominator.
-    #[error("row {row}: {column} is {value}, but {feature} divides by it")]
-    BadDenominator {
-        /// Zero-based row of the input.
-        row: usize,
-        /// The denominator column.
-        column: String,
-        /// The feature being derived.
-        feature: String,
-        /// The offending value.
-        value: f64,
-    },
+    /// Binding a recipe or deriving a row's features failed (a missing column, a zero or
+    /// negative denominator).
+    #[error(transparent)]
+    Recipe(#[from] recipe::Error),
     /// Quantisation failed. (The cause is in the message, not chained, so that printing the
     /// chain does not say it twice.)
     #[error("quantisation: {0}")]
@@ -130,24 +122,5 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl From<quant::Error> for Error {
     fn from(e: quant::Error) -> Self {
         Self::Quant(e)
-    }
-}
-
-impl From<recipe::Error> for Error {
-    fn from(e: recipe::Error) -> Self {
-        match e {
-            recipe::Error::BadDenominator {
-                row,
-                column,
-                feature,
-                value,
-            } => Self::BadDenominator {
-                row,
-                column,
-                feature,
-                value,
-            },
-            other => Self::Columns(other.to_string()),
-        }
     }
 }

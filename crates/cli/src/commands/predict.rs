@@ -101,12 +101,12 @@ fn sample_predictions(_: &Common, _: &PredictArgs, _: &Predictor) -> anyhow::Res
 /// A row's derivation error, placed by file and line (linreg only knows the row's index).
 fn at_line(name: &str, line: u64, e: linreg::Error) -> anyhow::Error {
     match e {
-        linreg::Error::BadDenominator {
+        linreg::Error::Recipe(recipe::Error::BadDenominator {
             column,
             feature,
             value,
             ..
-        } => anyhow::anyhow!("{name}:{line}: {column} is {value}, but {feature} divides by it"),
+        }) => anyhow::anyhow!("{name}:{line}: {column} is {value}, but {feature} divides by it"),
         other => anyhow::Error::new(other).context(format!("{name}:{line}")),
     }
 }

@@ -195,7 +195,6 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
     let seed = common.seed.unwrap_or(dataset::DEFAULT_SEED);
     let test_size = common.test_size.unwrap_or(dataset::DEFAULT_TEST_SIZE);
     dataset::check_split(seed, test_size)?;
-    let mut record = Record::fresh(&common.artifacts);
     let (recipe, train, mut test, source) = if args.from_stats.is_empty() {
         if args.split == SplitKind::Permutation && args.test_data.is_none() && args.streaming {
             bail!(
@@ -237,16 +236,13 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
         (None, true) => json!({ "kind": "hash", "seed": seed, "test_size": test_size }),
         (None, false) => json!({ "kind": "none" }),
     };
-    record.set_section(
-        "parameters",
+    Record::save_training(
+        &common.artifacts,
         json!({ "streaming": true, "data": source, "split": split, "train_rows": train.rows(), "test_rows": test.rows() }),
-    );
-    if let Some((r2, rmse)) = metrics {
-        record.set("metrics", "float", json!({ "r2": r2, "rmse": rmse }));
-    }
-    record.artifact(LINEAR, &bytes);
-    record.stage("train", start.elapsed().as_secs_f64());
-    record.save()?;
+        metrics.map(|(r2, rmse)| json!({ "r2": r2, "rmse": rmse })),
+        &bytes,
+        start.elapsed().as_secs_f64(),
+    )?;
 
     if common.json {
         output::json(&json!({

@@ -33,12 +33,13 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
 
     let path = common.artifacts.join(LINEAR);
     let bytes = artifacts::save(&path, &model)?;
-    let mut record = Record::fresh(&common.artifacts);
-    record.set_section("parameters", prepared.parameters());
-    record.set("metrics", "float", json!(metrics));
-    record.artifact(LINEAR, &bytes);
-    record.stage("train", start.elapsed().as_secs_f64());
-    record.save()?;
+    Record::save_training(
+        &common.artifacts,
+        prepared.parameters(),
+        Some(json!(metrics)),
+        &bytes,
+        start.elapsed().as_secs_f64(),
+    )?;
 
     if common.json {
         output::json(&json!({
