@@ -180,6 +180,36 @@ fn predict_chunk(
     Ok(out)
 }
 
+/// Where predictions go: nowhere (they are collected), a file through a [`Destination`]
+/// (renamed into place only when every row succeeded), or standard output; and its name.
+///
+/// [`Destination`]: artifacts::Destination
+fn open_sink(
+    output: Option<&Path>,
+    collect: bool,
+) -> anyhow::Result<(
+    Box<dyn std::io::Write>,
+    Option<artifacts::Destination>,
+    String,
+)> {
+    let buffered = |w: Box<dyn std::io::Write>| -> Box<dyn std::io::Write> {
+        Box::new(std::io::BufWriter::with_capacity(1 << 20, w))
+    };
+    Ok(match output {
+        _ if collect => (Box::new(std::io::sink()), None, String::from("nowhere")),
+        Some(path) => {
+            let destination = artifacts::Destination::open(path)?;
+            let sink = buffered(Box::new(destination.file()?));
+            (sink, Some(destination), path.display().to_string())
+        }
+        None => (
+            buffered(Box::new(std::io::stdout().lock())),
+            None,
+            String::from("standard output"),
+        ),
+    })
+}
+
 /// Stream the input: chunks of rows are parsed, derived and predicted on worker threads and
 /// written in order. Output to a file goes through a temporary file, renamed only when every
 /// row succeeded.
@@ -203,28 +233,7 @@ fn predict_file(
     let collect = args.summary || (common.json && args.output.is_none());
     let mut collected = Vec::new();
 
-    let (mut sink, destination): (Box<dyn Write>, Option<artifacts::Destination>) = if collect {
-        (Box::new(std::io::sink()), None)
-    } else if let Some(path) = &args.output {
-        let destination = artifacts::Destination::open(path)?;
-        let file = destination.file()?;
-        (
-            Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
-            Some(destination),
-        )
-    } else {
-        (
-            Box::new(std::io::BufWriter::with_capacity(
-                1 << 20,
-                std::io::stdout().lock(),
-            )),
-            None,
-        )
-    };
-    let written_to = args.output.as_ref().map_or_else(
-        || String::from("standard output"),
-        |p| p.display().to_string(),
-    );
+    let (mut sink, destination, written_to) = open_sink(args.output.as_deref(), collect)?;
     let cannot_write = || format!("cannot write {written_to}");
     let header = rows.header_line().unwrap_or_default().to_vec();
     sink.write_all(&header)
