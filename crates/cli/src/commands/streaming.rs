@@ -195,38 +195,9 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
     let seed = common.seed.unwrap_or(dataset::DEFAULT_SEED);
     let test_size = common.test_size.unwrap_or(dataset::DEFAULT_TEST_SIZE);
     dataset::check_split(seed, test_size)?;
-    let (recipe, train, mut test, source) = if args.from_stats.is_empty() {
-        if args.split == SplitKind::Permutation && args.test_data.is_none() && args.streaming {
-            bail!(
-                "--streaming cannot know the permutation in advance: use --split hash or --test-data FILE"
-            );
-        }
-        let path = data_path(common)?;
-        let held_out = args.test_data.is_none();
-        let is_test = move |line: u64| held_out && dataset::hash_is_test(seed, line, test_size);
-        let pass = pass(common, &path, None, &is_test)?;
-        let source = json!({
-            "file": pass.name,
-            "sha256": pass.sha256,
-            "rows": pass.rows,
-            "stamp": crate::data::stamp_json(&path),
-        });
-        (pass.recipe, pass.train, pass.test, source)
-    } else {
-        let (recipe, merged, files) = merge_stats(&args.from_stats)?;
-        let n = merged.n_features();
-        (
-            recipe,
-            merged,
-            SufficientStats::new(n),
-            json!({ "statistics": files }),
-        )
-    };
-    if let Some(test_file) = &args.test_data {
-        let pass = pass(common, test_file, Some(&recipe), &|_| true)?;
-        test.merge(&pass.test)?;
-    }
-    let model = LinearRegression::with_recipe(recipe).fit_stats(&train)?;
+    let gathered = gather(common, args, seed, test_size)?;
+    let (train, test) = (&gathered.train, &gathered.test);
+    let model = LinearRegression::with_recipe(gathered.recipe.clone()).fit_stats(train)?;
     let metrics = test.r2_rmse(&model.coefficients, model.intercept);
 
     let path = common.artifacts.join(LINEAR);
@@ -238,12 +209,11 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
     };
     Record::save_training(
         &common.artifacts,
-        json!({ "streaming": true, "data": source, "split": split, "train_rows": train.rows(), "test_rows": test.rows() }),
+        json!({ "streaming": true, "data": gathered.source, "split": split, "train_rows": train.rows(), "test_rows": test.rows() }),
         metrics.map(|(r2, rmse)| json!({ "r2": r2, "rmse": rmse })),
         &bytes,
         start.elapsed().as_secs_f64(),
     )?;
-
     if common.json {
         output::json(&json!({
             "command": "train",
@@ -257,7 +227,7 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
             "test_rows": test.rows(),
             "model": path.display().to_string(),
             "bytes": bytes.len(),
-        }))?;
+        }))
     } else {
         match metrics {
             Some((r2, rmse)) => output::line(format_args!("✔ R²: {r2:.4} | RMSE: {rmse:.4}"))?,
@@ -271,9 +241,62 @@ pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
             bytes.len(),
             train.rows(),
             test.rows()
-        ))?;
+        ))
     }
-    Ok(())
+}
+
+/// What a streaming training run fits on: its recipe, training and test statistics, and where
+/// they came from (for the record).
+struct Gathered {
+    recipe: Recipe,
+    train: SufficientStats,
+    test: SufficientStats,
+    source: serde_json::Value,
+}
+
+/// One pass over the data (hash split or all rows), or merged statistics files; then the test
+/// file's rows, if one is given.
+fn gather(
+    common: &Common,
+    args: &TrainArgs,
+    seed: u64,
+    test_size: f64,
+) -> anyhow::Result<Gathered> {
+    let mut gathered = if args.from_stats.is_empty() {
+        if args.split == SplitKind::Permutation && args.test_data.is_none() && args.streaming {
+            bail!(
+                "--streaming cannot know the permutation in advance: use --split hash or --test-data FILE"
+            );
+        }
+        let path = data_path(common)?;
+        let held_out = args.test_data.is_none();
+        let is_test = move |line: u64| held_out && dataset::hash_is_test(seed, line, test_size);
+        let pass = pass(common, &path, None, &is_test)?;
+        Gathered {
+            source: json!({
+                "file": pass.name,
+                "sha256": pass.sha256,
+                "rows": pass.rows,
+                "stamp": crate::data::stamp_json(&path),
+            }),
+            recipe: pass.recipe,
+            train: pass.train,
+            test: pass.test,
+        }
+    } else {
+        let (recipe, merged, files) = merge_stats(&args.from_stats)?;
+        Gathered {
+            test: SufficientStats::new(merged.n_features()),
+            recipe,
+            train: merged,
+            source: json!({ "statistics": files }),
+        }
+    };
+    if let Some(test_file) = &args.test_data {
+        let pass = pass(common, test_file, Some(&gathered.recipe), &|_| true)?;
+        gathered.test.merge(&pass.test)?;
+    }
+    Ok(gathered)
 }
 
 /// The rows a streaming training run held out, read again: their targets and predictions.
