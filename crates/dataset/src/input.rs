@@ -146,67 +146,8 @@ impl Input {
     ) -> Result<Self> {
         let mut hasher = Sha256::new();
         hasher.update(&start);
-        let mut pending = start;
-        let mut line = 1_u64;
-        let mut start = 0;
-        let mut eof = false;
-        // Skip a byte-order mark and blank lines; stop at the end of the first non-blank line.
-        let first = loop {
-            let newline = memchr::memchr(b'\n', &pending[start..]).map(|k| start + k);
-            let end = newline.unwrap_or(pending.len());
-            if newline.is_some() || eof {
-                let mut text = &pending[start..end];
-                if line == 1 {
-                    text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
-                }
-                if !text.trim_ascii().is_empty() {
-                    break Some((start, end, newline.is_some()));
-                }
-                if eof && newline.is_none() {
-                    break None;
-                }
-                start = end + 1;
-                line += 1;
-                continue;
-            }
-            if pending.len() - start > MAX_LINE {
-                return Err(Error::LineTooLong {
-                    file: name.to_owned(),
-                    line,
-                    limit: MAX_LINE,
-                });
-            }
-            let before = pending.len();
-            pending.resize(before + (64 << 10), 0);
-            let n =
-                read_some(&mut source, &mut pending[before..]).map_err(|e| io_error(name, e))?;
-            pending.truncate(before + n);
-            hasher.update(&pending[before..]);
-            eof = n == 0;
-        };
-        let mut input = Self {
-            name: name.to_owned(),
-            columns: Vec::new(),
-            header_line: None,
-            first_line: line,
-            pending: Vec::new(),
-            source,
-            hasher: Some(hasher),
-            known_sha256: None,
-            size_hint,
-            eof: false,
-            deferred: None,
-        };
-        let Some((start, end, has_newline)) = first else {
-            return Err(Error::Empty {
-                file: name.to_owned(),
-            });
-        };
-        let mut text = &pending[start..end];
-        if line == 1 {
-            text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
-        }
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let head = first_line(name, start, &mut source, &mut hasher)?;
+        let (text, line) = (head.text(), head.line);
         if text.len() > MAX_LINE {
             return Err(Error::LineTooLong {
                 file: name.to_owned(),
@@ -224,28 +165,32 @@ impl Input {
                 file: name.to_owned(),
             },
         })?;
-        let is_header = crate::cell::parse_cell(names[0].as_bytes()).is_err();
-        if is_header {
+        let header = crate::cell::parse_cell(names[0].as_bytes()).is_err();
+        let (columns, header_line, first_line, from) = if header {
             check_header(name, &names)?;
-            input.columns = names;
-            input.header_line = Some(text.to_vec());
-            let next = if has_newline { end + 1 } else { end };
-            input.pending = pending[next..].to_vec();
-            input.first_line = line + 1;
+            (names, Some(text.to_vec()), line + 1, head.after)
         } else {
-            input.columns = match default_columns {
-                Some(names) => names.iter().map(|n| (*n).to_owned()).collect(),
-                None => {
-                    return Err(Error::NoHeader {
-                        file: name.to_owned(),
-                    });
-                }
+            let Some(defaults) = default_columns else {
+                return Err(Error::NoHeader {
+                    file: name.to_owned(),
+                });
             };
-            input.pending = pending[start..].to_vec();
-            input.first_line = line;
-        }
-        input.eof = eof;
-        Ok(input)
+            let columns = defaults.iter().map(|n| (*n).to_owned()).collect();
+            (columns, None, line, head.start)
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            columns,
+            header_line,
+            first_line,
+            pending: head.bytes[from..].to_vec(),
+            source,
+            hasher: Some(hasher),
+            known_sha256: None,
+            size_hint,
+            eof: head.eof,
+            deferred: None,
+        })
     }
 
     /// Skip the SHA-256: for readers that record no identity of the data (prediction, a
@@ -274,6 +219,83 @@ impl Input {
     /// The size of the file, where it is a regular file.
     pub fn size_hint(&self) -> Option<u64> {
         self.size_hint
+    }
+}
+
+/// The first non-blank line of a text, as read so far.
+struct FirstLine {
+    /// The bytes read (hashed already).
+    bytes: Vec<u8>,
+    /// Where the line starts and ends (without its line end), and where the next one starts.
+    start: usize,
+    end: usize,
+    after: usize,
+    /// Its one-based number.
+    line: u64,
+    /// Whether the input ended while reading it.
+    eof: bool,
+}
+
+impl FirstLine {
+    /// The line's text without a byte-order mark (on line 1) or a `\r`.
+    fn text(&self) -> &[u8] {
+        let mut text = &self.bytes[self.start..self.end];
+        if self.line == 1 {
+            text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+        }
+        text.strip_suffix(b"\r").unwrap_or(text)
+    }
+}
+
+/// Read until the end of the first non-blank line, skipping a byte-order mark and blank lines.
+fn first_line(
+    name: &str,
+    mut bytes: Vec<u8>,
+    source: &mut Box<dyn Read + Send>,
+    hasher: &mut Sha256,
+) -> Result<FirstLine> {
+    let (mut line, mut start, mut eof) = (1_u64, 0, false);
+    loop {
+        let newline = memchr::memchr(b'\n', &bytes[start..]).map(|k| start + k);
+        let end = newline.unwrap_or(bytes.len());
+        if newline.is_some() || eof {
+            let mut text = &bytes[start..end];
+            if line == 1 {
+                text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+            }
+            if !text.trim_ascii().is_empty() {
+                let after = newline.map_or(end, |n| n + 1);
+                return Ok(FirstLine {
+                    bytes,
+                    start,
+                    end,
+                    after,
+                    line,
+                    eof,
+                });
+            }
+            if newline.is_none() {
+                return Err(Error::Empty {
+                    file: name.to_owned(),
+                });
+            }
+            start = end + 1;
+            line += 1;
+            continue;
+        }
+        if bytes.len() - start > MAX_LINE {
+            return Err(Error::LineTooLong {
+                file: name.to_owned(),
+                line,
+                limit: MAX_LINE,
+            });
+        }
+        let before = bytes.len();
+        bytes.resize(before + (64 << 10), 0);
+        let n = read_some(source, &mut bytes[before..]).map_err(|e| io_error(name, e))?;
+        bytes.truncate(before + n);
+        hasher.update(&bytes[before..]);
+        eof = n == 0;
     }
 }
 
