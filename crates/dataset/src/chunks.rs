@@ -263,26 +263,14 @@ impl Input {
         };
         self.pending.extend_from_slice(&buf[cut..filled]);
         let first_line = self.first_line;
-        let (mut line, mut start, mut len) = (first_line, 0, cut);
-        let mut ends = memchr::memchr_iter(b'\n', &buf[..cut]);
-        loop {
-            let end = ends.next();
-            let long = end.unwrap_or(cut) - start > MAX_LINE
-                || (end.is_none() && self.pending.len() > MAX_LINE);
-            if long {
-                self.deferred = Some(Error::LineTooLong {
-                    file: self.name.clone(),
-                    line,
-                    limit: MAX_LINE,
-                });
-                len = start;
-                break;
-            }
-            match end {
-                Some(end) => start = end + 1,
-                None => break,
-            }
-            line += 1;
+        let (line, long_from) = walk_lines(&buf[..cut], first_line, self.pending.len());
+        let len = long_from.unwrap_or(cut);
+        if long_from.is_some() {
+            self.deferred = Some(Error::LineTooLong {
+                file: self.name.clone(),
+                line,
+                limit: MAX_LINE,
+            });
         }
         self.first_line = line;
         if len == 0 {
@@ -307,6 +295,24 @@ impl Input {
             (None, None) => None,
         }
     }
+}
+
+/// Number the lines of `text` (whole lines) from `first_line`: the number of the line after them,
+/// and where a line longer than [`MAX_LINE`] starts, if one does (then the number is its own).
+/// `carried` is the length of the part line read after them, which counts too.
+fn walk_lines(text: &[u8], first_line: u64, carried: usize) -> (u64, Option<usize>) {
+    let (mut line, mut start) = (first_line, 0);
+    for end in memchr::memchr_iter(b'\n', text) {
+        if end - start > MAX_LINE {
+            return (line, Some(start));
+        }
+        start = end + 1;
+        line += 1;
+    }
+    if text.len() - start > MAX_LINE || carried > MAX_LINE {
+        return (line, Some(start));
+    }
+    (line, None)
 }
 
 fn worker<T, E: From<Error>>(
