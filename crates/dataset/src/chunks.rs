@@ -366,6 +366,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn long_lines_are_found_where_they_start() {
+        let short = b"ab\ncd\n";
+        assert_eq!(walk_lines(short, 5, 0), (7, None));
+        let mut long = b"ab\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', MAX_LINE + 1));
+        long.extend_from_slice(b"\nend\n");
+        assert_eq!(walk_lines(&long, 1, 0), (2, Some(3)));
+        // A part line carried to the next chunk counts too.
+        assert_eq!(walk_lines(short, 1, MAX_LINE + 1), (3, Some(6)));
+    }
+
+    #[test]
     fn lines_skip_blanks_and_number_from_the_first() {
         let bytes = b"a\r\nb\n\n  \nc".to_vec();
         let chunk = Chunk {
