@@ -372,62 +372,96 @@ fn cell(table: &Decoded, r: usize, c: usize, column: &str) -> Result<f64, ApiErr
     }
 }
 
-fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiError> {
-    let predictor = &app.predictor;
-    let p = predictor.coefficients().len();
-    let names = predictor.recipe().feature_names();
-    let mut features = vec![0.0; p];
-    let mut predictions = Vec::with_capacity(table.n_rows());
-    let mut outside = vec![0_u64; p];
-    if let Some(columns) = &table.columns
-        && let Some((_, twice)) = columns
+/// How a request's columns feed the model: by name (a layout bound to them, and the columns it
+/// reads), or by position.
+enum Columns<'a> {
+    Named {
+        layout: InputLayout,
+        names: &'a [String],
+        used: Vec<usize>,
+    },
+    Positional(Vec<String>),
+}
+
+impl<'a> Columns<'a> {
+    fn of(predictor: &Predictor, table: &'a Decoded) -> Result<Self, ApiError> {
+        let Some(names) = &table.columns else {
+            return Ok(Self::Positional(predictor.recipe().feature_names()));
+        };
+        if let Some((_, twice)) = names
             .iter()
             .enumerate()
-            .find(|(i, c)| columns[..*i].contains(c))
-    {
-        return Err(ApiError::bad(format!("column {twice} appears twice")));
-    }
-    let layout = match &table.columns {
-        Some(columns) => {
-            let layout = InputLayout::bind(predictor.recipe(), columns)
-                .map_err(|e| ApiError::bad(e.to_string()))?;
-            let used = layout.used_columns();
-            Some((layout, columns, used))
+            .find(|(i, c)| names[..*i].contains(c))
+        {
+            return Err(ApiError::bad(format!("column {twice} appears twice")));
         }
-        None => None,
-    };
-    let mut raw = vec![0.0; table.columns.as_ref().map_or(0, Vec::len)];
-    for r in 0..table.n_rows() {
+        let layout = InputLayout::bind(predictor.recipe(), names)
+            .map_err(|e| ApiError::bad(e.to_string()))?;
+        let used = layout.used_columns();
+        Ok(Self::Named {
+            layout,
+            names,
+            used,
+        })
+    }
+
+    /// The model's features of row `r` into `features` (`raw` is room for a named row).
+    fn features(
+        &self,
+        table: &Decoded,
+        r: usize,
+        raw: &mut [f64],
+        features: &mut [f64],
+    ) -> Result<(), ApiError> {
         let row = table.row(r);
-        match &layout {
-            Some((layout, columns, used)) => {
-                if row.len() != columns.len() {
+        match self {
+            Self::Named {
+                layout,
+                names,
+                used,
+            } => {
+                if row.len() != names.len() {
                     return Err(ApiError::bad(format!(
                         "row {r} has {} values for {} columns",
                         row.len(),
-                        columns.len()
+                        names.len()
                     )));
                 }
                 for &c in used {
-                    raw[c] = cell(table, r, c, &columns[c])?;
+                    raw[c] = cell(table, r, c, &names[c])?;
                 }
                 layout
-                    .features(r, &raw, &mut features)
-                    .map_err(|e| ApiError::bad(e.to_string()))?;
+                    .features(r, raw, features)
+                    .map_err(|e| ApiError::bad(e.to_string()))
             }
-            None => {
-                if row.len() != p {
+            Self::Positional(names) => {
+                if row.len() != names.len() {
                     return Err(ApiError::bad(format!(
-                        "row {r} has {} values; the model takes {p} ({})",
+                        "row {r} has {} values; the model takes {} ({})",
                         row.len(),
+                        names.len(),
                         names.join(", ")
                     )));
                 }
                 for (j, name) in names.iter().enumerate() {
                     features[j] = cell(table, r, j, name)?;
                 }
+                Ok(())
             }
         }
+    }
+}
+
+fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiError> {
+    let predictor = &app.predictor;
+    let names = predictor.recipe().feature_names();
+    let columns = Columns::of(predictor, table)?;
+    let mut raw = vec![0.0; table.columns.as_ref().map_or(0, Vec::len)];
+    let mut features = vec![0.0; names.len()];
+    let mut outside = vec![0_u64; names.len()];
+    let mut predictions = Vec::with_capacity(table.n_rows());
+    for r in 0..table.n_rows() {
+        columns.features(table, r, &mut raw, &mut features)?;
         for (&v, name) in features.iter().zip(&names) {
             if !v.is_finite() || v.abs() > dataset::MAX_MAGNITUDE {
                 return Err(ApiError::bad(format!(
