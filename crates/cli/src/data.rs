@@ -83,9 +83,9 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Load the data afresh, hashing it: the start of a training run.
-    pub fn load(common: &Common, params: SplitParams) -> anyhow::Result<Self> {
-        Self::load_with(common, params, None)
+    /// Load data already located afresh, hashing it: the start of a training run.
+    pub fn load(common: &Common, params: SplitParams, located: Located) -> anyhow::Result<Self> {
+        Self::load_with(common, params, None, located)
     }
 
     /// Load the data for a later command: a file with the size and modification time that the
@@ -103,15 +103,16 @@ impl Prepared {
                 split.describe()
             );
         }
-        Self::load_with(common, params, Some(record))
+        let located = Locator::from_env(common.data.as_deref()).locate()?;
+        Self::load_with(common, params, Some(record), located)
     }
 
     fn load_with(
         common: &Common,
         params: SplitParams,
         record: Option<&Record>,
+        located: Located,
     ) -> anyhow::Result<Self> {
-        let located = Locator::from_env(common.data.as_deref()).locate()?;
         let spec = Spec {
             target: common.target.clone(),
             features: common.features.clone(),

@@ -15,7 +15,7 @@ use linreg::envelope::ShardStats;
 use linreg::{LinearRegression, Recipe, SufficientStats};
 use serde_json::json;
 
-use crate::args::{Common, STREAMING_THRESHOLD, SplitKind, TrainArgs};
+use crate::args::{Common, SplitKind, TrainArgs};
 use crate::artifacts::{self, LINEAR};
 use crate::data::StreamedSplit;
 use crate::output;
@@ -24,18 +24,6 @@ use linreg::Predictor;
 
 /// Rows handed to the accumulator at a time.
 const BATCH: usize = 8192;
-
-/// Whether this training run streams: asked for, from statistics, or a file over the threshold.
-pub fn wanted(common: &Common, args: &TrainArgs) -> anyhow::Result<bool> {
-    if args.streaming || !args.from_stats.is_empty() {
-        return Ok(true);
-    }
-    let located = Locator::from_env(common.data.as_deref()).locate()?;
-    let size = std::fs::metadata(&located.path)
-        .map(|m| m.len())
-        .unwrap_or(0);
-    Ok(size > STREAMING_THRESHOLD)
-}
 
 fn spec(common: &Common) -> Spec {
     Spec {
@@ -190,12 +178,14 @@ pub(super) fn pass(
 }
 
 /// `train --streaming`, `train --from-stats`, or a file too large for memory.
-pub fn train(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
+/// `data` is the data file when the caller has located it already (`None`: locate it here,
+/// unless the statistics come from files).
+pub fn train(common: &Common, args: &TrainArgs, data: Option<&Path>) -> anyhow::Result<()> {
     let start = Instant::now();
     let seed = common.seed.unwrap_or(dataset::DEFAULT_SEED);
     let test_size = common.test_size.unwrap_or(dataset::DEFAULT_TEST_SIZE);
     dataset::check_split(seed, test_size)?;
-    let gathered = gather(common, args, seed, test_size)?;
+    let gathered = gather(common, args, data, (seed, test_size))?;
     let (train, test) = (&gathered.train, &gathered.test);
     let model = LinearRegression::with_recipe(gathered.recipe.clone()).fit_stats(train)?;
     let metrics = test.r2_rmse(&model.coefficients, model.intercept);
@@ -259,8 +249,8 @@ struct Gathered {
 fn gather(
     common: &Common,
     args: &TrainArgs,
-    seed: u64,
-    test_size: f64,
+    data: Option<&Path>,
+    (seed, test_size): (u64, f64),
 ) -> anyhow::Result<Gathered> {
     let mut gathered = if args.from_stats.is_empty() {
         if args.split == SplitKind::Permutation && args.test_data.is_none() && args.streaming {
@@ -268,7 +258,10 @@ fn gather(
                 "--streaming cannot know the permutation in advance: use --split hash or --test-data FILE"
             );
         }
-        let path = data_path(common)?;
+        let path = match data {
+            Some(path) => path.to_path_buf(),
+            None => data_path(common)?,
+        };
         let held_out = args.test_data.is_none();
         let is_test = move |line: u64| held_out && dataset::hash_is_test(seed, line, test_size);
         let pass = pass(common, &path, None, &is_test)?;

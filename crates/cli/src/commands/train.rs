@@ -5,7 +5,9 @@ use std::time::Instant;
 use linreg::{LinearRegression, Metrics};
 use serde_json::json;
 
-use crate::args::{Common, SplitKind, TrainArgs};
+use dataset::Locator;
+
+use crate::args::{Common, STREAMING_THRESHOLD, SplitKind, TrainArgs};
 use crate::artifacts::{self, LINEAR};
 use crate::commands::streaming;
 use crate::data::{Prepared, SplitParams};
@@ -13,15 +15,21 @@ use crate::output;
 use crate::record::Record;
 
 pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
-    if streaming::wanted(common, args)? {
-        return streaming::train(common, args);
+    if args.streaming || !args.from_stats.is_empty() {
+        return streaming::train(common, args, None);
+    }
+    // Located once: its size decides between memory and streaming, and the chosen path reads it.
+    let located = Locator::from_env(common.data.as_deref()).locate()?;
+    let size = std::fs::metadata(&located.path).map_or(0, |m| m.len());
+    if size > STREAMING_THRESHOLD {
+        return streaming::train(common, args, Some(&located.path));
     }
     if args.split == SplitKind::Hash || args.test_data.is_some() {
         anyhow::bail!("--split hash and --test-data go with --streaming");
     }
     let start = Instant::now();
     // Training starts a new run: its split comes from the command line or the defaults only.
-    let prepared = Prepared::load(common, SplitParams::resolve(common, None))?;
+    let prepared = Prepared::load(common, SplitParams::resolve(common, None), located)?;
     let table = &prepared.table;
     let model = LinearRegression::with_recipe(table.recipe.clone()).fit_rows(
         &table.x,
