@@ -53,6 +53,32 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// The artifacts folder (made if missing), the release binary (built), and the options every
+    /// call of it takes: `--artifacts`, and `--seed`, `--test-size`, `--data` where given.
+    fn for_pipeline(root: &Path, opts: &Options) -> anyhow::Result<Self> {
+        let artifacts = opts
+            .artifacts
+            .clone()
+            .unwrap_or_else(|| root.join("artifacts"));
+        std::fs::create_dir_all(&artifacts)
+            .with_context(|| format!("cannot create {}", artifacts.display()))?;
+        let bin = build_binary(root)?;
+        let mut common = vec![String::from("--artifacts"), artifacts.display().to_string()];
+        for (flag, value) in [("--seed", &opts.seed), ("--test-size", &opts.test_size)] {
+            if let Some(v) = value {
+                common.extend([String::from(flag), v.clone()]);
+            }
+        }
+        if let Some(d) = &opts.data {
+            common.extend([String::from("--data"), d.display().to_string()]);
+        }
+        Ok(Self {
+            bin,
+            artifacts,
+            common,
+        })
+    }
+
     /// Run `cali-reg <args> <common>`, echo its output indented, return stdout.
     pub fn cali_reg(&self, args: &[&str]) -> anyhow::Result<String> {
         let out = Command::new(&self.bin)
@@ -120,70 +146,80 @@ pub fn build_binary(root: &Path) -> anyhow::Result<PathBuf> {
 
 pub fn run(opts: &Options) -> anyhow::Result<()> {
     let root = project_root();
-    let artifacts = opts
-        .artifacts
-        .clone()
-        .unwrap_or_else(|| root.join("artifacts"));
-    std::fs::create_dir_all(&artifacts)
-        .with_context(|| format!("cannot create {}", artifacts.display()))?;
-    let bin = build_binary(&root)?;
-    // Seed and test size go to the binary only when given: its defaults are the defaults. A
-    // stage's record says "default" then; a new binary (its hash is an input) reruns it anyway.
-    let seed = opts.seed.clone().unwrap_or_else(|| String::from("default"));
-    let test_size = opts
-        .test_size
-        .clone()
-        .unwrap_or_else(|| String::from("default"));
-    let mut common = vec![String::from("--artifacts"), artifacts.display().to_string()];
-    for (flag, value) in [("--seed", &opts.seed), ("--test-size", &opts.test_size)] {
-        if let Some(v) = value {
-            common.extend([String::from(flag), v.clone()]);
-        }
-    }
-    if let Some(d) = &opts.data {
-        common.extend([String::from("--data"), d.display().to_string()]);
-    }
-    let ctx = Runner {
-        bin: bin.clone(),
-        artifacts: artifacts.clone(),
-        common,
+    let ctx = Runner::for_pipeline(&root, opts)?;
+    let given = |v: &Option<String>| v.clone().unwrap_or_else(|| String::from("default"));
+    let fingerprints = Fingerprints {
+        binary: file_sha256(&ctx.bin)?.unwrap_or_default(),
+        data: data_fingerprint(&ctx.bin, opts)?,
+        // Seed and test size go to the binary only when given: its defaults are the defaults.
+        // A stage's record says "default" then; a new binary (an input) reruns it anyway.
+        seed: given(&opts.seed),
+        test_size: given(&opts.test_size),
     };
-    let binary = file_sha256(&bin)?.unwrap_or_default();
-    let data = data_fingerprint(&bin, opts)?;
-    let mut stages = Stages::open(&artifacts, opts.force);
+    let mut stages = Stages::open(&ctx.artifacts, opts.force);
+    model_stages(&ctx, &mut stages, &fingerprints)?;
+    if opts.no_container {
+        println!("container  skipped: --no-container");
+    } else {
+        container::stage(&root, &ctx, &mut stages, opts.require_container)?;
+    }
+    let image = container::recorded_image(&ctx).unwrap_or_default();
+    stages.run(
+        "report",
+        &fingerprints.inputs(&[&fingerprints.models(&ctx)?[..], &[("image", image)]].concat()),
+        &[ctx.artifact("report.md"), ctx.artifact("predictions.svg")],
+        || ctx.cali_reg(&["report"]).map(drop),
+    )?;
+    record_timings(&ctx, &stages)
+}
 
-    let inputs = |extra: &[(&'static str, String)]| -> Inputs {
-        let mut i: Inputs = [("binary", binary.clone())].into_iter().collect();
+/// What the stages' inputs are made of.
+struct Fingerprints {
+    binary: String,
+    data: String,
+    seed: String,
+    test_size: String,
+}
+
+impl Fingerprints {
+    /// A stage's inputs: the binary, and `extra`.
+    fn inputs(&self, extra: &[(&'static str, String)]) -> Inputs {
+        let mut i: Inputs = [("binary", self.binary.clone())].into_iter().collect();
         i.extend(extra.iter().cloned());
         i
-    };
+    }
 
+    /// The data and both models, as the later stages read them.
+    fn models(&self, ctx: &Runner) -> anyhow::Result<Vec<(&'static str, String)>> {
+        Ok(vec![
+            ("data", self.data.clone()),
+            ("linear_model", ctx.hash("linear_model.msgpack")?),
+            ("quant_model", ctx.hash("quant_model.msgpack")?),
+        ])
+    }
+}
+
+/// Train, quantise, and predict the sample rows (kept for the image).
+fn model_stages(ctx: &Runner, stages: &mut Stages, fp: &Fingerprints) -> anyhow::Result<()> {
     stages.run(
         "train",
-        &inputs(&[
-            ("data", data.clone()),
-            ("seed", seed.clone()),
-            ("test_size", test_size.clone()),
+        &fp.inputs(&[
+            ("data", fp.data.clone()),
+            ("seed", fp.seed.clone()),
+            ("test_size", fp.test_size.clone()),
         ]),
         &[ctx.artifact("linear_model.msgpack")],
         || ctx.cali_reg(&["train"]).map(drop),
     )?;
     stages.run(
         "quantize",
-        &inputs(&[("linear_model", ctx.hash("linear_model.msgpack")?)]),
+        &fp.inputs(&[("linear_model", ctx.hash("linear_model.msgpack")?)]),
         &[ctx.artifact("quant_model.msgpack")],
         || ctx.cali_reg(&["quantize"]).map(drop),
     )?;
-    let models = |ctx: &Runner| -> anyhow::Result<Vec<(&'static str, String)>> {
-        Ok(vec![
-            ("data", data.clone()),
-            ("linear_model", ctx.hash("linear_model.msgpack")?),
-            ("quant_model", ctx.hash("quant_model.msgpack")?),
-        ])
-    };
     stages.run(
         "predict",
-        &inputs(&models(&ctx)?),
+        &fp.inputs(&fp.models(ctx)?),
         &[
             ctx.artifact("samples.csv"),
             ctx.artifact("sample_predictions.txt"),
@@ -195,24 +231,7 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
                 .context("cannot write sample_predictions.txt")
         },
     )?;
-    if opts.no_container {
-        println!("container  skipped: --no-container");
-    } else {
-        container::stage(&root, &ctx, &mut stages, opts.require_container)?;
-    }
-    stages.run(
-        "report",
-        &inputs(
-            &[
-                &models(&ctx)?[..],
-                &[("image", container::recorded_image(&ctx).unwrap_or_default())],
-            ]
-            .concat(),
-        ),
-        &[ctx.artifact("report.md"), ctx.artifact("predictions.svg")],
-        || ctx.cali_reg(&["report"]).map(drop),
-    )?;
-    record_timings(&ctx, &stages)
+    Ok(())
 }
 
 /// Add the pipeline's stage times to run.json.
