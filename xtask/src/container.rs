@@ -197,6 +197,51 @@ fn build_and_smoke(ctx: &Runner, binary: &Path, dockerfile: &Path) -> anyhow::Re
 
 /// Run `serve` in the image on the host network, bound to 127.0.0.1; one `/invocations` request
 /// must give the host's predictions exactly, and `docker stop` must end it with exit code 0.
+/// The served image's first connection that answers `/ping`, within 15 s.
+fn ready(addr: &str) -> anyhow::Result<crate::http::Connection> {
+    let started = std::time::Instant::now();
+    loop {
+        let ready = crate::http::Connection::open(addr).ok().and_then(|mut c| {
+            let pong = c.request("GET", "/ping", "text/plain", b"").ok()?;
+            (pong.0 == 200).then_some(c)
+        });
+        match ready {
+            Some(c) => return Ok(c),
+            None if started.elapsed().as_secs() < 15 => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            None => bail!("the served image never answered /ping on {addr}"),
+        }
+    }
+}
+
+/// The sample rows through the served image equal the host binary's predictions of them.
+fn check_served(ctx: &Runner, addr: &str) -> anyhow::Result<()> {
+    let mut conn = ready(addr)?;
+    let samples = std::fs::read(ctx.artifact("samples.csv"))?;
+    let (status, body) = conn.request("POST", "/invocations", "text/csv", &samples)?;
+    if status != 200 {
+        bail!("/invocations answered {status}: {body}");
+    }
+    let served: serde_json::Value = serde_json::from_str(&body)?;
+    let samples_path = ctx.artifact("samples.csv").display().to_string();
+    let host = Command::new(&ctx.bin)
+        .args(["predict", "--quantized", "--json", "--input", &samples_path])
+        .args(&ctx.common)
+        .output()?;
+    let host: serde_json::Value =
+        serde_json::from_slice(&host.stdout).context("host predictions")?;
+    if served["predictions"] != host["predictions"] {
+        bail!(
+            "served {} but the host predicts {}",
+            served["predictions"],
+            host["predictions"]
+        );
+    }
+    println!("  serve:  {} (same as the host)", served["predictions"]);
+    Ok(())
+}
+
 fn smoke_serve(ctx: &Runner) -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -229,45 +274,7 @@ fn smoke_serve(ctx: &Runner) -> anyhow::Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let result = (|| -> anyhow::Result<()> {
-        let addr = format!("127.0.0.1:{port}");
-        let started = std::time::Instant::now();
-        let mut conn = loop {
-            let ready = crate::http::Connection::open(&addr).ok().and_then(|mut c| {
-                let pong = c.request("GET", "/ping", "text/plain", b"").ok()?;
-                (pong.0 == 200).then_some(c)
-            });
-            match ready {
-                Some(c) => break c,
-                None if started.elapsed().as_secs() < 15 => {
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                None => bail!("the served image never answered /ping on {addr}"),
-            }
-        };
-        let samples = std::fs::read(ctx.artifact("samples.csv"))?;
-        let (status, body) = conn.request("POST", "/invocations", "text/csv", &samples)?;
-        if status != 200 {
-            bail!("/invocations answered {status}: {body}");
-        }
-        let served: serde_json::Value = serde_json::from_str(&body)?;
-        let samples_path = ctx.artifact("samples.csv").display().to_string();
-        let host = Command::new(&ctx.bin)
-            .args(["predict", "--quantized", "--json", "--input", &samples_path])
-            .args(&ctx.common)
-            .output()?;
-        let host: serde_json::Value =
-            serde_json::from_slice(&host.stdout).context("host predictions")?;
-        if served["predictions"] != host["predictions"] {
-            bail!(
-                "served {} but the host predicts {}",
-                served["predictions"],
-                host["predictions"]
-            );
-        }
-        println!("  serve:  {} (same as the host)", served["predictions"]);
-        Ok(())
-    })();
+    let result = check_served(ctx, &format!("127.0.0.1:{port}"));
     let stop = docker().args(["stop", "--time", "10", &name]).output();
     let code = docker()
         .args(["inspect", "--format", "{{.State.ExitCode}}", &name])
