@@ -8,6 +8,8 @@ use anyhow::Context;
 use linreg::envelope::{self, Artifact};
 use linreg::{AnyModel, Predictor};
 
+use crate::record::Record;
+
 /// The float model's file name.
 pub const LINEAR: &str = "linear_model.msgpack";
 /// The quantised model's file name.
@@ -197,13 +199,17 @@ pub fn read_bounded(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Read and decode the model file `name` of an artifacts folder, checked against the folder's
-/// record ([`Record::check_artifact`](crate::record::Record::check_artifact)).
-pub fn load_checked<T: Artifact>(artifacts: &Path, name: &str) -> anyhow::Result<T> {
+/// record ([`Record::check_artifact`]), which the caller has read once for all its files.
+pub fn load_checked<T: Artifact>(
+    artifacts: &Path,
+    name: &str,
+    record: &Record,
+) -> anyhow::Result<T> {
     let path = artifacts.join(name);
     let bytes = read_bounded(&path)?;
     // A damaged file says how it is damaged; an intact one must still be the record's.
     let value = envelope::decode(&bytes).with_context(|| format!("{}", path.display()))?;
-    crate::record::Record::open(artifacts)?.check_artifact(name, &path, &bytes)?;
+    record.check_artifact(name, &path, &bytes)?;
     Ok(value)
 }
 
@@ -262,14 +268,21 @@ pub fn load<T: Artifact>(path: &Path) -> anyhow::Result<T> {
 }
 
 /// The model `--quantized` selects from the artifacts folder, checked against the record.
-pub fn load_predictor(artifacts: &Path, quantized: bool) -> anyhow::Result<(Predictor, PathBuf)> {
+pub fn load_predictor(
+    artifacts: &Path,
+    quantized: bool,
+    record: &Record,
+) -> anyhow::Result<(Predictor, PathBuf)> {
     let (name, model) = if quantized {
         (
             QUANTIZED,
-            AnyModel::Quantized(load_checked(artifacts, QUANTIZED)?),
+            AnyModel::Quantized(load_checked(artifacts, QUANTIZED, record)?),
         )
     } else {
-        (LINEAR, AnyModel::Float(load_checked(artifacts, LINEAR)?))
+        (
+            LINEAR,
+            AnyModel::Float(load_checked(artifacts, LINEAR, record)?),
+        )
     };
     Ok((Predictor::new(model), artifacts.join(name)))
 }

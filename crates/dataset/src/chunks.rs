@@ -88,14 +88,15 @@ fn default_workers() -> usize {
         .clamp(1, 8)
 }
 
-/// Buffers handed back by the workers, so the reader neither allocates nor zeroes memory for
-/// each chunk (fresh pages cost a fault each).
+/// Byte buffers handed back after use, so that each chunk (read, or written out) reuses memory
+/// already mapped instead of allocating, zeroing and faulting in fresh pages. The engine keeps
+/// one for the chunks it reads; a caller can keep one for the text it writes.
 #[derive(Debug, Default)]
-struct Pool(Mutex<Vec<Vec<u8>>>);
+pub struct BufferPool(Mutex<Vec<Vec<u8>>>);
 
-impl Pool {
+impl BufferPool {
     /// An empty buffer with room for at least `size` bytes.
-    fn take(&self, size: usize) -> Vec<u8> {
+    pub fn take(&self, size: usize) -> Vec<u8> {
         let mut buf = self
             .0
             .lock()
@@ -107,7 +108,8 @@ impl Pool {
         buf
     }
 
-    fn give(&self, buf: Vec<u8>) {
+    /// Hand a buffer back for a later [`take`](Self::take).
+    pub fn give(&self, buf: Vec<u8>) {
         if let Ok(mut v) = self.0.lock() {
             v.push(buf);
         }
@@ -157,7 +159,7 @@ impl Input {
         E: From<Error> + Send,
     {
         // Fill the first chunk; if the input ends there, no thread is needed.
-        let pool = Pool::default();
+        let pool = BufferPool::default();
         let first = self.next_chunk(&pool)?;
         if self.eof {
             let mut next = first;
@@ -220,7 +222,7 @@ impl Input {
 
     /// The next chunk of whole lines, or `None` at the end. A line over [`MAX_LINE`] ends the
     /// chunk before it; the error comes with the next call, so earlier lines are read first.
-    fn next_chunk(&mut self, pool: &Pool) -> Result<Option<Chunk>> {
+    fn next_chunk(&mut self, pool: &BufferPool) -> Result<Option<Chunk>> {
         if let Some(e) = self.deferred.take() {
             return Err(e);
         }
@@ -320,7 +322,7 @@ fn worker<T, E: From<Error>>(
     done: &Sender<(usize, std::result::Result<T, E>)>,
     work: &(impl Fn(&Chunk) -> std::result::Result<T, E> + Sync),
     stop: &AtomicBool,
-    pool: &Pool,
+    pool: &BufferPool,
 ) {
     loop {
         let job = match jobs.lock() {

@@ -61,7 +61,7 @@ mod split;
 mod table;
 
 pub use cell::{CellProblem, parse_cell, unquote};
-pub use chunks::{CHUNK, Chunk, MIN_CHUNK};
+pub use chunks::{BufferPool, CHUNK, Chunk, MIN_CHUNK};
 pub use error::{Error, Result, SUPPLY_HINT};
 pub use input::{Input, MAX_LINE};
 pub use line::{LineProblem, fields, header_names, parse_line};

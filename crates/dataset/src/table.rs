@@ -83,23 +83,20 @@ impl Derivation {
     /// Bind `recipe` to the input's columns (target included).
     pub fn new(input: &Input, recipe: &Recipe) -> Result<Self> {
         let columns = input.columns().to_vec();
-        let bound = recipe
-            .bind(&columns, true)
-            .map_err(|_| Error::MissingColumns {
-                file: input.name().to_owned(),
-                columns: recipe
-                    .raw_columns()
-                    .into_iter()
-                    .chain(std::iter::once(recipe.target.column.clone()))
-                    .filter(|c| !columns.contains(c))
-                    .collect(),
-            })?;
+        let file = input.name().to_owned();
+        let bound = recipe.bind(&columns, true).map_err(|e| match e {
+            recipe::Error::MissingColumns(missing) => Error::MissingColumns {
+                file: file.clone(),
+                columns: missing,
+            },
+            other => Error::Invalid(format!("{file}:1: {other}")),
+        })?;
         let mut used = vec![false; columns.len()];
         for c in bound.used_columns() {
             used[c] = true;
         }
         Ok(Self {
-            file: input.name().to_owned(),
+            file,
             columns,
             bound,
             feature_names: recipe.feature_names(),

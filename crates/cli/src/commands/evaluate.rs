@@ -12,8 +12,9 @@ use crate::record::Record;
 use linreg::Predictor;
 
 pub fn run(common: &Common) -> anyhow::Result<()> {
-    let (predictor, path) = artifacts::load_predictor(&common.artifacts, common.quantized)?;
     let record = Record::open(&common.artifacts)?;
+    let (predictor, path) =
+        artifacts::load_predictor(&common.artifacts, common.quantized, &record)?;
     let scored = match StreamedSplit::recorded(common, &record) {
         Some(split) => held_out(common, &predictor, &split)?,
         None => permutation(common, &predictor, &record)?,

@@ -11,6 +11,7 @@ use crate::artifacts;
 #[cfg(feature = "train")]
 use crate::artifacts::write_atomically;
 use crate::output;
+use crate::record::Record;
 use linreg::Predictor;
 
 /// How many test rows the sample line shows.
@@ -18,11 +19,12 @@ use linreg::Predictor;
 pub const SAMPLES: usize = 5;
 
 pub fn run(common: &Common, args: &PredictArgs) -> anyhow::Result<()> {
-    let (predictor, _) = artifacts::load_predictor(&common.artifacts, common.quantized)?;
+    let record = Record::open(&common.artifacts)?;
+    let (predictor, _) = artifacts::load_predictor(&common.artifacts, common.quantized, &record)?;
     match &args.input {
         Some(input) => predict_file(common, args, &predictor, input),
         None => {
-            let predictions = sample_predictions(common, args, &predictor)?;
+            let predictions = sample_predictions(common, args, &predictor, &record)?;
             print_summary(common, &predictor, &predictions)?;
             Ok(())
         }
@@ -54,15 +56,14 @@ fn sample_predictions(
     common: &Common,
     args: &PredictArgs,
     predictor: &Predictor,
+    record: &Record,
 ) -> anyhow::Result<Vec<f64>> {
     use crate::data::{Prepared, SplitParams, warn_if_other_data};
-    use crate::record::Record;
 
-    let record = Record::open(&common.artifacts)?;
     let prepared =
-        Prepared::load_recorded(common, SplitParams::resolve(common, Some(&record)), &record)?;
+        Prepared::load_recorded(common, SplitParams::resolve(common, Some(record)), record)?;
     prepared.check_model(predictor.recipe())?;
-    warn_if_other_data(&prepared, &record);
+    warn_if_other_data(&prepared, record);
     let rows = &prepared.split.test[..SAMPLES.min(prepared.split.test.len())];
     if let Some(path) = &args.save_samples {
         let (columns, raw) = dataset::raw_rows(&prepared.located, &prepared.spec, rows)?;
@@ -94,7 +95,12 @@ fn raw_rows_csv(columns: &[String], raw: &[Vec<f64>], recipe: &linreg::Recipe) -
 }
 
 #[cfg(not(feature = "train"))]
-fn sample_predictions(_: &Common, _: &PredictArgs, _: &Predictor) -> anyhow::Result<Vec<f64>> {
+fn sample_predictions(
+    _: &Common,
+    _: &PredictArgs,
+    _: &Predictor,
+    _: &Record,
+) -> anyhow::Result<Vec<f64>> {
     anyhow::bail!("this build of cali-reg cannot load the data set; pass --input FILE.csv")
 }
 
@@ -120,10 +126,6 @@ struct ChunkOut {
     rows: usize,
 }
 
-/// Output buffers handed back after writing, so each chunk's text reuses memory already
-/// mapped instead of faulting in fresh pages.
-type Buffers = std::sync::Mutex<Vec<Vec<u8>>>;
-
 /// Predict every row of a chunk; `collect` keeps the numbers instead of writing text.
 fn predict_chunk(
     input: (&str, &[String]),
@@ -132,20 +134,17 @@ fn predict_chunk(
     predictor: &Predictor,
     chunk: &dataset::Chunk,
     collect: bool,
-    buffers: &Buffers,
+    buffers: &dataset::BufferPool,
 ) -> anyhow::Result<ChunkOut> {
     let (name, columns) = input;
-    let mut text = buffers
-        .lock()
-        .ok()
-        .and_then(|mut b| b.pop())
-        .unwrap_or_default();
-    text.clear();
-    if !collect {
-        text.reserve(chunk.len() + chunk.len() / 4);
-    }
+    // The output is the input's lines with a prediction each: about a quarter more.
+    let room = if collect {
+        0
+    } else {
+        chunk.len() + chunk.len() / 4
+    };
     let mut out = ChunkOut {
-        text,
+        text: buffers.take(room),
         predictions: Vec::new(),
         outside: vec![0; layout.n_features()],
         rows: 0,
@@ -240,7 +239,7 @@ fn predict_file(
         .and_then(|()| sink.write_all(b",prediction\n"))
         .with_context(cannot_write)?;
     let mut n = 0_usize;
-    let buffers = Buffers::default();
+    let buffers = dataset::BufferPool::default();
     rows.for_each_chunk(
         |chunk| {
             predict_chunk(
@@ -255,9 +254,7 @@ fn predict_file(
         },
         |out| {
             sink.write_all(&out.text).with_context(cannot_write)?;
-            if let Ok(mut b) = buffers.lock() {
-                b.push(out.text);
-            }
+            buffers.give(out.text);
             collected.extend_from_slice(&out.predictions);
             for (total, k) in outside.iter_mut().zip(&out.outside) {
                 *total += k;

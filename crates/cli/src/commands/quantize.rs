@@ -12,12 +12,12 @@ use crate::record::Record;
 
 pub fn run(common: &Common) -> anyhow::Result<()> {
     let start = Instant::now();
-    let model: Model = artifacts::load_checked(&common.artifacts, LINEAR)?;
+    let mut record = Record::open(&common.artifacts)?;
+    let model: Model = artifacts::load_checked(&common.artifacts, LINEAR, &record)?;
     let quantized = QuantizedModel::quantize(&model)?;
     let path = common.artifacts.join(QUANTIZED);
     let bytes = artifacts::save(&path, &quantized)?;
 
-    let mut record = Record::open(&common.artifacts)?;
     record.artifact(QUANTIZED, &bytes);
     record.stage("quantize", start.elapsed().as_secs_f64());
     record.save()?;

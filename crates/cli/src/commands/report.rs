@@ -72,8 +72,8 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
 /// Load the models and the test split, and measure the three models on it.
 fn compute(common: &Common, record: &Record) -> anyhow::Result<Report> {
     let dir = &common.artifacts;
-    let float: Model = artifacts::load_checked(dir, LINEAR)?;
-    let quant: QuantizedModel = artifacts::load_checked(dir, QUANTIZED)?;
+    let float: Model = artifacts::load_checked(dir, LINEAR, record)?;
+    let quant: QuantizedModel = artifacts::load_checked(dir, QUANTIZED, record)?;
     let original = OriginalScheme::quantize(&float);
     let prepared =
         Prepared::load_recorded(common, SplitParams::resolve(common, Some(record)), record)?;
