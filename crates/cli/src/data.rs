@@ -107,16 +107,57 @@ impl Prepared {
         Self::load_with(common, params, Some(record), located)
     }
 
+    /// The first `count` rows of the recorded split's test set, for a command that shows a few
+    /// (`predict`), checked to have the features of `model`. A file unchanged since it was
+    /// hashed (its stamp as recorded) has its row count on record and was checked whole by the
+    /// training run: only the rows shown are parsed. Any other file is loaded and checked whole
+    /// first, with a warning if it differs from the training data.
+    pub fn test_rows_recorded(
+        common: &Common,
+        record: &Record,
+        model: &linreg::Recipe,
+        count: usize,
+    ) -> anyhow::Result<dataset::Picked> {
+        let params = SplitParams::resolve(common, Some(record));
+        let known_rows = (|| {
+            let located = Locator::from_env(common.data.as_deref()).locate().ok()?;
+            recorded_sha256(record, &located)?;
+            let rows = record.get("/parameters/data/rows")?.as_u64()?;
+            Some((located, usize::try_from(rows).ok()?))
+        })();
+        let (located, spec, n_rows) = match known_rows {
+            Some((located, rows)) if StreamedSplit::recorded(common, record).is_none() => {
+                (located, Self::spec(common), rows)
+            }
+            _ => {
+                let prepared = Self::load_recorded(common, params, record)?;
+                prepared.check_model(model)?;
+                warn_if_other_data(&prepared, record);
+                let rows = prepared.table.n_rows();
+                (prepared.located, prepared.spec, rows)
+            }
+        };
+        let split = dataset::train_test_split(n_rows, params.test_size, params.seed)?;
+        let rows = &split.test[..count.min(split.test.len())];
+        let picked = dataset::pick_rows(&located, &spec, rows)?;
+        check_features(model, &picked.recipe)?;
+        Ok(picked)
+    }
+
+    fn spec(common: &Common) -> Spec {
+        Spec {
+            target: common.target.clone(),
+            features: common.features.clone(),
+        }
+    }
+
     fn load_with(
         common: &Common,
         params: SplitParams,
         record: Option<&Record>,
         located: Located,
     ) -> anyhow::Result<Self> {
-        let spec = Spec {
-            target: common.target.clone(),
-            features: common.features.clone(),
-        };
+        let spec = Self::spec(common);
         let table = match record.and_then(|r| recorded_sha256(r, &located)) {
             Some(sha256) => dataset::load_known(&located, &spec, &sha256)?,
             None => dataset::load(&located, &spec)?,
@@ -156,16 +197,22 @@ impl Prepared {
 
     /// Fail unless a model was trained on features with the same names as this data's.
     pub fn check_model(&self, recipe: &linreg::Recipe) -> anyhow::Result<()> {
-        let (model, data) = (recipe.feature_names(), self.table.feature_names());
-        if model != data {
-            anyhow::bail!(
-                "the model's features ({}) differ from the data's ({}); pass the same --target/--features as for training",
-                model.join(", "),
-                data.join(", ")
-            );
-        }
-        Ok(())
+        check_features(recipe, &self.table.recipe)
     }
+}
+
+/// Fail unless a model (its recipe `model`) was trained on features with the same names as
+/// those of data read with the recipe `data`.
+pub fn check_features(model: &linreg::Recipe, data: &linreg::Recipe) -> anyhow::Result<()> {
+    let (model, data) = (model.feature_names(), data.feature_names());
+    if model != data {
+        anyhow::bail!(
+            "the model's features ({}) differ from the data's ({}); pass the same --target/--features as for training",
+            model.join(", "),
+            data.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Where the data was read from, its size and modification time, so that later commands can

@@ -23,17 +23,21 @@ use std::io::Read;
 
 /// Bytes read at a time, at most.
 pub const CHUNK: usize = 4 << 20;
-/// Bytes read at a time, at least: an input up to this size is read on the calling thread.
+/// Bytes read at a time, at least, once an input is cut into chunks.
 pub const MIN_CHUNK: usize = 256 << 10;
+/// A file up to this size is one chunk, read and mapped on the calling thread.
+pub const SMALL: u64 = 4 << 20;
 
-/// The chunk size for an input of `size` bytes (if known): a few chunks per worker for a
-/// mid-size file, so that hashing on the reader thread overlaps with parsing on the workers;
-/// [`CHUNK`] for a large file or a stream.
+/// The chunk size for an input of `size` bytes (if known): the whole of a small file (up to
+/// [`SMALL`], read on the calling thread: starting threads and faulting in their buffers costs
+/// more than they save); a few chunks per worker for a mid-size file, so that hashing on the
+/// reader thread overlaps with parsing on the workers; [`CHUNK`] for a large file or a stream.
 fn chunk_size(size: Option<u64>) -> usize {
-    let workers = default_workers();
-    size.map_or(CHUNK, |s| {
-        (s as usize / (2 * workers)).clamp(MIN_CHUNK, CHUNK)
-    })
+    match size {
+        Some(s) if s <= SMALL => s as usize + 1,
+        Some(s) => (s as usize / (2 * default_workers())).clamp(MIN_CHUNK, CHUNK),
+        None => CHUNK,
+    }
 }
 
 /// Whole lines of an input, with the number of the first.
@@ -43,6 +47,8 @@ pub struct Chunk {
     bytes: Vec<u8>,
     len: usize,
     first_line: u64,
+    /// Whether the input ends with this chunk.
+    last: bool,
 }
 
 impl Chunk {
@@ -68,6 +74,18 @@ impl Chunk {
                 }
             }
         })
+    }
+
+    /// The number of lines, blank ones included: at least the number [`lines`](Self::lines)
+    /// yields.
+    pub fn line_count(&self) -> usize {
+        let bytes = &self.bytes[..self.len];
+        memchr::memchr_iter(b'\n', bytes).count() + usize::from(!bytes.ends_with(b"\n"))
+    }
+
+    /// Whether the input ends with this chunk (with the first, a chunk is the whole input).
+    pub fn is_last(&self) -> bool {
+        self.last
     }
 
     /// The chunk's size in bytes.
@@ -220,6 +238,26 @@ impl Input {
         }
     }
 
+    /// Read the input on the calling thread, chunk after chunk, for work that depends on what
+    /// came before (picking rows by their index); `visit` can stop the reading early. Returns
+    /// the SHA-256 as [`for_each_chunk`](Self::for_each_chunk) does, if the input was read to
+    /// its end.
+    pub fn for_each_chunk_here(
+        mut self,
+        mut visit: impl FnMut(&Chunk) -> Result<std::ops::ControlFlow<()>>,
+    ) -> Result<Option<String>> {
+        // Small chunks in one reused buffer: the reading often stops early.
+        self.step = Some(MIN_CHUNK);
+        let pool = BufferPool::default();
+        while let Some(chunk) = self.next_chunk(&pool)? {
+            if visit(&chunk)?.is_break() {
+                return Ok(None);
+            }
+            pool.give(chunk.bytes);
+        }
+        Ok(self.finish_hash())
+    }
+
     /// The next chunk of whole lines, or `None` at the end. A line over [`MAX_LINE`] ends the
     /// chunk before it; the error comes with the next call, so earlier lines are read first.
     fn next_chunk(&mut self, pool: &BufferPool) -> Result<Option<Chunk>> {
@@ -231,7 +269,7 @@ impl Input {
         }
         // Room for the carried part line and a chunk; no more than the rest of a small file.
         let carried = self.pending.len();
-        let chunk = chunk_size(self.size_hint);
+        let chunk = self.step.unwrap_or_else(|| chunk_size(self.size_hint));
         let size = match self.size_hint {
             Some(s) => (s as usize).saturating_add(1).min(2 * chunk),
             None => 2 * chunk,
@@ -252,9 +290,7 @@ impl Input {
                     path: self.name.clone().into(),
                     cause: e,
                 })?;
-            if let Some(h) = &mut self.hasher {
-                h.update(&buf[carried..]);
-            }
+            self.hash(&buf[carried..]);
             self.eof = buf.len() < limit;
         }
         let filled = buf.len();
@@ -287,7 +323,15 @@ impl Input {
             bytes: buf,
             len,
             first_line,
+            last: self.eof && self.pending.is_empty() && self.deferred.is_none(),
         }))
+    }
+
+    /// Add bytes read to the SHA-256, if one is being computed.
+    fn hash(&mut self, bytes: &[u8]) {
+        if let Some(h) = &mut self.hasher {
+            h.update(bytes);
+        }
     }
 
     fn finish_hash(&mut self) -> Option<String> {
@@ -386,6 +430,7 @@ mod tests {
             len: bytes.len(),
             bytes,
             first_line: 7,
+            last: true,
         };
         let got: Vec<(u64, &[u8])> = chunk.lines().collect();
         assert_eq!(got, [(7, &b"a"[..]), (8, b"b"), (11, b"c")]);

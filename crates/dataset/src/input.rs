@@ -35,6 +35,8 @@ pub struct Input {
     /// SHA-256 already known (an archive, hashed whole before unpacking).
     pub(crate) known_sha256: Option<String>,
     pub(crate) size_hint: Option<u64>,
+    /// The chunk size, where the reader chooses it rather than the input's size.
+    pub(crate) step: Option<usize>,
     pub(crate) eof: bool,
     /// A problem found by the reader past the lines already handed out.
     pub(crate) deferred: Option<Error>,
@@ -188,6 +190,7 @@ impl Input {
             hasher: Some(hasher),
             known_sha256: None,
             size_hint,
+            step: None,
             eof: head.eof,
             deferred: None,
         })

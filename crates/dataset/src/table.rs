@@ -1,5 +1,6 @@
 //! Loading a data set into features, target and recipe, through the one reader.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use nalgebra::{DMatrix, DVector};
@@ -177,9 +178,23 @@ pub fn check_magnitude(file: &str, line: u64, feature: &str, value: f64) -> Resu
     })
 }
 
-/// The columns of a table being built, column-major, with room reserved from an estimate of
-/// the row count, so the finished matrix is the only full copy of the data.
+/// Rows parsed from one chunk, column-major: column `j` holds `rows` values from
+/// `values[j * stride]`, where `stride` is the chunk's line count, an upper bound on its rows.
 #[derive(Debug)]
+struct Block {
+    values: Vec<f64>,
+    stride: usize,
+    rows: usize,
+    /// The size of the chunk in bytes, from which the whole input's row count is estimated.
+    bytes: usize,
+    /// Whether the input ends with this block.
+    last: bool,
+}
+
+/// The columns of a table being built, column-major, with room reserved from the first
+/// block's rows per byte, so the finished matrix is the only full copy of the data. An input
+/// read as one chunk is that block, without a copy.
+#[derive(Debug, Default)]
 struct Columns {
     /// `width` columns of `capacity` rows each, back to back.
     values: Vec<f64>,
@@ -189,62 +204,83 @@ struct Columns {
 }
 
 impl Columns {
-    fn new(width: usize, capacity: usize) -> Self {
-        Self {
-            values: vec![0.0; width * capacity],
-            width,
-            capacity,
-            rows: 0,
+    /// Append a block; `size` is the input's size in bytes, if known.
+    fn extend(&mut self, block: Block, size: Option<u64>) {
+        let width = block.values.len() / block.stride.max(1);
+        if self.width == 0 && (block.last || size.is_none()) {
+            // The first block of a stream, or of an input it holds whole: it starts the table.
+            *self = Self {
+                values: block.values,
+                width,
+                capacity: block.stride,
+                rows: block.rows,
+            };
+            return;
         }
+        if self.rows + block.rows > self.capacity {
+            let wanted = match (self.width, size) {
+                // The first block: the rows the input's size suggests, with some slack.
+                (0, Some(s)) => {
+                    (block.rows as f64 * s as f64 / block.bytes.max(1) as f64 * 1.02) as usize + 64
+                }
+                _ => self.capacity * 3 / 2,
+            };
+            self.grow(width, wanted.max(self.rows + block.rows));
+        }
+        for j in 0..self.width {
+            self.values[j * self.capacity + self.rows..][..block.rows]
+                .copy_from_slice(&block.values[j * block.stride..][..block.rows]);
+        }
+        self.rows += block.rows;
     }
 
-    /// Append a block of rows given as one vector per column.
-    fn extend(&mut self, block: &[Vec<f64>]) {
-        let n = block.first().map_or(0, Vec::len);
-        if self.rows + n > self.capacity {
-            let mut grown = Self::new(self.width, (self.capacity * 3 / 2).max(self.rows + n));
-            for j in 0..self.width {
-                grown.values[j * grown.capacity..][..self.rows]
-                    .copy_from_slice(&self.values[j * self.capacity..][..self.rows]);
-            }
-            grown.rows = self.rows;
-            *self = grown;
+    fn grow(&mut self, width: usize, capacity: usize) {
+        let mut values = vec![0.0; width * capacity];
+        for j in 0..self.width {
+            values[j * capacity..][..self.rows]
+                .copy_from_slice(&self.values[j * self.capacity..][..self.rows]);
         }
-        for (j, column) in block.iter().enumerate() {
-            self.values[j * self.capacity + self.rows..][..n].copy_from_slice(column);
-        }
-        self.rows += n;
+        (self.values, self.width, self.capacity) = (values, width, capacity);
     }
 
     /// Close the gaps between the columns and hand over the storage (rows, values).
     fn finish(mut self) -> (usize, Vec<f64>) {
         let n = self.rows;
-        for j in 1..self.width {
-            self.values
-                .copy_within(j * self.capacity..j * self.capacity + n, j * n);
+        if n < self.capacity {
+            for j in 1..self.width {
+                self.values
+                    .copy_within(j * self.capacity..j * self.capacity + n, j * n);
+            }
+            self.values.truncate(self.width * n);
+            self.values.shrink_to_fit();
         }
-        self.values.truncate(self.width * n);
-        self.values.shrink_to_fit();
         (n, self.values)
     }
 }
 
-/// Parse and derive the lines of one chunk into one vector per column (features, then the
+/// Parse and derive the lines of one chunk into a block of columns (features, then the
 /// target).
-fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<Vec<Vec<f64>>> {
+fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<Block> {
     let p = derive.n_features();
-    // A guess at the rows (lines of 8 bytes a value); pushing past it only grows the vectors.
-    let guess = chunk.len() / (8 * derive.n_columns()).max(1) + 16;
-    let mut columns: Vec<Vec<f64>> = (0..=p).map(|_| Vec::with_capacity(guess)).collect();
+    let stride = chunk.line_count();
+    let mut values = vec![0.0; (p + 1) * stride];
     let mut raw = vec![0.0; derive.n_columns()];
     let mut features = vec![0.0; p];
+    let mut rows = 0;
     for (line, text) in chunk.lines() {
         let target = derive.row(line, text, &mut raw, &mut features)?;
-        for (column, &v) in columns.iter_mut().zip(features.iter().chain([&target])) {
-            column.push(v);
+        for (j, &v) in features.iter().chain([&target]).enumerate() {
+            values[j * stride + rows] = v;
         }
+        rows += 1;
     }
-    Ok(columns)
+    Ok(Block {
+        values,
+        stride,
+        rows,
+        bytes: chunk.len(),
+        last: chunk.is_last(),
+    })
 }
 
 /// Load a located file: a CSV with a header, the header-less `cal_housing.data`, or the `.tgz`
@@ -272,15 +308,12 @@ fn read_table(input: Input, located: &Located, spec: &Spec) -> Result<Table> {
     let derive = Derivation::new(&input, &recipe)?;
     let (file, raw_columns) = (input.name().to_owned(), input.columns().to_vec());
     let p = derive.n_features();
-    // Room for the rows the file's size suggests (about 8 bytes per value at least), grown if short.
-    let estimate = input.size_hint().map_or(1024, |size| {
-        (size as usize / (8 * derive.n_columns()).max(1)).max(1024)
-    });
-    let mut columns = Columns::new(p + 1, estimate.min(1 << 26));
+    let size = input.size_hint();
+    let mut columns = Columns::default();
     let sha256 = input.for_each_chunk(
         |chunk| chunk_columns(&derive, chunk),
         |block| {
-            columns.extend(&block);
+            columns.extend(block, size);
             Ok::<(), Error>(())
         },
     )?;
@@ -300,46 +333,76 @@ fn read_table(input: Input, located: &Located, spec: &Spec) -> Result<Table> {
     })
 }
 
+/// Some rows of a table, parsed and derived; the other rows are only counted.
+#[derive(Debug, Clone)]
+pub struct Picked {
+    /// The input's column names, in file order.
+    pub raw_columns: Vec<String>,
+    /// The raw values of each row picked, in the order asked (a column the recipe does not
+    /// use is NaN).
+    pub raw: Vec<Vec<f64>>,
+    /// Their features, one row each, and targets.
+    pub x: DMatrix<f64>,
+    /// The target of each row picked.
+    pub y: DVector<f64>,
+    /// How raw columns became features and target.
+    pub recipe: Recipe,
+}
+
+/// Read the data rows `rows` (zero-based, in file order, blank lines not counted) of a file,
+/// parsing and deriving only those: reading stops after the last one. A few sample rows of a
+/// file that was checked whole when a model was trained on it cost a scan for line ends.
+///
+/// A row past the end of the file is an error naming it.
+pub fn pick_rows(located: &Located, spec: &Spec, rows: &[usize]) -> Result<Picked> {
+    let input = Input::open(&located.path, spec.default_columns())?.unhashed();
+    let recipe = recipe_for(input.name(), input.columns(), spec)?;
+    let derive = Derivation::new(&input, &recipe)?;
+    let (file, raw_columns) = (input.name().to_owned(), input.columns().to_vec());
+    let (p, last) = (derive.n_features(), rows.iter().max().copied());
+    // Each row picked: its raw values, features and target.
+    type Row = (Vec<f64>, Vec<f64>, f64);
+    let mut found: Vec<Option<Row>> = vec![None; rows.len()];
+    let mut index = 0;
+    input.for_each_chunk_here(|chunk| {
+        for (line, text) in chunk.lines() {
+            if last.is_none_or(|l| index > l) {
+                return Ok(ControlFlow::Break(()));
+            }
+            if rows.contains(&index) {
+                let (mut raw, mut features) = (vec![0.0; derive.n_columns()], vec![0.0; p]);
+                let target = derive.row(line, text, &mut raw, &mut features)?;
+                for (slot, _) in rows.iter().enumerate().filter(|(_, r)| **r == index) {
+                    found[slot] = Some((raw.clone(), features.clone(), target));
+                }
+            }
+            index += 1;
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    let found = found
+        .into_iter()
+        .zip(rows)
+        .map(|(v, r)| v.ok_or_else(|| Error::Invalid(format!("{file}: no data row {r}"))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Picked {
+        raw_columns,
+        x: DMatrix::from_fn(found.len(), p, |r, c| found[r].1[c]),
+        y: DVector::from_iterator(found.len(), found.iter().map(|f| f.2)),
+        raw: found.into_iter().map(|f| f.0).collect(),
+        recipe,
+    })
+}
+
 /// The raw values of the given data rows (zero-based, in file order of data rows), as read,
-/// with the input's column names: what `--save-samples` writes. A second pass over the file.
+/// with the input's column names: [`pick_rows`]'s raw part.
 pub fn raw_rows(
     located: &Located,
     spec: &Spec,
     rows: &[usize],
 ) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
-    let input = Input::open(&located.path, spec.default_columns())?.unhashed();
-    let (file, columns) = (input.name().to_owned(), input.columns().to_vec());
-    let used = vec![true; columns.len()];
-    let mut found: Vec<Option<Vec<f64>>> = vec![None; rows.len()];
-    let mut index = 0;
-    input.for_each_chunk(
-        |chunk| {
-            chunk
-                .lines()
-                .map(|(line, text)| {
-                    let mut raw = vec![0.0; used.len()];
-                    crate::line::parse_line(text, &used, &mut raw)
-                        .map_err(|p| Error::at(&file, line, &columns, p))?;
-                    Ok(raw)
-                })
-                .collect::<Result<Vec<Vec<f64>>>>()
-        },
-        |chunk_rows| {
-            for raw in chunk_rows {
-                for (slot, _) in rows.iter().enumerate().filter(|(_, r)| **r == index) {
-                    found[slot] = Some(raw.clone());
-                }
-                index += 1;
-            }
-            Ok::<(), Error>(())
-        },
-    )?;
-    let values = found
-        .into_iter()
-        .zip(rows)
-        .map(|(v, r)| v.ok_or_else(|| Error::Invalid(format!("{file}: no data row {r}"))))
-        .collect::<Result<Vec<_>>>()?;
-    Ok((columns, values))
+    let picked = pick_rows(located, spec, rows)?;
+    Ok((picked.raw_columns, picked.raw))
 }
 
 /// The recipe for a table with these columns: California Housing's (the nine raw columns,

@@ -58,24 +58,16 @@ fn sample_predictions(
     predictor: &Predictor,
     record: &Record,
 ) -> anyhow::Result<Vec<f64>> {
-    use crate::data::{Prepared, SplitParams, warn_if_other_data};
-
-    let prepared =
-        Prepared::load_recorded(common, SplitParams::resolve(common, Some(record)), record)?;
-    prepared.check_model(predictor.recipe())?;
-    warn_if_other_data(&prepared, record);
-    let rows = &prepared.split.test[..SAMPLES.min(prepared.split.test.len())];
+    let picked =
+        crate::data::Prepared::test_rows_recorded(common, record, predictor.recipe(), SAMPLES)?;
     if let Some(path) = &args.save_samples {
-        let (columns, raw) = dataset::raw_rows(&prepared.located, &prepared.spec, rows)?;
-        write_atomically(
-            path,
-            raw_rows_csv(&columns, &raw, predictor.recipe()).as_bytes(),
-        )?;
+        let csv = raw_rows_csv(&picked.raw_columns, &picked.raw, predictor.recipe());
+        write_atomically(path, csv.as_bytes())?;
     }
-    let (x, _) = prepared.table.select(rows);
-    Ok(predictor.predict(&x)?.as_slice().to_vec())
+    Ok(predictor.predict(&picked.x)?.as_slice().to_vec())
 }
 
+#[cfg(feature = "train")]
 /// The raw columns a recipe reads, in file order, for the given rows; values print exactly.
 #[cfg(feature = "train")]
 fn raw_rows_csv(columns: &[String], raw: &[Vec<f64>], recipe: &linreg::Recipe) -> String {
