@@ -28,6 +28,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod dd;
 pub mod envelope;
 mod error;
 mod metrics;

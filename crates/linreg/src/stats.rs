@@ -6,11 +6,32 @@
 //! are corrected to the batch mean, and the batch is merged into the running
 //! totals with Chan's parallel update. No raw, unshifted sums of squares are
 //! ever formed, so columns far from zero (latitudes, populations) lose no digits.
+//!
+//! The totals (weight, means, co-moments) are kept in double-double arithmetic ([`Dd`]), so
+//! merging batches and shards adds no rounding of its own. A batch whose columns are nearly
+//! collinear (its scaled co-moment matrix has a pivot below 1/[`EXTENDED_ABOVE`]) is
+//! accumulated again in double-double, row by row: the normal equations square the condition
+//! number, and only such problems need the extra 16 digits to keep up with a QR or SVD solver.
+//! So is a batch of a nearly exact fit (1 − R² below [`NEARLY_EXACT_BELOW`]): its residual sum
+//! of squares is a tiny difference of large co-moments, which then need those digits too.
+//! Well-conditioned data (California's condition number is 43, its R² 0.6) pay one small
+//! Cholesky factorisation per batch.
 
 use nalgebra::{Const, DMatrix, DMatrixView, Dyn};
 use serde::{Deserialize, Serialize};
 
+use crate::dd::Dd;
 use crate::error::{Error, Result};
+
+/// A batch whose features' scaled co-moment matrix has a Cholesky pivot below the inverse of
+/// this, so that its condition number is at least this, is accumulated in double-double.
+/// California's batches stay below 35.
+pub const EXTENDED_ABOVE: f64 = 100.0;
+
+/// A batch whose target its features explain all but this share of (1 − R² of the batch's own
+/// fit) is accumulated in double-double too: the residual sum of squares, a difference of
+/// co-moments, would otherwise keep fewer than about 11 digits.
+pub const NEARLY_EXACT_BELOW: f64 = 1e-5;
 
 /// Rows per internal batch: the centred copy (9 columns × 1024 rows × 8 B) stays in L2.
 const BATCH: usize = 1024;
@@ -28,6 +49,22 @@ pub struct SufficientStats {
     comoment: Vec<f64>,
     min: Vec<f64>,
     max: Vec<f64>,
+    /// What rounding left out of `weight`, `mean` and `comoment`: their double-double low
+    /// parts (absent, so zero, in files written before they were kept).
+    #[serde(default)]
+    weight_lo: f64,
+    #[serde(default)]
+    mean_lo: Vec<f64>,
+    #[serde(default)]
+    comoment_lo: Vec<f64>,
+    /// Whether every row was accumulated in double-double.
+    #[serde(default)]
+    extended: bool,
+}
+
+/// The low part at `i` of a vector of low parts, which may be empty (zeros).
+fn low(parts: &[f64], i: usize) -> f64 {
+    parts.get(i).copied().unwrap_or(0.0)
 }
 
 fn check_finite(what: &'static str, row: usize, column: usize, value: f64) -> Result<()> {
@@ -169,6 +206,41 @@ fn check_batch(x: &[f64], y: &[f64], w: Option<&[f64]>, p: usize, first_row: usi
     Ok(())
 }
 
+/// Whether a batch's co-moment matrix (`d × d`, target last), scaled to a unit diagonal, has a
+/// features' Cholesky pivot below `1 / EXTENDED_ABOVE` (or none: a lower bound on their
+/// condition number that is at least [`EXTENDED_ABOVE`]), or a target's pivot (1 − R² of the
+/// batch's fit) below [`NEARLY_EXACT_BELOW`]. Columns constant within the batch take no part
+/// (they cannot be collinear with anything in it).
+fn nearly_collinear(comoment: &DMatrix<f64>) -> bool {
+    let p = comoment.nrows() - 1;
+    let active: Vec<usize> = (0..=p).filter(|&i| comoment[(i, i)] > 0.0).collect();
+    let k = active.len();
+    let mut l = vec![0.0; k * k];
+    for a in 0..k {
+        for b in 0..=a {
+            let (i, j) = (active[a], active[b]);
+            let scaled = comoment[(i, j)] / (comoment[(i, i)] * comoment[(j, j)]).sqrt();
+            let dot: f64 = (0..b).map(|c| l[a * k + c] * l[b * k + c]).sum();
+            let v = scaled - dot;
+            if a == b {
+                // Not above the bound (NaN included): collinear, or too few rows to tell.
+                let bound = if i == p {
+                    NEARLY_EXACT_BELOW
+                } else {
+                    1.0 / EXTENDED_ABOVE
+                };
+                if v.partial_cmp(&bound) != Some(std::cmp::Ordering::Greater) {
+                    return true;
+                }
+                l[a * k + a] = v.sqrt();
+            } else {
+                l[a * k + b] = v / l[b * k + b];
+            }
+        }
+    }
+    false
+}
+
 impl SufficientStats {
     /// Empty statistics for `n_features` features.
     pub fn new(n_features: usize) -> Self {
@@ -181,6 +253,10 @@ impl SufficientStats {
             comoment: vec![0.0; d * d],
             min: vec![f64::INFINITY; n_features],
             max: vec![f64::NEG_INFINITY; n_features],
+            weight_lo: 0.0,
+            mean_lo: vec![0.0; d],
+            comoment_lo: vec![0.0; d * d],
+            extended: true,
         }
     }
 
@@ -207,6 +283,28 @@ impl SufficientStats {
     /// Co-moment `Σ w (zᵢ − z̄ᵢ)(zⱼ − z̄ⱼ)` of columns `i` and `j` (index `p` is the target).
     pub fn comoment(&self, i: usize, j: usize) -> f64 {
         self.comoment[i * (self.n_features + 1) + j]
+    }
+
+    /// The sum of the weights in double-double.
+    pub(crate) fn weight_dd(&self) -> Dd {
+        Dd::from_parts(self.weight, self.weight_lo)
+    }
+
+    /// Mean `i` in double-double.
+    pub(crate) fn mean_dd(&self, i: usize) -> Dd {
+        Dd::from_parts(self.mean[i], low(&self.mean_lo, i))
+    }
+
+    /// Co-moment `(i, j)` in double-double.
+    pub(crate) fn comoment_dd(&self, i: usize, j: usize) -> Dd {
+        let k = i * (self.n_features + 1) + j;
+        Dd::from_parts(self.comoment[k], low(&self.comoment_lo, k))
+    }
+
+    /// Whether every row was accumulated in double-double (the co-moments then carry about 32
+    /// digits, and the solve accepts worse-conditioned problems).
+    pub fn extended(&self) -> bool {
+        self.extended
     }
 
     /// Smallest value of each feature over rows with positive weight.
@@ -383,9 +481,72 @@ impl SufficientStats {
                 comoment[(i, j)] -= weight * delta[i] * delta[j];
             }
         }
-        let mean: Vec<f64> = shift.iter().zip(&delta).map(|(c, dl)| c + dl).collect();
+        if nearly_collinear(&comoment) {
+            return self.push_extended(x, y, w);
+        }
+        let mean: Vec<Dd> = shift
+            .iter()
+            .zip(&delta)
+            .map(|(&c, &dl)| Dd::from_f64(c).add_f64(dl))
+            .collect();
         // Symmetric, so nalgebra's column-major order is the row-major order merge expects.
-        self.merge_moments(rows, weight, &mean, comoment.as_slice());
+        let comoment: Vec<Dd> = comoment.iter().map(|&v| Dd::from_f64(v)).collect();
+        self.merge_moments(rows, Dd::from_f64(weight), &mean, &comoment, false);
+        true
+    }
+
+    /// One batch in double-double, row by row: the weighted means, then the co-moments about
+    /// them, each product and sum carried to about 32 digits. For batches whose columns are
+    /// nearly collinear, where the double-precision co-moments would lose the digits the
+    /// solve needs. Returns false, merging nothing, on a non-finite value or a negative weight.
+    fn push_extended(&mut self, x: &[f64], y: &[f64], w: Option<&[f64]>) -> bool {
+        let (p, d, n) = (self.n_features, self.n_features + 1, y.len());
+        let value = |r: usize, i: usize| if i < p { x[r * p + i] } else { y[r] };
+        let weight_of = |r: usize| w.map_or(1.0, |w| w[r]);
+        let (mut total, mut sums) = (Dd::ZERO, vec![Dd::ZERO; d]);
+        let (mut rows, mut lightest) = (0_u64, 0.0_f64);
+        for r in 0..n {
+            let wr = weight_of(r);
+            lightest = lightest.min(wr);
+            total = total.add_f64(wr);
+            for (i, sum) in sums.iter_mut().enumerate() {
+                *sum = sum.add(Dd::product(wr, value(r, i)));
+            }
+            if wr != 0.0 {
+                rows += 1;
+                let row = &x[r * p..(r + 1) * p];
+                for ((&v, lo), hi) in row.iter().zip(&mut self.min).zip(&mut self.max) {
+                    *lo = lo.min(v);
+                    *hi = hi.max(v);
+                }
+            }
+        }
+        if !(total.hi.is_finite() && sums.iter().all(|s| s.hi.is_finite())) || lightest < 0.0 {
+            return false;
+        }
+        if rows == 0 || total.hi == 0.0 {
+            return true;
+        }
+        let mean: Vec<Dd> = sums.iter().map(|s| s.div(total)).collect();
+        let mut comoment = vec![Dd::ZERO; d * d];
+        let mut z = vec![Dd::ZERO; d];
+        for r in (0..n).filter(|&r| weight_of(r) != 0.0) {
+            for (i, zi) in z.iter_mut().enumerate() {
+                *zi = Dd::from_f64(value(r, i)).sub(mean[i]);
+            }
+            for i in 0..d {
+                let wz = z[i].mul_f64(weight_of(r));
+                for j in i..d {
+                    comoment[i * d + j] = comoment[i * d + j].add(wz.mul(z[j]));
+                }
+            }
+        }
+        for i in 0..d {
+            for j in 0..i {
+                comoment[i * d + j] = comoment[j * d + i];
+            }
+        }
+        self.merge_moments(rows, total, &mean, &comoment, true);
         true
     }
 
@@ -455,29 +616,54 @@ impl SufficientStats {
         Ok(())
     }
 
-    /// Chan et al.'s pairwise update of count, mean and co-moments.
-    fn merge_moments(&mut self, rows: u64, weight: f64, mean: &[f64], comoment: &[f64]) {
-        if weight == 0.0 {
+    /// Chan et al.'s pairwise update of count, mean and co-moments, in double-double.
+    fn merge_moments(
+        &mut self,
+        rows: u64,
+        weight: Dd,
+        mean: &[Dd],
+        comoment: &[Dd],
+        extended: bool,
+    ) {
+        if weight.hi == 0.0 {
             return;
         }
         let d = self.n_features + 1;
-        if self.weight == 0.0 {
-            self.mean.copy_from_slice(mean);
-            self.comoment.copy_from_slice(comoment);
+        self.mean_lo.resize(d, 0.0);
+        self.comoment_lo.resize(d * d, 0.0);
+        self.extended &= extended;
+        let mine = self.weight_dd();
+        if mine.hi == 0.0 {
+            for (i, m) in mean.iter().enumerate() {
+                (self.mean[i], self.mean_lo[i]) = (m.hi, m.lo);
+            }
+            for (k, c) in comoment.iter().enumerate() {
+                (self.comoment[k], self.comoment_lo[k]) = (c.hi, c.lo);
+            }
         } else {
-            let total = self.weight + weight;
-            let delta: Vec<f64> = mean.iter().zip(&self.mean).map(|(b, a)| b - a).collect();
-            let f = self.weight * weight / total;
+            let total = mine.add(weight);
+            let delta: Vec<Dd> = (0..d).map(|i| mean[i].sub(self.mean_dd(i))).collect();
+            let f = mine.mul(weight).div(total);
             for i in 0..d {
-                for j in 0..d {
-                    self.comoment[i * d + j] += comoment[i * d + j] + f * delta[i] * delta[j];
+                let fd = f.mul(delta[i]);
+                for j in i..d {
+                    let c = self
+                        .comoment_dd(i, j)
+                        .add(comoment[i * d + j])
+                        .add(fd.mul(delta[j]));
+                    for k in [i * d + j, j * d + i] {
+                        (self.comoment[k], self.comoment_lo[k]) = (c.hi, c.lo);
+                    }
                 }
             }
-            for (m, dm) in self.mean.iter_mut().zip(&delta) {
-                *m += dm * (weight / total);
+            let share = weight.div(total);
+            for (i, dm) in delta.iter().enumerate() {
+                let m = self.mean_dd(i).add(dm.mul(share));
+                (self.mean[i], self.mean_lo[i]) = (m.hi, m.lo);
             }
         }
-        self.weight += weight;
+        let total = mine.add(weight);
+        (self.weight, self.weight_lo) = (total.hi, total.lo);
         self.rows += rows;
     }
 
@@ -494,7 +680,18 @@ impl SufficientStats {
             self.min[c] = self.min[c].min(other.min[c]);
             self.max[c] = self.max[c].max(other.max[c]);
         }
-        self.merge_moments(other.rows, other.weight, &other.mean, &other.comoment);
+        let d = self.n_features + 1;
+        let mean: Vec<Dd> = (0..d).map(|i| other.mean_dd(i)).collect();
+        let comoment: Vec<Dd> = (0..d * d)
+            .map(|k| other.comoment_dd(k / d, k % d))
+            .collect();
+        self.merge_moments(
+            other.rows,
+            other.weight_dd(),
+            &mean,
+            &comoment,
+            other.extended,
+        );
         Ok(())
     }
 
@@ -507,38 +704,44 @@ impl SufficientStats {
         if self.weight <= 0.0 || coefficients.len() != p {
             return None;
         }
-        let d = p + 1;
+        // In double-double: for a nearly exact fit the centred sum is a tiny difference of
+        // large terms, which double precision would round to noise (or below zero).
         let v: Vec<f64> = coefficients.iter().map(|b| -b).chain([1.0]).collect();
-        let mut centred = 0.0;
-        for i in 0..d {
-            for j in 0..d {
-                centred += v[i] * self.comoment[i * d + j] * v[j];
-            }
+        let mut centred = Dd::ZERO;
+        for (i, &vi) in v.iter().enumerate() {
+            let row = v.iter().enumerate().fold(Dd::ZERO, |row, (j, &vj)| {
+                row.add(self.comoment_dd(i, j).mul_f64(vj))
+            });
+            centred = centred.add(row.mul_f64(vi));
         }
-        let mean_residual = self.mean[p]
-            - coefficients
-                .iter()
-                .zip(&self.mean)
-                .map(|(b, m)| b * m)
-                .sum::<f64>()
-            - intercept;
-        let ss_res = centred.max(0.0) + self.weight * mean_residual * mean_residual;
-        let ss_tot = self.comoment[p * d + p];
-        let r2 = if ss_tot > 0.0 {
-            1.0 - ss_res / ss_tot
-        } else if ss_res == 0.0 {
+        let mut mean_residual = self.mean_dd(p).add_f64(-intercept);
+        for (j, &b) in coefficients.iter().enumerate() {
+            mean_residual = mean_residual.sub(self.mean_dd(j).mul_f64(b));
+        }
+        let centred = if centred.hi < 0.0 { Dd::ZERO } else { centred };
+        let ss_res = centred.add(self.weight_dd().mul(mean_residual.mul(mean_residual)));
+        let ss_tot = self.comoment_dd(p, p);
+        let r2 = if ss_tot.hi > 0.0 {
+            1.0 - ss_res.div(ss_tot).to_f64()
+        } else if ss_res.hi == 0.0 {
             1.0
         } else {
             0.0
         };
-        Some((r2, (ss_res / self.weight).sqrt()))
+        Some((r2, ss_res.div(self.weight_dd()).sqrt().to_f64()))
     }
 
     /// Check that a value read from outside (a file) is well formed.
     pub fn validate(&self) -> Result<()> {
         let d = self.n_features + 1;
+        let low_ok = |low: &[f64], len: usize| {
+            (low.is_empty() || low.len() == len) && low.iter().all(|v| v.is_finite())
+        };
         let ok = self.mean.len() == d
             && self.comoment.len() == d * d
+            && low_ok(&self.mean_lo, d)
+            && low_ok(&self.comoment_lo, d * d)
+            && self.weight_lo.is_finite()
             && self.min.len() == self.n_features
             && self.max.len() == self.n_features
             && self.weight.is_finite()

@@ -7,6 +7,8 @@ use linreg::{Error, LinearRegression, Model, QuantizedModel, Recipe, SufficientS
 use nalgebra::{DMatrix, DVector};
 use proptest::prelude::*;
 
+mod nist;
+
 /// Least squares with an intercept column, by SVD: the reference.
 fn svd_reference(x: &DMatrix<f64>, y: &DVector<f64>) -> (Vec<f64>, f64) {
     let (n, p) = x.shape();
