@@ -49,7 +49,7 @@ pub struct Common {
     /// Seed of the train/test split, 0 to 4294967295 [default: the last training run's, else 42]
     #[arg(long, global = true)]
     pub seed: Option<u64>,
-    /// Share of rows in the test split, strictly between 0 and 1 [default: the last training run's, else 0.2]
+    /// Share of rows in the test split, from 0 (fit on every row; metrics are then in-sample) to below 1 [default: the last training run's, else 0.2]
     #[arg(long, global = true)]
     pub test_size: Option<f64>,
     /// Target column of your own CSV (default: California Housing's derivation)
@@ -88,6 +88,10 @@ pub enum Command {
         /// The statistics file to write
         #[arg(long, short, value_name = "FILE")]
         output: PathBuf,
+        /// For a model without an intercept: recorded in the file, and files that differ
+        /// refuse to merge
+        #[arg(long)]
+        no_intercept: bool,
     },
     /// Parse every row of --data and count them, nothing else (the reader's speed floor)
     #[cfg(feature = "train")]
@@ -138,6 +142,10 @@ pub struct TrainArgs {
     /// Fit from statistics files written by `cali-reg stats` (merged exactly), not from --data
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["streaming"])]
     pub from_stats: Vec<PathBuf>,
+    /// Fit without an intercept: the model passes through the origin (scikit-learn's
+    /// `fit_intercept=False`); R² stays the centred one of `r2_score`
+    #[arg(long)]
+    pub no_intercept: bool,
 }
 
 /// How rows are put in the test set.

@@ -18,6 +18,16 @@ pub struct SplitParams {
 }
 
 impl SplitParams {
+    /// Fail unless the split holds rows out: after `--test-size 0` there is nothing to score.
+    pub fn check_held_out(&self) -> anyhow::Result<()> {
+        if self.test_size == 0.0 {
+            anyhow::bail!(
+                "the training run fitted on every row (--test-size 0): there are no held-out rows to score; pass --test-size F to choose a split, or --input FILE to predict"
+            );
+        }
+        Ok(())
+    }
+
     pub fn resolve(common: &Common, record: Option<&Record>) -> Self {
         let from_record = |key: &str| record.and_then(|r| r.get(&format!("/parameters/{key}")));
         Self {
@@ -97,6 +107,7 @@ impl Prepared {
         params: SplitParams,
         record: &Record,
     ) -> anyhow::Result<Self> {
+        params.check_held_out()?;
         if let Some(split) = StreamedSplit::recorded(common, record) {
             anyhow::bail!(
                 "the last training run streamed ({}); this command needs a permutation split: pass --seed N --test-size F to choose one, or score the held-out rows with `cali-reg evaluate`",
@@ -119,6 +130,7 @@ impl Prepared {
         count: usize,
     ) -> anyhow::Result<dataset::Picked> {
         let params = SplitParams::resolve(common, Some(record));
+        params.check_held_out()?;
         let known_rows = (|| {
             let located = Locator::from_env(common.data.as_deref()).locate().ok()?;
             recorded_sha256(record, &located)?;

@@ -3,6 +3,7 @@
 
 mod binary;
 mod hostile;
+mod options;
 mod reader;
 mod reference;
 mod serve;

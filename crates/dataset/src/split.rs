@@ -100,9 +100,9 @@ pub const DEFAULT_TEST_SIZE: f64 = 0.2;
 /// The one check of a split's parameters, for the permutation and the hash split alike: a
 /// seed numpy's `RandomState` takes, and a test share strictly between 0 and 1.
 pub fn check_split(seed: u64, test_size: f64) -> Result<()> {
-    if !(test_size > 0.0 && test_size < 1.0) {
+    if !(0.0..1.0).contains(&test_size) {
         return Err(Error::Invalid(format!(
-            "test size {test_size} is out of range: it must be strictly between 0 and 1"
+            "test size {test_size} is out of range: it must be at least 0 (0: every row trains) and below 1"
         )));
     }
     check_seed(seed).map(|_| ())
@@ -128,9 +128,17 @@ pub struct Split {
 /// The split scikit-learn's `train_test_split(n rows, test_size=test_size, random_state=seed)` makes.
 ///
 /// The test set is the first `ceil(test_size · n)` entries of the permutation,
-/// the train set the next `floor((1 − test_size) · n)`.
+/// the train set the next `floor((1 − test_size) · n)`. A test size of 0 (which scikit-learn
+/// refuses) holds nothing out: every row trains, in file order.
 pub fn train_test_split(n: usize, test_size: f64, seed: u64) -> Result<Split> {
     check_split(seed, test_size)?;
+    if test_size == 0.0 {
+        // Every row trains, in file order; nothing is held out (scikit-learn refuses 0).
+        return Ok(Split {
+            train: (0..n).collect(),
+            test: Vec::new(),
+        });
+    }
     let n_test = (test_size * n as f64).ceil() as usize;
     let n_train = ((1.0 - test_size) * n as f64).floor() as usize;
     if n_train == 0 || n_test == 0 || n_test + n_train > n {
@@ -215,12 +223,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_sizes_and_seeds() {
-        for t in [0.0, 1.0, -0.1, 1.5, f64::NAN] {
+        for t in [1.0, -0.1, 1.5, f64::NAN] {
             assert!(
                 matches!(train_test_split(100, t, 0), Err(Error::Invalid(_))),
                 "{t}"
             );
         }
+        // 0 holds nothing out (issue 14's `--test-size 0`): every row trains, in order.
+        let all = train_test_split(5, 0.0, 0).unwrap();
+        assert_eq!((all.train, all.test), (vec![0, 1, 2, 3, 4], vec![]));
         let e = train_test_split(100, 0.2, 1 << 32).unwrap_err();
         assert!(
             e.to_string().contains("seed 4294967296 is out of range"),

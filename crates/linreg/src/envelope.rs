@@ -89,6 +89,13 @@ pub struct ShardStats {
     pub recipe: crate::Recipe,
     /// The statistics.
     pub stats: SufficientStats,
+    /// Whether the model they are for has an intercept; shards that differ do not merge.
+    /// Written only when false, as [`Model::fit_intercept`].
+    #[serde(
+        default = "crate::model::yes",
+        skip_serializing_if = "crate::model::is_true"
+    )]
+    pub fit_intercept: bool,
 }
 
 impl Artifact for ShardStats {

@@ -113,6 +113,7 @@ impl LinearRegression {
             feature_min: stats.min().to_vec(),
             feature_max: stats.max().to_vec(),
             diagnostics: solution.diagnostics,
+            fit_intercept: self.fit_intercept,
         })
     }
 }
@@ -136,6 +137,19 @@ pub struct Model {
     pub feature_max: Vec<f64>,
     /// Rank and condition of the solve.
     pub diagnostics: Diagnostics,
+    /// Whether an intercept was fitted (`false`: the intercept is 0 and stays 0). Written to a
+    /// model file only when false, so files of models with an intercept are as before.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub fit_intercept: bool,
+}
+
+pub(crate) fn yes() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+pub(crate) fn is_true(value: &bool) -> bool {
+    *value
 }
 
 impl Model {

@@ -53,7 +53,12 @@ impl QuantizedModel {
             .zip(&decoded)
             .map(|(w, q)| w - q)
             .collect();
-        let intercept = model.intercept + dot(&model.feature_mean, &error);
+        // A model through the origin stays there: its intercept is not a parameter to correct.
+        let intercept = if model.fit_intercept {
+            model.intercept + dot(&model.feature_mean, &error)
+        } else {
+            0.0
+        };
         // ŷ − ŷ_q = Σ (x_j − x̄_j) e_j: a linear function, extreme at the corners of the box.
         let (mut high, mut low) = (0.0, 0.0);
         for (j, e) in error.iter().enumerate() {

@@ -579,6 +579,7 @@ fn a_predictor_of_either_kind_predicts_as_its_model() {
     let stats = linreg::envelope::ShardStats {
         recipe: m.recipe.clone(),
         stats: linreg::SufficientStats::new(m.coefficients.len()),
+        fit_intercept: true,
     };
     let err = Predictor::decode(&envelope::encode(&stats).unwrap()).unwrap_err();
     assert!(matches!(err, linreg::Error::WrongKind { .. }), "{err}");

@@ -48,6 +48,14 @@ fn particulars(predictor: &Predictor) -> (u64, Value) {
     }
 }
 
+/// Whether the float model has an intercept (a quantised model keeps the float model's 0).
+fn fits_intercept(predictor: &Predictor) -> bool {
+    match predictor.model() {
+        AnyModel::Float(m) => m.fit_intercept,
+        AnyModel::Quantized(_) => true,
+    }
+}
+
 fn as_json(path: &Path, bytes: &[u8], predictor: &Predictor) -> Value {
     let recipe = predictor.recipe();
     let (n_train, details) = particulars(predictor);
@@ -63,6 +71,7 @@ fn as_json(path: &Path, bytes: &[u8], predictor: &Predictor) -> Value {
         "features": recipe.features,
         "coefficients": predictor.coefficients(),
         "intercept": predictor.intercept(),
+        "fit_intercept": fits_intercept(predictor),
         "train_rows": n_train,
         "feature_min": min,
         "feature_max": max,
@@ -110,7 +119,15 @@ fn as_text(path: &Path, bytes: &[u8], predictor: &Predictor) -> String {
             f.describe()
         );
     }
-    let _ = writeln!(out, "{:<12} {:>24}", "intercept", predictor.intercept());
+    if fits_intercept(predictor) {
+        let _ = writeln!(out, "{:<12} {:>24}", "intercept", predictor.intercept());
+    } else {
+        let _ = writeln!(
+            out,
+            "{:<12} {:>24}",
+            "intercept", "none (through the origin)"
+        );
+    }
     let _ = match predictor.model() {
         AnyModel::Float(m) => writeln!(
             out,

@@ -42,7 +42,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         #[cfg(feature = "train")]
         Command::Train(args) => train::run(common, args),
         #[cfg(feature = "train")]
-        Command::Stats { output } => stats::run(common, output),
+        Command::Stats {
+            output,
+            no_intercept,
+        } => stats::run(common, output, !no_intercept),
         #[cfg(feature = "train")]
         Command::Scan => scan::run(common),
         #[cfg(feature = "train")]

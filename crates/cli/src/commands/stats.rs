@@ -10,13 +10,15 @@ use crate::artifacts;
 use crate::commands::streaming::{data_path, pass};
 use crate::output;
 
-/// `cali-reg stats -o FILE`: the statistics of every row of --data.
-pub fn run(common: &Common, output: &Path) -> anyhow::Result<()> {
+/// `cali-reg stats -o FILE`: the statistics of every row of --data, for a model with an
+/// intercept or (`fit_intercept` false) without.
+pub fn run(common: &Common, output: &Path, fit_intercept: bool) -> anyhow::Result<()> {
     let path = data_path(common)?;
     let pass = pass(common, &path, None, &|_| false)?;
     let shard = ShardStats {
         recipe: pass.recipe,
         stats: pass.train,
+        fit_intercept,
     };
     let bytes = artifacts::save(output, &shard)?;
     if common.json {
@@ -26,6 +28,7 @@ pub fn run(common: &Common, output: &Path) -> anyhow::Result<()> {
             "file": output.display().to_string(),
             "bytes": bytes.len(),
             "data_sha256": pass.sha256,
+            "fit_intercept": fit_intercept,
         }))?;
     } else {
         output::line(format_args!(

@@ -187,8 +187,15 @@ pub fn train(common: &Common, args: &TrainArgs, data: Option<&Path>) -> anyhow::
     dataset::check_split(seed, test_size)?;
     let gathered = gather(common, args, data, (seed, test_size))?;
     let (train, test) = (&gathered.train, &gathered.test);
-    let model = LinearRegression::with_recipe(gathered.recipe.clone()).fit_stats(train)?;
-    let metrics = test.r2_rmse(&model.coefficients, model.intercept);
+    let estimator = LinearRegression {
+        fit_intercept: gathered.fit_intercept,
+        recipe: Some(gathered.recipe.clone()),
+    };
+    let model = estimator.fit_stats(train)?;
+    // Nothing held out (--test-size 0, no test file): the figures are in-sample.
+    let in_sample = test.rows() == 0 && args.test_data.is_none() && test_size == 0.0;
+    let scored = if in_sample { train } else { test };
+    let metrics = scored.r2_rmse(&model.coefficients, model.intercept);
 
     let path = common.artifacts.join(LINEAR);
     let bytes = artifacts::save(&path, &model)?;
@@ -199,8 +206,8 @@ pub fn train(common: &Common, args: &TrainArgs, data: Option<&Path>) -> anyhow::
     };
     Record::save_training(
         &common.artifacts,
-        json!({ "streaming": true, "data": gathered.source, "split": split, "train_rows": train.rows(), "test_rows": test.rows() }),
-        metrics.map(|(r2, rmse)| json!({ "r2": r2, "rmse": rmse })),
+        json!({ "streaming": true, "data": gathered.source, "split": split, "train_rows": train.rows(), "test_rows": test.rows(), "fit_intercept": model.fit_intercept }),
+        metrics.map(|(r2, rmse)| json!({ "r2": r2, "rmse": rmse, "in_sample": in_sample })),
         &bytes,
         start.elapsed().as_secs_f64(),
     )?;
@@ -210,6 +217,8 @@ pub fn train(common: &Common, args: &TrainArgs, data: Option<&Path>) -> anyhow::
             "streaming": true,
             "r2": metrics.map(|m| m.0),
             "rmse": metrics.map(|m| m.1),
+            "in_sample": in_sample,
+            "fit_intercept": model.fit_intercept,
             "coefficients": model.coefficients,
             "intercept": model.intercept,
             "features": model.feature_names(),
@@ -220,6 +229,9 @@ pub fn train(common: &Common, args: &TrainArgs, data: Option<&Path>) -> anyhow::
         }))
     } else {
         match metrics {
+            Some((r2, rmse)) if in_sample => output::line(format_args!(
+                "✔ R²: {r2:.4} | RMSE: {rmse:.4} (in-sample: every row trained)"
+            ))?,
             Some((r2, rmse)) => output::line(format_args!("✔ R²: {r2:.4} | RMSE: {rmse:.4}"))?,
             None => output::line(format_args!(
                 "✔ fitted (no test rows: pass --test-data FILE for metrics)"
@@ -242,6 +254,8 @@ struct Gathered {
     train: SufficientStats,
     test: SufficientStats,
     source: serde_json::Value,
+    /// From the command line, or as the statistics files recorded it.
+    fit_intercept: bool,
 }
 
 /// One pass over the data (hash split or all rows), or merged statistics files; then the test
@@ -275,14 +289,21 @@ fn gather(
             recipe: pass.recipe,
             train: pass.train,
             test: pass.test,
+            fit_intercept: !args.no_intercept,
         }
     } else {
-        let (recipe, merged, files) = merge_stats(&args.from_stats)?;
+        let merged = merge_stats(&args.from_stats)?;
+        if args.no_intercept && merged.fit_intercept {
+            bail!(
+                "--no-intercept: the statistics files were written for a model with an intercept (run `cali-reg stats --no-intercept`)"
+            );
+        }
         Gathered {
-            test: SufficientStats::new(merged.n_features()),
-            recipe,
-            train: merged,
-            source: json!({ "statistics": files }),
+            test: SufficientStats::new(merged.stats.n_features()),
+            recipe: merged.recipe,
+            train: merged.stats,
+            source: json!({ "statistics": merged.files }),
+            fit_intercept: merged.fit_intercept,
         }
     };
     if let Some(test_file) = &args.test_data {
@@ -309,6 +330,9 @@ pub fn held_out(
     predictor: &Predictor,
 ) -> anyhow::Result<HeldOut> {
     let (path, is_test): (PathBuf, Box<dyn Fn(u64) -> bool + Sync>) = match split {
+        StreamedSplit::Hash { test_size, .. } if *test_size == 0.0 => bail!(
+            "the training run fitted on every row (--test-size 0): there are no held-out rows to score"
+        ),
         StreamedSplit::Hash { seed, test_size } => {
             let (seed, test_size) = (*seed, *test_size);
             (
@@ -352,27 +376,48 @@ pub fn held_out(
     Ok(HeldOut { y, predicted, file })
 }
 
-/// Load and merge statistics files; they must describe the same features.
-fn merge_stats(files: &[PathBuf]) -> anyhow::Result<(Recipe, SufficientStats, Vec<String>)> {
-    let mut merged: Option<(Recipe, SufficientStats)> = None;
+/// Statistics files merged: their recipe, statistics, intercept choice and names.
+struct Merged {
+    recipe: Recipe,
+    stats: SufficientStats,
+    fit_intercept: bool,
+    files: Vec<String>,
+}
+
+/// Load and merge statistics files; they must describe the same features, for the same
+/// choice of intercept.
+fn merge_stats(files: &[PathBuf]) -> anyhow::Result<Merged> {
+    let mut merged: Option<ShardStats> = None;
     for file in files {
         let shard: ShardStats = artifacts::load(file)?;
-        match &mut merged {
-            None => merged = Some((shard.recipe, shard.stats)),
-            Some((recipe, stats)) => {
-                if *recipe != shard.recipe {
-                    bail!(
-                        "{}: its features ({}) differ from the first file's ({})",
-                        file.display(),
-                        shard.recipe.feature_names().join(", "),
-                        recipe.feature_names().join(", ")
-                    );
-                }
-                stats.merge(&shard.stats)?;
-            }
+        let Some(first) = &mut merged else {
+            merged = Some(shard);
+            continue;
+        };
+        if first.recipe != shard.recipe {
+            bail!(
+                "{}: its features ({}) differ from the first file's ({})",
+                file.display(),
+                shard.recipe.feature_names().join(", "),
+                first.recipe.feature_names().join(", ")
+            );
         }
+        if first.fit_intercept != shard.fit_intercept {
+            let with = |yes: bool| if yes { "with" } else { "without" };
+            bail!(
+                "{}: written for a model {} an intercept, the first file for one {} (`cali-reg stats --no-intercept` makes the latter)",
+                file.display(),
+                with(shard.fit_intercept),
+                with(first.fit_intercept)
+            );
+        }
+        first.stats.merge(&shard.stats)?;
     }
-    let (recipe, stats) = merged.context("no statistics files given")?;
-    let names = files.iter().map(|f| f.display().to_string()).collect();
-    Ok((recipe, stats, names))
+    let shard = merged.context("no statistics files given")?;
+    Ok(Merged {
+        recipe: shard.recipe,
+        stats: shard.stats,
+        fit_intercept: shard.fit_intercept,
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+    })
 }

@@ -31,20 +31,30 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
     // Training starts a new run: its split comes from the command line or the defaults only.
     let prepared = Prepared::load(common, SplitParams::resolve(common, None), located)?;
     let table = &prepared.table;
-    let model = LinearRegression::with_recipe(table.recipe.clone()).fit_rows(
-        &table.x,
-        &table.y,
-        &prepared.split.train,
-    )?;
-    let (x_test, y_test) = prepared.test();
-    let metrics = Metrics::compute(y_test.as_slice(), model.predict(&x_test)?.as_slice())?;
+    let estimator = LinearRegression {
+        fit_intercept: !args.no_intercept,
+        recipe: Some(table.recipe.clone()),
+    };
+    let model = estimator.fit_rows(&table.x, &table.y, &prepared.split.train)?;
+    // --test-size 0 holds nothing out: the figures are then those of the training rows.
+    let in_sample = prepared.split.test.is_empty();
+    let held_out = (!in_sample).then(|| prepared.test());
+    let (x_scored, y_scored) = match &held_out {
+        Some((x, y)) => (x, y),
+        None => (&table.x, &table.y),
+    };
+    let metrics = Metrics::compute(y_scored.as_slice(), model.predict(x_scored)?.as_slice())?;
+    let mut recorded = json!(metrics);
+    recorded["in_sample"] = json!(in_sample);
+    let mut parameters = prepared.parameters();
+    parameters["fit_intercept"] = json!(model.fit_intercept);
 
     let path = common.artifacts.join(LINEAR);
     let bytes = artifacts::save(&path, &model)?;
     Record::save_training(
         &common.artifacts,
-        prepared.parameters(),
-        Some(json!(metrics)),
+        parameters,
+        Some(recorded),
         &bytes,
         start.elapsed().as_secs_f64(),
     )?;
@@ -55,6 +65,8 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
             "r2": metrics.r2,
             "rmse": metrics.rmse,
             "mae": metrics.mae,
+            "in_sample": in_sample,
+            "fit_intercept": model.fit_intercept,
             "coefficients": model.coefficients,
             "intercept": model.intercept,
             "features": model.feature_names(),
@@ -68,8 +80,14 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
         }))?;
     } else {
         output::line(format_args!(
-            "✔ R²: {:.4} | RMSE: {:.4}",
-            metrics.r2, metrics.rmse
+            "✔ R²: {:.4} | RMSE: {:.4}{}",
+            metrics.r2,
+            metrics.rmse,
+            if in_sample {
+                " (in-sample: every row trained)"
+            } else {
+                ""
+            }
         ))?;
         output::line(format_args!(
             "✔ Model saved to {} ({} bytes)",

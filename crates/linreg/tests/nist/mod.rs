@@ -161,6 +161,7 @@ impl Nist {
             let shard = ShardStats {
                 recipe: self.estimator().recipe.unwrap(),
                 stats: self.stats(w[0]..w[1], 1000),
+                fit_intercept: self.intercept,
             };
             let bytes = envelope::encode(&shard).unwrap();
             let back: ShardStats = envelope::decode(&bytes).unwrap();
