@@ -58,6 +58,10 @@ pub struct Common {
     /// Feature columns of your own CSV, comma-separated (default: all but the target)
     #[arg(long, global = true, value_name = "A,B,…", value_delimiter = ',')]
     pub features: Option<Vec<String>>,
+    /// Column of sample weights in your CSV (scikit-learn's `sample_weight`; not a feature),
+    /// for training, statistics and metrics
+    #[arg(long, global = true, value_name = "COLUMN")]
+    pub weight: Option<String>,
     /// Use the quantised model wherever a model is used
     #[arg(long, global = true)]
     pub quantized: bool,
@@ -67,6 +71,18 @@ pub struct Common {
     /// No progress bar (it only shows when stderr is a terminal anyway)
     #[arg(long, short, global = true)]
     pub quiet: bool,
+}
+
+impl Common {
+    /// What to read of the data: target, features and weight.
+    #[cfg(feature = "train")]
+    pub fn spec(&self) -> dataset::Spec {
+        dataset::Spec {
+            target: self.target.clone(),
+            features: self.features.clone(),
+            weight: self.weight.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

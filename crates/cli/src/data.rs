@@ -139,7 +139,7 @@ impl Prepared {
         })();
         let (located, spec, n_rows) = match known_rows {
             Some((located, rows)) if StreamedSplit::recorded(common, record).is_none() => {
-                (located, Self::spec(common), rows)
+                (located, common.spec(), rows)
             }
             _ => {
                 let prepared = Self::load_recorded(common, params, record)?;
@@ -156,20 +156,13 @@ impl Prepared {
         Ok(picked)
     }
 
-    fn spec(common: &Common) -> Spec {
-        Spec {
-            target: common.target.clone(),
-            features: common.features.clone(),
-        }
-    }
-
     fn load_with(
         common: &Common,
         params: SplitParams,
         record: Option<&Record>,
         located: Located,
     ) -> anyhow::Result<Self> {
-        let spec = Self::spec(common);
+        let spec = common.spec();
         let table = match record.and_then(|r| recorded_sha256(r, &located)) {
             Some(sha256) => dataset::load_known(&located, &spec, &sha256)?,
             None => dataset::load(&located, &spec)?,
@@ -188,6 +181,11 @@ impl Prepared {
         self.table.select(&self.split.test)
     }
 
+    /// The test rows' weights, with `--weight`.
+    pub fn test_weights(&self) -> Option<DVector<f64>> {
+        self.table.select_weights(&self.split.test)
+    }
+
     /// What run.json records about the data and split.
     pub fn parameters(&self) -> Value {
         json!({
@@ -201,6 +199,7 @@ impl Prepared {
                 "stamp": stamp_json(&self.located.path),
             },
             "target": self.table.recipe.target.name,
+            "weight": self.spec.weight,
             "features": self.table.feature_names(),
             "train_rows": self.split.train.len(),
             "test_rows": self.split.test.len(),

@@ -190,3 +190,201 @@ fn test_size_zero_fits_every_row_and_leaves_nothing_to_score() {
         assert!(err.contains("is out of range"), "{bad}: {err}");
     }
 }
+
+/// scikit-learn 1.9.1 (numpy 2.4.6), `LinearRegression(tol=0).fit(X_train, y_train,
+/// sample_weight=households_train)` on the seed split, and `r2_score`/`mean_squared_error` of
+/// the test rows with their weights: `docs/compare/weighted_reference.py` prints these.
+/// (coefficients, intercept, R², RMSE), with and without an intercept.
+const SKLEARN_WEIGHTED: [([f64; 8], f64, f64, f64); 2] = [
+    (
+        [
+            0.5301085137331789,
+            0.012687396819600483,
+            -0.24261789519158058,
+            1.483069801118544,
+            6.242320211795814e-06,
+            -0.06679006912806995,
+            -0.3870047222261688,
+            -0.40288153459369924,
+        ],
+        -34.797013044613536,
+        0.6194241021063844,
+        0.6962098393176263,
+    ),
+    (
+        [
+            0.6230364831650556,
+            0.017901425588995032,
+            -0.3495644396766738,
+            1.6928472976605504,
+            1.0402393456654325e-05,
+            -0.07145650233821368,
+            -0.0401619496689914,
+            -0.007300513769713626,
+        ],
+        0.0,
+        0.5715473872147427,
+        0.738704788393488,
+    ),
+];
+
+#[test]
+fn weighted_by_households_equals_scikit_learn() {
+    let run = Run::new();
+    for ((coefficients, intercept, r2, rmse), flags) in
+        SKLEARN_WEIGHTED.iter().zip([&[][..], &["--no-intercept"]])
+    {
+        let args = [&["train", "--weight", "households"][..], flags].concat();
+        let j = run.json(&args);
+        assert_same(
+            &floats(&j["coefficients"]),
+            coefficients,
+            1e-9,
+            "coefficients",
+        );
+        assert_relative_eq!(
+            j["intercept"].as_f64().unwrap(),
+            *intercept,
+            max_relative = 1e-9
+        );
+        assert_relative_eq!(j["r2"].as_f64().unwrap(), *r2, max_relative = 1e-9);
+        assert_relative_eq!(j["rmse"].as_f64().unwrap(), *rmse, max_relative = 1e-9);
+        let evaluated = run.json(&["evaluate", "--weight", "households"]);
+        assert_relative_eq!(evaluated["r2"].as_f64().unwrap(), *r2, max_relative = 1e-9);
+    }
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(run.artifacts().join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["parameters"]["weight"], "households");
+
+    // Every row, three ways: in memory, streaming, and a statistics file.
+    let all = ["--weight", "households", "--test-size", "0"];
+    let memory = run.json(&[&["train"][..], &all].concat());
+    let streamed = run.json(&[&["train", "--streaming", "--split", "hash"][..], &all].concat());
+    let stats = run.dir.path().join("w.stats");
+    run.ok(&[
+        "stats",
+        "-o",
+        stats.to_str().unwrap(),
+        "--weight",
+        "households",
+    ]);
+    let merged = run.json(&["train", "--from-stats", stats.to_str().unwrap()]);
+    for other in [&streamed, &merged] {
+        assert_same(
+            &floats(&other["coefficients"]),
+            &floats(&memory["coefficients"]),
+            1e-12,
+            "paths",
+        );
+    }
+    assert_relative_eq!(
+        streamed["r2"].as_f64().unwrap(),
+        memory["r2"].as_f64().unwrap(),
+        max_relative = 1e-12
+    );
+}
+
+/// A small table of integer weights, and the same table with each row repeated as many times
+/// as its weight (a second route to weighted least squares).
+fn weighted_tables(run: &Run) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (mut weighted, mut repeated) = (String::from("w,a,b,y\n"), String::from("a,b,y\n"));
+    for i in 0..40_u32 {
+        let (a, b) = (f64::from(i) * 0.25, f64::from((i * 7) % 11));
+        let y = 1.5 * a - 0.5 * b + 2.0 + f64::from(i % 5) * 0.1;
+        let w = (i * 3) % 4;
+        weighted.push_str(&format!("{w},{a},{b},{y}\n"));
+        for _ in 0..w {
+            repeated.push_str(&format!("{a},{b},{y}\n"));
+        }
+    }
+    let (wp, rp) = (run.dir.path().join("w.csv"), run.dir.path().join("r.csv"));
+    std::fs::write(&wp, weighted).unwrap();
+    std::fs::write(&rp, repeated).unwrap();
+    (wp, rp)
+}
+
+#[test]
+fn integer_weights_equal_repeated_rows_and_bad_weights_are_refused() {
+    let run = Run::new();
+    let (weighted, repeated) = weighted_tables(&run);
+    let w = weighted.to_str().unwrap();
+    let base = ["--target", "y", "--test-size", "0"];
+    let by_weight = run.json(&[&["train", "--data", w, "--weight", "w"][..], &base].concat());
+    let by_rows = run.json(&[&["train", "--data", repeated.to_str().unwrap()][..], &base].concat());
+    assert_eq!(by_weight["features"], serde_json::json!(["a", "b"]));
+    assert_same(
+        &floats(&by_weight["coefficients"]),
+        &floats(&by_rows["coefficients"]),
+        1e-12,
+        "weights against repeated rows",
+    );
+    assert_relative_eq!(
+        by_weight["intercept"].as_f64().unwrap(),
+        by_rows["intercept"].as_f64().unwrap(),
+        max_relative = 1e-12
+    );
+    assert_relative_eq!(
+        by_weight["r2"].as_f64().unwrap(),
+        by_rows["r2"].as_f64().unwrap(),
+        max_relative = 1e-12
+    );
+
+    // Bad weights, by every reader: named by file and line, and no model written.
+    let text = std::fs::read_to_string(&weighted).unwrap();
+    let with_first_weight = |value: &str| {
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let rest = lines[1].split_once(',').unwrap().1.to_owned();
+        lines[1] = format!("{value},{rest}");
+        lines.join("\n") + "\n"
+    };
+    let cases = [
+        (
+            with_first_weight("-1"),
+            "bad.csv:2: weight column w: -1 is not a usable weight",
+        ),
+        (with_first_weight("NaN"), "bad.csv:2: column w"),
+        (
+            text.lines()
+                .enumerate()
+                .map(|(i, l)| {
+                    if i == 0 {
+                        l.to_owned()
+                    } else {
+                        format!("0{}", &l[l.find(',').unwrap()..])
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n",
+            "every weight in column w is 0",
+        ),
+    ];
+    let bad = run.dir.path().join("bad.csv");
+    let stats = run.dir.path().join("bad.stats");
+    for (content, needle) in cases {
+        std::fs::write(&bad, content).unwrap();
+        let b = bad.to_str().unwrap();
+        for command in [
+            &["train", "--data", b][..],
+            &["train", "--data", b, "--streaming", "--split", "hash"],
+            &["stats", "--data", b, "-o", stats.to_str().unwrap()],
+        ] {
+            std::fs::remove_file(run.artifacts().join("linear_model.msgpack")).ok();
+            let (code, err) = run.fail(&[command, &["--target", "y", "--weight", "w"]].concat());
+            assert_eq!(code, 1, "{command:?}");
+            assert!(err.contains(needle), "{command:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(!run.artifacts().join("linear_model.msgpack").exists());
+            assert!(!stats.exists());
+        }
+    }
+    // The weight column must exist, and be neither the target nor a feature.
+    for (weight, needle) in [("v", "v"), ("y", "cannot also be"), ("a", "cannot also be")] {
+        let mut args = vec!["train", "--data", w, "--target", "y", "--weight", weight];
+        if weight == "a" {
+            args.extend(["--features", "a,b"]);
+        }
+        let (_, err) = run.fail(&args);
+        assert!(err.contains(needle), "{weight}: {err}");
+    }
+}

@@ -134,6 +134,7 @@ fn streaming_equals_in_memory_and_its_metrics_equal_direct_ones() {
     let spec = dataset::Spec {
         target: Some(String::from("y")),
         features: None,
+        weight: None,
     };
     let table = dataset::load_path(&data, &spec).unwrap();
     let model = LinearRegression::with_recipe(table.recipe.clone())

@@ -117,6 +117,21 @@ pub enum Error {
         /// The value.
         value: f64,
     },
+    /// A sample weight that is negative or beyond ±1e100 (a NaN or infinity is refused as a
+    /// cell before).
+    #[error(
+        "{file}:{line}: weight column {column}: {value} is not a usable weight (it must be at least 0 and at most 1e100)"
+    )]
+    BadWeight {
+        /// The file.
+        file: String,
+        /// One-based line number.
+        line: u64,
+        /// The weight column.
+        column: String,
+        /// The value.
+        value: f64,
+    },
     /// A quoted field without its closing quote.
     #[error("{file}:{line}: column {column}: a quoted field has no closing quote")]
     Unterminated {

@@ -31,7 +31,7 @@
 //! use dataset::{Derivation, Input, Spec, recipe_for};
 //! let text = b"x,y\n1,2\n2,4.5\n".to_vec();
 //! let input = Input::from_bytes("t.csv", text, None)?;
-//! let spec = Spec { target: Some("y".into()), features: None };
+//! let spec = Spec { target: Some("y".into()), ..Spec::default() };
 //! let recipe = recipe_for(input.name(), input.columns(), &spec)?;
 //! let derive = Derivation::new(&input, &recipe)?;
 //! let mut total = 0.0;

@@ -29,6 +29,8 @@ pub struct Table {
     pub origin: Origin,
     /// The raw column names of the input, in file order.
     pub raw_columns: Vec<String>,
+    /// Each row's sample weight, with `--weight COLUMN` ([`Spec::weight`]).
+    pub w: Option<DVector<f64>>,
 }
 
 impl Table {
@@ -48,6 +50,12 @@ impl Table {
         let y = DVector::from_fn(rows.len(), |r, _| self.y[rows[r]]);
         (x, y)
     }
+
+    /// The weights of the selected rows, if the table has weights.
+    pub fn select_weights(&self, rows: &[usize]) -> Option<DVector<f64>> {
+        let w = self.w.as_ref()?;
+        Some(DVector::from_fn(rows.len(), |r, _| w[rows[r]]))
+    }
 }
 
 /// What to load: California Housing, or a user's table with a named target.
@@ -55,8 +63,11 @@ impl Table {
 pub struct Spec {
     /// The target column; `None` means California Housing.
     pub target: Option<String>,
-    /// Feature columns; `None` means every column but the target.
+    /// Feature columns; `None` means every column but the target (and the weight).
     pub features: Option<Vec<String>>,
+    /// A column of sample weights (scikit-learn's `sample_weight`): not a feature; each value
+    /// at least 0, and not all 0.
+    pub weight: Option<String>,
 }
 
 impl Spec {
@@ -78,6 +89,8 @@ pub struct Derivation {
     feature_names: Vec<String>,
     target_name: String,
     used: Vec<bool>,
+    /// The weight column's index, if rows are weighted.
+    weight: Option<usize>,
 }
 
 impl Derivation {
@@ -103,7 +116,48 @@ impl Derivation {
             feature_names: recipe.feature_names(),
             target_name: recipe.target.name.clone(),
             used,
+            weight: None,
         })
+    }
+
+    /// Read each row's sample weight from the column `weight` too (`None`: unweighted).
+    pub fn weighted_by(mut self, weight: Option<&str>) -> Result<Self> {
+        let Some(name) = weight else {
+            return Ok(self);
+        };
+        let Some(index) = self.columns.iter().position(|c| c == name) else {
+            return Err(Error::MissingColumns {
+                file: self.file,
+                columns: vec![name.to_owned()],
+            });
+        };
+        self.used[index] = true;
+        self.weight = Some(index);
+        Ok(self)
+    }
+
+    /// Whether rows carry a weight.
+    pub fn is_weighted(&self) -> bool {
+        self.weight.is_some()
+    }
+
+    /// The weight of a row that [`row`](Self::row) parsed into `raw` (1 when unweighted):
+    /// negative or huge weights are refused with the line.
+    pub fn weight(&self, line: u64, raw: &[f64]) -> Result<f64> {
+        let Some(index) = self.weight else {
+            return Ok(1.0);
+        };
+        let value = raw[index];
+        if (0.0..=MAX_MAGNITUDE).contains(&value) {
+            Ok(value)
+        } else {
+            Err(Error::BadWeight {
+                file: self.file.clone(),
+                line,
+                column: self.columns[index].clone(),
+                value,
+            })
+        }
     }
 
     /// Number of features per row.
@@ -263,7 +317,9 @@ impl Columns {
 fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<Block> {
     let p = derive.n_features();
     let stride = chunk.line_count();
-    let mut values = vec![0.0; (p + 1) * stride];
+    // Features, the target, and the weight if rows are weighted.
+    let width = p + 1 + usize::from(derive.is_weighted());
+    let mut values = vec![0.0; width * stride];
     let mut raw = vec![0.0; derive.n_columns()];
     let mut features = vec![0.0; p];
     let mut rows = 0;
@@ -271,6 +327,9 @@ fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<Block> {
         let target = derive.row(line, text, &mut raw, &mut features)?;
         for (j, &v) in features.iter().chain([&target]).enumerate() {
             values[j * stride + rows] = v;
+        }
+        if derive.is_weighted() {
+            values[(p + 1) * stride + rows] = derive.weight(line, &raw)?;
         }
         rows += 1;
     }
@@ -305,7 +364,7 @@ pub fn load_known(located: &Located, spec: &Spec, sha256: &str) -> Result<Table>
 
 fn read_table(input: Input, located: &Located, spec: &Spec) -> Result<Table> {
     let recipe = recipe_for(input.name(), input.columns(), spec)?;
-    let derive = Derivation::new(&input, &recipe)?;
+    let derive = Derivation::new(&input, &recipe)?.weighted_by(spec.weight.as_deref())?;
     let (file, raw_columns) = (input.name().to_owned(), input.columns().to_vec());
     let p = derive.n_features();
     let size = input.size_hint();
@@ -321,8 +380,18 @@ fn read_table(input: Input, located: &Located, spec: &Spec) -> Result<Table> {
         return Err(Error::Empty { file });
     }
     let (n, mut values) = columns.finish();
+    let w = derive
+        .is_weighted()
+        .then(|| DVector::from_vec(values.split_off((p + 1) * n)));
+    if w.as_ref().is_some_and(|w| w.iter().all(|&v| v == 0.0)) {
+        return Err(Error::Invalid(format!(
+            "{file}: every weight in column {} is 0",
+            spec.weight.as_deref().unwrap_or_default()
+        )));
+    }
     let y = DVector::from_vec(values.split_off(p * n));
     Ok(Table {
+        w,
         x: DMatrix::from_vec(n, p, values),
         y,
         recipe,
@@ -408,19 +477,37 @@ pub fn raw_rows(
 /// The recipe for a table with these columns: California Housing's (the nine raw columns,
 /// exactly), or, with a target, the named features (or all other columns) as they are.
 pub fn recipe_for(file: &str, columns: &[String], spec: &Spec) -> Result<Recipe> {
-    let named = spec.target.iter().chain(spec.features.iter().flatten());
+    let named = spec
+        .target
+        .iter()
+        .chain(spec.features.iter().flatten())
+        .chain(&spec.weight);
     if named.clone().any(|c| c.trim().is_empty()) {
         return Err(Error::Invalid(String::from(
             "a column name given for the target or the features is empty",
         )));
     }
-    match &spec.target {
+    let recipe = match &spec.target {
         None => {
             check_california_columns(file, columns)?;
-            Ok(california::recipe())
+            california::recipe()
         }
-        Some(target) => user_recipe(file, columns, target, spec.features.as_deref()),
+        Some(target) => user_recipe(file, columns, spec, target)?,
+    };
+    if let Some(weight) = &spec.weight {
+        if !columns.contains(weight) {
+            return Err(Error::MissingColumns {
+                file: file.to_owned(),
+                columns: vec![weight.clone()],
+            });
+        }
+        if *weight == recipe.target.column || recipe.feature_names().contains(weight) {
+            return Err(Error::Invalid(format!(
+                "{file}: the weight column {weight} cannot also be the target or a feature"
+            )));
+        }
     }
+    Ok(recipe)
 }
 
 /// Load a path directly (no search), as a program given `--data FILE` does.
@@ -460,12 +547,8 @@ fn check_california_columns(file: &str, columns: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn user_recipe(
-    file: &str,
-    columns: &[String],
-    target: &str,
-    features: Option<&[String]>,
-) -> Result<Recipe> {
+fn user_recipe(file: &str, columns: &[String], spec: &Spec, target: &str) -> Result<Recipe> {
+    let features = spec.features.as_deref();
     let known = |c: &str| columns.iter().any(|h| h == c);
     let mut missing: Vec<String> = features
         .unwrap_or_default()
@@ -484,7 +567,11 @@ fn user_recipe(
     }
     let features: Vec<String> = match features {
         Some(f) => f.to_vec(),
-        None => columns.iter().filter(|c| *c != target).cloned().collect(),
+        None => columns
+            .iter()
+            .filter(|c| *c != target && Some(*c) != spec.weight.as_ref())
+            .cloned()
+            .collect(),
     };
     if features.iter().any(|f| f == target) {
         return Err(Error::Invalid(format!(

@@ -178,6 +178,7 @@ fn user_table_errors() {
     let spec = |t: &str, f: Option<Vec<&str>>| Spec {
         target: Some(t.to_owned()),
         features: f.map(|f| f.into_iter().map(String::from).collect()),
+        weight: None,
     };
     let err = load_path(&path, &spec("z", None)).unwrap_err();
     assert_eq!(

@@ -61,6 +61,7 @@ fn a_users_table_with_a_named_target() {
             String::from("median_income"),
             String::from("households"),
         ]),
+        weight: None,
     };
     let table = load_path(&path, &spec).unwrap();
     assert_eq!(table.feature_names(), ["median_income", "households"]);
@@ -72,6 +73,7 @@ fn a_users_table_with_a_named_target() {
         &Spec {
             target: Some(String::from("median_house_value")),
             features: None,
+            weight: None,
         },
     )
     .unwrap();
@@ -102,6 +104,7 @@ fn picked_rows_equal_the_loaded_tables_rows() {
     let spec = Spec {
         target: Some(String::from("y")),
         features: None,
+        weight: None,
     };
     let located = dataset::Located {
         path: blank,
@@ -140,6 +143,7 @@ fn a_table_of_many_chunks_is_read_whole_and_in_order() {
     let spec = Spec {
         target: Some(String::from("y")),
         features: None,
+        weight: None,
     };
     let table = load_path(&path, &spec).unwrap();
     assert_eq!((table.x.nrows(), table.x.ncols()), (rows, width - 1));

@@ -20,6 +20,17 @@ impl Metrics {
     ///
     /// As `r2_score` does, a constant truth gives R² 1 for a perfect prediction and 0 otherwise.
     pub fn compute(truth: &[f64], predicted: &[f64]) -> Result<Self> {
+        Self::compute_weighted(truth, predicted, None)
+    }
+
+    /// [`compute`](Self::compute) with sample weights, as scikit-learn's metrics take
+    /// `sample_weight`: each row's squared and absolute error, and its deviation from the
+    /// weighted mean, count with its weight; RMSE and MAE divide by the sum of the weights.
+    pub fn compute_weighted(
+        truth: &[f64],
+        predicted: &[f64],
+        weights: Option<&[f64]>,
+    ) -> Result<Self> {
         if truth.len() != predicted.len() || truth.is_empty() {
             return Err(Error::Shape {
                 what: "predictions for the targets",
@@ -27,13 +38,36 @@ impl Metrics {
                 got: predicted.len(),
             });
         }
-        let n = truth.len() as f64;
-        let mean = truth.iter().sum::<f64>() / n;
+        if let Some(w) = weights
+            && w.len() != truth.len()
+        {
+            return Err(Error::Shape {
+                what: "weights for the targets",
+                expected: truth.len(),
+                got: w.len(),
+            });
+        }
+        let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
+        let n: f64 = (0..truth.len()).map(weight).sum();
+        if n.is_nan() || n <= 0.0 {
+            return Err(Error::Shape {
+                what: "rows of positive weight",
+                expected: 1,
+                got: 0,
+            });
+        }
+        let mean = truth
+            .iter()
+            .enumerate()
+            .map(|(i, t)| weight(i) * t)
+            .sum::<f64>()
+            / n;
         let (mut ss_res, mut ss_tot, mut abs) = (0.0, 0.0, 0.0);
-        for (t, p) in truth.iter().zip(predicted) {
-            ss_res += (t - p) * (t - p);
-            ss_tot += (t - mean) * (t - mean);
-            abs += (t - p).abs();
+        for (i, (t, p)) in truth.iter().zip(predicted).enumerate() {
+            let w = weight(i);
+            ss_res += w * (t - p) * (t - p);
+            ss_tot += w * (t - mean) * (t - mean);
+            abs += w * (t - p).abs();
         }
         let r2 = match (ss_tot == 0.0, ss_res == 0.0) {
             (false, _) => 1.0 - ss_res / ss_tot,

@@ -87,8 +87,19 @@ impl LinearRegression {
     /// assert!((model.coefficients[0] - 2.0).abs() < 1e-12);
     /// ```
     pub fn fit_rows(&self, x: &DMatrix<f64>, y: &DVector<f64>, rows: &[usize]) -> Result<Model> {
+        self.fit_rows_weighted(x, y, None, rows)
+    }
+
+    /// [`fit_rows`](Self::fit_rows) with sample weights, one per row of `x`.
+    pub fn fit_rows_weighted(
+        &self,
+        x: &DMatrix<f64>,
+        y: &DVector<f64>,
+        weights: Option<&DVector<f64>>,
+        rows: &[usize],
+    ) -> Result<Model> {
         let mut stats = SufficientStats::new(x.ncols());
-        stats.push_rows(x, y.as_slice(), rows)?;
+        stats.push_rows_weighted(x, y.as_slice(), weights.map(DVector::as_slice), rows)?;
         self.fit_stats(&stats)
     }
 

@@ -562,12 +562,32 @@ impl SufficientStats {
     /// list, say; a row listed twice counts twice), with their targets from `y`. All or
     /// nothing, as [`push_batch`](Self::push_batch).
     pub fn push_rows(&mut self, x: &DMatrix<f64>, y: &[f64], rows: &[usize]) -> Result<()> {
+        self.push_rows_weighted(x, y, None, rows)
+    }
+
+    /// [`push_rows`](Self::push_rows) with a weight for each row of `x` (`None`: all 1).
+    pub fn push_rows_weighted(
+        &mut self,
+        x: &DMatrix<f64>,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        rows: &[usize],
+    ) -> Result<()> {
         let p = self.n_features;
         if x.ncols() != p || y.len() != x.nrows() {
             return Err(Error::Shape {
                 what: "rows of features and targets",
                 expected: x.nrows(),
                 got: y.len(),
+            });
+        }
+        if let Some(w) = weights
+            && w.len() != x.nrows()
+        {
+            return Err(Error::Shape {
+                what: "weights",
+                expected: x.nrows(),
+                got: w.len(),
             });
         }
         if let Some(&bad) = rows.iter().find(|&&r| r >= x.nrows()) {
@@ -589,6 +609,7 @@ impl SufficientStats {
         let mut work = self.clone();
         let mut batch: Vec<usize> = Vec::with_capacity(8 * BATCH);
         let (mut xb, mut yb) = (vec![0.0; 8 * BATCH * p], Vec::with_capacity(8 * BATCH));
+        let mut wb = Vec::with_capacity(if weights.is_some() { 8 * BATCH } else { 0 });
         let mut flush = |batch: &mut Vec<usize>, work: &mut Self| -> Result<()> {
             for (j, column) in data.chunks_exact(n.max(1)).take(p).enumerate() {
                 for (k, &r) in batch.iter().enumerate() {
@@ -597,7 +618,12 @@ impl SufficientStats {
             }
             yb.clear();
             yb.extend(batch.iter().map(|&r| y[r]));
-            work.push_batch(&xb[..batch.len() * p], &yb, None)?;
+            let batch_weights = weights.map(|w| {
+                wb.clear();
+                wb.extend(batch.iter().map(|&r| w[r]));
+                &wb[..]
+            });
+            work.push_batch(&xb[..batch.len() * p], &yb, batch_weights)?;
             batch.clear();
             Ok(())
         };

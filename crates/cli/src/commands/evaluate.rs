@@ -64,8 +64,13 @@ fn permutation(common: &Common, predictor: &Predictor, record: &Record) -> anyho
     prepared.check_model(predictor.recipe())?;
     warn_if_other_data(&prepared, record);
     let (x, y) = prepared.test();
+    let w = prepared.test_weights();
     Ok(Scored {
-        metrics: Metrics::compute(y.as_slice(), predictor.predict(&x)?.as_slice())?,
+        metrics: Metrics::compute_weighted(
+            y.as_slice(),
+            predictor.predict(&x)?.as_slice(),
+            w.as_ref().map(|w| w.as_slice()),
+        )?,
         rows: y.len(),
         rows_are: String::from("test rows"),
         split: json!({ "seed": prepared.params.seed, "test_size": prepared.params.test_size }),
@@ -80,7 +85,7 @@ fn held_out(
 ) -> anyhow::Result<Scored> {
     let rows = streaming::held_out(common, split, predictor)?;
     Ok(Scored {
-        metrics: Metrics::compute(&rows.y, &rows.predicted)?,
+        metrics: Metrics::compute_weighted(&rows.y, &rows.predicted, rows.w.as_deref())?,
         rows: rows.y.len(),
         rows_are: format!("held-out rows: {}", split.describe()),
         split: json!({ "split": split.describe(), "data": rows.file }),

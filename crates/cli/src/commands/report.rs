@@ -85,7 +85,10 @@ fn compute(common: &Common, record: &Record) -> anyhow::Result<Report> {
         quant.predict(&x)?,
         original.predict(&x)?,
     );
-    let metrics = |p: &nalgebra::DVector<f64>| Metrics::compute(y.as_slice(), p.as_slice());
+    let w = prepared.test_weights();
+    let metrics = |p: &nalgebra::DVector<f64>| {
+        Metrics::compute_weighted(y.as_slice(), p.as_slice(), w.as_ref().map(|w| w.as_slice()))
+    };
     let file_bytes = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len()).ok();
     let rows = [
         Row {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use dataset::{Chunk, Derivation, Input, Locator, Spec, recipe_for};
+use dataset::{Chunk, Derivation, Input, Locator, recipe_for};
 use linreg::envelope::ShardStats;
 use linreg::{LinearRegression, Recipe, SufficientStats};
 use serde_json::json;
@@ -24,13 +24,6 @@ use linreg::Predictor;
 
 /// Rows handed to the accumulator at a time.
 const BATCH: usize = 8192;
-
-fn spec(common: &Common) -> Spec {
-    Spec {
-        target: common.target.clone(),
-        features: common.features.clone(),
-    }
-}
 
 /// The data file, found as the in-memory path finds it.
 pub(super) fn data_path(common: &Common) -> anyhow::Result<PathBuf> {
@@ -69,24 +62,30 @@ struct Share {
     bytes: u64,
 }
 
-/// Rows of a chunk, row-major, on their way into the statistics.
+/// Rows of a chunk, row-major, on their way into the statistics (with their weights, when
+/// rows are weighted).
 struct Batch {
     x: Vec<f64>,
     y: Vec<f64>,
+    w: Option<Vec<f64>>,
 }
 
 impl Batch {
-    fn new(p: usize) -> Self {
+    fn new(p: usize, weighted: bool) -> Self {
         Self {
             x: Vec::with_capacity(BATCH * p),
             y: Vec::with_capacity(BATCH),
+            w: weighted.then(|| Vec::with_capacity(BATCH)),
         }
     }
 
     fn flush(&mut self, stats: &mut SufficientStats) -> Result<(), linreg::Error> {
-        stats.push_batch(&self.x, &self.y, None)?;
+        stats.push_batch(&self.x, &self.y, self.w.as_deref())?;
         self.x.clear();
         self.y.clear();
+        if let Some(w) = &mut self.w {
+            w.clear();
+        }
         Ok(())
     }
 }
@@ -104,7 +103,8 @@ fn share(
         rows: 0,
         bytes: chunk.len() as u64,
     };
-    let (mut to_train, mut to_test) = (Batch::new(p), Batch::new(p));
+    let weighted = derive.is_weighted();
+    let (mut to_train, mut to_test) = (Batch::new(p, weighted), Batch::new(p, weighted));
     let mut raw = vec![0.0; derive.n_columns()];
     let mut features = vec![0.0; p];
     for (line, text) in chunk.lines() {
@@ -116,6 +116,9 @@ fn share(
         };
         batch.x.extend_from_slice(&features);
         batch.y.push(target);
+        if let Some(w) = &mut batch.w {
+            w.push(derive.weight(line, &raw)?);
+        }
         if batch.y.len() == BATCH {
             batch.flush(stats)?;
         }
@@ -133,14 +136,14 @@ pub(super) fn pass(
     recipe: Option<&Recipe>,
     is_test: &(dyn Fn(u64) -> bool + Sync),
 ) -> anyhow::Result<Pass> {
-    let spec = spec(common);
+    let spec = common.spec();
     let input = Input::open(path, spec.default_columns())?;
     let name = input.name().to_owned();
     let recipe = match recipe {
         Some(r) => r.clone(),
         None => recipe_for(&name, input.columns(), &spec)?,
     };
-    let derive = Derivation::new(&input, &recipe)?;
+    let derive = Derivation::new(&input, &recipe)?.weighted_by(spec.weight.as_deref())?;
     let p = recipe.features.len();
     let bar = progress_bar(common, input.size_hint());
     let started = Instant::now();
@@ -166,6 +169,11 @@ pub(super) fn pass(
     }
     if rows == 0 {
         bail!("{name}: no data rows");
+    }
+    if let Some(column) = &spec.weight
+        && train.weight() + test.weight() == 0.0
+    {
+        bail!("{name}: every weight in column {column} is 0");
     }
     Ok(Pass {
         recipe,
@@ -206,7 +214,7 @@ pub fn train(common: &Common, args: &TrainArgs, data: Option<&Path>) -> anyhow::
     };
     Record::save_training(
         &common.artifacts,
-        json!({ "streaming": true, "data": gathered.source, "split": split, "train_rows": train.rows(), "test_rows": test.rows(), "fit_intercept": model.fit_intercept }),
+        json!({ "streaming": true, "data": gathered.source, "split": split, "train_rows": train.rows(), "test_rows": test.rows(), "fit_intercept": model.fit_intercept, "weight": common.weight }),
         metrics.map(|(r2, rmse)| json!({ "r2": r2, "rmse": rmse, "in_sample": in_sample })),
         &bytes,
         start.elapsed().as_secs_f64(),
@@ -318,6 +326,8 @@ fn gather(
 pub struct HeldOut {
     pub y: Vec<f64>,
     pub predicted: Vec<f64>,
+    /// Their weights, with `--weight`.
+    pub w: Option<Vec<f64>>,
     /// The file read.
     pub file: String,
 }
@@ -345,35 +355,44 @@ pub fn held_out(
             "the model was fitted from statistics files without held-out rows: there is no test split to score"
         ),
     };
-    let spec = spec(common);
+    let spec = common.spec();
     let input = Input::open(&path, spec.default_columns())?.unhashed();
     let file = input.name().to_owned();
-    let derive = Derivation::new(&input, predictor.recipe())?;
-    let (mut y, mut predicted) = (Vec::new(), Vec::new());
+    let derive =
+        Derivation::new(&input, predictor.recipe())?.weighted_by(spec.weight.as_deref())?;
+    let (mut y, mut predicted, mut w) = (Vec::new(), Vec::new(), Vec::new());
     input.for_each_chunk(
         |chunk| {
             let mut raw = vec![0.0; derive.n_columns()];
             let mut features = vec![0.0; derive.n_features()];
-            let mut out = (Vec::new(), Vec::new());
+            let mut out = (Vec::new(), Vec::new(), Vec::new());
             for (line, text) in chunk.lines() {
                 let target = derive.row(line, text, &mut raw, &mut features)?;
                 if is_test(line) {
                     out.0.push(target);
                     out.1.push(predictor.predict_row(&features));
+                    out.2.push(derive.weight(line, &raw)?);
                 }
             }
             Ok::<_, anyhow::Error>(out)
         },
-        |(ys, ps)| {
+        |(ys, ps, ws)| {
             y.extend(ys);
             predicted.extend(ps);
+            w.extend(ws);
             Ok(())
         },
     )?;
     if y.is_empty() {
         bail!("{file}: no held-out rows ({})", split.describe());
     }
-    Ok(HeldOut { y, predicted, file })
+    let w = derive.is_weighted().then_some(w);
+    Ok(HeldOut {
+        y,
+        predicted,
+        w,
+        file,
+    })
 }
 
 /// Statistics files merged: their recipe, statistics, intercept choice and names.

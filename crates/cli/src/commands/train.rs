@@ -35,15 +35,20 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
         fit_intercept: !args.no_intercept,
         recipe: Some(table.recipe.clone()),
     };
-    let model = estimator.fit_rows(&table.x, &table.y, &prepared.split.train)?;
+    let model =
+        estimator.fit_rows_weighted(&table.x, &table.y, table.w.as_ref(), &prepared.split.train)?;
     // --test-size 0 holds nothing out: the figures are then those of the training rows.
     let in_sample = prepared.split.test.is_empty();
-    let held_out = (!in_sample).then(|| prepared.test());
-    let (x_scored, y_scored) = match &held_out {
-        Some((x, y)) => (x, y),
-        None => (&table.x, &table.y),
+    let held_out = (!in_sample).then(|| (prepared.test(), prepared.test_weights()));
+    let (x_scored, y_scored, w_scored) = match &held_out {
+        Some(((x, y), w)) => (x, y, w.as_ref()),
+        None => (&table.x, &table.y, table.w.as_ref()),
     };
-    let metrics = Metrics::compute(y_scored.as_slice(), model.predict(x_scored)?.as_slice())?;
+    let metrics = Metrics::compute_weighted(
+        y_scored.as_slice(),
+        model.predict(x_scored)?.as_slice(),
+        w_scored.map(|w| w.as_slice()),
+    )?;
     let mut recorded = json!(metrics);
     recorded["in_sample"] = json!(in_sample);
     let mut parameters = prepared.parameters();
