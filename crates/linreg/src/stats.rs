@@ -33,8 +33,8 @@ pub const EXTENDED_ABOVE: f64 = 100.0;
 /// co-moments, would otherwise keep fewer than about 11 digits.
 pub const NEARLY_EXACT_BELOW: f64 = 1e-5;
 
-/// Rows per internal batch: the centred copy (9 columns × 1024 rows × 8 B) stays in L2.
-const BATCH: usize = 1024;
+/// Rows per internal batch: the centred copy (8 columns × 2048 rows × 8 B, 128 KiB) stays in L2.
+const BATCH: usize = 2048;
 
 /// Weighted count, means, co-moments and ranges of the features and the target.
 ///
@@ -607,9 +607,9 @@ impl SufficientStats {
         }
         let data = x.as_slice();
         let mut work = self.clone();
-        let mut batch: Vec<usize> = Vec::with_capacity(8 * BATCH);
-        let (mut xb, mut yb) = (vec![0.0; 8 * BATCH * p], Vec::with_capacity(8 * BATCH));
-        let mut wb = Vec::with_capacity(if weights.is_some() { 8 * BATCH } else { 0 });
+        let mut batch: Vec<usize> = Vec::with_capacity(4 * BATCH);
+        let (mut xb, mut yb) = (vec![0.0; 4 * BATCH * p], Vec::with_capacity(4 * BATCH));
+        let mut wb = Vec::with_capacity(if weights.is_some() { 4 * BATCH } else { 0 });
         let mut flush = |batch: &mut Vec<usize>, work: &mut Self| -> Result<()> {
             for (j, column) in data.chunks_exact(n.max(1)).take(p).enumerate() {
                 for (k, &r) in batch.iter().enumerate() {
@@ -630,7 +630,7 @@ impl SufficientStats {
         for (r, &t) in times.iter().enumerate() {
             for _ in 0..t {
                 batch.push(r);
-                if batch.len() == 8 * BATCH {
+                if batch.len() == 4 * BATCH {
                     flush(&mut batch, &mut work)?;
                 }
             }
