@@ -12,8 +12,12 @@
 //! collinear (its scaled co-moment matrix has a pivot below 1/[`EXTENDED_ABOVE`]) is
 //! accumulated again in double-double, row by row: the normal equations square the condition
 //! number, and only such problems need the extra 16 digits to keep up with a QR or SVD solver.
-//! So is a batch of a nearly exact fit (1 − R² below [`NEARLY_EXACT_BELOW`]): its residual sum
-//! of squares is a tiny difference of large co-moments, which then need those digits too.
+//! A batch of a nearly exact fit (1 − R² below [`NEARLY_EXACT_BELOW`]) with well-conditioned
+//! features would lose digits in the other direction: its residual sum of squares, and the
+//! coefficients' last digits, are tiny differences of large co-moments. Its target's moments
+//! are taken instead from the residuals of the batch's own fit, which carry those digits, and
+//! carried back to the target exactly in double-double (`y = r + x·β + b`): one more pass of
+//! `p` multiply-adds per row, a step of iterative refinement built into the statistics.
 //! Well-conditioned data (California's condition number is 43, its R² 0.6) pay one small
 //! Cholesky factorisation per batch.
 
@@ -29,8 +33,8 @@ use crate::error::{Error, Result};
 pub const EXTENDED_ABOVE: f64 = 100.0;
 
 /// A batch whose target its features explain all but this share of (1 − R² of the batch's own
-/// fit) is accumulated in double-double too: the residual sum of squares, a difference of
-/// co-moments, would otherwise keep fewer than about 11 digits.
+/// fit) has its target's moments taken from the residuals of that fit: otherwise the residual
+/// sum of squares, a difference of co-moments, would lose more than five digits.
 pub const NEARLY_EXACT_BELOW: f64 = 1e-5;
 
 /// Rows per internal batch: the centred copy (8 columns × 2048 rows × 8 B, 128 KiB) stays in L2.
@@ -206,12 +210,23 @@ fn check_batch(x: &[f64], y: &[f64], w: Option<&[f64]>, p: usize, first_row: usi
     Ok(())
 }
 
-/// Whether a batch's co-moment matrix (`d × d`, target last), scaled to a unit diagonal, has a
-/// features' Cholesky pivot below `1 / EXTENDED_ABOVE` (or none: a lower bound on their
-/// condition number that is at least [`EXTENDED_ABOVE`]), or a target's pivot (1 − R² of the
-/// batch's fit) below [`NEARLY_EXACT_BELOW`]. Columns constant within the batch take no part
-/// (they cannot be collinear with anything in it).
-fn nearly_collinear(comoment: &DMatrix<f64>) -> bool {
+/// How a batch's columns stand to each other, as far as the precision of its co-moments goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conditioning {
+    /// Double precision keeps the digits.
+    Fine,
+    /// The features are nearly collinear (or too few rows to tell): double-double throughout.
+    CollinearFeatures,
+    /// The features nearly determine the target: its moments from the batch fit's residuals.
+    NearlyExact,
+}
+
+/// A batch's [`Conditioning`] from its co-moment matrix (`d × d`, target last), scaled to a unit
+/// diagonal: a features' Cholesky pivot below `1 / EXTENDED_ABOVE` (or none: a lower bound on
+/// their condition number that is at least [`EXTENDED_ABOVE`]), or a target's pivot (1 − R² of
+/// the batch's fit) below [`NEARLY_EXACT_BELOW`]. Columns constant within the batch take no
+/// part (they cannot be collinear with anything in it).
+fn conditioning(comoment: &DMatrix<f64>) -> Conditioning {
     let p = comoment.nrows() - 1;
     let active: Vec<usize> = (0..=p).filter(|&i| comoment[(i, i)] > 0.0).collect();
     let k = active.len();
@@ -230,7 +245,11 @@ fn nearly_collinear(comoment: &DMatrix<f64>) -> bool {
                     1.0 / EXTENDED_ABOVE
                 };
                 if v.partial_cmp(&bound) != Some(std::cmp::Ordering::Greater) {
-                    return true;
+                    return if i == p {
+                        Conditioning::NearlyExact
+                    } else {
+                        Conditioning::CollinearFeatures
+                    };
                 }
                 l[a * k + a] = v.sqrt();
             } else {
@@ -238,7 +257,65 @@ fn nearly_collinear(comoment: &DMatrix<f64>) -> bool {
             }
         }
     }
-    false
+    Conditioning::Fine
+}
+
+/// A nearly exact batch's moments, in double-double, with the target's taken from residuals:
+/// the batch's own fit `β, b` (from its double-precision co-moments `comoment` about its means
+/// `mean`), the residuals `r = y − x·β − b` of each row, their moments, and then exactly
+/// `ȳ = r̄ + x̄·β + b`, `C_xy = C_xr + C_xx β`, `C_yy = C_rr + 2 βᵀC_xr + βᵀC_xx β`. `None` when
+/// the features' block cannot be factored (the caller then goes to double-double).
+fn residualized(
+    batch: (&[f64], &[f64], Option<&[f64]>),
+    shift: &[f64],
+    mean: &[Dd],
+    comoment: &DMatrix<f64>,
+    weight: f64,
+) -> Option<(Vec<Dd>, Vec<Dd>)> {
+    let (x, y, w) = batch;
+    let p = shift.len() - 1;
+    let d = p + 1;
+    let cxx = comoment.view((0, 0), (p, p)).into_owned();
+    let beta = nalgebra::Cholesky::new(cxx)?.solve(&comoment.view((0, p), (p, 1)).into_owned());
+    let mean_f: Vec<f64> = mean.iter().map(|m| m.to_f64()).collect();
+    let b = mean_f[p] - (0..p).map(|j| beta[j] * mean_f[j]).sum::<f64>();
+    let beta = beta.as_slice();
+    let (mut sr, mut srr, mut sxr) = (0.0, 0.0, vec![0.0; p]);
+    for (r, (row, &target)) in x.chunks_exact(p).zip(y).enumerate() {
+        let fitted: f64 = row.iter().zip(beta).map(|(v, b)| v * b).sum();
+        let res = target - (fitted + b);
+        let wres = w.map_or(res, |w| w[r] * res);
+        sr += wres;
+        srr += wres * res;
+        for ((s, &v), c) in sxr.iter_mut().zip(row).zip(shift) {
+            *s += (v - c) * wres;
+        }
+    }
+    let mr = sr / weight;
+    // About the batch means: C_xr = Σ w (x − shift) r − W (x̄ − shift) r̄, C_rr = Σ w r² − W r̄².
+    let cxr: Vec<f64> = (0..p)
+        .map(|j| sxr[j] - weight * (mean_f[j] - shift[j]) * mr)
+        .collect();
+    let crr = srr - weight * mr * mr;
+    let mut moments: Vec<Dd> = comoment.iter().map(|&v| Dd::from_f64(v)).collect();
+    let mut cyy = Dd::from_f64(crr);
+    for i in 0..p {
+        let mut cxy = Dd::from_f64(cxr[i]);
+        for j in 0..p {
+            let c = Dd::product(comoment[(i, j)], beta[j]);
+            cxy = cxy.add(c);
+            cyy = cyy.add(c.mul_f64(beta[i]));
+        }
+        cyy = cyy.add(Dd::product(beta[i], cxr[i]).mul_f64(2.0));
+        moments[i * d + p] = cxy;
+        moments[p * d + i] = cxy;
+    }
+    moments[p * d + p] = cyy;
+    let mut means = mean.to_vec();
+    means[p] = (0..p).fold(Dd::from_f64(b).add_f64(mr), |acc, j| {
+        acc.add(mean[j].mul_f64(beta[j]))
+    });
+    Some((means, moments))
 }
 
 impl SufficientStats {
@@ -481,16 +558,22 @@ impl SufficientStats {
                 comoment[(i, j)] -= weight * delta[i] * delta[j];
             }
         }
-        if nearly_collinear(&comoment) {
-            return self.push_extended(x, y, w);
-        }
         let mean: Vec<Dd> = shift
             .iter()
             .zip(&delta)
             .map(|(&c, &dl)| Dd::from_f64(c).add_f64(dl))
             .collect();
         // Symmetric, so nalgebra's column-major order is the row-major order merge expects.
-        let comoment: Vec<Dd> = comoment.iter().map(|&v| Dd::from_f64(v)).collect();
+        let (mean, comoment) = match conditioning(&comoment) {
+            Conditioning::Fine => (mean, comoment.iter().map(|&v| Dd::from_f64(v)).collect()),
+            Conditioning::NearlyExact => {
+                match residualized((x, y, w), &shift, &mean, &comoment, weight) {
+                    Some(moments) => moments,
+                    None => return self.push_extended(x, y, w),
+                }
+            }
+            Conditioning::CollinearFeatures => return self.push_extended(x, y, w),
+        };
         self.merge_moments(rows, Dd::from_f64(weight), &mean, &comoment, false);
         true
     }
