@@ -50,5 +50,26 @@ fn accumulate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fit, accumulate);
+/// Nearly collinear features (the last one is the first plus a little noise): the batches go
+/// to double-double accumulation, the price of the digits such data need.
+fn accumulate_collinear(c: &mut Criterion) {
+    let mut group = c.benchmark_group("accumulate 8 nearly collinear features");
+    group.sample_size(10);
+    let rows = 1_000_000;
+    let (mut x, y) = synthetic(rows, 8);
+    for r in 0..rows {
+        x[r * 8 + 7] = x[r * 8] + 1e-4 * x[r * 8 + 7];
+    }
+    group.throughput(Throughput::Elements(rows as u64));
+    group.bench_function(BenchmarkId::from_parameter(rows), |b| {
+        b.iter(|| {
+            let mut s = SufficientStats::new(8);
+            s.push_batch(black_box(&x), black_box(&y), None)
+                .map(|_| s.extended())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, fit, accumulate, accumulate_collinear);
 criterion_main!(benches);
