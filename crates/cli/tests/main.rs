@@ -3,6 +3,9 @@
 
 mod binary;
 mod hostile;
+mod nist;
+#[path = "../../linreg/tests/nist/data.rs"]
+mod nist_data;
 mod options;
 mod reader;
 mod reference;
