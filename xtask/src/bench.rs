@@ -42,10 +42,8 @@ impl Rng {
 /// `y = x · true_coefficients + 2 + N(0, 0.5²)`, with a header `x0,…,y`.
 pub fn gen_data(rows: u64, features: usize, seed: u64, out: &Path) -> anyhow::Result<()> {
     let beta = true_coefficients(features);
-    let tmp = out.with_extension("tmp");
-    let file =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let destination = dataset::Destination::open(out)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, destination.file()?);
     let header: Vec<String> = (0..features)
         .map(|j| format!("x{j}"))
         .chain([String::from("y")])
@@ -64,7 +62,7 @@ pub fn gen_data(rows: u64, features: usize, seed: u64, out: &Path) -> anyhow::Re
     }
     w.flush()?;
     drop(w);
-    std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))
+    Ok(destination.finish()?)
 }
 
 /// What GNU time says of one run.

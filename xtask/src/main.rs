@@ -119,13 +119,10 @@ pub fn cargo() -> std::process::Command {
     std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-/// Write through a sibling temporary file and a rename, so a reader never sees half a file.
+/// Write through a sibling temporary file and a rename, so a reader never sees half a file:
+/// the binary's writer ([`dataset::write_atomically`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    // A name of this process's own, so two runs never write one temporary file.
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    Ok(dataset::write_atomically(path, bytes)?)
 }
 
 fn gen_data(rows: u64, features: usize, seed: u64, out: &Path) -> anyhow::Result<()> {

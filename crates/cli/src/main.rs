@@ -1,10 +1,12 @@
 //! `cali-reg`: train, quantise and serve a linear model of California Housing (or your own table).
 //!
 //! One module per subcommand under `commands/`; files on disk in `artifacts`, the run record in
-//! `record`, text formatting in `output`. The `train` feature (on by default) brings the data
+//! `record`, text formatting in `output`, one pass of a table into statistics in `accumulate`. The `train` feature (on by default) brings the data
 //! set's search, download and in-memory loader; without it the binary only loads models and
 //! predicts. All reading of tables is `dataset`'s.
 
+#[cfg(feature = "train")]
+mod accumulate;
 mod args;
 mod artifacts;
 mod commands;

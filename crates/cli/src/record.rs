@@ -143,6 +143,6 @@ impl Record {
     pub fn save(&self) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(&self.value)?;
         text.push('\n');
-        write_atomically(&self.path, text.as_bytes())
+        Ok(write_atomically(&self.path, text.as_bytes())?)
     }
 }

@@ -46,6 +46,21 @@ fn assert_same(a: &[f64], b: &[f64], tol: f64, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}");
 }
 
+/// Two fits' coefficients, intercept and R² (where both print one) agree to `tol` relative.
+fn assert_same_fit(a: &Value, b: &Value, tol: f64) {
+    assert_same(
+        &floats(&a["coefficients"]),
+        &floats(&b["coefficients"]),
+        tol,
+        "coefficients",
+    );
+    for key in ["intercept", "r2"] {
+        if let (Some(x), Some(y)) = (a[key].as_f64(), b[key].as_f64()) {
+            assert_relative_eq!(x, y, max_relative = tol);
+        }
+    }
+}
+
 #[test]
 fn no_intercept_on_every_row_from_every_path() {
     let run = Run::new();
@@ -79,25 +94,14 @@ fn no_intercept_on_every_row_from_every_path() {
         "--no-intercept",
     ]);
     assert_eq!(streamed["in_sample"], true);
-    assert_same(
-        &floats(&streamed["coefficients"]),
-        &coefficients,
-        1e-12,
-        "streamed",
-    );
-    assert_relative_eq!(streamed["r2"].as_f64().unwrap(), r2, max_relative = 1e-12);
+    assert_same_fit(&streamed, &memory, 1e-12);
     let stats = run.dir.path().join("all.stats");
     let with = run.dir.path().join("with.stats");
     run.ok(&["stats", "-o", stats.to_str().unwrap(), "--no-intercept"]);
     run.ok(&["stats", "-o", with.to_str().unwrap()]);
     let merged = run.json(&["train", "--from-stats", stats.to_str().unwrap()]);
     assert_eq!(merged["intercept"], 0.0);
-    assert_same(
-        &floats(&merged["coefficients"]),
-        &coefficients,
-        1e-12,
-        "from statistics",
-    );
+    assert_same_fit(&merged, &memory, 1e-12);
 
     // Files for different models do not merge; the flag must agree with the files.
     let (_, err) = run.fail(&[
@@ -270,18 +274,8 @@ fn weighted_by_households_equals_scikit_learn() {
     ]);
     let merged = run.json(&["train", "--from-stats", stats.to_str().unwrap()]);
     for other in [&streamed, &merged] {
-        assert_same(
-            &floats(&other["coefficients"]),
-            &floats(&memory["coefficients"]),
-            1e-12,
-            "paths",
-        );
+        assert_same_fit(other, &memory, 1e-12);
     }
-    assert_relative_eq!(
-        streamed["r2"].as_f64().unwrap(),
-        memory["r2"].as_f64().unwrap(),
-        max_relative = 1e-12
-    );
 }
 
 /// A small table of integer weights, and the same table with each row repeated as many times
@@ -312,22 +306,7 @@ fn integer_weights_equal_repeated_rows_and_bad_weights_are_refused() {
     let by_weight = run.json(&[&["train", "--data", w, "--weight", "w"][..], &base].concat());
     let by_rows = run.json(&[&["train", "--data", repeated.to_str().unwrap()][..], &base].concat());
     assert_eq!(by_weight["features"], serde_json::json!(["a", "b"]));
-    assert_same(
-        &floats(&by_weight["coefficients"]),
-        &floats(&by_rows["coefficients"]),
-        1e-12,
-        "weights against repeated rows",
-    );
-    assert_relative_eq!(
-        by_weight["intercept"].as_f64().unwrap(),
-        by_rows["intercept"].as_f64().unwrap(),
-        max_relative = 1e-12
-    );
-    assert_relative_eq!(
-        by_weight["r2"].as_f64().unwrap(),
-        by_rows["r2"].as_f64().unwrap(),
-        max_relative = 1e-12
-    );
+    assert_same_fit(&by_weight, &by_rows, 1e-12);
 
     // Bad weights, by every reader: named by file and line, and no model written.
     let text = std::fs::read_to_string(&weighted).unwrap();

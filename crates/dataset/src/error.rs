@@ -34,6 +34,14 @@ pub enum Error {
         /// The cause.
         cause: std::io::Error,
     },
+    /// An output that cannot be written (or its folder created).
+    #[error("cannot write {}: {cause}", path.display())]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        cause: std::io::Error,
+    },
     /// The file holds no data rows.
     #[error("{file}: no data rows")]
     Empty {

@@ -56,6 +56,7 @@ mod chunks;
 mod error;
 mod input;
 mod line;
+mod output;
 mod source;
 mod split;
 mod table;
@@ -65,9 +66,10 @@ pub use chunks::{BufferPool, CHUNK, Chunk, MIN_CHUNK};
 pub use error::{Error, Result, SUPPLY_HINT};
 pub use input::{Input, MAX_LINE};
 pub use line::{LineProblem, fields, header_names, parse_line};
+pub use output::{Destination, write_atomically};
 pub use source::{
     ARCHIVE_SHA256, ARCHIVE_URL, CACHE_FILE, DATA_ENV, Located, Locator, Origin, SHA256_ENV, Stamp,
-    URL_ENV, default_cache_dir, local_copy, read, sha256_hex, write_atomically,
+    URL_ENV, default_cache_dir, local_copy, read, sha256_hex,
 };
 pub use split::{
     DEFAULT_SEED, DEFAULT_TEST_SIZE, Mt19937, Split, check_split, hash_is_test, permutation,

@@ -1,7 +1,6 @@
 //! Where the data comes from: a path, `CALI_REG_DATA`, the cache, or a verified download.
 
-use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -158,7 +157,7 @@ impl Locator {
             });
         }
         let bytes = self.download()?;
-        write_atomically(dir, &cached, &bytes)?;
+        crate::output::write_atomically(&cached, &bytes)?;
         Ok(Located {
             path: cached,
             origin: Origin::Download,
@@ -254,23 +253,4 @@ fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<()> {
             actual,
         })
     }
-}
-
-/// Write `bytes` to `target` through a temporary file in `dir` and a rename:
-/// readers see the old file or the whole new one, never a part.
-pub fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| Error::Io {
-        path: target.to_path_buf(),
-        cause: source,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    // tempfile creates 0600; a cache file is as readable as any other download.
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644))
-        .map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(target).map_err(|e| io(e.error))?;
-    Ok(())
 }

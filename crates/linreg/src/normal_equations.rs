@@ -47,6 +47,37 @@ pub struct Solution {
 
 /// Solve weighted least squares from `stats`; `names` label errors.
 pub fn solve(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> Result<Solution> {
+    check_problem(stats, names, fit_intercept)?;
+    let p = stats.n_features();
+    let system = Scaled::new(stats, names, fit_intercept)?;
+    let (diagnostics, factor) = system.factor(stats.extended(), names)?;
+    let scaled = system.solve_refined(&factor);
+    let coefficients: Vec<Dd> = scaled
+        .iter()
+        .zip(&system.norms)
+        .map(|(b, &s)| b.div(Dd::from_f64(s)))
+        .collect();
+    let intercept = if fit_intercept {
+        coefficients
+            .iter()
+            .enumerate()
+            .fold(stats.mean_dd(p), |acc, (j, b)| {
+                acc.sub(b.mul(stats.mean_dd(j)))
+            })
+            .to_f64()
+    } else {
+        0.0
+    };
+    Ok(Solution {
+        coefficients: coefficients.iter().map(|b| b.to_f64()).collect(),
+        intercept,
+        diagnostics,
+    })
+}
+
+/// Refuse what no solve can answer: names that do not match, no features, fewer rows than
+/// parameters, a constant feature.
+fn check_problem(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> Result<()> {
     let p = stats.n_features();
     if names.len() != p {
         return Err(Error::Shape {
@@ -74,87 +105,94 @@ pub fn solve(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> 
             return Err(Error::ConstantFeature(name.clone()));
         }
     }
-    // Gram matrix of the centred columns, or of the raw ones without an intercept.
-    let w = stats.weight_dd();
-    let gram = |i: usize, j: usize| {
-        let c = stats.comoment_dd(i, j);
-        if fit_intercept {
-            c
-        } else {
-            c.add(w.mul(stats.mean_dd(i)).mul(stats.mean_dd(j)))
+    Ok(())
+}
+
+/// The normal equations scaled to a unit diagonal, in double-double: `g b = rhs`, where the
+/// coefficients are `b / norms`.
+struct Scaled {
+    p: usize,
+    norms: Vec<f64>,
+    /// Row-major `p × p`.
+    g: Vec<Dd>,
+    rhs: Vec<Dd>,
+}
+
+impl Scaled {
+    /// From the Gram matrix of the centred columns, or of the raw ones without an intercept.
+    fn new(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> Result<Self> {
+        let p = stats.n_features();
+        let w = stats.weight_dd();
+        let gram = |i: usize, j: usize| {
+            let c = stats.comoment_dd(i, j);
+            if fit_intercept {
+                c
+            } else {
+                c.add(w.mul(stats.mean_dd(i)).mul(stats.mean_dd(j)))
+            }
+        };
+        let norms: Vec<f64> = (0..p).map(|j| gram(j, j).sqrt().to_f64()).collect();
+        if let Some(j) = norms.iter().position(|&s| !(s > 0.0 && s.is_finite())) {
+            return Err(Error::ConstantFeature(names[j].clone()));
         }
-    };
-    let norms: Vec<f64> = (0..p).map(|j| gram(j, j).sqrt().to_f64()).collect();
-    if let Some(j) = norms.iter().position(|&s| !(s > 0.0 && s.is_finite())) {
-        return Err(Error::ConstantFeature(names[j].clone()));
-    }
-    // The diagonal too is divided out rather than set to 1: the norms are rounded to f64s, and
-    // a unit diagonal would then differ from the scaled matrix by their rounding.
-    let g: Vec<Dd> = (0..p * p)
-        .map(|k| {
-            let (i, j) = (k / p, k % p);
-            gram(i, j)
-                .div(Dd::from_f64(norms[i]))
-                .div(Dd::from_f64(norms[j]))
-        })
-        .collect();
-    let rhs: Vec<Dd> = (0..p)
-        .map(|i| gram(i, p).div(Dd::from_f64(norms[i])))
-        .collect();
-
-    let limit = if stats.extended() {
-        MAX_CONDITION_EXTENDED
-    } else {
-        MAX_CONDITION
-    };
-    let rounded = DMatrix::from_fn(p, p, |i, j| g[i * p + j].to_f64());
-    let (mut diagnostics, mut weakest) = condition(&rounded);
-    let factor = cholesky(&g, p);
-    if let Some(l) = &factor
-        && stats.extended()
-        && diagnostics.condition_number >= 1e13
-    {
-        // Beyond what an f64 eigensolver resolves: the smallest eigenvalue by inverse iteration
-        // with the double-double factor.
-        (diagnostics.condition_number, weakest) = refined_condition(&rounded, l, p);
-        diagnostics.rank = p;
-    }
-    // Written so that a NaN condition number also counts as collinear.
-    let collinear_now = || collinear(names, &weakest, diagnostics.condition_number);
-    if diagnostics.condition_number.is_nan() || diagnostics.condition_number >= limit {
-        return Err(collinear_now());
-    }
-    let l = factor.ok_or_else(collinear_now)?;
-    let mut scaled = cholesky_solve(&l, &rhs, p);
-    // One step of iterative refinement with the residual in double-double.
-    let residual: Vec<Dd> = (0..p)
-        .map(|i| (0..p).fold(rhs[i], |r, j| r.sub(g[i * p + j].mul(scaled[j]))))
-        .collect();
-    for (b, c) in scaled.iter_mut().zip(cholesky_solve(&l, &residual, p)) {
-        *b = b.add(c);
-    }
-
-    let coefficients: Vec<Dd> = scaled
-        .iter()
-        .zip(&norms)
-        .map(|(b, &s)| b.div(Dd::from_f64(s)))
-        .collect();
-    let intercept = if fit_intercept {
-        coefficients
-            .iter()
-            .enumerate()
-            .fold(stats.mean_dd(p), |acc, (j, b)| {
-                acc.sub(b.mul(stats.mean_dd(j)))
+        // The diagonal too is divided out rather than set to 1: the norms are rounded to f64s,
+        // and a unit diagonal would then differ from the scaled matrix by their rounding.
+        let g = (0..p * p)
+            .map(|k| {
+                let (i, j) = (k / p, k % p);
+                gram(i, j)
+                    .div(Dd::from_f64(norms[i]))
+                    .div(Dd::from_f64(norms[j]))
             })
-            .to_f64()
-    } else {
-        0.0
-    };
-    Ok(Solution {
-        coefficients: coefficients.iter().map(|b| b.to_f64()).collect(),
-        intercept,
-        diagnostics,
-    })
+            .collect();
+        let rhs = (0..p)
+            .map(|i| gram(i, p).div(Dd::from_f64(norms[i])))
+            .collect();
+        Ok(Self { p, norms, g, rhs })
+    }
+
+    /// The diagnostics and the Cholesky factor, or the collinear columns named, above the
+    /// condition number that statistics of this precision (`extended`: double-double) allow.
+    fn factor(&self, extended: bool, names: &[String]) -> Result<(Diagnostics, Vec<Dd>)> {
+        let p = self.p;
+        let limit = if extended {
+            MAX_CONDITION_EXTENDED
+        } else {
+            MAX_CONDITION
+        };
+        let rounded = DMatrix::from_fn(p, p, |i, j| self.g[i * p + j].to_f64());
+        let (mut diagnostics, mut weakest) = condition(&rounded);
+        let factor = cholesky(&self.g, p);
+        if let Some(l) = &factor
+            && extended
+            && diagnostics.condition_number >= 1e13
+        {
+            // Beyond what an f64 eigensolver resolves: the smallest eigenvalue by inverse
+            // iteration with the double-double factor.
+            (diagnostics.condition_number, weakest) = refined_condition(&rounded, l, p);
+            diagnostics.rank = p;
+        }
+        // Written so that a NaN condition number also counts as collinear.
+        let collinear_now = || collinear(names, &weakest, diagnostics.condition_number);
+        if diagnostics.condition_number.is_nan() || diagnostics.condition_number >= limit {
+            return Err(collinear_now());
+        }
+        Ok((diagnostics, factor.ok_or_else(collinear_now)?))
+    }
+
+    /// Solve with the factor `l`, then one step of iterative refinement with the residual in
+    /// double-double.
+    fn solve_refined(&self, l: &[Dd]) -> Vec<Dd> {
+        let p = self.p;
+        let mut b = cholesky_solve(l, &self.rhs, p);
+        let residual: Vec<Dd> = (0..p)
+            .map(|i| (0..p).fold(self.rhs[i], |r, j| r.sub(self.g[i * p + j].mul(b[j]))))
+            .collect();
+        for (bi, c) in b.iter_mut().zip(cholesky_solve(l, &residual, p)) {
+            *bi = bi.add(c);
+        }
+        b
+    }
 }
 
 /// The lower Cholesky factor of the symmetric `p × p` matrix `g` (row-major), in

@@ -210,6 +210,83 @@ fn check_batch(x: &[f64], y: &[f64], w: Option<&[f64]>, p: usize, first_row: usi
     Ok(())
 }
 
+/// The weighted pass: write the shifted features, scaled by √w, to `scratch` and add up `acc`
+/// (each product with its weight). Returns the sum of the weights, the rows of positive
+/// weight and the smallest weight.
+fn weighted_shifted_rows(
+    p: usize,
+    (x, y, w): (&[f64], &[f64], &[f64]),
+    shift: &[f64],
+    scratch: &mut [f64],
+    acc: Sums<'_>,
+) -> (f64, u64, f64) {
+    let ty = shift[p];
+    let (mut weight, mut rows, mut lightest) = (0.0, 0_u64, 0.0_f64);
+    for (r, z) in scratch.chunks_exact_mut(p.max(1)).enumerate().take(y.len()) {
+        let row = &x[r * p..(r + 1) * p];
+        let (wr, root) = (w[r], w[r].sqrt());
+        lightest = lightest.min(wr);
+        weight += wr;
+        let zy = y[r] - ty;
+        // Zero-weight rows add exact zeros, yet a NaN or infinity in them still shows (0 · ∞ = NaN).
+        for ((((zc, &v), c), s), k) in z
+            .iter_mut()
+            .zip(row)
+            .zip(shift)
+            .zip(acc.sums.iter_mut())
+            .zip(acc.cross.iter_mut())
+        {
+            *s += wr * (v - c);
+            *k += wr * (v - c) * zy;
+            *zc = root * (v - c);
+        }
+        acc.sums[p] += wr * zy;
+        acc.cross[p] += wr * zy * zy;
+        if wr != 0.0 {
+            rows += 1;
+            for ((&v, lo), hi) in row.iter().zip(acc.min.iter_mut()).zip(acc.max.iter_mut()) {
+                *lo = lo.min(v);
+                *hi = hi.max(v);
+            }
+        }
+    }
+    (weight, rows, lightest)
+}
+
+/// A batch's co-moment matrix (`d × d`, target last) about its own mean, from the shifted
+/// features in `scratch` (row-major `n × p`, scaled by √w), the shifted sums and the target's
+/// products (`sums`, `cross`), and the sum of the weights; with the mean's offset from the
+/// shift. `Σ w z zᵀ` of the features is one matrix product (8 × 8 fits matrixmultiply's tiles);
+/// then `C = Σ w z zᵀ − W δ δᵀ` with `δ = Σ w z / W`.
+fn comoment_about_mean(
+    scratch: &[f64],
+    p: usize,
+    (sums, cross): (&[f64], &[f64]),
+    weight: f64,
+) -> (DMatrix<f64>, Vec<f64>) {
+    let (d, n) = (p + 1, scratch.len() / p.max(1));
+    // The buffer read as p × n (a column per row) times n × p.
+    let zt =
+        DMatrixView::from_slice_with_strides_generic(scratch, Dyn(p), Dyn(n), Const::<1>, Dyn(p));
+    let z =
+        DMatrixView::from_slice_with_strides_generic(scratch, Dyn(n), Dyn(p), Dyn(p), Const::<1>);
+    let mut gram = DMatrix::<f64>::zeros(p, p);
+    gram.gemm(1.0, &zt, &z, 0.0);
+    let mut comoment = DMatrix::<f64>::zeros(d, d);
+    comoment.view_mut((0, 0), (p, p)).copy_from(&gram);
+    for (i, &k) in cross.iter().enumerate() {
+        comoment[(i, p)] = k;
+        comoment[(p, i)] = k;
+    }
+    let delta: Vec<f64> = sums.iter().map(|s| s / weight).collect();
+    for i in 0..d {
+        for j in 0..d {
+            comoment[(i, j)] -= weight * delta[i] * delta[j];
+        }
+    }
+    (comoment, delta)
+}
+
 /// How a batch's columns stand to each other, as far as the precision of its co-moments goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Conditioning {
@@ -475,50 +552,18 @@ impl SufficientStats {
         scratch.resize(n * p, 0.0);
         let mut sums = vec![0.0; d];
         let mut cross = vec![0.0; d];
-        let ty = shift[p];
+        let acc = Sums {
+            sums: &mut sums,
+            cross: &mut cross,
+            min: &mut self.min,
+            max: &mut self.max,
+        };
         let (weight, rows, lightest) = match w {
             None => {
-                let acc = Sums {
-                    sums: &mut sums,
-                    cross: &mut cross,
-                    min: &mut self.min,
-                    max: &mut self.max,
-                };
                 shifted_rows(p, x, y, &shift, &mut scratch[..n * p], acc);
                 (n as f64, n as u64, 1.0)
             }
-            Some(w) => {
-                let (mut weight, mut rows, mut lightest) = (0.0, 0_u64, 0.0_f64);
-                for (r, z) in scratch.chunks_exact_mut(p.max(1)).enumerate().take(n) {
-                    let row = &x[r * p..(r + 1) * p];
-                    let (wr, root) = (w[r], w[r].sqrt());
-                    lightest = lightest.min(wr);
-                    weight += wr;
-                    let zy = y[r] - ty;
-                    // Zero-weight rows add exact zeros, yet a NaN or infinity in them still shows (0 · ∞ = NaN).
-                    for ((((zc, &v), c), s), k) in z
-                        .iter_mut()
-                        .zip(row)
-                        .zip(&shift)
-                        .zip(&mut sums)
-                        .zip(&mut cross)
-                    {
-                        *s += wr * (v - c);
-                        *k += wr * (v - c) * zy;
-                        *zc = root * (v - c);
-                    }
-                    sums[p] += wr * zy;
-                    cross[p] += wr * zy * zy;
-                    if wr != 0.0 {
-                        rows += 1;
-                        for ((&v, lo), hi) in row.iter().zip(&mut self.min).zip(&mut self.max) {
-                            *lo = lo.min(v);
-                            *hi = hi.max(v);
-                        }
-                    }
-                }
-                (weight, rows, lightest)
-            }
+            Some(w) => weighted_shifted_rows(p, (x, y, w), &shift, &mut scratch[..n * p], acc),
         };
         let poisoned = !(weight.is_finite() && sums.iter().all(|s| s.is_finite()));
         if poisoned || lightest < 0.0 {
@@ -527,37 +572,7 @@ impl SufficientStats {
         if rows == 0 {
             return true;
         }
-        // Σ w z zᵀ of the features as one matrix product: the buffer read as p × n (a column per
-        // row) times n × p; the target's row and column come from the sums above.
-        let zt = DMatrixView::from_slice_with_strides_generic(
-            &scratch[..n * p],
-            Dyn(p),
-            Dyn(n),
-            Const::<1>,
-            Dyn(p),
-        );
-        let z = DMatrixView::from_slice_with_strides_generic(
-            &scratch[..n * p],
-            Dyn(n),
-            Dyn(p),
-            Dyn(p),
-            Const::<1>,
-        );
-        let mut gram = DMatrix::<f64>::zeros(p, p);
-        gram.gemm(1.0, &zt, &z, 0.0);
-        let mut comoment = DMatrix::<f64>::zeros(d, d);
-        comoment.view_mut((0, 0), (p, p)).copy_from(&gram);
-        for (i, &k) in cross.iter().enumerate() {
-            comoment[(i, p)] = k;
-            comoment[(p, i)] = k;
-        }
-        // From the shift to the batch mean: C = Σ w z zᵀ − W δ δᵀ with δ = Σ w z / W.
-        let delta: Vec<f64> = sums.iter().map(|s| s / weight).collect();
-        for i in 0..d {
-            for j in 0..d {
-                comoment[(i, j)] -= weight * delta[i] * delta[j];
-            }
-        }
+        let (comoment, delta) = comoment_about_mean(&scratch[..n * p], p, (&sums, &cross), weight);
         let mean: Vec<Dd> = shift
             .iter()
             .zip(&delta)

@@ -3,8 +3,8 @@
 
 use dataset::{Input, california};
 
+use crate::accumulate::data_path;
 use crate::args::Common;
-use crate::commands::streaming::data_path;
 use crate::output;
 
 /// `cali-reg scan`: parse every field of every row, keep nothing: the reader's speed floor.

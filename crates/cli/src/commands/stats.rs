@@ -5,9 +5,9 @@ use std::path::Path;
 use linreg::envelope::ShardStats;
 use serde_json::json;
 
+use crate::accumulate::{data_path, pass};
 use crate::args::Common;
 use crate::artifacts;
-use crate::commands::streaming::{data_path, pass};
 use crate::output;
 
 /// `cali-reg stats -o FILE`: the statistics of every row of --data, for a model with an

@@ -1,189 +1,23 @@
-//! Training on files of any size: one pass, bounded memory, sufficient statistics.
-//!
-//! Rows are read by `dataset`'s reader ([`Input::for_each_chunk`]: one reader thread, parsing
-//! workers, results in file order), derived by [`Derivation`], and each chunk's rows are pushed
-//! into its own [`SufficientStats`], merged in file order. Test metrics come from the test rows'
-//! own statistics. `stats`, `scan` and the second reading of held-out rows live here too.
+//! Training on files of any size (`train --streaming`, `--from-stats`, or a file over 256 MiB):
+//! one pass of [`crate::accumulate`], the fit from its statistics, test metrics from the test
+//! rows' own statistics; and the second reading of held-out rows for `evaluate`.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use dataset::{Chunk, Derivation, Input, Locator, recipe_for};
+use dataset::{Derivation, Input};
 use linreg::envelope::ShardStats;
 use linreg::{LinearRegression, Recipe, SufficientStats};
 use serde_json::json;
 
+use crate::accumulate::{data_path, pass};
 use crate::args::{Common, SplitKind, TrainArgs};
 use crate::artifacts::{self, LINEAR};
 use crate::data::StreamedSplit;
 use crate::output;
 use crate::record::Record;
 use linreg::Predictor;
-
-/// Rows handed to the accumulator at a time.
-const BATCH: usize = 8192;
-
-/// The data file, found as the in-memory path finds it.
-pub(super) fn data_path(common: &Common) -> anyhow::Result<PathBuf> {
-    Ok(Locator::from_env(common.data.as_deref()).locate()?.path)
-}
-
-/// What one pass over a file produced.
-pub(super) struct Pass {
-    pub recipe: Recipe,
-    pub train: SufficientStats,
-    pub test: SufficientStats,
-    pub rows: u64,
-    pub sha256: String,
-    pub name: String,
-}
-
-fn progress_bar(common: &Common, len: Option<u64>) -> Option<indicatif::ProgressBar> {
-    if common.quiet || common.json || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len?);
-    let style = indicatif::ProgressStyle::with_template(
-        "{bar:30} {bytes}/{total_bytes} {msg} ({elapsed}, {eta} left)",
-    )
-    .ok()?;
-    bar.set_style(style);
-    Some(bar)
-}
-
-/// One chunk's rows, accumulated apart; merged in file order, so the result does not depend
-/// on the number of threads.
-struct Share {
-    train: SufficientStats,
-    test: SufficientStats,
-    rows: u64,
-    bytes: u64,
-}
-
-/// Rows of a chunk, row-major, on their way into the statistics (with their weights, when
-/// rows are weighted).
-struct Batch {
-    x: Vec<f64>,
-    y: Vec<f64>,
-    w: Option<Vec<f64>>,
-}
-
-impl Batch {
-    fn new(p: usize, weighted: bool) -> Self {
-        Self {
-            x: Vec::with_capacity(BATCH * p),
-            y: Vec::with_capacity(BATCH),
-            w: weighted.then(|| Vec::with_capacity(BATCH)),
-        }
-    }
-
-    fn flush(&mut self, stats: &mut SufficientStats) -> Result<(), linreg::Error> {
-        stats.push_batch(&self.x, &self.y, self.w.as_deref())?;
-        self.x.clear();
-        self.y.clear();
-        if let Some(w) = &mut self.w {
-            w.clear();
-        }
-        Ok(())
-    }
-}
-
-/// Parse, derive and accumulate one chunk.
-fn share(
-    derive: &Derivation,
-    chunk: &Chunk,
-    is_test: &(dyn Fn(u64) -> bool + Sync),
-) -> anyhow::Result<Share> {
-    let p = derive.n_features();
-    let mut share = Share {
-        train: SufficientStats::new(p),
-        test: SufficientStats::new(p),
-        rows: 0,
-        bytes: chunk.len() as u64,
-    };
-    let weighted = derive.is_weighted();
-    let (mut to_train, mut to_test) = (Batch::new(p, weighted), Batch::new(p, weighted));
-    let mut raw = vec![0.0; derive.n_columns()];
-    let mut features = vec![0.0; p];
-    for (line, text) in chunk.lines() {
-        let target = derive.row(line, text, &mut raw, &mut features)?;
-        let (batch, stats) = if is_test(line) {
-            (&mut to_test, &mut share.test)
-        } else {
-            (&mut to_train, &mut share.train)
-        };
-        batch.x.extend_from_slice(&features);
-        batch.y.push(target);
-        if let Some(w) = &mut batch.w {
-            w.push(derive.weight(line, &raw)?);
-        }
-        if batch.y.len() == BATCH {
-            batch.flush(stats)?;
-        }
-        share.rows += 1;
-    }
-    to_train.flush(&mut share.train)?;
-    to_test.flush(&mut share.test)?;
-    Ok(share)
-}
-
-/// Read `path` once; each row goes to the test statistics when `is_test(line number)` says so.
-pub(super) fn pass(
-    common: &Common,
-    path: &Path,
-    recipe: Option<&Recipe>,
-    is_test: &(dyn Fn(u64) -> bool + Sync),
-) -> anyhow::Result<Pass> {
-    let spec = common.spec();
-    let input = Input::open(path, spec.default_columns())?;
-    let name = input.name().to_owned();
-    let recipe = match recipe {
-        Some(r) => r.clone(),
-        None => recipe_for(&name, input.columns(), &spec)?,
-    };
-    let derive = Derivation::new(&input, &recipe)?.weighted_by(spec.weight.as_deref())?;
-    let p = recipe.features.len();
-    let bar = progress_bar(common, input.size_hint());
-    let started = Instant::now();
-    let (mut train, mut test, mut rows, mut bytes) =
-        (SufficientStats::new(p), SufficientStats::new(p), 0, 0);
-    let sha256 = input.for_each_chunk(
-        |chunk| share(&derive, chunk, is_test),
-        |share| {
-            train.merge(&share.train)?;
-            test.merge(&share.test)?;
-            rows += share.rows;
-            bytes += share.bytes;
-            if let Some(bar) = &bar {
-                bar.set_position(bytes);
-                let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                bar.set_message(format!("{rows} rows, {:.1} M rows/s", rate / 1e6));
-            }
-            Ok(())
-        },
-    )?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    if rows == 0 {
-        bail!("{name}: no data rows");
-    }
-    if let Some(column) = &spec.weight
-        && train.weight() + test.weight() == 0.0
-    {
-        bail!("{name}: every weight in column {column} is 0");
-    }
-    Ok(Pass {
-        recipe,
-        train,
-        test,
-        rows,
-        sha256: sha256.unwrap_or_default(),
-        name,
-    })
-}
 
 /// `train --streaming`, `train --from-stats`, or a file too large for memory.
 /// `data` is the data file when the caller has located it already (`None`: locate it here,
@@ -207,14 +41,9 @@ pub fn train(common: &Common, args: &TrainArgs, data: Option<&Path>) -> anyhow::
 
     let path = common.artifacts.join(LINEAR);
     let bytes = artifacts::save(&path, &model)?;
-    let split = match (&args.test_data, args.from_stats.is_empty()) {
-        (Some(f), _) => json!({ "kind": "test file", "file": f.display().to_string() }),
-        (None, true) => json!({ "kind": "hash", "seed": seed, "test_size": test_size }),
-        (None, false) => json!({ "kind": "none" }),
-    };
     Record::save_training(
         &common.artifacts,
-        json!({ "streaming": true, "data": gathered.source, "split": split, "train_rows": train.rows(), "test_rows": test.rows(), "fit_intercept": model.fit_intercept, "weight": common.weight }),
+        json!({ "streaming": true, "data": gathered.source, "split": split_record(args, seed, test_size), "train_rows": train.rows(), "test_rows": test.rows(), "fit_intercept": model.fit_intercept, "weight": common.weight }),
         metrics.map(|(r2, rmse)| json!({ "r2": r2, "rmse": rmse, "in_sample": in_sample })),
         &bytes,
         start.elapsed().as_secs_f64(),
@@ -237,10 +66,7 @@ pub fn train(common: &Common, args: &TrainArgs, data: Option<&Path>) -> anyhow::
         }))
     } else {
         match metrics {
-            Some((r2, rmse)) if in_sample => output::line(format_args!(
-                "✔ R²: {r2:.4} | RMSE: {rmse:.4} (in-sample: every row trained)"
-            ))?,
-            Some((r2, rmse)) => output::line(format_args!("✔ R²: {r2:.4} | RMSE: {rmse:.4}"))?,
+            Some((r2, rmse)) => super::train::print_fit(r2, rmse, in_sample)?,
             None => output::line(format_args!(
                 "✔ fitted (no test rows: pass --test-data FILE for metrics)"
             ))?,
@@ -252,6 +78,16 @@ pub fn train(common: &Common, args: &TrainArgs, data: Option<&Path>) -> anyhow::
             train.rows(),
             test.rows()
         ))
+    }
+}
+
+/// How a streaming run held rows out, as `run.json` records it (and [`StreamedSplit`] reads
+/// it back).
+fn split_record(args: &TrainArgs, seed: u64, test_size: f64) -> serde_json::Value {
+    match (&args.test_data, args.from_stats.is_empty()) {
+        (Some(f), _) => json!({ "kind": "test file", "file": f.display().to_string() }),
+        (None, true) => json!({ "kind": "hash", "seed": seed, "test_size": test_size }),
+        (None, false) => json!({ "kind": "none" }),
     }
 }
 

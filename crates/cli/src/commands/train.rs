@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use linreg::{LinearRegression, Metrics};
+use linreg::{LinearRegression, Metrics, Model};
 use serde_json::json;
 
 use dataset::Locator;
@@ -30,30 +30,11 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     // Training starts a new run: its split comes from the command line or the defaults only.
     let prepared = Prepared::load(common, SplitParams::resolve(common, None), located)?;
-    let table = &prepared.table;
-    let estimator = LinearRegression {
-        fit_intercept: !args.no_intercept,
-        recipe: Some(table.recipe.clone()),
-    };
-    let model =
-        estimator.fit_rows_weighted(&table.x, &table.y, table.w.as_ref(), &prepared.split.train)?;
-    // --test-size 0 holds nothing out: the figures are then those of the training rows.
-    let in_sample = prepared.split.test.is_empty();
-    let held_out = (!in_sample).then(|| (prepared.test(), prepared.test_weights()));
-    let (x_scored, y_scored, w_scored) = match &held_out {
-        Some(((x, y), w)) => (x, y, w.as_ref()),
-        None => (&table.x, &table.y, table.w.as_ref()),
-    };
-    let metrics = Metrics::compute_weighted(
-        y_scored.as_slice(),
-        model.predict(x_scored)?.as_slice(),
-        w_scored.map(|w| w.as_slice()),
-    )?;
+    let (model, metrics, in_sample) = fit_and_score(&prepared, args)?;
     let mut recorded = json!(metrics);
     recorded["in_sample"] = json!(in_sample);
     let mut parameters = prepared.parameters();
     parameters["fit_intercept"] = json!(model.fit_intercept);
-
     let path = common.artifacts.join(LINEAR);
     let bytes = artifacts::save(&path, &model)?;
     Record::save_training(
@@ -63,7 +44,6 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
         &bytes,
         start.elapsed().as_secs_f64(),
     )?;
-
     if common.json {
         output::json(&json!({
             "command": "train",
@@ -82,23 +62,51 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
             "condition_number": model.diagnostics.condition_number,
             "model": path.display().to_string(),
             "bytes": bytes.len(),
-        }))?;
+        }))
     } else {
-        output::line(format_args!(
-            "✔ R²: {:.4} | RMSE: {:.4}{}",
-            metrics.r2,
-            metrics.rmse,
-            if in_sample {
-                " (in-sample: every row trained)"
-            } else {
-                ""
-            }
-        ))?;
+        print_fit(metrics.r2, metrics.rmse, in_sample)?;
         output::line(format_args!(
             "✔ Model saved to {} ({} bytes)",
             path.display(),
             bytes.len()
-        ))?;
+        ))
     }
-    Ok(())
+}
+
+/// Fit on the training rows (weighted, with or without an intercept, as asked) and score the
+/// test rows; after `--test-size 0` nothing is held out and the training rows are scored
+/// (`true`: the figures are in-sample).
+fn fit_and_score(prepared: &Prepared, args: &TrainArgs) -> anyhow::Result<(Model, Metrics, bool)> {
+    let table = &prepared.table;
+    let estimator = LinearRegression {
+        fit_intercept: !args.no_intercept,
+        recipe: Some(table.recipe.clone()),
+    };
+    let model =
+        estimator.fit_rows_weighted(&table.x, &table.y, table.w.as_ref(), &prepared.split.train)?;
+    let in_sample = prepared.split.test.is_empty();
+    let held_out = (!in_sample).then(|| (prepared.test(), prepared.test_weights()));
+    let (x, y, w) = match &held_out {
+        Some(((x, y), w)) => (x, y, w.as_ref()),
+        None => (&table.x, &table.y, table.w.as_ref()),
+    };
+    let metrics = Metrics::compute_weighted(
+        y.as_slice(),
+        model.predict(x)?.as_slice(),
+        w.map(|w| w.as_slice()),
+    )?;
+    Ok((model, metrics, in_sample))
+}
+
+/// The line of figures every training run prints (the original's format), saying when they
+/// are in-sample.
+pub fn print_fit(r2: f64, rmse: f64, in_sample: bool) -> anyhow::Result<()> {
+    output::line(format_args!(
+        "✔ R²: {r2:.4} | RMSE: {rmse:.4}{}",
+        if in_sample {
+            " (in-sample: every row trained)"
+        } else {
+            ""
+        }
+    ))
 }

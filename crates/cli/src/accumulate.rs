@@ -1,0 +1,181 @@
+//! One pass of a table into sufficient statistics, in bounded memory: the engine of streaming
+//! training, `stats` and `scan`.
+//!
+//! Rows are read by `dataset`'s reader ([`Input::for_each_chunk`]: one reader thread, parsing
+//! workers, results in file order), derived by [`Derivation`] (with their weights), and each
+//! chunk's rows are pushed into its own [`SufficientStats`], training or test by a caller's
+//! rule, merged in file order. It joins `dataset` (the reading) and `linreg` (the statistics),
+//! which do not know each other, so it lives in the binary, beside the commands that use it.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::bail;
+use dataset::{Chunk, Derivation, Input, Locator, recipe_for};
+use linreg::{Recipe, SufficientStats};
+
+use crate::args::Common;
+
+/// Rows handed to the accumulator at a time.
+const BATCH: usize = 8192;
+
+/// The data file, found as the in-memory path finds it.
+pub fn data_path(common: &Common) -> anyhow::Result<PathBuf> {
+    Ok(Locator::from_env(common.data.as_deref()).locate()?.path)
+}
+
+/// What one pass over a file produced.
+pub struct Pass {
+    pub recipe: Recipe,
+    pub train: SufficientStats,
+    pub test: SufficientStats,
+    pub rows: u64,
+    pub sha256: String,
+    pub name: String,
+}
+
+fn progress_bar(common: &Common, len: Option<u64>) -> Option<indicatif::ProgressBar> {
+    if common.quiet || common.json || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len?);
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {msg} ({elapsed}, {eta} left)",
+    )
+    .ok()?;
+    bar.set_style(style);
+    Some(bar)
+}
+
+/// One chunk's rows, accumulated apart; merged in file order, so the result does not depend
+/// on the number of threads.
+struct Share {
+    train: SufficientStats,
+    test: SufficientStats,
+    rows: u64,
+    bytes: u64,
+}
+
+/// Rows of a chunk, row-major, on their way into the statistics (with their weights, when
+/// rows are weighted).
+struct Batch {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    w: Option<Vec<f64>>,
+}
+
+impl Batch {
+    fn new(p: usize, weighted: bool) -> Self {
+        Self {
+            x: Vec::with_capacity(BATCH * p),
+            y: Vec::with_capacity(BATCH),
+            w: weighted.then(|| Vec::with_capacity(BATCH)),
+        }
+    }
+
+    fn flush(&mut self, stats: &mut SufficientStats) -> Result<(), linreg::Error> {
+        stats.push_batch(&self.x, &self.y, self.w.as_deref())?;
+        self.x.clear();
+        self.y.clear();
+        if let Some(w) = &mut self.w {
+            w.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Parse, derive and accumulate one chunk.
+fn share(
+    derive: &Derivation,
+    chunk: &Chunk,
+    is_test: &(dyn Fn(u64) -> bool + Sync),
+) -> anyhow::Result<Share> {
+    let p = derive.n_features();
+    let mut share = Share {
+        train: SufficientStats::new(p),
+        test: SufficientStats::new(p),
+        rows: 0,
+        bytes: chunk.len() as u64,
+    };
+    let weighted = derive.is_weighted();
+    let (mut to_train, mut to_test) = (Batch::new(p, weighted), Batch::new(p, weighted));
+    let mut raw = vec![0.0; derive.n_columns()];
+    let mut features = vec![0.0; p];
+    for (line, text) in chunk.lines() {
+        let target = derive.row(line, text, &mut raw, &mut features)?;
+        let (batch, stats) = if is_test(line) {
+            (&mut to_test, &mut share.test)
+        } else {
+            (&mut to_train, &mut share.train)
+        };
+        batch.x.extend_from_slice(&features);
+        batch.y.push(target);
+        if let Some(w) = &mut batch.w {
+            w.push(derive.weight(line, &raw)?);
+        }
+        if batch.y.len() == BATCH {
+            batch.flush(stats)?;
+        }
+        share.rows += 1;
+    }
+    to_train.flush(&mut share.train)?;
+    to_test.flush(&mut share.test)?;
+    Ok(share)
+}
+
+/// Read `path` once; each row goes to the test statistics when `is_test(line number)` says so.
+pub fn pass(
+    common: &Common,
+    path: &Path,
+    recipe: Option<&Recipe>,
+    is_test: &(dyn Fn(u64) -> bool + Sync),
+) -> anyhow::Result<Pass> {
+    let spec = common.spec();
+    let input = Input::open(path, spec.default_columns())?;
+    let name = input.name().to_owned();
+    let recipe = match recipe {
+        Some(r) => r.clone(),
+        None => recipe_for(&name, input.columns(), &spec)?,
+    };
+    let derive = Derivation::new(&input, &recipe)?.weighted_by(spec.weight.as_deref())?;
+    let p = recipe.features.len();
+    let bar = progress_bar(common, input.size_hint());
+    let started = Instant::now();
+    let (mut train, mut test, mut rows, mut bytes) =
+        (SufficientStats::new(p), SufficientStats::new(p), 0, 0);
+    let sha256 = input.for_each_chunk(
+        |chunk| share(&derive, chunk, is_test),
+        |share| {
+            train.merge(&share.train)?;
+            test.merge(&share.test)?;
+            rows += share.rows;
+            bytes += share.bytes;
+            if let Some(bar) = &bar {
+                bar.set_position(bytes);
+                let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                bar.set_message(format!("{rows} rows, {:.1} M rows/s", rate / 1e6));
+            }
+            Ok(())
+        },
+    )?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if rows == 0 {
+        bail!("{name}: no data rows");
+    }
+    if let Some(column) = &spec.weight
+        && train.weight() + test.weight() == 0.0
+    {
+        bail!("{name}: every weight in column {column} is 0");
+    }
+    Ok(Pass {
+        recipe,
+        train,
+        test,
+        rows,
+        sha256: sha256.unwrap_or_default(),
+        name,
+    })
+}
