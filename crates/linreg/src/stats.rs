@@ -287,6 +287,41 @@ fn comoment_about_mean(
     (comoment, delta)
 }
 
+/// Refuse rows whose shapes do not agree: features, targets, weights, and row indices within
+/// the matrix.
+fn check_rows(
+    p: usize,
+    x: &DMatrix<f64>,
+    y: &[f64],
+    weights: Option<&[f64]>,
+    rows: &[usize],
+) -> Result<()> {
+    if x.ncols() != p || y.len() != x.nrows() {
+        return Err(Error::Shape {
+            what: "rows of features and targets",
+            expected: x.nrows(),
+            got: y.len(),
+        });
+    }
+    if let Some(w) = weights
+        && w.len() != x.nrows()
+    {
+        return Err(Error::Shape {
+            what: "weights",
+            expected: x.nrows(),
+            got: w.len(),
+        });
+    }
+    if let Some(&bad) = rows.iter().find(|&&r| r >= x.nrows()) {
+        return Err(Error::Shape {
+            what: "a row index within the matrix",
+            expected: x.nrows(),
+            got: bad,
+        });
+    }
+    Ok(())
+}
+
 /// How a batch's columns stand to each other, as far as the precision of its co-moments goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Conditioning {
@@ -671,30 +706,8 @@ impl SufficientStats {
         weights: Option<&[f64]>,
         rows: &[usize],
     ) -> Result<()> {
+        check_rows(self.n_features, x, y, weights, rows)?;
         let p = self.n_features;
-        if x.ncols() != p || y.len() != x.nrows() {
-            return Err(Error::Shape {
-                what: "rows of features and targets",
-                expected: x.nrows(),
-                got: y.len(),
-            });
-        }
-        if let Some(w) = weights
-            && w.len() != x.nrows()
-        {
-            return Err(Error::Shape {
-                what: "weights",
-                expected: x.nrows(),
-                got: w.len(),
-            });
-        }
-        if let Some(&bad) = rows.iter().find(|&&r| r >= x.nrows()) {
-            return Err(Error::Shape {
-                what: "a row index within the matrix",
-                expected: x.nrows(),
-                got: bad,
-            });
-        }
         // The statistics do not depend on the order of the rows (beyond rounding), so they are
         // read in storage order: each column streams through the cache instead of being
         // gathered at random, as a shuffled split's index list would have it.
