@@ -213,59 +213,24 @@ fn predict_file(
     use std::io::Write;
 
     let rows = dataset::Input::open(input, None)?.unhashed();
-    let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
-    let layout =
-        InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;
-    let mut used = vec![false; columns.len()];
-    for c in layout.used_columns() {
-        used[c] = true;
-    }
-    let mut outside = vec![0_u64; layout.n_features()];
+    let name = rows.name().to_owned();
     let collect = args.summary || (common.json && args.output.is_none());
-    let mut collected = Vec::new();
-
     let (mut sink, destination, written_to) = open_sink(args.output.as_deref(), collect)?;
-    let cannot_write = || format!("cannot write {written_to}");
-    let header = rows.header_line().unwrap_or_default().to_vec();
-    sink.write_all(&header)
-        .and_then(|()| sink.write_all(b",prediction\n"))
-        .with_context(cannot_write)?;
-    let mut n = 0_usize;
-    let buffers = dataset::BufferPool::default();
-    rows.for_each_chunk(
-        |chunk| {
-            predict_chunk(
-                (&name, &columns),
-                &layout,
-                &used,
-                predictor,
-                chunk,
-                collect,
-                &buffers,
-            )
-        },
-        |out| {
-            sink.write_all(&out.text).with_context(cannot_write)?;
-            buffers.give(out.text);
-            collected.extend_from_slice(&out.predictions);
-            for (total, k) in outside.iter_mut().zip(&out.outside) {
-                *total += k;
-            }
-            n += out.rows;
-            Ok(())
-        },
-    )?;
-    if n == 0 {
-        anyhow::bail!("{name}: no data rows");
-    }
-    sink.flush().with_context(cannot_write)?;
+    let totals = predict_rows(rows, predictor, collect, &mut sink)
+        .and_then(|totals| {
+            sink.flush()?;
+            Ok(totals)
+        })
+        .map_err(|e| match e.downcast::<std::io::Error>() {
+            Ok(io) => anyhow::Error::new(io).context(format!("cannot write {written_to}")),
+            Err(other) => other,
+        })?;
     drop(sink);
-    for warning in predictor.range_warnings(&outside) {
+    for warning in predictor.range_warnings(&totals.outside) {
         output::stderr(format_args!("warning: {name}: {warning}; predicted anyway"));
     }
     if collect {
-        print_summary(common, predictor, &collected)?;
-        return Ok(());
+        return print_summary(common, predictor, &totals.collected);
     }
     if let (Some(destination), Some(path)) = (destination, &args.output) {
         destination.finish()?;
@@ -273,10 +238,64 @@ fn predict_file(
             output::json(&json!({
                 "command": "predict",
                 "model": predictor.kind(),
-                "rows": n,
+                "rows": totals.rows,
                 "output": path.display().to_string(),
             }))?;
         }
     }
     Ok(())
+}
+
+/// What predicting every row of an input gave: how many rows, how many of each feature's
+/// values fell outside the training range, and the predictions when they are collected.
+struct Totals {
+    rows: usize,
+    outside: Vec<u64>,
+    collected: Vec<f64>,
+}
+
+/// Predict every row of `rows` through the reader's chunks, writing the header and each row
+/// with its prediction to `sink` (or collecting the predictions). An error writing `sink` comes
+/// back as an `std::io::Error`.
+fn predict_rows(
+    rows: dataset::Input,
+    predictor: &Predictor,
+    collect: bool,
+    sink: &mut dyn std::io::Write,
+) -> anyhow::Result<Totals> {
+    let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
+    let layout =
+        InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;
+    let mut used = vec![false; columns.len()];
+    for c in layout.used_columns() {
+        used[c] = true;
+    }
+    let mut totals = Totals {
+        rows: 0,
+        outside: vec![0; layout.n_features()],
+        collected: Vec::new(),
+    };
+    sink.write_all(rows.header_line().unwrap_or_default())?;
+    sink.write_all(b",prediction\n")?;
+    let buffers = dataset::BufferPool::default();
+    rows.for_each_chunk(
+        |chunk| {
+            let input = (name.as_str(), columns.as_slice());
+            predict_chunk(input, &layout, &used, predictor, chunk, collect, &buffers)
+        },
+        |out| {
+            sink.write_all(&out.text)?;
+            buffers.give(out.text);
+            totals.collected.extend_from_slice(&out.predictions);
+            for (total, k) in totals.outside.iter_mut().zip(&out.outside) {
+                *total += k;
+            }
+            totals.rows += out.rows;
+            Ok(())
+        },
+    )?;
+    if totals.rows == 0 {
+        anyhow::bail!("{name}: no data rows");
+    }
+    Ok(totals)
 }
