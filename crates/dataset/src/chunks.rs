@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
 use sha2::Digest;
 
@@ -195,24 +195,7 @@ impl Input {
         // One token per chunk in flight: the reader waits for a free one, the consumer frees it.
         let (slot_tx, slot_rx) = sync_channel::<()>(workers * 2);
         let outcome = std::thread::scope(|scope| {
-            let reader = scope.spawn(|| {
-                let (mut input, stop, job_tx, slot_tx, pool) =
-                    (self, &stop, job_tx, slot_tx, &pool);
-                let mut seq = 0;
-                let mut next = first.map(Ok);
-                while let Some(job) = next.take() {
-                    let failed = job.is_err();
-                    let sent = !stop.load(Ordering::Relaxed)
-                        && slot_tx.send(()).is_ok()
-                        && job_tx.send((seq, job)).is_ok();
-                    if !sent || failed {
-                        break;
-                    }
-                    seq += 1;
-                    next = input.next_chunk(pool).transpose();
-                }
-                input.finish_hash()
-            });
+            let reader = scope.spawn(|| read_ahead(self, first, &stop, (job_tx, slot_tx), &pool));
             for _ in 0..workers {
                 let (job_rx, done_tx, work, stop, pool) =
                     (&job_rx, done_tx.clone(), &work, &stop, &pool);
@@ -341,6 +324,31 @@ impl Input {
             (None, None) => None,
         }
     }
+}
+
+/// The reader thread: hand the chunks on in file order, each once a slot is free, until the
+/// input ends, an error has been handed on, or the consumer stops; then the SHA-256.
+fn read_ahead(
+    mut input: Input,
+    first: Option<Chunk>,
+    stop: &AtomicBool,
+    (job_tx, slot_tx): (SyncSender<Job>, SyncSender<()>),
+    pool: &BufferPool,
+) -> Option<String> {
+    let mut seq = 0;
+    let mut next = first.map(Ok);
+    while let Some(job) = next.take() {
+        let failed = job.is_err();
+        let sent = !stop.load(Ordering::Relaxed)
+            && slot_tx.send(()).is_ok()
+            && job_tx.send((seq, job)).is_ok();
+        if !sent || failed {
+            break;
+        }
+        seq += 1;
+        next = input.next_chunk(pool).transpose();
+    }
+    input.finish_hash()
 }
 
 /// Number the lines of `text` (whole lines) from `first_line`: the number of the line after them,
