@@ -121,8 +121,16 @@ pub fn stage(root: &Path, ctx: &Runner, stages: &mut Stages, require: bool) -> a
     Ok(())
 }
 
+/// Build the image, check its sample line and its server against the host's, and record it.
 fn build_and_smoke(ctx: &Runner, binary: &Path, dockerfile: &Path) -> anyhow::Result<()> {
-    // A build context holding exactly what the image needs, nothing else.
+    build_image(ctx, binary, dockerfile)?;
+    let line = sample_line_matches_host(ctx)?;
+    smoke_serve(ctx)?;
+    record_image(ctx, &line)
+}
+
+/// `docker build` from a context holding exactly what the image needs, nothing else.
+fn build_image(ctx: &Runner, binary: &Path, dockerfile: &Path) -> anyhow::Result<()> {
     let context = ctx.artifact("image-context");
     let _ = std::fs::remove_dir_all(&context);
     std::fs::create_dir_all(&context).context("cannot create the image build context")?;
@@ -143,6 +151,11 @@ fn build_and_smoke(ctx: &Runner, binary: &Path, dockerfile: &Path) -> anyhow::Re
     if !status.success() {
         bail!("docker build failed ({status})");
     }
+    Ok(())
+}
+
+/// Run the image (no network, read-only): its one line must be the host's sample line.
+fn sample_line_matches_host(ctx: &Runner) -> anyhow::Result<String> {
     let out = docker()
         .args(["run", "--rm", "--network", "none", "--read-only", IMAGE])
         .output()
@@ -166,7 +179,11 @@ fn build_and_smoke(ctx: &Runner, binary: &Path, dockerfile: &Path) -> anyhow::Re
     }
     println!("  image:  {}", line.trim());
     println!("  host:   {}", host.trim());
-    smoke_serve(ctx)?;
+    Ok(line)
+}
+
+/// The image's size, id and user, written to the image record and to `run.json`.
+fn record_image(ctx: &Runner, line: &str) -> anyhow::Result<()> {
     let size = docker()
         .args([
             "image",
