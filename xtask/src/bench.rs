@@ -236,15 +236,13 @@ pub struct Options {
 
 pub fn bench(options: &Options) -> anyhow::Result<()> {
     let root = project_root();
-    let sizes = options.rows.clone();
-    let compare_python = options.compare_python;
     let dir = options
         .dir
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join("cali-reg-bench"));
     std::fs::create_dir_all(&dir)?;
     let bin = crate::pipeline::build_binary(&root)?;
-    let python = if compare_python {
+    let python = if options.compare_python {
         Some(python_venv(&root)?)
     } else {
         None
@@ -254,45 +252,19 @@ pub fn bench(options: &Options) -> anyhow::Result<()> {
 
     println!("| rows | step | wall s | CPU s | rows/s | peak RSS (MiB) |");
     println!("|--:|---|--:|--:|--:|--:|");
-    for rows in sizes {
+    for &rows in &options.rows {
         let file = dir.join(format!("synthetic-{rows}x8.csv"));
         if !file.exists() {
             eprintln!("generating {}", file.display());
             gen_data(rows, 8, 1, &file)?;
         }
         let artifacts = dir.join(format!("artifacts-{rows}"));
-        let base = |sub: &[&str]| {
-            let mut c = Command::new(&bin);
-            c.args(sub)
-                .arg("--data")
-                .arg(&file)
-                .args(["--target", "y", "--quiet", "--artifacts"])
-                .arg(&artifacts);
-            c
-        };
-        let mut steps: Vec<(&str, Command)> = vec![
-            ("parse only (reader floor)", base(&["scan"])),
-            (
-                "streaming train",
-                base(&["train", "--streaming", "--split", "hash"]),
-            ),
-        ];
-        // Files up to the streaming threshold train in memory by default.
-        if std::fs::metadata(&file)?.len() <= 256 << 20 {
-            steps.push(("in-memory train", base(&["train"])));
-        }
-        let mut predict = Command::new(&bin);
-        predict
-            .args(["predict", "--input"])
-            .arg(&file)
-            .arg("--artifacts")
-            .arg(&artifacts);
-        steps.push(("streaming predict", predict));
-        if let Some(py) = &python {
+        let python_step = python.as_ref().map(|py| {
             let mut c = Command::new(py);
             c.arg(&script).arg(&file);
-            steps.push(("pandas read_csv + scikit-learn fit", c));
-        }
+            c
+        });
+        let steps = steps(&bin, &file, &artifacts, python_step)?;
         let mut floor = None;
         for (label, mut cmd) in steps {
             let m = measure(label, &mut cmd)?;
@@ -314,4 +286,45 @@ pub fn bench(options: &Options) -> anyhow::Result<()> {
     }
     california(&bin, &root, python.as_deref(), &dir)?;
     Ok(())
+}
+
+/// The commands measured on one synthetic file, the reader's floor first: scan, streaming
+/// train, in-memory train (files up to the streaming threshold), streaming predict, and the
+/// Python side if given.
+fn steps(
+    bin: &Path,
+    file: &Path,
+    artifacts: &Path,
+    python: Option<Command>,
+) -> anyhow::Result<Vec<(&'static str, Command)>> {
+    let base = |sub: &[&str]| {
+        let mut c = Command::new(bin);
+        c.args(sub)
+            .arg("--data")
+            .arg(file)
+            .args(["--target", "y", "--quiet", "--artifacts"])
+            .arg(artifacts);
+        c
+    };
+    let mut steps: Vec<(&str, Command)> = vec![
+        ("parse only (reader floor)", base(&["scan"])),
+        (
+            "streaming train",
+            base(&["train", "--streaming", "--split", "hash"]),
+        ),
+    ];
+    if std::fs::metadata(file)?.len() <= 256 << 20 {
+        steps.push(("in-memory train", base(&["train"])));
+    }
+    let mut predict = Command::new(bin);
+    predict
+        .args(["predict", "--input"])
+        .arg(file)
+        .arg("--artifacts")
+        .arg(artifacts);
+    steps.push(("streaming predict", predict));
+    if let Some(c) = python {
+        steps.push(("pandas read_csv + scikit-learn fit", c));
+    }
+    Ok(steps)
 }
