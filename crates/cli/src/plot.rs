@@ -9,19 +9,8 @@ const MAX_POINTS: usize = 1000;
 pub fn predictions_svg(actual: &[f64], float: &[f64], quantized: &[f64]) -> anyhow::Result<String> {
     let mut svg = String::new();
     let step = actual.len().div_ceil(MAX_POINTS).max(1);
-    // Axes span the actual values plus a margin; the few wild predictions beyond are counted, not drawn.
-    let (lo, hi) = actual
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let (lo, hi) = (lo.floor() - 1.0, hi.ceil() + 1.0);
+    let (lo, hi, hidden) = axes(actual, &[float, quantized]);
     let inside = |p: &(f64, f64)| p.1 >= lo && p.1 <= hi;
-    let hidden = float
-        .iter()
-        .chain(quantized)
-        .filter(|&&p| p < lo || p > hi)
-        .count();
     {
         let root = SVGBackend::with_string(&mut svg, (720, 600)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
@@ -81,6 +70,23 @@ pub fn predictions_svg(actual: &[f64], float: &[f64], quantized: &[f64]) -> anyh
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
+}
+
+/// Axes that span the actual values plus a margin, and how many predictions fall beyond them
+/// (the few wild ones are counted, not drawn).
+fn axes(actual: &[f64], predictions: &[&[f64]]) -> (f64, f64, usize) {
+    let (lo, hi) = actual
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let (lo, hi) = (lo.floor() - 1.0, hi.ceil() + 1.0);
+    let hidden = predictions
+        .iter()
+        .flat_map(|p| p.iter())
+        .filter(|&&p| p < lo || p > hi)
+        .count();
+    (lo, hi, hidden)
 }
 
 fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
