@@ -201,8 +201,15 @@ fn every_input_format_gives_the_same_predictions() {
     for path in ["/ping", "/health"] {
         assert_eq!(server.request("GET", path, "text/plain", b"").0, 200);
     }
-    let (_, version) = server.request("GET", "/version", "text/plain", b"");
-    assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+    // As MLflow's: the version as text; the model's description has a route of its own.
+    let (status, version) = server.request("GET", "/version", "text/plain", b"");
+    assert_eq!(
+        (status, version),
+        (200, Value::from(env!("CARGO_PKG_VERSION")))
+    );
+    let (_, metadata) = server.request("GET", "/metadata", "text/plain", b"");
+    assert_eq!(metadata["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(metadata["features"], json!(FEATURES));
     assert_eq!(server.stop(), 0);
 }
 
@@ -251,7 +258,13 @@ fn bad_requests_get_4xx_with_a_message() {
             answer["message"].as_str().unwrap().contains(needle),
             "{body}: {answer}"
         );
-        assert!(answer["error_code"].is_string());
+        // MLflow's codes: input that does not fit the model, or a body without an input.
+        let code = if needle.starts_with("expected one of") {
+            "BAD_REQUEST"
+        } else {
+            "INVALID_PARAMETER_VALUE"
+        };
+        assert_eq!(answer["error_code"], code, "{body}: {answer}");
     }
     let (status, answer) = server.request(
         "POST",
@@ -261,7 +274,7 @@ fn bad_requests_get_4xx_with_a_message() {
     );
     assert_eq!(
         (status, answer["error_code"].as_str()),
-        (400, Some("MALFORMED_REQUEST"))
+        (400, Some("BAD_REQUEST"))
     );
     let csv = format!("{}\n1,2,3,4,5,6,inf,8\n", FEATURES.join(","));
     let (status, answer) = server.request("POST", "/invocations", "text/csv", csv.as_bytes());
@@ -404,15 +417,18 @@ fn ambiguous_and_unusable_inputs_are_refused() {
         (
             json!({"dataframe_split": {"columns": twice, "data": [row]}}).to_string(),
             "column MedInc appears twice",
+            "INVALID_PARAMETER_VALUE",
         ),
         (
             r#"{"dataframe_records": [{"MedInc": 1, "MedInc": 2, "HouseAge": 3}]}"#.to_owned(),
             "key \"MedInc\" appears twice",
+            "BAD_REQUEST",
         ),
         (
             json!({"dataframe_split": {"columns": FEATURES, "data": [row]}, "instances": [row]})
                 .to_string(),
             "the body has dataframe_split and instances: send exactly one input",
+            "BAD_REQUEST",
         ),
         (
             // Raw census columns whose ratio overflows: households = 1e-320.
@@ -422,12 +438,14 @@ fn ambiguous_and_unusable_inputs_are_refused() {
                 "data": [[-122.23, 37.88, 41.0, 880.0, 129.0, 322.0, 1e-320, 8.3252]]}})
             .to_string(),
             "row 0: AveRooms is inf, not a usable number",
+            "INVALID_PARAMETER_VALUE",
         ),
     ];
-    for (body, needle) in cases {
+    for (body, needle, code) in cases {
         let (status, answer) =
             server.request("POST", "/invocations", "application/json", body.as_bytes());
         assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["error_code"], code, "{body}: {answer}");
         assert!(
             answer["message"].as_str().unwrap().contains(needle),
             "{body}: {answer}"

@@ -1,8 +1,11 @@
 //! `cali-reg serve`: MLflow's scoring protocol over HTTP (axum on tokio).
 //!
-//! `GET /ping`, `GET /health`, `GET /version`, `POST /invocations` with MLflow's JSON inputs
-//! (`dataframe_split`, `dataframe_records`, `instances`, `inputs`) or `text/csv`; answers
-//! `{"predictions": [...]}`. Bad requests get a 4xx and `{"error_code", "message"}`.
+//! `GET /ping`, `GET /health`, `GET /version` (the version, as text), `GET /metadata` (the
+//! model, as JSON), `POST /invocations` with MLflow's JSON inputs (`dataframe_split`,
+//! `dataframe_records`, `instances`, `inputs`) or `text/csv`; answers `{"predictions": [...]}`.
+//! Bad requests get a 4xx and `{"error_code", "message"}`, with MLflow's codes: `BAD_REQUEST`
+//! for a body that does not parse, `INVALID_PARAMETER_VALUE` for input that does not fit the
+//! model.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,10 +56,22 @@ struct ApiError {
 }
 
 impl ApiError {
+    /// A body that cannot be read or parsed (MLflow's `BAD_REQUEST`).
     fn bad(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             code: "BAD_REQUEST",
+            message: message.into(),
+        }
+    }
+
+    /// Input that parses but does not fit the model: a missing or repeated column, a wrong
+    /// number of values, a value that is not a usable number (MLflow's
+    /// `INVALID_PARAMETER_VALUE`, the code of its schema enforcement).
+    fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_PARAMETER_VALUE",
             message: message.into(),
         }
     }
@@ -138,6 +153,7 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
             .route("/ping", get(ping))
             .route("/health", get(ping))
             .route("/version", get(version))
+            .route("/metadata", get(metadata))
             .route("/invocations", post(invocations))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
@@ -197,7 +213,13 @@ async fn ping() -> &'static str {
     "ok\n"
 }
 
-async fn version(State(app): State<Arc<App>>) -> Response {
+/// The version as text, as MLflow's `/version` answers its own.
+async fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// What is being served, for people and tools: the server, the model's kind and features.
+async fn metadata(State(app): State<Arc<App>>) -> Response {
     let body = json!({
         "name": "cali-reg",
         "version": env!("CARGO_PKG_VERSION"),
@@ -311,12 +333,9 @@ fn body_error(e: &axum::Error, max_body: usize) -> ApiError {
 
 fn from_json(bytes: &[u8]) -> Result<Decoded, ApiError> {
     body::decode(bytes).map_err(|problem| match problem {
-        body::Problem::Malformed(message) => ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "MALFORMED_REQUEST",
-            message,
-        },
-        body::Problem::Schema(message) => ApiError::bad(message),
+        body::Problem::Malformed(message) | body::Problem::Schema(message) => {
+            ApiError::bad(message)
+        }
     })
 }
 
@@ -361,11 +380,11 @@ fn from_csv(bytes: &[u8]) -> Result<Decoded, ApiError> {
 fn cell(table: &Decoded, r: usize, c: usize, column: &str) -> Result<f64, ApiError> {
     match table.bad(r, c) {
         None => Ok(table.row(r)[c]),
-        Some(bad) if bad.not_finite => Err(ApiError::bad(format!(
+        Some(bad) if bad.not_finite => Err(ApiError::invalid(format!(
             "row {r}, column {column}: {} is not finite",
             bad.shown
         ))),
-        Some(bad) => Err(ApiError::bad(format!(
+        Some(bad) => Err(ApiError::invalid(format!(
             "row {r}, column {column}: {} is not a number",
             bad.shown
         ))),
@@ -393,10 +412,10 @@ impl<'a> Columns<'a> {
             .enumerate()
             .find(|(i, c)| names[..*i].contains(c))
         {
-            return Err(ApiError::bad(format!("column {twice} appears twice")));
+            return Err(ApiError::invalid(format!("column {twice} appears twice")));
         }
         let layout = InputLayout::bind(predictor.recipe(), names)
-            .map_err(|e| ApiError::bad(e.to_string()))?;
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
         let used = layout.used_columns();
         Ok(Self::Named {
             layout,
@@ -421,7 +440,7 @@ impl<'a> Columns<'a> {
                 used,
             } => {
                 if row.len() != names.len() {
-                    return Err(ApiError::bad(format!(
+                    return Err(ApiError::invalid(format!(
                         "row {r} has {} values for {} columns",
                         row.len(),
                         names.len()
@@ -432,11 +451,11 @@ impl<'a> Columns<'a> {
                 }
                 layout
                     .features(r, raw, features)
-                    .map_err(|e| ApiError::bad(e.to_string()))
+                    .map_err(|e| ApiError::invalid(e.to_string()))
             }
             Self::Positional(names) => {
                 if row.len() != names.len() {
-                    return Err(ApiError::bad(format!(
+                    return Err(ApiError::invalid(format!(
                         "row {r} has {} values; the model takes {} ({})",
                         row.len(),
                         names.len(),
@@ -464,7 +483,7 @@ fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiErr
         columns.features(table, r, &mut raw, &mut features)?;
         for (&v, name) in features.iter().zip(&names) {
             if !v.is_finite() || v.abs() > dataset::MAX_MAGNITUDE {
-                return Err(ApiError::bad(format!(
+                return Err(ApiError::invalid(format!(
                     "row {r}: {name} is {v:e}, not a usable number (beyond ±1e100)"
                 )));
             }
@@ -472,7 +491,7 @@ fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiErr
         predictor.count_outside(&features, &mut outside);
         let prediction = predictor.predict_row(&features);
         if !prediction.is_finite() {
-            return Err(ApiError::bad(format!(
+            return Err(ApiError::invalid(format!(
                 "row {r}: the prediction is {prediction}, not a finite number"
             )));
         }
