@@ -114,28 +114,6 @@ fn measure(label: &str, cmd: &mut Command) -> anyhow::Result<Measured> {
     })
 }
 
-/// A Python with pandas and scikit-learn, in a venv under target/ (made once).
-fn python_venv(root: &Path) -> anyhow::Result<PathBuf> {
-    let venv = root.join("target/bench-venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        println!("creating {} with pandas and scikit-learn", venv.display());
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()?
-            .success()
-            && Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "pandas", "scikit-learn"])
-                .status()?
-                .success();
-        if !ok {
-            bail!("cannot create the Python venv for --compare-python");
-        }
-    }
-    Ok(python)
-}
-
 /// Median wall time (ms) of `runs` runs of a command, its output discarded.
 fn median_ms(runs: usize, mut cmd: impl FnMut() -> Command) -> anyhow::Result<f64> {
     let mut times = Vec::with_capacity(runs);
@@ -243,7 +221,7 @@ pub fn bench(options: &Options) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let bin = crate::pipeline::build_binary(&root)?;
     let python = if options.compare_python {
-        Some(python_venv(&root)?)
+        Some(crate::venv::ensure(&root, "bench-venv", "bench.txt")?)
     } else {
         None
     };

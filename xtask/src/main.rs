@@ -11,6 +11,7 @@ mod http;
 mod loadtest;
 mod pipeline;
 mod stages;
+mod venv;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -53,6 +54,14 @@ enum Task {
     Loadtest,
     /// Write the manual page, from the binary's own definitions, to target/man/cali-reg.1
     Man,
+    /// The tests: set up the Python clients they check against (target/venv-test, from
+    /// xtask/python/test.txt), then `cargo test --workspace` with CALI_REG_PYTHON naming it;
+    /// further arguments go to cargo test
+    Test {
+        /// Passed on to `cargo test --workspace`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,6 +78,7 @@ fn main() -> ExitCode {
         Task::Bench(options) => bench::bench(&options),
         Task::Loadtest => loadtest::loadtest(),
         Task::Man => man(),
+        Task::Test { args } => test(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -77,6 +87,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask test`: the Python clients, then the workspace's tests with their path.
+fn test(args: &[String]) -> anyhow::Result<()> {
+    let python = venv::ensure(&project_root(), "venv-test", "test.txt")?;
+    let status = cargo()
+        .args(["test", "--workspace"])
+        .args(args)
+        .env("CALI_REG_PYTHON", &python)
+        .status()?;
+    if !status.success() {
+        anyhow::bail!("cargo test failed ({status})");
+    }
+    Ok(())
 }
 
 /// `cargo xtask man`: the manual page the binary renders from its own argument definitions.
@@ -204,7 +228,7 @@ mod tests {
     #[test]
     fn every_task_has_help_and_well_formed_arguments() {
         Cli::command().debug_assert();
-        for task in ["pipeline", "gen-data", "bench", "loadtest", "man"] {
+        for task in ["pipeline", "gen-data", "bench", "loadtest", "man", "test"] {
             let help = Cli::try_parse_from(["cargo xtask", task, "--help"]).map(|_| ());
             let kind = help.err().map(|e| e.kind());
             assert_eq!(kind, Some(clap::error::ErrorKind::DisplayHelp), "{task}");

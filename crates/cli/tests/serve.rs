@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::data_path;
+use crate::support::{data_path, python};
 
 const FEATURES: [&str; 8] = dataset::california::FEATURE_NAMES;
 
@@ -564,5 +564,123 @@ fn the_server_runs_with_an_allocator_that_returns_memory() {
     let (status, answer) = server.post(&json!({ "instances": vec![row; 50_000] }));
     assert_eq!(status, 200);
     assert_eq!(predictions(&answer).len(), 50_000);
+    assert_eq!(server.stop(), 0);
+}
+
+/// Parse an OpenMetrics text with `prometheus_client`'s own parser: each sample as
+/// `[name, {labels}, value]`.
+fn parsed_by_prometheus_client(text: &str) -> Vec<Value> {
+    let script = r#"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+samples = [
+    [s.name, s.labels, s.value]
+    for family in text_string_to_metric_families(sys.stdin.read())
+    for s in family.samples
+]
+print(json.dumps(samples))
+"#;
+    let mut child = Command::new(python())
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "prometheus_client refused the text: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The value of the sample `name` whose labels include `labels`, if any.
+fn sample(samples: &[Value], name: &str, labels: &Value) -> Option<f64> {
+    samples.iter().find_map(|s| {
+        let matches = s[0] == name
+            && labels
+                .as_object()
+                .unwrap()
+                .iter()
+                .all(|(k, v)| s[1][k] == *v);
+        matches.then(|| s[2].as_f64().unwrap())
+    })
+}
+
+#[test]
+fn metrics_parse_with_prometheus_client_and_move() {
+    let server = Server::start(&[]);
+    let metrics = |server: &Server| {
+        let (status, text) = server.request("GET", "/metrics", "text/plain", b"");
+        assert_eq!(status, 200);
+        parsed_by_prometheus_client(text.as_str().unwrap())
+    };
+    let before = metrics(&server);
+    let info = sample(&before, "cali_reg_model_info", &json!({"kind": "float"}));
+    assert_eq!(info, Some(1.0));
+    let started = sample(&before, "cali_reg_process_start_time_seconds", &json!({})).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        started > now - 600.0 && started <= now,
+        "{started} vs {now}"
+    );
+
+    // Two rows, one of them out of range; a bad request; an unknown path.
+    let mut far = rows()[0].clone();
+    far[2] = 1e4;
+    let (status, _) = server.post(&json!({ "instances": [rows()[0].clone(), far] }));
+    assert_eq!(status, 200);
+    let (status, _) = server.post(&json!({ "instances": [[1, 2]] }));
+    assert_eq!(status, 400);
+    assert_eq!(server.request("GET", "/nowhere", "text/plain", b"").0, 404);
+
+    let after = metrics(&server);
+    let count = |samples: &[Value], labels: Value| {
+        sample(samples, "cali_reg_http_requests_total", &labels).unwrap_or(0.0)
+    };
+    for (labels, moved) in [
+        (json!({"route": "/invocations", "status": "200"}), 1.0),
+        (json!({"route": "/invocations", "status": "400"}), 1.0),
+        (json!({"route": "other", "status": "404"}), 1.0),
+        (json!({"route": "/metrics", "status": "200"}), 1.0),
+    ] {
+        assert_eq!(
+            count(&after, labels.clone()) - count(&before, labels.clone()),
+            moved,
+            "{labels}"
+        );
+    }
+    let rows_of = |samples: &[Value], name: &str| sample(samples, name, &json!({})).unwrap_or(0.0);
+    assert_eq!(
+        rows_of(&after, "cali_reg_rows_predicted_total")
+            - rows_of(&before, "cali_reg_rows_predicted_total"),
+        2.0
+    );
+    assert_eq!(
+        rows_of(&after, "cali_reg_rows_out_of_range_total")
+            - rows_of(&before, "cali_reg_rows_out_of_range_total"),
+        1.0
+    );
+    let latency = sample(
+        &after,
+        "cali_reg_http_request_duration_seconds_count",
+        &json!({"route": "/invocations"}),
+    );
+    assert_eq!(latency, Some(2.0));
     assert_eq!(server.stop(), 0);
 }

@@ -11,6 +11,21 @@ pub fn data_path() -> PathBuf {
         .unwrap_or_else(|e| panic!("this test needs the California Housing data: {e}"))
 }
 
+/// A Python with the clients the tests check against (`prometheus_client`): `CALI_REG_PYTHON`,
+/// which `cargo xtask test` sets after building `target/venv-test`. Fails, never skips, when
+/// absent.
+pub fn python() -> PathBuf {
+    std::env::var_os("CALI_REG_PYTHON")
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "this test needs Python clients: run the tests with `cargo xtask test`, or set \
+                 CALI_REG_PYTHON to a python that has the packages in xtask/python/test.txt"
+            )
+        })
+}
+
 /// scikit-learn's `LinearRegression` on the seed split (test size 0.2, seed 42).
 pub const SKLEARN_COEF: [f64; 8] = [
     0.4486749096657172,

@@ -26,6 +26,7 @@ use body::Decoded;
 
 mod body;
 mod connections;
+mod metrics;
 
 use crate::args::{Common, ServeArgs};
 use crate::artifacts::{LINEAR, QUANTIZED, load_any};
@@ -42,6 +43,7 @@ struct App {
     /// size from this budget, so many large requests wait rather than exhaust memory.
     bodies: tokio::sync::Semaphore,
     quiet: bool,
+    metrics: metrics::Metrics,
 }
 
 /// The budget of request bodies held at once.
@@ -127,8 +129,13 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
             common.artifacts.join(name)
         }
     };
+    let predictor = load_any(&path)?;
+    let sha256 = std::fs::read(&path)
+        .map(|bytes| crate::artifacts::sha256_hex(&bytes))
+        .unwrap_or_default();
     let app = Arc::new(App {
-        predictor: load_any(&path)?,
+        metrics: metrics::Metrics::new(predictor.kind(), &sha256),
+        predictor,
         model: path.display().to_string(),
         max_body: args.max_body,
         body_timeout: seconds(args.body_timeout),
@@ -154,6 +161,7 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
             .route("/health", get(ping))
             .route("/version", get(version))
             .route("/metadata", get(metadata))
+            .route("/metrics", get(metrics))
             .route("/invocations", post(invocations))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
@@ -199,6 +207,11 @@ async fn log(State(app): State<Arc<App>>, req: Request, next: Next) -> Response 
         Instant::now(),
     );
     let response = next.run(req).await;
+    app.metrics.request(
+        &path,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     if !app.quiet {
         output::stderr(format_args!(
             "{method} {path} {} {:.3} ms",
@@ -216,6 +229,15 @@ async fn ping() -> &'static str {
 /// The version as text, as MLflow's `/version` answers its own.
 async fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
+}
+
+/// The server's metrics, for Prometheus.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        app.metrics.encode(),
+    )
+        .into_response()
 }
 
 /// What is being served, for people and tools: the server, the model's kind and features.
@@ -479,6 +501,7 @@ fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiErr
     let mut features = vec![0.0; names.len()];
     let mut outside = vec![0_u64; names.len()];
     let mut predictions = Vec::with_capacity(table.n_rows());
+    let mut rows_outside = 0;
     for r in 0..table.n_rows() {
         columns.features(table, r, &mut raw, &mut features)?;
         for (&v, name) in features.iter().zip(&names) {
@@ -488,7 +511,9 @@ fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiErr
                 )));
             }
         }
+        let before: u64 = outside.iter().sum();
         predictor.count_outside(&features, &mut outside);
+        rows_outside += u64::from(outside.iter().sum::<u64>() > before);
         let prediction = predictor.predict_row(&features);
         if !prediction.is_finite() {
             return Err(ApiError::invalid(format!(
@@ -497,6 +522,7 @@ fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiErr
         }
         predictions.push(prediction);
     }
+    app.metrics.rows(predictions.len() as u64, rows_outside);
     let warnings = predictor
         .range_warnings(&outside)
         .iter()

@@ -1,0 +1,131 @@
+//! `GET /metrics`: what the server has done, in the OpenMetrics text format that Prometheus
+//! scrapes (prometheus-client's registry and encoder).
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+/// The media type of the answer.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The routes requests are counted by; anything else counts as `other`, so that a client
+/// cannot grow the label set without bound.
+const ROUTES: [&str; 6] = [
+    "/invocations",
+    "/ping",
+    "/health",
+    "/version",
+    "/metadata",
+    "/metrics",
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Request {
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Route {
+    route: &'static str,
+}
+
+/// The server's counters, histogram and facts.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<Request, Counter>,
+    latency: Family<Route, Histogram>,
+    rows: Counter,
+    rows_outside: Counter,
+}
+
+/// Latency buckets: 50 µs to about 3.3 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(50e-6, 2.0, 17))
+}
+
+impl Metrics {
+    /// A registry for a server of the model of `kind` whose file has SHA-256 `sha256`.
+    pub fn new(kind: &str, sha256: &str) -> Self {
+        let mut registry = Registry::with_prefix("cali_reg");
+        let requests = Family::<Request, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route and status",
+            requests.clone(),
+        );
+        let latency = Family::<Route, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from a request's head to its answer, by route",
+            latency.clone(),
+        );
+        let rows = Counter::default();
+        registry.register("rows_predicted", "Rows predicted", rows.clone());
+        let rows_outside = Counter::default();
+        registry.register(
+            "rows_out_of_range",
+            "Rows predicted with a value outside its feature's training range",
+            rows_outside.clone(),
+        );
+        registry.register(
+            "model",
+            "The model served",
+            Info::new(vec![
+                ("kind".to_owned(), kind.to_owned()),
+                ("sha256".to_owned(), sha256.to_owned()),
+            ]),
+        );
+        let started = Gauge::<f64, AtomicU64>::default();
+        started.set(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        );
+        registry.register(
+            "process_start_time_seconds",
+            "When the server started, in seconds since the Unix epoch",
+            started,
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            rows,
+            rows_outside,
+        }
+    }
+
+    /// Count an answered request and its latency.
+    pub fn request(&self, path: &str, status: u16, seconds: f64) {
+        let route = ROUTES.into_iter().find(|r| *r == path).unwrap_or("other");
+        self.requests
+            .get_or_create(&Request { route, status })
+            .inc();
+        self.latency
+            .get_or_create(&Route { route })
+            .observe(seconds);
+    }
+
+    /// Count rows predicted, and those of them with a value outside the training range.
+    pub fn rows(&self, predicted: u64, outside: u64) {
+        self.rows.inc_by(predicted);
+        self.rows_outside.inc_by(outside);
+    }
+
+    /// The text exposition.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
