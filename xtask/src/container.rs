@@ -212,29 +212,9 @@ fn record_image(ctx: &Runner, line: &str) -> anyhow::Result<()> {
     crate::pipeline::update_run_record(ctx, "image", record)
 }
 
-/// Run `serve` in the image on the host network, bound to 127.0.0.1; one `/invocations` request
-/// must give the host's predictions exactly, and `docker stop` must end it with exit code 0.
-/// The served image's first connection that answers `/ping`, within 15 s.
-fn ready(addr: &str) -> anyhow::Result<crate::http::Connection> {
-    let started = std::time::Instant::now();
-    loop {
-        let ready = crate::http::Connection::open(addr).ok().and_then(|mut c| {
-            let pong = c.request("GET", "/ping", "text/plain", b"").ok()?;
-            (pong.0 == 200).then_some(c)
-        });
-        match ready {
-            Some(c) => return Ok(c),
-            None if started.elapsed().as_secs() < 15 => {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            None => bail!("the served image never answered /ping on {addr}"),
-        }
-    }
-}
-
 /// The sample rows through the served image equal the host binary's predictions of them.
 fn check_served(ctx: &Runner, addr: &str) -> anyhow::Result<()> {
-    let mut conn = ready(addr)?;
+    let mut conn = crate::http::ready(addr, 15, "the served image")?;
     let samples = std::fs::read(ctx.artifact("samples.csv"))?;
     let (status, body) = conn.request("POST", "/invocations", "text/csv", &samples)?;
     if status != 200 {

@@ -70,3 +70,22 @@ impl Connection {
         Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 }
+
+/// A connection to the server at `addr` once it answers `GET /ping` with 200, polling for up
+/// to `seconds`; `what` names it in the error.
+pub fn ready(addr: &str, seconds: u64, what: &str) -> anyhow::Result<Connection> {
+    let started = std::time::Instant::now();
+    loop {
+        let ready = Connection::open(addr).ok().and_then(|mut c| {
+            let pong = c.request("GET", "/ping", "text/plain", b"").ok()?;
+            (pong.0 == 200).then_some(c)
+        });
+        match ready {
+            Some(c) => return Ok(c),
+            None if started.elapsed().as_secs() < seconds => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            None => bail!("{what} never answered /ping on {addr}"),
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! It runs `cargo` through `$CARGO` and the built `cali-reg` binary as a process; it shares no code with the CLI.
 
 mod bench;
+mod conformance;
 mod container;
 mod http;
 mod loadtest;
@@ -54,6 +55,10 @@ enum Task {
     Loadtest,
     /// Write the manual page, from the binary's own definitions, to target/man/cali-reg.1
     Man,
+    /// `cali-reg serve` against a real MLflow scoring server (installed in
+    /// target/venv-conformance): the same battery of requests to both, every difference
+    /// documented or a failure
+    Conformance,
     /// The tests: set up the Python clients they check against (target/venv-test, from
     /// xtask/python/test.txt), then `cargo test --workspace` with CALI_REG_PYTHON naming it;
     /// further arguments go to cargo test
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         Task::Bench(options) => bench::bench(&options),
         Task::Loadtest => loadtest::loadtest(),
         Task::Man => man(),
+        Task::Conformance => conformance::conformance(),
         Task::Test { args } => test(&args),
     };
     match result {
@@ -228,7 +234,15 @@ mod tests {
     #[test]
     fn every_task_has_help_and_well_formed_arguments() {
         Cli::command().debug_assert();
-        for task in ["pipeline", "gen-data", "bench", "loadtest", "man", "test"] {
+        for task in [
+            "pipeline",
+            "gen-data",
+            "bench",
+            "loadtest",
+            "man",
+            "test",
+            "conformance",
+        ] {
             let help = Cli::try_parse_from(["cargo xtask", task, "--help"]).map(|_| ());
             let kind = help.err().map(|e| e.kind());
             assert_eq!(kind, Some(clap::error::ErrorKind::DisplayHelp), "{task}");

@@ -4,8 +4,8 @@
 //! model, as JSON), `POST /invocations` with MLflow's JSON inputs (`dataframe_split`,
 //! `dataframe_records`, `instances`, `inputs`) or `text/csv`; answers `{"predictions": [...]}`.
 //! Bad requests get a 4xx and `{"error_code", "message"}`, with MLflow's codes: `BAD_REQUEST`
-//! for a body that does not parse, `INVALID_PARAMETER_VALUE` for input that does not fit the
-//! model.
+//! for a body that does not parse into a table of numbers, `INVALID_PARAMETER_VALUE` for a
+//! table that does not fit the model (`cargo xtask conformance` compares them with MLflow's).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,7 +58,9 @@ struct ApiError {
 }
 
 impl ApiError {
-    /// A body that cannot be read or parsed (MLflow's `BAD_REQUEST`).
+    /// A body that cannot be read or parsed into a table of numbers: malformed JSON, rows of the
+    /// wrong length, a cell that is not a number (MLflow's `BAD_REQUEST`, as its answers to
+    /// the same requests).
     fn bad(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
@@ -67,9 +69,9 @@ impl ApiError {
         }
     }
 
-    /// Input that parses but does not fit the model: a missing or repeated column, a wrong
-    /// number of values, a value that is not a usable number (MLflow's
-    /// `INVALID_PARAMETER_VALUE`, the code of its schema enforcement).
+    /// A table that does not fit the model: a missing, unknown or repeated column, a derived
+    /// value that is not usable (MLflow's `INVALID_PARAMETER_VALUE`, the code of its schema
+    /// enforcement).
     fn invalid(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
@@ -402,11 +404,11 @@ fn from_csv(bytes: &[u8]) -> Result<Decoded, ApiError> {
 fn cell(table: &Decoded, r: usize, c: usize, column: &str) -> Result<f64, ApiError> {
     match table.bad(r, c) {
         None => Ok(table.row(r)[c]),
-        Some(bad) if bad.not_finite => Err(ApiError::invalid(format!(
+        Some(bad) if bad.not_finite => Err(ApiError::bad(format!(
             "row {r}, column {column}: {} is not finite",
             bad.shown
         ))),
-        Some(bad) => Err(ApiError::invalid(format!(
+        Some(bad) => Err(ApiError::bad(format!(
             "row {r}, column {column}: {} is not a number",
             bad.shown
         ))),
@@ -462,7 +464,7 @@ impl<'a> Columns<'a> {
                 used,
             } => {
                 if row.len() != names.len() {
-                    return Err(ApiError::invalid(format!(
+                    return Err(ApiError::bad(format!(
                         "row {r} has {} values for {} columns",
                         row.len(),
                         names.len()
@@ -477,7 +479,7 @@ impl<'a> Columns<'a> {
             }
             Self::Positional(names) => {
                 if row.len() != names.len() {
-                    return Err(ApiError::invalid(format!(
+                    return Err(ApiError::bad(format!(
                         "row {r} has {} values; the model takes {} ({})",
                         row.len(),
                         names.len(),

@@ -1,0 +1,137 @@
+//! `cargo xtask conformance`: `cali-reg serve` against a real MLflow scoring server.
+//!
+//! MLflow (with scikit-learn and pandas) goes into `target/venv-conformance`. A scikit-learn
+//! model of the seed split is saved as MLflow saves models, and served by
+//! `mlflow models serve --env-manager local`; `cali-reg serve` serves our model of the same
+//! split; both on loopback. `xtask/python/conformance.py` sends both the same battery and fails
+//! on any difference its table of documented ones (the README's) does not name.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, bail};
+
+use crate::{pipeline, project_root, venv};
+
+/// A server process, stopped with its whole process group (MLflow's command starts uvicorn
+/// as a child of its own) when dropped.
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(command: &mut Command, log: &Path) -> anyhow::Result<Served> {
+    use std::os::unix::process::CommandExt;
+
+    let out = std::fs::File::create(log)?;
+    let child = command
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    Ok(Served(child))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The data file as the binary finds it (`cali-reg locate`).
+fn data_path(bin: &Path) -> anyhow::Result<PathBuf> {
+    let out = Command::new(bin).args(["locate", "--json"]).output()?;
+    if !out.status.success() {
+        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    Ok(PathBuf::from(
+        answer["path"]
+            .as_str()
+            .context("cali-reg locate gave no path")?,
+    ))
+}
+
+pub fn conformance() -> anyhow::Result<()> {
+    let root = project_root();
+    let python = venv::ensure(&root, "venv-conformance", "conformance.txt")?;
+    let bin = pipeline::build_binary(&root)?;
+    let work = root.join("target/conformance");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let data = data_path(&bin)?;
+    let artifacts = work.join("artifacts");
+    let trained = Command::new(&bin)
+        .args(["train", "--quiet", "--artifacts"])
+        .arg(&artifacts)
+        .arg("--data")
+        .arg(&data)
+        .stdout(Stdio::null())
+        .status()?;
+    if !trained.success() {
+        bail!("cali-reg train failed ({trained})");
+    }
+    let script = root.join("xtask/python/conformance.py");
+    let model = work.join("mlflow-model");
+    let saved = Command::new(&python)
+        .arg(&script)
+        .args(["save"])
+        .arg(&data)
+        .arg(&model)
+        .status()?;
+    if !saved.success() {
+        bail!("saving the MLflow model failed ({saved})");
+    }
+    let (theirs, ours) = (free_port()?, free_port()?);
+    // MLflow runs `uvicorn` by name: the venv's bin first on the PATH.
+    let bin_dir = python.parent().context("the venv's bin")?;
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let _mlflow = spawn(
+        Command::new(&python)
+            .args(["-m", "mlflow", "models", "serve", "--env-manager", "local"])
+            .args(["-h", "127.0.0.1", "-p", &theirs.to_string(), "-m"])
+            .arg(&model)
+            .env("PATH", path),
+        &work.join("mlflow.log"),
+    )?;
+    let _cali_reg = spawn(
+        Command::new(&bin)
+            .args([
+                "serve",
+                "--quiet",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &ours.to_string(),
+            ])
+            .arg("--artifacts")
+            .arg(&artifacts),
+        &work.join("cali-reg.log"),
+    )?;
+    crate::http::ready(&format!("127.0.0.1:{theirs}"), 120, "MLflow's server")
+        .with_context(|| format!("see {}", work.join("mlflow.log").display()))?;
+    crate::http::ready(&format!("127.0.0.1:{ours}"), 30, "cali-reg serve")?;
+    println!("MLflow on 127.0.0.1:{theirs}, cali-reg on 127.0.0.1:{ours}");
+    let compared = Command::new(&python)
+        .arg(&script)
+        .arg("compare")
+        .arg(format!("http://127.0.0.1:{theirs}"))
+        .arg(format!("http://127.0.0.1:{ours}"))
+        .arg(&data)
+        .status()?;
+    if !compared.success() {
+        bail!("the servers differ beyond the documented differences (above)");
+    }
+    Ok(())
+}
