@@ -13,6 +13,10 @@ const FEATURES: [&str; 8] = dataset::california::FEATURE_NAMES;
 struct Server {
     child: Child,
     addr: String,
+    /// Its artifacts folder (the model files served).
+    artifacts: std::path::PathBuf,
+    /// What it has written on stderr after its first line.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
     _dir: tempfile::TempDir,
 }
 
@@ -60,11 +64,21 @@ impl Server {
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .to_owned();
         // Keep draining the request log so the server never blocks on a full pipe.
-        let mut stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = kept.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         Self {
             child,
             addr,
+            artifacts,
+            log,
             _dir: dir,
         }
     }
@@ -683,5 +697,70 @@ fn metrics_parse_with_prometheus_client_and_move() {
         &json!({"route": "/invocations"}),
     );
     assert_eq!(latency, Some(2.0));
+    assert_eq!(server.stop(), 0);
+}
+
+/// Wait (up to 20 s) until `done` holds.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed().as_secs() < 20, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sighup_reloads_the_model_and_keeps_it_when_the_new_file_is_bad() {
+    let server = Server::start(&[]);
+    let body = json!({ "instances": [rows()[0].clone()] });
+    let served = || predictions(&server.post(&body).1);
+    let before = served();
+    // A model of another split, written over the file served, then SIGHUP.
+    let retrained = Command::new(env!("CARGO_BIN_EXE_cali-reg"))
+        .args(["train", "--seed", "7", "--json", "--artifacts"])
+        .arg(&server.artifacts)
+        .env("CALI_REG_DATA", data_path())
+        .output()
+        .unwrap();
+    assert!(retrained.status.success());
+    let model: Value = serde_json::from_slice(&retrained.stdout).unwrap();
+    let expected: f64 = model["coefficients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&rows()[0])
+        .map(|(c, x)| c.as_f64().unwrap() * x)
+        .sum::<f64>()
+        + model["intercept"].as_f64().unwrap();
+    let hangup = || {
+        let pid = server.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-HUP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    hangup();
+    eventually("the new model answers", || served() != before);
+    assert!(
+        (served()[0] - expected).abs() <= 1e-12 * expected.abs(),
+        "{:?} vs {expected}",
+        served()
+    );
+    assert!(server.log.lock().unwrap().contains("reloaded"));
+
+    // A bad file: refused with the reason, and the model served stays.
+    std::fs::write(
+        server.artifacts.join("linear_model.msgpack"),
+        b"not a model",
+    )
+    .unwrap();
+    hangup();
+    eventually("the bad file is refused", || {
+        server.log.lock().unwrap().contains("kept the model served")
+    });
+    assert!((served()[0] - expected).abs() <= 1e-12 * expected.abs());
     assert_eq!(server.stop(), 0);
 }

@@ -35,7 +35,9 @@ use linreg::Predictor;
 
 /// What every request needs.
 struct App {
-    predictor: Predictor,
+    /// The model served; `SIGHUP` swaps in the file read again, between requests.
+    predictor: std::sync::RwLock<Arc<Predictor>>,
+    path: std::path::PathBuf,
     model: String,
     max_body: usize,
     body_timeout: std::time::Duration,
@@ -132,12 +134,10 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
         }
     };
     let predictor = load_any(&path)?;
-    let sha256 = std::fs::read(&path)
-        .map(|bytes| crate::artifacts::sha256_hex(&bytes))
-        .unwrap_or_default();
     let app = Arc::new(App {
-        metrics: metrics::Metrics::new(predictor.kind(), &sha256),
-        predictor,
+        metrics: metrics::Metrics::new(predictor.kind(), &file_sha256(&path)),
+        predictor: std::sync::RwLock::new(Arc::new(predictor)),
+        path: path.clone(),
         model: path.display().to_string(),
         max_body: args.max_body,
         body_timeout: seconds(args.body_timeout),
@@ -153,11 +153,16 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
         let addr: SocketAddr = listener.local_addr()?;
+        // Taken over before the server says it listens: a SIGHUP from then on reloads, never
+        // ends the process (the signal's default).
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot handle SIGHUP")?;
         output::stderr(format_args!(
             "listening on http://{addr} ({} model {})",
-            app.predictor.kind(),
+            app.current().kind(),
             app.model
         ));
+        tokio::spawn(reload_on_hangup(app.clone(), hangups));
         let router = Router::new()
             .route("/ping", get(ping))
             .route("/health", get(ping))
@@ -179,6 +184,49 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
     })?;
     output::stderr(format_args!("stopped"));
     Ok(())
+}
+
+impl App {
+    /// The model to answer a request with (one request, one model, whatever reloads happen).
+    fn current(&self) -> Arc<Predictor> {
+        match self.predictor.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+/// The SHA-256 of a model file, for the metrics' model info (empty if it cannot be read).
+fn file_sha256(path: &std::path::Path) -> String {
+    std::fs::read(path)
+        .map(|bytes| crate::artifacts::sha256_hex(&bytes))
+        .unwrap_or_default()
+}
+
+/// On each `SIGHUP`, read the model file again: a good file replaces the model between
+/// requests (those in flight finish with the old one); a bad one is refused, saying why, and
+/// the model served stays.
+async fn reload_on_hangup(app: Arc<App>, mut hangups: tokio::signal::unix::Signal) {
+    while hangups.recv().await.is_some() {
+        match load_any(&app.path) {
+            Ok(predictor) => {
+                let sha256 = file_sha256(&app.path);
+                app.metrics.set_model(predictor.kind(), &sha256);
+                let kind = predictor.kind();
+                if let Ok(mut current) = app.predictor.write() {
+                    *current = Arc::new(predictor);
+                }
+                output::stderr(format_args!(
+                    "reloaded {} ({kind} model, SHA-256 {sha256})",
+                    app.model
+                ));
+            }
+            Err(e) => output::stderr(format_args!(
+                "kept the model served: reloading {} failed: {e:#}",
+                app.model
+            )),
+        }
+    }
 }
 
 /// A duration from a number of seconds given on the command line (negative or not a number: 0).
@@ -247,8 +295,8 @@ async fn metadata(State(app): State<Arc<App>>) -> Response {
     let body = json!({
         "name": "cali-reg",
         "version": env!("CARGO_PKG_VERSION"),
-        "model": app.predictor.kind(),
-        "features": app.predictor.recipe().feature_names(),
+        "model": app.current().kind(),
+        "features": app.current().recipe().feature_names(),
     });
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -496,7 +544,7 @@ impl<'a> Columns<'a> {
 }
 
 fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiError> {
-    let predictor = &app.predictor;
+    let predictor = &*app.current();
     let names = predictor.recipe().feature_names();
     let columns = Columns::of(predictor, table)?;
     let mut raw = vec![0.0; table.columns.as_ref().map_or(0, Vec::len)];

@@ -1,9 +1,12 @@
 //! `GET /metrics`: what the server has done, in the OpenMetrics text format that Prometheus
 //! scrapes (prometheus-client's registry and encoder).
 
+use std::sync::RwLock;
 use std::sync::atomic::AtomicU64;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -36,9 +39,23 @@ struct Route {
     route: &'static str,
 }
 
+/// The model served, as an info metric read at each scrape (a reload changes it).
+#[derive(Debug, Default)]
+struct ModelInfo(RwLock<Vec<(String, String)>>);
+
+impl Collector for ModelInfo {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let labels = self.0.read().map(|l| l.clone()).unwrap_or_default();
+        let metric =
+            encoder.encode_descriptor("model", "The model served.", None, MetricType::Info)?;
+        Info::new(labels).encode(metric)
+    }
+}
+
 /// The server's counters, histogram and facts.
 pub struct Metrics {
     registry: Registry,
+    model: std::sync::Arc<ModelInfo>,
     requests: Family<Request, Counter>,
     latency: Family<Route, Histogram>,
     rows: Counter,
@@ -76,14 +93,8 @@ impl Metrics {
             "Rows predicted with a value outside its feature's training range",
             rows_outside.clone(),
         );
-        registry.register(
-            "model",
-            "The model served",
-            Info::new(vec![
-                ("kind".to_owned(), kind.to_owned()),
-                ("sha256".to_owned(), sha256.to_owned()),
-            ]),
-        );
+        let model = std::sync::Arc::new(ModelInfo::default());
+        registry.register_collector(Box::new(model.clone()));
         let started = Gauge::<f64, AtomicU64>::default();
         started.set(
             std::time::SystemTime::now()
@@ -95,12 +106,25 @@ impl Metrics {
             "When the server started, in seconds since the Unix epoch",
             started,
         );
-        Self {
+        let metrics = Self {
             registry,
+            model,
             requests,
             latency,
             rows,
             rows_outside,
+        };
+        metrics.set_model(kind, sha256);
+        metrics
+    }
+
+    /// The model now served: its kind and the SHA-256 of its file.
+    pub fn set_model(&self, kind: &str, sha256: &str) {
+        if let Ok(mut labels) = self.model.0.write() {
+            *labels = vec![
+                ("kind".to_owned(), kind.to_owned()),
+                ("sha256".to_owned(), sha256.to_owned()),
+            ];
         }
     }
 
