@@ -121,10 +121,20 @@ impl Decoded {
 
 /// Decode a JSON body.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, Problem> {
-    // Syntax first, so that a broken body is called malformed whatever its shape; skipping
-    // allocates nothing.
-    serde_json::from_slice::<IgnoredAny>(bytes)
-        .map_err(|e| Problem::Malformed(format!("malformed JSON: {e}")))?;
+    decode_once(bytes).map_err(|problem| match problem {
+        // A broken body is called malformed whatever its shape: a shape error met before the
+        // break is checked against the syntax of the whole body (only a refused body pays
+        // for the second pass; skipping allocates nothing).
+        Problem::Schema(_) => match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Err(e) => Problem::Malformed(format!("malformed JSON: {e}")),
+            Ok(_) => problem,
+        },
+        malformed @ Problem::Malformed(_) => malformed,
+    })
+}
+
+/// One pass of the decoder.
+fn decode_once(bytes: &[u8]) -> Result<Decoded, Problem> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     // Room for as many values and rows as the body could hold (a value takes two bytes at
     // least, a row four), reserved once: no growing copies, and for a large body one block that
