@@ -91,12 +91,7 @@ pub fn conformance() -> anyhow::Result<()> {
     }
     let (theirs, ours) = (free_port()?, free_port()?);
     // MLflow runs `uvicorn` by name: the venv's bin first on the PATH.
-    let bin_dir = python.parent().context("the venv's bin")?;
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = venv::path_with(&python);
     let _mlflow = spawn(
         Command::new(&python)
             .args(["-m", "mlflow", "models", "serve", "--env-manager", "local"])

@@ -95,18 +95,57 @@ fn main() -> ExitCode {
     }
 }
 
-/// `cargo xtask test`: the Python clients, then the workspace's tests with their path.
+/// `cargo xtask test`: the Python clients, the workspace's tests with their path, then the
+/// Python package built and installed as a user would (`pip install ./crates/python`) and its
+/// tests (pytest, scikit-learn's estimator checks among them) against the same binary.
 fn test(args: &[String]) -> anyhow::Result<()> {
-    let python = venv::ensure(&project_root(), "venv-test", "test.txt")?;
-    let status = cargo()
-        .args(["test", "--workspace"])
-        .args(args)
-        .env("CALI_REG_PYTHON", &python)
-        .status()?;
-    if !status.success() {
-        anyhow::bail!("cargo test failed ({status})");
+    use anyhow::Context;
+
+    let root = project_root();
+    let python = venv::ensure(&root, "venv-test", "test.txt")?;
+    let run = |command: &mut std::process::Command, what: &str| -> anyhow::Result<()> {
+        let status = command
+            .status()
+            .with_context(|| format!("cannot run {what}"))?;
+        if !status.success() {
+            anyhow::bail!("{what} failed ({status})");
+        }
+        Ok(())
+    };
+    run(
+        cargo()
+            .args(["test", "--workspace"])
+            .args(args)
+            .env("CALI_REG_PYTHON", &python),
+        "cargo test",
+    )?;
+    if !args.is_empty() {
+        return Ok(()); // a selection of Rust tests: the Python package's are not part of it
     }
-    Ok(())
+    println!("python     pip install ./crates/python, then pytest crates/python/tests");
+    run(
+        std::process::Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(["--no-build-isolation", "--force-reinstall", "--no-deps"])
+            .arg(root.join("crates/python"))
+            .env("PATH", venv::path_with(&python)),
+        "pip install ./crates/python",
+    )?;
+    run(
+        std::process::Command::new(&python)
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .arg(root.join("crates/python/tests"))
+            .env("CALI_REG_BIN", root.join("target/debug/cali-reg"))
+            // scikit-learn skips its array-API check without it; with it, the check runs.
+            .env("SCIPY_ARRAY_API", "1"),
+        "pytest crates/python/tests",
+    )
 }
 
 /// `cargo xtask man`: the manual page the binary renders from its own argument definitions.

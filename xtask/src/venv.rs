@@ -38,6 +38,17 @@ pub fn ensure(root: &Path, name: &str, requirements: &str) -> anyhow::Result<Pat
     Ok(python)
 }
 
+/// The PATH with the venv of `python` first: tools it installed (maturin, uvicorn) are found
+/// by name, as when the venv is activated.
+pub fn path_with(python: &Path) -> String {
+    let bin = python.parent().unwrap_or(Path::new("."));
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 fn run(command: &mut Command) -> anyhow::Result<()> {
     let status = command.status()?;
     if !status.success() {
