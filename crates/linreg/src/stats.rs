@@ -707,16 +707,59 @@ impl SufficientStats {
         rows: &[usize],
     ) -> Result<()> {
         check_rows(self.n_features, x, y, weights, rows)?;
-        let p = self.n_features;
         // The statistics do not depend on the order of the rows (beyond rounding), so they are
         // read in storage order: each column streams through the cache instead of being
         // gathered at random, as a shuffled split's index list would have it.
-        let n = x.nrows();
-        let mut times = vec![0_u32; n];
+        let mut times = vec![0_u32; x.nrows()];
         for &r in rows {
             times[r] += 1;
         }
-        let data = x.as_slice();
+        let in_order = times
+            .iter()
+            .enumerate()
+            .flat_map(|(r, &t)| std::iter::repeat_n(r, t as usize));
+        self.push_gathered(x.as_slice(), x.nrows(), y, weights, in_order)
+    }
+
+    /// Add `n` rows given column by column: `columns` holds the first feature's `n` values, then
+    /// the second's, and so on (nalgebra's layout, NumPy's Fortran order), read in place; the
+    /// targets `y` and the weights (`None`: all 1) one per row. All or nothing, as
+    /// [`push_batch`](Self::push_batch).
+    pub fn push_columns(
+        &mut self,
+        columns: &[f64],
+        n: usize,
+        y: &[f64],
+        weights: Option<&[f64]>,
+    ) -> Result<()> {
+        let p = self.n_features;
+        for (what, expected, got) in [
+            ("feature values, column by column", n * p, columns.len()),
+            ("targets", n, y.len()),
+            ("weights", n, weights.map_or(n, <[f64]>::len)),
+        ] {
+            if got != expected {
+                return Err(Error::Shape {
+                    what,
+                    expected,
+                    got,
+                });
+            }
+        }
+        self.push_gathered(columns, n, y, weights, 0..n)
+    }
+
+    /// Gather the rows `rows` (each index in `0..n`, in storage order) of the column-major
+    /// `data` into row-major batches, and push them.
+    fn push_gathered(
+        &mut self,
+        data: &[f64],
+        n: usize,
+        y: &[f64],
+        weights: Option<&[f64]>,
+        rows: impl Iterator<Item = usize>,
+    ) -> Result<()> {
+        let p = self.n_features;
         let mut work = self.clone();
         let mut batch: Vec<usize> = Vec::with_capacity(4 * BATCH);
         let (mut xb, mut yb) = (vec![0.0; 4 * BATCH * p], Vec::with_capacity(4 * BATCH));
@@ -738,12 +781,10 @@ impl SufficientStats {
             batch.clear();
             Ok(())
         };
-        for (r, &t) in times.iter().enumerate() {
-            for _ in 0..t {
-                batch.push(r);
-                if batch.len() == 4 * BATCH {
-                    flush(&mut batch, &mut work)?;
-                }
+        for r in rows {
+            batch.push(r);
+            if batch.len() == 4 * BATCH {
+                flush(&mut batch, &mut work)?;
             }
         }
         if !batch.is_empty() {

@@ -1,62 +1,91 @@
-//! `cali_reg._native`: the Rust side of the Python package `cali_reg` (PyO3, abi3 for
-//! Python ≥ 3.9). Arrays cross as native-endian `float64` bytes with their shape; models cross
-//! as the bytes of cali-reg's model files, so a model fitted in Python is the file the command
-//! line writes, and the other way round. The estimator's conventions (scikit-learn's) live in
+//! `cali_reg._native`: the Rust side of the Python package `cali_reg` (PyO3 with rust-numpy,
+//! abi3 for Python ≥ 3.9). Float64 NumPy arrays are read in place, C- or Fortran-ordered (any
+//! other layout is copied once); the interpreter lock is released while rows are accumulated,
+//! solved or predicted. Models cross as the bytes of cali-reg's model files, so a model fitted
+//! in Python is the file the command line writes, and the other way round; statistics cross as
+//! the command line's `.stats` files. The estimator's conventions (scikit-learn's) live in
 //! Python (`python/cali_reg/__init__.py`).
 
-use linreg::envelope;
-use linreg::{LinearRegression, Model, Predictor, QuantizedModel, Recipe};
-use nalgebra::{DMatrix, DVector};
+use linreg::envelope::{self, ShardStats};
+use linreg::{LinearRegression, Model, Predictor, QuantizedModel, Recipe, SufficientStats};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-/// The `f64`s in native-endian bytes, `count` of them.
-fn floats(bytes: &[u8], count: usize, what: &str) -> PyResult<Vec<f64>> {
-    if bytes.len() != count * 8 {
-        return Err(PyValueError::new_err(format!(
-            "{what}: {} bytes for {count} float64 values",
-            bytes.len()
-        )));
-    }
-    Ok(bytes
-        .chunks_exact(8)
-        .map(|b| f64::from_ne_bytes(b.try_into().unwrap_or([0; 8])))
-        .collect())
-}
-
 fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
+}
+
+/// A float64 2-D array as the statistics read it: row-major (C order) or column-major
+/// (Fortran order), borrowed in place; another layout copied to C order.
+enum Layout<'a> {
+    Rows(std::borrow::Cow<'a, [f64]>),
+    Columns(&'a [f64]),
+}
+
+fn layout<'a>(x: &'a PyReadonlyArray2<'_, f64>) -> Layout<'a> {
+    // `as_slice` gives the memory of any contiguous array, in its own order.
+    match x.as_slice() {
+        Ok(rows) if x.is_c_contiguous() => Layout::Rows(std::borrow::Cow::Borrowed(rows)),
+        Ok(columns) if x.is_fortran_contiguous() => Layout::Columns(columns),
+        _ => Layout::Rows(std::borrow::Cow::Owned(
+            x.as_array().iter().copied().collect(),
+        )),
+    }
+}
+
+/// A 1-D float64 array in place, or copied when it is strided.
+fn vector<'a>(v: &'a PyReadonlyArray1<'_, f64>) -> std::borrow::Cow<'a, [f64]> {
+    match v.as_slice() {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => std::borrow::Cow::Owned(v.as_array().iter().copied().collect()),
+    }
+}
+
+/// Push the rows of `x` (`n × p`), targets `y` and weights `w` into `stats`.
+fn push(
+    stats: &mut SufficientStats,
+    x: &Layout<'_>,
+    n: usize,
+    y: &[f64],
+    w: Option<&[f64]>,
+) -> linreg::Result<()> {
+    match x {
+        Layout::Rows(rows) => stats.push_batch(rows, y, w),
+        Layout::Columns(columns) => stats.push_columns(columns, n, y, w),
+    }
 }
 
 /// What a fit returns to Python: coefficients, intercept, the model file's bytes, the
 /// condition number of the solve.
 type Fitted<'py> = (Vec<f64>, f64, Bound<'py, PyBytes>, f64);
 
-/// Least squares on `n` rows of `p` features (`x` row-major), targets `y`, optional sample
-/// weights `w`, with or without an intercept; `names` name the features in the model file.
+/// Least squares on the rows of `x` (float64, `n × p`), targets `y`, optional sample weights
+/// `w`, with or without an intercept; `names` name the features in the model file.
 #[pyfunction]
-#[pyo3(signature = (x, n, p, y, w, fit_intercept, names))]
-#[allow(clippy::too_many_arguments)] // the arguments of one array each, as Python passes them
+#[pyo3(signature = (x, y, w, fit_intercept, names))]
 fn fit<'py>(
     py: Python<'py>,
-    x: &[u8],
-    n: usize,
-    p: usize,
-    y: &[u8],
-    w: Option<&[u8]>,
+    x: PyReadonlyArray2<'py, f64>,
+    y: PyReadonlyArray1<'py, f64>,
+    w: Option<PyReadonlyArray1<'py, f64>>,
     fit_intercept: bool,
     names: Vec<String>,
 ) -> PyResult<Fitted<'py>> {
-    let x = DMatrix::from_row_slice(n, p, &floats(x, n * p, "X")?);
-    let y = DVector::from_vec(floats(y, n, "y")?);
-    let w = w.map(|w| floats(w, n, "sample_weight")).transpose()?;
+    let (n, p) = (x.shape()[0], x.shape()[1]);
+    let (rows, y) = (layout(&x), vector(&y));
+    let w = w.as_ref().map(vector);
     let estimator = LinearRegression {
         fit_intercept,
         recipe: Some(Recipe::identity(&names, "y")),
     };
-    let model = estimator
-        .fit_weighted(&x, &y, w.map(DVector::from_vec).as_ref())
+    let model = py
+        .detach(|| {
+            let mut stats = SufficientStats::new(p);
+            push(&mut stats, &rows, n, &y, w.as_deref())?;
+            estimator.fit_stats(&stats)
+        })
         .map_err(value_error)?;
     let bytes = envelope::encode(&model).map_err(value_error)?;
     Ok((
@@ -89,22 +118,42 @@ fn describe(data: &[u8]) -> PyResult<Described> {
     ))
 }
 
-/// Predict `n` rows of `p` features with the model in `data`, row by row, as the command line
-/// and the server do.
+/// Predict the rows of `x` with the model in `data`, row by row, as the command line and the
+/// server do.
 #[pyfunction]
-fn predict(data: &[u8], x: &[u8], n: usize, p: usize) -> PyResult<Vec<f64>> {
+fn predict<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    x: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let predictor = Predictor::decode(data).map_err(value_error)?;
+    let (n, p) = (x.shape()[0], x.shape()[1]);
     if p != predictor.coefficients().len() {
         return Err(PyValueError::new_err(format!(
             "X has {p} features, but the model takes {}",
             predictor.coefficients().len()
         )));
     }
-    let x = floats(x, n * p, "X")?;
-    Ok(x.chunks_exact(p.max(1))
-        .take(n)
-        .map(|row| predictor.predict_row(row))
-        .collect())
+    let rows = layout(&x);
+    let predictions = py.detach(|| match &rows {
+        Layout::Rows(rows) => rows
+            .chunks_exact(p.max(1))
+            .take(n)
+            .map(|row| predictor.predict_row(row))
+            .collect::<Vec<f64>>(),
+        Layout::Columns(columns) => {
+            let mut row = vec![0.0; p];
+            (0..n)
+                .map(|r| {
+                    for (j, v) in row.iter_mut().enumerate() {
+                        *v = columns[j * n + r];
+                    }
+                    predictor.predict_row(&row)
+                })
+                .collect()
+        }
+    });
+    Ok(PyArray1::from_vec(py, predictions))
 }
 
 /// The uint8 model of a float model file (bias-corrected intercept): its bytes, the weights
@@ -121,6 +170,118 @@ fn quantize<'py>(py: Python<'py>, data: &[u8]) -> PyResult<(Bound<'py, PyBytes>,
     ))
 }
 
+/// Mergeable sufficient statistics of a table's rows: the command line's `.stats` files.
+#[pyclass(module = "cali_reg._native")]
+struct Stats {
+    shard: ShardStats,
+}
+
+#[pymethods]
+impl Stats {
+    #[new]
+    fn new(names: Vec<String>, fit_intercept: bool) -> Self {
+        Self {
+            shard: ShardStats {
+                recipe: Recipe::identity(&names, "y"),
+                stats: SufficientStats::new(names.len()),
+                fit_intercept,
+            },
+        }
+    }
+
+    /// Add the rows of `x` with targets `y` and optional weights `w`; all or nothing.
+    fn update(
+        &mut self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f64>,
+        y: PyReadonlyArray1<'_, f64>,
+        w: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<()> {
+        let n = x.shape()[0];
+        if x.shape()[1] != self.shard.stats.n_features() {
+            return Err(PyValueError::new_err(format!(
+                "X has {} features, but the statistics have {}",
+                x.shape()[1],
+                self.shard.stats.n_features()
+            )));
+        }
+        let (rows, y) = (layout(&x), vector(&y));
+        let w = w.as_ref().map(vector);
+        let stats = &mut self.shard.stats;
+        py.detach(|| push(stats, &rows, n, &y, w.as_deref()))
+            .map_err(value_error)
+    }
+
+    /// Merge another's rows in (the same features, the same choice of intercept).
+    fn merge(&mut self, other: &Self) -> PyResult<()> {
+        if other.shard.recipe != self.shard.recipe {
+            return Err(PyValueError::new_err(format!(
+                "the statistics are of other features ({}) than these ({})",
+                other.shard.recipe.feature_names().join(", "),
+                self.shard.recipe.feature_names().join(", ")
+            )));
+        }
+        if other.shard.fit_intercept != self.shard.fit_intercept {
+            return Err(PyValueError::new_err(
+                "the statistics were made for a model with and one without an intercept",
+            ));
+        }
+        self.shard
+            .stats
+            .merge(&other.shard.stats)
+            .map_err(value_error)
+    }
+
+    /// The `.stats` file's bytes.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = envelope::encode(&self.shard).map_err(value_error)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Statistics from a `.stats` file's bytes (`cali-reg stats -o FILE` writes them).
+    #[staticmethod]
+    fn from_bytes(data: &[u8]) -> PyResult<Self> {
+        let shard: ShardStats = envelope::decode(data).map_err(value_error)?;
+        Ok(Self { shard })
+    }
+
+    /// The fit of these statistics, as [`fit`] returns it.
+    fn fit<'py>(&self, py: Python<'py>) -> PyResult<Fitted<'py>> {
+        let estimator = LinearRegression {
+            fit_intercept: self.shard.fit_intercept,
+            recipe: Some(self.shard.recipe.clone()),
+        };
+        let model = estimator
+            .fit_stats(&self.shard.stats)
+            .map_err(value_error)?;
+        let bytes = envelope::encode(&model).map_err(value_error)?;
+        Ok((
+            model.coefficients.clone(),
+            model.intercept,
+            PyBytes::new(py, &bytes),
+            model.diagnostics.condition_number,
+        ))
+    }
+
+    /// Rows with a positive weight.
+    #[getter]
+    fn n_rows(&self) -> u64 {
+        self.shard.stats.rows()
+    }
+
+    /// The features' names.
+    #[getter]
+    fn names(&self) -> Vec<String> {
+        self.shard.recipe.feature_names()
+    }
+
+    /// Whether the model they are for has an intercept.
+    #[getter]
+    fn fit_intercept(&self) -> bool {
+        self.shard.fit_intercept
+    }
+}
+
 /// The module `cali_reg._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -128,6 +289,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(describe, m)?)?;
     m.add_function(wrap_pyfunction!(predict, m)?)?;
     m.add_function(wrap_pyfunction!(quantize, m)?)?;
+    m.add_class::<Stats>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

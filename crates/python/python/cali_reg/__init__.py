@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _native
 
-__all__ = ["LinearRegression", "QuantizedLinearRegression", "load"]
+__all__ = ["LinearRegression", "QuantizedLinearRegression", "SufficientStats", "load"]
 __version__ = _native.__version__
 
 try:  # scikit-learn's bases and validation, when it is installed
@@ -51,10 +51,11 @@ except ImportError:  # pragma: no cover - exercised without scikit-learn
 
 
 def _floats(X, model=None, reset=True):
-    """X as a C-contiguous float64 2-D array (scikit-learn's rules when it is there)."""
+    """X as a float64 2-D array, C or Fortran order as it comes (scikit-learn's rules when it
+    is there); the Rust side reads either in place."""
     if _SKLEARN and model is not None:
-        return np.ascontiguousarray(validate_data(model, X, dtype=np.float64, reset=reset))
-    X = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
+        return validate_data(model, X, dtype=np.float64, reset=reset, order=None)
+    X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D array, got {X.ndim}-D")
     if not np.all(np.isfinite(X)):
@@ -94,8 +95,7 @@ class _Saved:
         return bytes(self._model)
 
     def _predict_floats(self, X):
-        n, p = X.shape
-        return np.asarray(_native.predict(self._model, X.tobytes(), n, p), dtype=np.float64)
+        return _native.predict(self._model, X)
 
 
 class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
@@ -130,21 +130,20 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
             self.n_features_in_ = X.shape[1]
             if sample_weight is not None:
                 sample_weight = np.asarray(sample_weight, dtype=np.float64).ravel()
-        X = np.ascontiguousarray(X)
-        y = np.ascontiguousarray(y, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
         n, p = X.shape
         if n < 2:
             raise ValueError(f"Found {n} sample(s) while a minimum of 2 is required (n_samples = {n}).")
         names = [str(c) for c in getattr(self, "feature_names_in_", [])] or [f"x{j}" for j in range(p)]
-        weights = None if sample_weight is None else np.ascontiguousarray(sample_weight).tobytes()
-        coef, intercept, model, condition = _native.fit(
-            X.tobytes(), n, p, y.tobytes(), weights, bool(self.fit_intercept), names
-        )
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self._set(*_native.fit(X, y, weights, bool(self.fit_intercept), names))
+        return self
+
+    def _set(self, coef, intercept, model, condition):
         self.coef_ = np.asarray(coef, dtype=np.float64)
         self.intercept_ = float(intercept)
         self.condition_number_ = float(condition)
         self._model = model
-        return self
 
     def predict(self, X):
         """Predictions for the rows of X, computed as ``cali-reg predict`` computes them."""
@@ -190,6 +189,85 @@ class QuantizedLinearRegression(_Saved):
 
     def _check_fitted(self):
         pass
+
+
+class SufficientStats:
+    """Mergeable sufficient statistics of a table's rows: what a distributed engine computes
+    per partition and merges, exactly (Chan's update, in double-double). ``to_bytes`` gives the
+    command line's ``.stats`` files (``cali-reg train --from-stats`` reads them) and
+    ``from_bytes`` reads those of ``cali-reg stats``.
+
+    >>> s = SufficientStats(3).update(X1, y1) + SufficientStats(3).update(X2, y2)
+    >>> model = s.fit()          # the same model as fitting the rows of both at once
+    """
+
+    def __init__(self, n_features=None, fit_intercept=True, feature_names=None):
+        self._names = None if feature_names is None else [str(n) for n in feature_names]
+        if self._names is None and n_features is not None:
+            self._names = [f"x{j}" for j in range(n_features)]
+        self._fit_intercept = bool(fit_intercept)
+        self._stats = None if self._names is None else _native.Stats(self._names, self._fit_intercept)
+
+    def update(self, X, y, sample_weight=None):
+        """Add rows (X: 2-D, float64 read in place; y; optional sample_weight); returns self."""
+        if self._stats is None:
+            columns = getattr(X, "columns", None)
+            names = [str(c) for c in columns] if columns is not None else None
+            X_ = _floats(X)
+            self._names = names or [f"x{j}" for j in range(X_.shape[1])]
+            self._stats = _native.Stats(self._names, self._fit_intercept)
+        X = _floats(X)
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if len(y) != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} values")
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).ravel()
+        self._stats.update(X, y, w)
+        return self
+
+    def merge(self, other):
+        """Add another's rows (same features, same choice of intercept); returns self."""
+        if other._stats is None:
+            return self
+        if self._stats is None:
+            self._names, self._fit_intercept = other._names, other._fit_intercept
+            self._stats = _native.Stats.from_bytes(other._stats.to_bytes())
+            return self
+        self._stats.merge(other._stats)
+        return self
+
+    def __add__(self, other):
+        merged = SufficientStats.from_bytes(self.to_bytes()) if self._stats is not None else SufficientStats()
+        return merged.merge(other)
+
+    def to_bytes(self):
+        """The bytes of a ``.stats`` file."""
+        if self._stats is None:
+            raise ValueError("no rows yet: the statistics have no features to write")
+        return bytes(self._stats.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, data):
+        """Statistics from the bytes of a ``.stats`` file (``cali-reg stats -o FILE``)."""
+        stats = _native.Stats.from_bytes(bytes(data))
+        out = cls()
+        out._stats, out._names, out._fit_intercept = stats, stats.names, stats.fit_intercept
+        return out
+
+    def fit(self):
+        """The ``LinearRegression`` of these rows."""
+        if self._stats is None:
+            raise ValueError("no rows to fit")
+        model = LinearRegression(fit_intercept=self._fit_intercept)
+        model._set(*self._stats.fit())
+        model.n_features_in_ = len(self._names)
+        if not all(n == f"x{j}" for j, n in enumerate(self._names)):
+            model.feature_names_in_ = np.asarray(self._names, dtype=object)
+        return model
+
+    @property
+    def n_rows(self):
+        """Rows added (with a positive weight)."""
+        return 0 if self._stats is None else self._stats.n_rows
 
 
 def load(path):

@@ -1,0 +1,79 @@
+"""cali_reg.LinearRegression against scikit-learn's, in the same process:
+
+    python crates/python/bench/bench.py "$CALI_REG_DATA"
+
+California's training split (16,512 × 8): median of 50 fits each. Then 10⁷ × 8 random rows in
+memory (640 MB of float64), each library in a fresh process of its own so that its peak RSS is
+its own: wall time of one fit, peak RSS against the input's size (X and y).
+"""
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def california(path):
+    from sklearn.model_selection import train_test_split
+
+    data = np.loadtxt(path, delimiter=",", skiprows=1)[:, [8, 7, 2, 3, 4, 5, 6, 1, 0]]
+    y, X = data[:, 0] / 100000.0, data[:, 1:].copy()
+    X[:, 2] /= X[:, 5]
+    X[:, 3] /= X[:, 5]
+    X[:, 5] = X[:, 4] / X[:, 5]
+    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=42)
+    return X_train, y_train
+
+
+def median_ms(fit, X, y, runs=50):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fit().fit(X, y)
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def big(which):
+    rows = 10_000_000
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-10, 10, size=(rows, 8))
+    y = X @ np.arange(1.0, 9.0) + 2.0 + rng.normal(0, 0.5, rows)
+    if which == "cali-reg":
+        import cali_reg as lib
+    else:
+        import sklearn.linear_model as lib
+    start = time.perf_counter()
+    lib.LinearRegression().fit(X, y)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB
+    print(f"{seconds} {peak} {(X.nbytes + y.nbytes) / 2**20}")
+
+
+def main(path):
+    import cali_reg
+    import sklearn
+    from sklearn.linear_model import LinearRegression
+
+    X, y = california(path)
+    ours, theirs = median_ms(cali_reg.LinearRegression, X, y), median_ms(LinearRegression, X, y)
+    print(f"scikit-learn {sklearn.__version__}, NumPy {np.__version__}")
+    print("| fit | cali-reg | scikit-learn | ratio |")
+    print("|---|--:|--:|--:|")
+    print(f"| California's training split, 16,512 × 8 (median of 50) | {ours:.3f} ms | {theirs:.2f} ms | {theirs / ours:.0f}× |")
+    results = {}
+    for which in ("cali-reg", "scikit-learn"):
+        out = subprocess.run([sys.executable, __file__, "--big", which], capture_output=True, text=True, check=True)
+        results[which] = [float(v) for v in out.stdout.split()]
+    (ts, ps, inp), (tk, pk, _) = results["cali-reg"], results["scikit-learn"]
+    print(f"| 10⁷ × 8 in memory (one fit, own process) | {ts:.2f} s | {tk:.2f} s | {tk / ts:.0f}× |")
+    print(f"| peak RSS of that process (input X and y: {inp:.0f} MiB) | {ps:.0f} MiB (+{100 * (ps / inp - 1):.0f}%) | {pk:.0f} MiB (+{100 * (pk / inp - 1):.0f}%) | |")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--big":
+        big(sys.argv[2])
+    else:
+        main(sys.argv[1])

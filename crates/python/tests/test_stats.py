@@ -1,0 +1,65 @@
+"""cali_reg.SufficientStats: shards merged equal one fit, bytes are the CLI's .stats files both
+ways, and every memory layout of X gives the same numbers."""
+import json
+import os
+import subprocess
+
+import numpy as np
+import pandas as pd
+
+import cali_reg
+
+from test_california import FEATURES, california
+from test_files import binary
+
+
+def test_shards_merge_into_the_fit_of_all_rows():
+    X_train, _, y_train, _, w_train, _ = california()
+    whole = cali_reg.LinearRegression().fit(X_train, y_train, sample_weight=w_train)
+    parts = [cali_reg.SufficientStats(8) for _ in range(3)]
+    for part, rows in zip(parts, np.array_split(np.arange(len(y_train)), 3)):
+        part.update(X_train[rows], y_train[rows], sample_weight=w_train[rows])
+    merged = parts[0] + parts[1] + parts[2]
+    assert merged.n_rows == len(y_train)
+    model = merged.fit()
+    np.testing.assert_allclose(model.coef_, whole.coef_, rtol=1e-12)
+    np.testing.assert_allclose(model.intercept_, whole.intercept_, rtol=1e-12)
+    # In place: merge() adds to the left-hand side.
+    left = cali_reg.SufficientStats(8).update(X_train[:100], y_train[:100])
+    left.merge(cali_reg.SufficientStats(8).update(X_train[100:], y_train[100:]))
+    assert left.n_rows == len(y_train)
+
+
+def test_every_layout_gives_the_same_statistics():
+    X_train, _, y_train, _, _, _ = california()
+    c_order = cali_reg.LinearRegression().fit(X_train, y_train)
+    strided = np.hstack([X_train, X_train])[:, :8]  # neither C- nor Fortran-contiguous
+    assert not strided.flags.c_contiguous and not strided.flags.f_contiguous
+    for X in (np.asfortranarray(X_train), strided):
+        other = cali_reg.LinearRegression().fit(X, y_train)
+        np.testing.assert_allclose(other.coef_, c_order.coef_, rtol=1e-12)
+        np.testing.assert_array_equal(other.predict(X), c_order.predict(X_train))
+
+
+def test_stats_files_cross_with_the_command_line(tmp_path):
+    env = {**os.environ}
+    data = env["CALI_REG_DATA"]
+    X_train, _, y_train, _, _, _ = california()
+    frame = pd.DataFrame(X_train, columns=FEATURES)
+    # Python's statistics, fitted by the command line.
+    stats = cali_reg.SufficientStats().update(frame, y_train)
+    (tmp_path / "py.stats").write_bytes(stats.to_bytes())
+    out = subprocess.run(
+        [binary(), "train", "--from-stats", str(tmp_path / "py.stats"), "--artifacts", str(tmp_path / "a"), "--json"],
+        capture_output=True, text=True, check=True, env=env,
+    )
+    cli = json.loads(out.stdout)
+    python = stats.fit()
+    np.testing.assert_allclose(cli["coefficients"], python.coef_, rtol=1e-15)
+    np.testing.assert_allclose(cli["intercept"], python.intercept_, rtol=1e-15)
+    # The command line's statistics (all of California), read and fitted in Python.
+    subprocess.run([binary(), "stats", "-o", str(tmp_path / "cli.stats"), "--data", data],
+                   capture_output=True, check=True, env=env)
+    from_cli = cali_reg.SufficientStats.from_bytes((tmp_path / "cli.stats").read_bytes())
+    assert from_cli.n_rows == 20640
+    assert list(from_cli.fit().feature_names_in_) == FEATURES
