@@ -984,6 +984,45 @@ mod tests {
     }
 
     #[test]
+    fn columns_read_in_place_equal_the_same_rows_pushed_row_major() {
+        // 10,000 rows over several batches, weighted; columns back to back, as NumPy's Fortran
+        // order and nalgebra lay them out.
+        let (n, p) = (10_000, 3);
+        let value = |r: usize, c: usize| ((r * 7 + c * 13) % 101) as f64 * 0.37 + c as f64;
+        let columns: Vec<f64> = (0..p)
+            .flat_map(|c| (0..n).map(move |r| value(r, c)))
+            .collect();
+        let rows: Vec<f64> = (0..n)
+            .flat_map(|r| (0..p).map(move |c| value(r, c)))
+            .collect();
+        let y: Vec<f64> = (0..n).map(|r| ((r * 31) % 97) as f64 - 40.0).collect();
+        let w: Vec<f64> = (0..n).map(|r| (r % 4) as f64).collect();
+        let mut by_columns = SufficientStats::new(p);
+        by_columns.push_columns(&columns, n, &y, Some(&w)).unwrap();
+        let mut by_rows = SufficientStats::new(p);
+        by_rows.push_batch(&rows, &y, Some(&w)).unwrap();
+        assert_eq!(by_columns.rows(), by_rows.rows());
+        for i in 0..=p {
+            assert_relative_eq!(
+                by_columns.mean()[i],
+                by_rows.mean()[i],
+                max_relative = 1e-14
+            );
+            for j in 0..=p {
+                assert_relative_eq!(
+                    by_columns.comoment(i, j),
+                    by_rows.comoment(i, j),
+                    max_relative = 1e-12
+                );
+            }
+        }
+        assert!(matches!(
+            by_columns.push_columns(&columns[1..], n, &y, None),
+            Err(Error::Shape { .. })
+        ));
+    }
+
+    #[test]
     fn r2_and_rmse_from_moments_equal_the_direct_formulas() {
         let x = [1.0, 10.0, 2.0, 20.0, 4.0, 25.0, 7.0, 31.0, 3.0, 12.0];
         let y = [3.0, 5.0, 4.0, 9.0, 2.5];
