@@ -6,12 +6,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// Lower-case hex SHA-256 of a file, or `None` when it does not exist.
 pub fn file_sha256(path: &Path) -> anyhow::Result<Option<String>> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(format!("{:x}", Sha256::digest(&bytes)))),
+        Ok(bytes) => Ok(Some(dataset::sha256_hex(&bytes))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }

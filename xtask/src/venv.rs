@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use sha2::Digest;
 
 /// The Python of the venv `target/<name>`, holding what `xtask/python/<requirements>` lists.
 pub fn ensure(root: &Path, name: &str, requirements: &str) -> anyhow::Result<PathBuf> {
@@ -14,7 +13,7 @@ pub fn ensure(root: &Path, name: &str, requirements: &str) -> anyhow::Result<Pat
     let file = root.join("xtask/python").join(requirements);
     let wanted = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let stamp = venv.join(".requirements.sha256");
-    let digest = format!("{:x}", sha2::Sha256::digest(&wanted));
+    let digest = dataset::sha256_hex(&wanted);
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == digest) && python.exists() {
         return Ok(python);
     }
