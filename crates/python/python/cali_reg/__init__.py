@@ -63,6 +63,19 @@ def _floats(X, model=None, reset=True):
     return X
 
 
+def _plain(X, ndim=2):
+    """Whether X is a float64 NumPy array of `ndim` dimensions in C or Fortran order: what the
+    Rust side reads as it is, and scikit-learn's validation would hand back unchanged (its
+    other checks, of finite values, are the solver's too: a refusal there goes through
+    scikit-learn's validation for its exact error)."""
+    return (
+        type(X) is np.ndarray
+        and X.dtype == np.float64
+        and X.ndim == ndim
+        and (X.flags.c_contiguous or X.flags.f_contiguous)
+    )
+
+
 def _write_atomically(path, data):
     """Write through a temporary file and a rename: never half a file."""
     path = os.fspath(path)
@@ -120,6 +133,18 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features), y (n_samples,), optional sample_weight."""
+        if _SKLEARN and sample_weight is None and _plain(X) and _plain(y, 1) and len(y) == len(X) >= 2 and X.shape[1] >= 1:
+            # Plain float64 arrays: fitted as they are, without a validating copy.
+            try:
+                fitted = _native.fit(X, y, None, bool(self.fit_intercept), [f"x{j}" for j in range(X.shape[1])])
+            except ValueError:
+                fitted = None  # scikit-learn's validation below names what is wrong, or refits
+            if fitted is not None:
+                self.n_features_in_ = X.shape[1]
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+                self._set(*fitted)
+                return self
         if _SKLEARN:
             X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, multi_output=False)
             if sample_weight is not None:
@@ -148,7 +173,10 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
     def predict(self, X):
         """Predictions for the rows of X, computed as ``cali-reg predict`` computes them."""
         self._check_fitted()
-        return self._predict_floats(_floats(X, self, reset=False))
+        plain = _plain(X) and X.shape[1] == self.n_features_in_ and not hasattr(self, "feature_names_in_")
+        if not (plain and np.isfinite(X).all()):
+            X = _floats(X, self, reset=False)
+        return self._predict_floats(X)
 
     def quantize(self):
         """The uint8 model of this one: one affine uint8 tensor for the weights and a
