@@ -54,3 +54,16 @@ def test_dataframes_give_feature_names():
     plain = cali_reg.LinearRegression().fit(X_train, y_train)
     assert not hasattr(plain, "feature_names_in_")
     np.testing.assert_array_equal(model.predict(pd.DataFrame(X_test, columns=FEATURES)), plain.predict(X_test))
+
+
+def test_polars_dataframes_too():
+    import polars as pl
+
+    X_train, X_test, y_train, _, _, _ = california()
+    frame = pl.DataFrame({name: X_train[:, j] for j, name in enumerate(FEATURES)})
+    model = cali_reg.LinearRegression().fit(frame, y_train)
+    assert list(model.feature_names_in_) == FEATURES
+    plain = cali_reg.LinearRegression().fit(X_train, y_train)
+    np.testing.assert_allclose(model.coef_, plain.coef_, rtol=1e-12)
+    test = pl.DataFrame({name: X_test[:, j] for j, name in enumerate(FEATURES)})
+    np.testing.assert_allclose(model.predict(test), plain.predict(X_test), rtol=1e-12)
