@@ -179,10 +179,11 @@ struct Stats {
 #[pymethods]
 impl Stats {
     #[new]
-    fn new(names: Vec<String>, fit_intercept: bool) -> Self {
+    #[pyo3(signature = (names, fit_intercept, target = "y"))]
+    fn new(names: Vec<String>, fit_intercept: bool, target: &str) -> Self {
         Self {
             shard: ShardStats {
-                recipe: Recipe::identity(&names, "y"),
+                recipe: Recipe::identity(&names, target),
                 stats: SufficientStats::new(names.len()),
                 fit_intercept,
             },
@@ -273,6 +274,12 @@ impl Stats {
     #[getter]
     fn names(&self) -> Vec<String> {
         self.shard.recipe.feature_names()
+    }
+
+    /// The target's name.
+    #[getter]
+    fn target(&self) -> String {
+        self.shard.recipe.target.name.clone()
     }
 
     /// Whether the model they are for has an intercept.

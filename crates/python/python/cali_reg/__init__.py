@@ -229,12 +229,16 @@ class SufficientStats:
     >>> model = s.fit()          # the same model as fitting the rows of both at once
     """
 
-    def __init__(self, n_features=None, fit_intercept=True, feature_names=None):
+    def __init__(self, n_features=None, fit_intercept=True, feature_names=None, target="y"):
         self._names = None if feature_names is None else [str(n) for n in feature_names]
         if self._names is None and n_features is not None:
             self._names = [f"x{j}" for j in range(n_features)]
         self._fit_intercept = bool(fit_intercept)
-        self._stats = None if self._names is None else _native.Stats(self._names, self._fit_intercept)
+        self._target = str(target)
+        self._stats = None if self._names is None else self._new()
+
+    def _new(self):
+        return _native.Stats(self._names, self._fit_intercept, self._target)
 
     def update(self, X, y, sample_weight=None):
         """Add rows (X: 2-D, float64 read in place; y; optional sample_weight); returns self."""
@@ -243,7 +247,7 @@ class SufficientStats:
             names = [str(c) for c in columns] if columns is not None else None
             X_ = _floats(X)
             self._names = names or [f"x{j}" for j in range(X_.shape[1])]
-            self._stats = _native.Stats(self._names, self._fit_intercept)
+            self._stats = self._new()
         X = _floats(X)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(y) != X.shape[0]:
@@ -279,6 +283,7 @@ class SufficientStats:
         stats = _native.Stats.from_bytes(bytes(data))
         out = cls()
         out._stats, out._names, out._fit_intercept = stats, stats.names, stats.fit_intercept
+        out._target = stats.target
         return out
 
     def fit(self):

@@ -1,0 +1,111 @@
+"""cali_reg.dask on a real dask.distributed LocalCluster (two worker processes, loopback):
+shards of California of every layout (one row, empty, unequal sizes) give the fit of their
+concatenation; a bad shard fails the job naming its column; the statistics cross with the
+command line's .stats files both ways."""
+import json
+import os
+import subprocess
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from dask.distributed import Client, LocalCluster
+
+import cali_reg
+import cali_reg.dask
+
+from test_files import binary
+
+TARGET = "median_house_value"
+SIZES = [1, 0, 5000, 3000, 2000, 4000, 1639, 2500, 2500]  # 20,640 rows, an empty shard among them
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+    with Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def table():
+    return pd.read_csv(os.environ["CALI_REG_DATA"])
+
+
+def write_shards(folder, table):
+    folder.mkdir(exist_ok=True)
+    start = 0
+    for i, size in enumerate(SIZES):
+        table.iloc[start : start + size].to_csv(folder / f"shard-{i:02}.csv", index=False)
+        start += size
+    assert start == len(table)
+    return str(folder / "shard-*.csv")
+
+
+def reference(table):
+    features = [c for c in table.columns if c != TARGET]
+    return cali_reg.LinearRegression().fit(table[features].to_numpy(), table[TARGET].to_numpy())
+
+
+def test_shards_on_a_cluster_give_the_fit_of_their_concatenation(client, table, tmp_path):
+    ddf = dd.read_csv(write_shards(tmp_path / "shards", table))
+    assert ddf.npartitions == len(SIZES)
+    model = cali_reg.dask.fit(ddf, TARGET)
+    whole = reference(table)
+    np.testing.assert_allclose(model.coef_, whole.coef_, rtol=1e-12)
+    np.testing.assert_allclose(model.intercept_, whole.intercept_, rtol=1e-12)
+    assert list(model.feature_names_in_) == [c for c in table.columns if c != TARGET]
+    # Weighted, without an intercept: the same against the in-memory fit.
+    weighted = cali_reg.dask.fit(ddf, TARGET, weight="households", fit_intercept=False)
+    features = [c for c in table.columns if c not in (TARGET, "households")]
+    direct = cali_reg.LinearRegression(fit_intercept=False).fit(
+        table[features].to_numpy(), table[TARGET].to_numpy(), sample_weight=table["households"].to_numpy()
+    )
+    np.testing.assert_allclose(weighted.coef_, direct.coef_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad, column", [(np.nan, "total_rooms"), ("many", "population")])
+def test_a_bad_shard_fails_the_job_naming_the_column(client, table, tmp_path, bad, column):
+    folder = tmp_path / "bad"
+    pattern = write_shards(folder, table)
+    shard = pd.read_csv(folder / "shard-03.csv")
+    shard[column] = shard[column].astype(object)
+    shard.loc[7, column] = bad
+    shard.to_csv(folder / "shard-03.csv", index=False)
+    ddf = dd.read_csv(pattern, dtype={column: object if isinstance(bad, str) else float})
+    with pytest.raises(ValueError, match=f"column {column}"):
+        cali_reg.dask.fit(ddf, TARGET)
+
+
+def test_engine_statistics_and_the_command_line(client, table, tmp_path):
+    env = {**os.environ}
+    pattern = write_shards(tmp_path / "shards", table)
+    # Dask's statistics, fitted by `cali-reg train --from-stats`.
+    blob = cali_reg.dask.stats(dd.read_csv(pattern), TARGET)
+    (tmp_path / "dask.stats").write_bytes(blob)
+    out = subprocess.run(
+        [binary(), "train", "--from-stats", str(tmp_path / "dask.stats"), "--artifacts", str(tmp_path / "a"), "--json"],
+        capture_output=True, text=True, check=True, env=env,
+    )
+    cli = json.loads(out.stdout)
+    engine = cali_reg.SufficientStats.from_bytes(blob).fit()
+    np.testing.assert_allclose(cli["coefficients"], engine.coef_, rtol=1e-15)
+    # `cali-reg stats` of one shard merged with Dask's of the others: the fit of all rows.
+    subprocess.run(
+        [binary(), "stats", "--data", str(tmp_path / "shards" / "shard-02.csv"), "--target", TARGET, "-o", str(tmp_path / "cli.stats")],
+        capture_output=True, check=True, env=env,
+    )
+    others = dd.read_csv([str(p) for p in sorted((tmp_path / "shards").glob("shard-*.csv")) if p.name != "shard-02.csv"])
+    merged = cali_reg.SufficientStats.from_bytes((tmp_path / "cli.stats").read_bytes())
+    merged.merge(cali_reg.SufficientStats.from_bytes(cali_reg.dask.stats(others, TARGET)))
+    assert merged.n_rows == len(table)
+    np.testing.assert_allclose(merged.fit().coef_, reference(table).coef_, rtol=1e-12)
+    # And the other way: the merged statistics as a file the command line fits.
+    (tmp_path / "merged.stats").write_bytes(merged.to_bytes())
+    out = subprocess.run(
+        [binary(), "train", "--from-stats", str(tmp_path / "merged.stats"), "--artifacts", str(tmp_path / "b"), "--json"],
+        capture_output=True, text=True, check=True, env=env,
+    )
+    np.testing.assert_allclose(json.loads(out.stdout)["coefficients"], reference(table).coef_, rtol=1e-12)
