@@ -1,0 +1,81 @@
+"""cali_reg.spark on Spark in local mode (local[2], loopback): the shards of the Dask test give
+the fit of their concatenation; a bad column fails the job, named; the statistics are the
+command line's .stats files."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cali_reg
+import cali_reg.spark
+
+from test_dask import TARGET, reference, write_shards
+from test_files import binary
+
+
+@pytest.fixture(scope="module")
+def spark():
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.files.maxPartitionBytes", "200000")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def table():
+    return pd.read_csv(os.environ["CALI_REG_DATA"])
+
+
+def test_shards_in_spark_give_the_fit_of_their_concatenation(spark, table, tmp_path):
+    write_shards(tmp_path / "shards", table)
+    df = spark.read.csv(str(tmp_path / "shards"), header=True, inferSchema=True)
+    assert df.rdd.getNumPartitions() >= 8
+    model = cali_reg.spark.fit(df, TARGET)
+    whole = reference(table)
+    np.testing.assert_allclose(model.coef_, whole.coef_, rtol=1e-12)
+    np.testing.assert_allclose(model.intercept_, whole.intercept_, rtol=1e-12)
+    # Its statistics, fitted by the command line.
+    blob = cali_reg.spark.stats(df, TARGET)
+    (tmp_path / "spark.stats").write_bytes(blob)
+    out = subprocess.run(
+        [binary(), "train", "--from-stats", str(tmp_path / "spark.stats"), "--artifacts", str(tmp_path / "a"), "--json"],
+        capture_output=True, text=True, check=True, env={**os.environ},
+    )
+    np.testing.assert_allclose(json.loads(out.stdout)["coefficients"], whole.coef_, rtol=1e-12)
+
+
+def test_a_text_column_fails_naming_it(spark, table, tmp_path):
+    folder = tmp_path / "bad"
+    write_shards(folder, table)
+    shard = pd.read_csv(folder / "shard-03.csv")
+    shard["population"] = shard["population"].astype(object)
+    shard.loc[7, "population"] = "many"
+    shard.to_csv(folder / "shard-03.csv", index=False)
+    df = spark.read.csv(str(folder), header=True, inferSchema=True)
+    with pytest.raises(ValueError, match="column population"):
+        cali_reg.spark.fit(df, TARGET)
+
+
+def test_a_missing_value_fails_the_job_naming_the_column(spark, table, tmp_path):
+    folder = tmp_path / "nan"
+    write_shards(folder, table)
+    shard = pd.read_csv(folder / "shard-03.csv")
+    shard.loc[7, "total_rooms"] = np.nan
+    shard.to_csv(folder / "shard-03.csv", index=False)
+    df = spark.read.csv(str(folder), header=True, inferSchema=True)
+    with pytest.raises(Exception, match="column total_rooms"):
+        cali_reg.spark.fit(df, TARGET)
