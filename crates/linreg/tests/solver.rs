@@ -620,3 +620,68 @@ fn bias_correction_leaves_no_mean_residual_on_the_training_rows() {
     let uncorrected = &y - (&x * DVector::from_vec(q.coefficients())).add_scalar(model.intercept);
     assert!(uncorrected.mean().abs() > 1e-6 * scale);
 }
+
+/// 10,000 shards (of 1 to 4 rows) merged in shuffled order, and again as a random tree, give the
+/// coefficients of the rows accumulated at once, to 1e-12.
+#[test]
+fn ten_thousand_shards_merge_in_any_order_to_the_same_fit() {
+    let mut state = 0x2545_F491_4F6C_DD1D_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let p = 4;
+    let mut shards = Vec::new();
+    let (mut all_x, mut all_y) = (Vec::new(), Vec::new());
+    for s in 0..10_000 {
+        let rows = 1 + s % 4;
+        let mut stats = SufficientStats::new(p);
+        let x: Vec<f64> = (0..rows * p).map(|_| next() * 20.0 - 10.0).collect();
+        let y: Vec<f64> = x
+            .chunks(p)
+            .map(|r| 1.5 * r[0] - 2.0 * r[1] + 0.5 * r[2] + r[3] + 3.0 + next())
+            .collect();
+        stats.push_batch(&x, &y, None).unwrap();
+        all_x.extend_from_slice(&x);
+        all_y.extend_from_slice(&y);
+        shards.push(stats);
+    }
+    let mut once = SufficientStats::new(p);
+    once.push_batch(&all_x, &all_y, None).unwrap();
+    let want = named(p).fit_stats(&once).unwrap();
+    // Shuffled order, one after another.
+    let mut order: Vec<usize> = (0..shards.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, (next() * (i + 1) as f64) as usize % (i + 1));
+    }
+    let mut sequential = SufficientStats::new(p);
+    for &i in &order {
+        sequential.merge(&shards[i]).unwrap();
+    }
+    // A tree: pairs of random neighbours until one is left.
+    let mut level: Vec<SufficientStats> = order.iter().map(|&i| shards[i].clone()).collect();
+    while level.len() > 1 {
+        let mut up = Vec::new();
+        for pair in level.chunks(2) {
+            let mut merged = pair[0].clone();
+            if let Some(other) = pair.get(1) {
+                merged.merge(other).unwrap();
+            }
+            up.push(merged);
+        }
+        level = up;
+    }
+    for merged in [&sequential, &level[0]] {
+        assert_eq!(merged.rows(), once.rows());
+        let got = named(p).fit_stats(merged).unwrap();
+        assert!(
+            close(&got.coefficients, &want.coefficients, 1e-12),
+            "{:?} vs {:?}",
+            got.coefficients,
+            want.coefficients
+        );
+        assert!((got.intercept - want.intercept).abs() <= 1e-12 * want.intercept.abs());
+    }
+}
