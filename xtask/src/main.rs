@@ -104,13 +104,7 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     let root = project_root();
     let python = venv::ensure(&root, "venv-test", "test.txt")?;
     let run = |command: &mut std::process::Command, what: &str| -> anyhow::Result<()> {
-        let status = command
-            .status()
-            .with_context(|| format!("cannot run {what}"))?;
-        if !status.success() {
-            anyhow::bail!("{what} failed ({status})");
-        }
-        Ok(())
+        venv::run(command).with_context(|| format!("{what} failed"))
     };
     run(
         cargo()
@@ -124,14 +118,7 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     }
     println!("python     pip install ./crates/python, then pytest crates/python/tests");
     run(
-        std::process::Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
+        venv::pip_install(&python)
             .args(["--no-build-isolation", "--force-reinstall", "--no-deps"])
             .arg(root.join("crates/python"))
             .env("PATH", venv::path_with(&python)),

@@ -22,17 +22,8 @@ pub fn ensure(root: &Path, name: &str, requirements: &str) -> anyhow::Result<Pat
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
             .context("cannot create a Python venv (is python3-venv installed?)")?;
     }
-    run(Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(&file))
-    .with_context(|| format!("cannot install {}", file.display()))?;
+    run(pip_install(&python).arg("-r").arg(&file))
+        .with_context(|| format!("cannot install {}", file.display()))?;
     crate::write_atomically(&stamp, digest.as_bytes())?;
     Ok(python)
 }
@@ -48,7 +39,21 @@ pub fn path_with(python: &Path) -> String {
     )
 }
 
-fn run(command: &mut Command) -> anyhow::Result<()> {
+/// `python -m pip install`, quietly: add what to install.
+pub fn pip_install(python: &Path) -> Command {
+    let mut command = Command::new(python);
+    command.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    command
+}
+
+/// Run a command to its end; an error unless it succeeded.
+pub fn run(command: &mut Command) -> anyhow::Result<()> {
     let status = command.status()?;
     if !status.success() {
         bail!("{command:?} failed ({status})");

@@ -5,15 +5,7 @@ use approx::assert_relative_eq;
 use nalgebra::{DMatrix, DVector};
 use serde_json::Value;
 
-use crate::support::{Run, data_path};
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
+use crate::support::{Run, data_path, floats};
 
 /// Least squares on every row of California by SVD (a second method), with or without an
 /// intercept column: (coefficients, intercept).

@@ -7,6 +7,8 @@ use approx::assert_relative_eq;
 use linreg::LinearRegression;
 use serde_json::Value;
 
+use crate::support::floats;
+
 const BETA: [f64; 3] = [1.5, -2.0, 0.25];
 const INTERCEPT: f64 = 4.0;
 
@@ -64,14 +66,6 @@ impl Dir {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     }
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
 }
 
 fn path(p: &Path) -> &str {

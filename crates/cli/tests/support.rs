@@ -41,6 +41,15 @@ pub const SKLEARN_COEF: [f64; 8] = [
 /// Its intercept.
 pub const SKLEARN_INTERCEPT: f64 = -37.02327770606391;
 
+/// A JSON array of numbers.
+pub fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
 /// A scratch artifacts folder and a way to run the binary against it.
 pub struct Run {
     pub dir: tempfile::TempDir,

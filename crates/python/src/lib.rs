@@ -87,7 +87,12 @@ fn fit<'py>(
             estimator.fit_stats(&stats)
         })
         .map_err(value_error)?;
-    let bytes = envelope::encode(&model).map_err(value_error)?;
+    fitted(py, &model)
+}
+
+/// A model as a fit returns it to Python.
+fn fitted<'py>(py: Python<'py>, model: &Model) -> PyResult<Fitted<'py>> {
+    let bytes = envelope::encode(model).map_err(value_error)?;
     Ok((
         model.coefficients.clone(),
         model.intercept,
@@ -255,13 +260,7 @@ impl Stats {
         let model = estimator
             .fit_stats(&self.shard.stats)
             .map_err(value_error)?;
-        let bytes = envelope::encode(&model).map_err(value_error)?;
-        Ok((
-            model.coefficients.clone(),
-            model.intercept,
-            PyBytes::new(py, &bytes),
-            model.diagnostics.condition_number,
-        ))
+        fitted(py, &model)
     }
 
     /// Rows with a positive weight.
