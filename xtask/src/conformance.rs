@@ -39,26 +39,6 @@ fn spawn(command: &mut Command, log: &Path) -> anyhow::Result<Served> {
     Ok(Served(child))
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// The data file as the binary finds it (`cali-reg locate`).
-fn data_path(bin: &Path) -> anyhow::Result<PathBuf> {
-    let out = Command::new(bin).args(["locate", "--json"]).output()?;
-    if !out.status.success() {
-        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    Ok(PathBuf::from(
-        answer["path"]
-            .as_str()
-            .context("cali-reg locate gave no path")?,
-    ))
-}
-
 pub fn conformance() -> anyhow::Result<()> {
     let root = project_root();
     let python = venv::ensure(&root, "venv-conformance", "conformance.txt")?;
@@ -66,7 +46,12 @@ pub fn conformance() -> anyhow::Result<()> {
     let work = root.join("target/conformance");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
-    let data = data_path(&bin)?;
+    let located = pipeline::locate(&bin, None)?;
+    let data = PathBuf::from(
+        located["path"]
+            .as_str()
+            .context("cali-reg locate gave no path")?,
+    );
     let artifacts = work.join("artifacts");
     let trained = Command::new(&bin)
         .args(["train", "--quiet", "--artifacts"])
@@ -89,7 +74,7 @@ pub fn conformance() -> anyhow::Result<()> {
     if !saved.success() {
         bail!("saving the MLflow model failed ({saved})");
     }
-    let (theirs, ours) = (free_port()?, free_port()?);
+    let (theirs, ours) = (crate::http::free_port()?, crate::http::free_port()?);
     // MLflow runs `uvicorn` by name: the venv's bin first on the PATH.
     let path = venv::path_with(&python);
     let _mlflow = spawn(

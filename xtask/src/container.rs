@@ -240,9 +240,7 @@ fn check_served(ctx: &Runner, addr: &str) -> anyhow::Result<()> {
 }
 
 fn smoke_serve(ctx: &Runner) -> anyhow::Result<()> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = crate::http::free_port()?;
     let name = format!("cali-reg-smoke-{}", std::process::id());
     let out = docker()
         .args([

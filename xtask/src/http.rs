@@ -89,3 +89,10 @@ pub fn ready(addr: &str, seconds: u64, what: &str) -> anyhow::Result<Connection>
         }
     }
 }
+
+/// A port free on loopback now (the listener is dropped: a server started next takes it).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

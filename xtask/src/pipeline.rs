@@ -109,12 +109,12 @@ impl Runner {
     }
 }
 
-/// The data's SHA-256, as the binary finds the data (`cali-reg locate`): xtask does not search
-/// for it itself.
-fn data_fingerprint(bin: &Path, opts: &Options) -> anyhow::Result<String> {
+/// Where the binary finds the data (`cali-reg locate --json`: path, how it was found, SHA-256):
+/// xtask does not search for it itself.
+pub fn locate(bin: &Path, data: Option<&Path>) -> anyhow::Result<serde_json::Value> {
     let mut locate = Command::new(bin);
     locate.args(["locate", "--json"]);
-    if let Some(d) = &opts.data {
+    if let Some(d) = data {
         locate.arg("--data").arg(d);
     }
     let out = locate.output().context("cannot run cali-reg locate")?;
@@ -122,9 +122,12 @@ fn data_fingerprint(bin: &Path, opts: &Options) -> anyhow::Result<String> {
         let said = String::from_utf8_lossy(&out.stderr);
         bail!("{}", said.trim().trim_start_matches("error: "));
     }
-    let answer: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("cali-reg locate answered something else")?;
-    answer["sha256"]
+    serde_json::from_slice(&out.stdout).context("cali-reg locate answered something else")
+}
+
+/// The data's SHA-256, as the binary finds the data.
+fn data_fingerprint(bin: &Path, opts: &Options) -> anyhow::Result<String> {
+    locate(bin, opts.data.as_deref())?["sha256"]
         .as_str()
         .map(str::to_owned)
         .context("cali-reg locate gave no sha256")

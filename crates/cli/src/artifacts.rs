@@ -154,10 +154,12 @@ pub fn load_predictor(
     Ok((Predictor::new(model), artifacts.join(name)))
 }
 
-/// A model file of either kind, as its header says; errors name the file.
+/// A model file of either kind, as its header says, with the SHA-256 of its bytes (read once);
+/// errors name the file.
 #[cfg(feature = "serve")]
-pub fn load_any(path: &Path) -> anyhow::Result<Predictor> {
-    predictor_from_bytes(path, &read_bounded(path)?)
+pub fn load_any(path: &Path) -> anyhow::Result<(Predictor, String)> {
+    let bytes = read_bounded(path)?;
+    Ok((predictor_from_bytes(path, &bytes)?, sha256_hex(&bytes)))
 }
 
 /// The bytes of a model file of either kind; `path` names it in errors.

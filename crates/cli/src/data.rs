@@ -107,6 +107,17 @@ impl Prepared {
         params: SplitParams,
         record: &Record,
     ) -> anyhow::Result<Self> {
+        let located = Self::locate_recorded(common, params, record)?;
+        Self::load_with(common, params, Some(record), located)
+    }
+
+    /// What every command scoring the recorded split checks first (rows were held out, by a
+    /// permutation), then the data, located.
+    fn locate_recorded(
+        common: &Common,
+        params: SplitParams,
+        record: &Record,
+    ) -> anyhow::Result<Located> {
         params.check_held_out()?;
         if let Some(split) = StreamedSplit::recorded(common, record) {
             anyhow::bail!(
@@ -114,8 +125,7 @@ impl Prepared {
                 split.describe()
             );
         }
-        let located = Locator::from_env(common.data.as_deref()).locate()?;
-        Self::load_with(common, params, Some(record), located)
+        Ok(Locator::from_env(common.data.as_deref()).locate()?)
     }
 
     /// The first `count` rows of the recorded split's test set, for a command that shows a few
@@ -130,19 +140,14 @@ impl Prepared {
         count: usize,
     ) -> anyhow::Result<dataset::Picked> {
         let params = SplitParams::resolve(common, Some(record));
-        params.check_held_out()?;
-        let known_rows = (|| {
-            let located = Locator::from_env(common.data.as_deref()).locate().ok()?;
-            recorded_sha256(record, &located)?;
-            let rows = record.get("/parameters/data/rows")?.as_u64()?;
-            Some((located, usize::try_from(rows).ok()?))
-        })();
+        let located = Self::locate_recorded(common, params, record)?;
+        let known_rows = recorded_sha256(record, &located)
+            .and_then(|_| record.get("/parameters/data/rows")?.as_u64())
+            .and_then(|rows| usize::try_from(rows).ok());
         let (located, spec, n_rows) = match known_rows {
-            Some((located, rows)) if StreamedSplit::recorded(common, record).is_none() => {
-                (located, common.spec(), rows)
-            }
-            _ => {
-                let prepared = Self::load_recorded(common, params, record)?;
+            Some(rows) => (located, common.spec(), rows),
+            None => {
+                let prepared = Self::load_with(common, params, Some(record), located)?;
                 prepared.check_model(model)?;
                 warn_if_other_data(&prepared, record);
                 let rows = prepared.table.n_rows();

@@ -161,7 +161,7 @@ impl Scaled {
             MAX_CONDITION
         };
         let rounded = DMatrix::from_fn(p, p, |i, j| self.g[i * p + j].to_f64());
-        let (mut diagnostics, mut weakest) = condition(&rounded);
+        let (mut diagnostics, mut weakest, largest) = condition(&rounded);
         let factor = cholesky(&self.g, p);
         if let Some(l) = &factor
             && extended
@@ -169,7 +169,7 @@ impl Scaled {
         {
             // Beyond what an f64 eigensolver resolves: the smallest eigenvalue by inverse
             // iteration with the double-double factor.
-            (diagnostics.condition_number, weakest) = refined_condition(&rounded, l, p);
+            (diagnostics.condition_number, weakest) = refined_condition(largest, l, p);
             diagnostics.rank = p;
         }
         // Written so that a NaN condition number also counts as collinear.
@@ -233,14 +233,10 @@ fn cholesky_solve(l: &[Dd], b: &[Dd], p: usize) -> Vec<Dd> {
     x
 }
 
-/// The condition number of `g` (rounded to `f64`s in `rounded`, factored in double-double in
-/// `l`) when it is too large for an `f64` eigensolver: the largest eigenvalue from the rounded
-/// matrix, the smallest by inverse iteration, with its eigenvector.
-fn refined_condition(rounded: &DMatrix<f64>, l: &[Dd], p: usize) -> (f64, DVector<f64>) {
-    let largest = nalgebra::SymmetricEigen::new(rounded.clone())
-        .eigenvalues
-        .iter()
-        .fold(0.0_f64, |m, &v| m.max(v));
+/// The condition number of a matrix factored in double-double in `l` when it is too large for
+/// an `f64` eigensolver: its `largest` eigenvalue (which the `f64` solver gets right) over the
+/// smallest, found by inverse iteration, with that eigenvalue's eigenvector.
+fn refined_condition(largest: f64, l: &[Dd], p: usize) -> (f64, DVector<f64>) {
     let mut v = vec![Dd::from_f64(1.0 / (p as f64).sqrt()); p];
     let mut growth = 0.0;
     for _ in 0..30 {
@@ -256,15 +252,16 @@ fn refined_condition(rounded: &DMatrix<f64>, l: &[Dd], p: usize) -> (f64, DVecto
     (largest * growth, vector)
 }
 
-/// Rank, condition number and the eigenvector of the smallest eigenvalue.
-fn condition(g: &DMatrix<f64>) -> (Diagnostics, DVector<f64>) {
+/// Rank, condition number, the eigenvector of the smallest eigenvalue, and the largest
+/// eigenvalue.
+fn condition(g: &DMatrix<f64>) -> (Diagnostics, DVector<f64>, f64) {
     let p = g.nrows();
     if p == 0 {
         let d = Diagnostics {
             rank: 0,
             condition_number: 1.0,
         };
-        return (d, DVector::zeros(0));
+        return (d, DVector::zeros(0), 0.0);
     }
     let eig = nalgebra::SymmetricEigen::new(g.clone());
     let (mut lo, mut hi) = (0, 0);
@@ -284,7 +281,7 @@ fn condition(g: &DMatrix<f64>) -> (Diagnostics, DVector<f64>) {
         rank,
         condition_number,
     };
-    (d, eig.eigenvectors.column(lo).into_owned())
+    (d, eig.eigenvectors.column(lo).into_owned(), max)
 }
 
 /// Name the columns that carry the near-null direction.

@@ -143,13 +143,17 @@ impl Predictor {
         predict_matrix(x, &self.weights, self.intercept)
     }
 
-    /// Count, feature by feature, whether this row lies outside the training ranges.
-    pub fn count_outside(&self, x: &[f64], counts: &mut [u64]) {
+    /// Count, feature by feature, whether this row lies outside the training ranges; returns
+    /// how many of its values did (a row out of range when it is not 0).
+    pub fn count_outside(&self, x: &[f64], counts: &mut [u64]) -> usize {
+        let mut outside = 0;
         for (((&v, lo), hi), n) in x.iter().zip(&self.min).zip(&self.max).zip(counts) {
             if v < *lo || v > *hi {
                 *n += 1;
+                outside += 1;
             }
         }
+        outside
     }
 
     /// The warnings that counts from [`count_outside`](Self::count_outside) amount to.

@@ -7,6 +7,8 @@ memory (640 MB of float64), each library in a fresh process of its own: wall tim
 and the resident memory the fit adds to the process (its peak, sampled while it runs, less
 what was resident before: the interpreter, the libraries, X and y).
 """
+import os
+import pathlib
 import resource
 import statistics
 import subprocess
@@ -17,14 +19,12 @@ import numpy as np
 
 
 def california(path):
-    from sklearn.model_selection import train_test_split
+    """California's training split, as the tests derive it (one derivation for both)."""
+    os.environ.setdefault("CALI_REG_DATA", path)
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+    from test_california import california as split
 
-    data = np.loadtxt(path, delimiter=",", skiprows=1)[:, [8, 7, 2, 3, 4, 5, 6, 1, 0]]
-    y, X = data[:, 0] / 100000.0, data[:, 1:].copy()
-    X[:, 2] /= X[:, 5]
-    X[:, 3] /= X[:, 5]
-    X[:, 5] = X[:, 4] / X[:, 5]
-    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=42)
+    X_train, _, y_train, _, _, _ = split()
     return X_train, y_train
 
 

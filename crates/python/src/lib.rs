@@ -288,6 +288,14 @@ impl Stats {
     }
 }
 
+/// Write `data` to `path` through a temporary file and a rename (the command line's writer:
+/// never a half-written file).
+#[pyfunction]
+fn write_atomically(path: std::path::PathBuf, data: &[u8]) -> PyResult<()> {
+    dataset::write_atomically(&path, data)
+        .map_err(|e| pyo3::exceptions::PyOSError::new_err(e.to_string()))
+}
+
 /// The module `cali_reg._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -296,6 +304,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(predict, m)?)?;
     m.add_function(wrap_pyfunction!(quantize, m)?)?;
     m.add_class::<Stats>()?;
+    m.add_function(wrap_pyfunction!(write_atomically, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -133,9 +133,9 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
             common.artifacts.join(name)
         }
     };
-    let predictor = load_any(&path)?;
+    let (predictor, sha256) = load_any(&path)?;
     let app = Arc::new(App {
-        metrics: metrics::Metrics::new(predictor.kind(), &file_sha256(&path)),
+        metrics: metrics::Metrics::new(predictor.kind(), &sha256),
         predictor: std::sync::RwLock::new(Arc::new(predictor)),
         path: path.clone(),
         model: path.display().to_string(),
@@ -196,21 +196,13 @@ impl App {
     }
 }
 
-/// The SHA-256 of a model file, for the metrics' model info (empty if it cannot be read).
-fn file_sha256(path: &std::path::Path) -> String {
-    std::fs::read(path)
-        .map(|bytes| crate::artifacts::sha256_hex(&bytes))
-        .unwrap_or_default()
-}
-
 /// On each `SIGHUP`, read the model file again: a good file replaces the model between
 /// requests (those in flight finish with the old one); a bad one is refused, saying why, and
 /// the model served stays.
 async fn reload_on_hangup(app: Arc<App>, mut hangups: tokio::signal::unix::Signal) {
     while hangups.recv().await.is_some() {
         match load_any(&app.path) {
-            Ok(predictor) => {
-                let sha256 = file_sha256(&app.path);
+            Ok((predictor, sha256)) => {
                 app.metrics.set_model(predictor.kind(), &sha256);
                 let kind = predictor.kind();
                 if let Ok(mut current) = app.predictor.write() {
@@ -561,9 +553,7 @@ fn predict(app: &App, table: &Decoded) -> Result<(Vec<f64>, Vec<String>), ApiErr
                 )));
             }
         }
-        let before: u64 = outside.iter().sum();
-        predictor.count_outside(&features, &mut outside);
-        rows_outside += u64::from(outside.iter().sum::<u64>() > before);
+        rows_outside += u64::from(predictor.count_outside(&features, &mut outside) > 0);
         let prediction = predictor.predict_row(&features);
         if !prediction.is_finite() {
             return Err(ApiError::invalid(format!(

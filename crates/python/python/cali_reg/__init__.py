@@ -15,7 +15,6 @@ scikit-learn is optional: without it the estimator still fits, predicts, scores 
 """
 
 import os
-import tempfile
 
 import numpy as np
 
@@ -76,31 +75,13 @@ def _plain(X, ndim=2):
     )
 
 
-def _write_atomically(path, data):
-    """Write through a temporary file and a rename: never half a file."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".cali-reg-tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 class _Saved:
     """What fitted and loaded models share: the model file's bytes, prediction through them."""
 
     def save(self, path):
         """Write the model file (the format of ``cali-reg``'s ``artifacts/*.msgpack``)."""
         self._check_fitted()
-        _write_atomically(path, self._model)
+        _native.write_atomically(os.fspath(path), self._model)
 
     def to_bytes(self):
         """The model file's bytes."""
@@ -230,25 +211,21 @@ class SufficientStats:
     """
 
     def __init__(self, n_features=None, fit_intercept=True, feature_names=None, target="y"):
-        self._names = None if feature_names is None else [str(n) for n in feature_names]
-        if self._names is None and n_features is not None:
-            self._names = [f"x{j}" for j in range(n_features)]
-        self._fit_intercept = bool(fit_intercept)
-        self._target = str(target)
-        self._stats = None if self._names is None else self._new()
-
-    def _new(self):
-        return _native.Stats(self._names, self._fit_intercept, self._target)
+        names = None if feature_names is None else [str(n) for n in feature_names]
+        if names is None and n_features is not None:
+            names = [f"x{j}" for j in range(n_features)]
+        # What the native statistics are made with, once the feature names are known (given,
+        # or from the first update); everything else is read from them.
+        self._fit_intercept, self._target = bool(fit_intercept), str(target)
+        self._stats = None if names is None else _native.Stats(names, self._fit_intercept, self._target)
 
     def update(self, X, y, sample_weight=None):
         """Add rows (X: 2-D, float64 read in place; y; optional sample_weight); returns self."""
-        if self._stats is None:
-            columns = getattr(X, "columns", None)
-            names = [str(c) for c in columns] if columns is not None else None
-            X_ = _floats(X)
-            self._names = names or [f"x{j}" for j in range(X_.shape[1])]
-            self._stats = self._new()
+        columns = getattr(X, "columns", None)
         X = _floats(X)
+        if self._stats is None:
+            names = [str(c) for c in columns] if columns is not None else [f"x{j}" for j in range(X.shape[1])]
+            self._stats = _native.Stats(names, self._fit_intercept, self._target)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(y) != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} values")
@@ -261,7 +238,6 @@ class SufficientStats:
         if other._stats is None:
             return self
         if self._stats is None:
-            self._names, self._fit_intercept = other._names, other._fit_intercept
             self._stats = _native.Stats.from_bytes(other._stats.to_bytes())
             return self
         self._stats.merge(other._stats)
@@ -280,21 +256,20 @@ class SufficientStats:
     @classmethod
     def from_bytes(cls, data):
         """Statistics from the bytes of a ``.stats`` file (``cali-reg stats -o FILE``)."""
-        stats = _native.Stats.from_bytes(bytes(data))
         out = cls()
-        out._stats, out._names, out._fit_intercept = stats, stats.names, stats.fit_intercept
-        out._target = stats.target
+        out._stats = _native.Stats.from_bytes(bytes(data))
         return out
 
     def fit(self):
         """The ``LinearRegression`` of these rows."""
         if self._stats is None:
             raise ValueError("no rows to fit")
-        model = LinearRegression(fit_intercept=self._fit_intercept)
+        names = self._stats.names
+        model = LinearRegression(fit_intercept=self._stats.fit_intercept)
         model._set(*self._stats.fit())
-        model.n_features_in_ = len(self._names)
-        if not all(n == f"x{j}" for j, n in enumerate(self._names)):
-            model.feature_names_in_ = np.asarray(self._names, dtype=object)
+        model.n_features_in_ = len(names)
+        if not all(n == f"x{j}" for j, n in enumerate(names)):
+            model.feature_names_in_ = np.asarray(names, dtype=object)
         return model
 
     @property
