@@ -29,16 +29,13 @@ pub fn save<T: Artifact>(path: &Path, value: &T) -> anyhow::Result<Vec<u8>> {
 pub const MAX_FILE: u64 = 64 << 20;
 
 /// A model or statistics file's bytes, refusing one over [`MAX_FILE`] before reading it (and
-/// reading at most that much from a device or a pipe that never ends).
-pub fn read_bounded(path: &Path) -> anyhow::Result<Vec<u8>> {
+/// reading at most that much from a device or a pipe that never ends). `what` names the file
+/// in the error when it cannot be opened ("model file", or with a hint how to make it).
+pub fn read_bounded(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
 
-    let file = std::fs::File::open(path).with_context(|| {
-        format!(
-            "{}: cannot read model file (run `cali-reg train` and `cali-reg quantize` first?)",
-            path.display()
-        )
-    })?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("{}: cannot read {what}", path.display()))?;
     let meta = file
         .metadata()
         .with_context(|| format!("{}: cannot read", path.display()))?;
@@ -73,7 +70,10 @@ pub fn load_checked<T: Artifact>(
     record: &Record,
 ) -> anyhow::Result<T> {
     let path = artifacts.join(name);
-    let bytes = read_bounded(&path)?;
+    let bytes = read_bounded(
+        &path,
+        "model file (run `cali-reg train` and `cali-reg quantize` first?)",
+    )?;
     // A damaged file says how it is damaged; an intact one must still be the record's.
     let value = envelope::decode(&bytes).with_context(|| format!("{}", path.display()))?;
     record.check_artifact(name, &path, &bytes)?;
@@ -127,10 +127,10 @@ impl Lock {
     }
 }
 
-/// Read and decode a model file; errors name the file.
+/// Read and decode a file of ours (`what` it should be: "statistics file"); errors name the file.
 #[cfg(feature = "train")]
-pub fn load<T: Artifact>(path: &Path) -> anyhow::Result<T> {
-    let bytes = read_bounded(path)?;
+pub fn load<T: Artifact>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let bytes = read_bounded(path, what)?;
     envelope::decode(&bytes).with_context(|| format!("{}", path.display()))
 }
 
@@ -158,7 +158,7 @@ pub fn load_predictor(
 /// errors name the file.
 #[cfg(feature = "serve")]
 pub fn load_any(path: &Path) -> anyhow::Result<(Predictor, String)> {
-    let bytes = read_bounded(path)?;
+    let bytes = read_bounded(path, "model file")?;
     Ok((predictor_from_bytes(path, &bytes)?, sha256_hex(&bytes)))
 }
 

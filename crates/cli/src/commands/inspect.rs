@@ -12,7 +12,7 @@ use crate::artifacts::{predictor_from_bytes, read_bounded, sha256_hex};
 use crate::output;
 
 pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
-    let bytes = read_bounded(path)?;
+    let bytes = read_bounded(path, "file")?;
     let predictor = predictor_from_bytes(path, &bytes)?;
     if common.json {
         output::json(&as_json(path, &bytes, &predictor))

@@ -244,7 +244,7 @@ struct Merged {
 fn merge_stats(files: &[PathBuf]) -> anyhow::Result<Merged> {
     let mut merged: Option<ShardStats> = None;
     for file in files {
-        let shard: ShardStats = artifacts::load(file)?;
+        let shard: ShardStats = artifacts::load(file, "statistics file")?;
         let Some(first) = &mut merged else {
             merged = Some(shard);
             continue;
