@@ -124,3 +124,16 @@ impl From<quant::Error> for Error {
         Self::Quant(e)
     }
 }
+
+/// `Ok` when the lengths agree, else [`Error::Shape`] naming `what`.
+pub(crate) fn same_len(what: &'static str, expected: usize, got: usize) -> crate::Result<()> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(Error::Shape {
+            what,
+            expected,
+            got,
+        })
+    }
+}

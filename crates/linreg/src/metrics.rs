@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, same_len};
 
 /// R², RMSE and MAE of one set of predictions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -38,15 +38,11 @@ impl Metrics {
                 got: predicted.len(),
             });
         }
-        if let Some(w) = weights
-            && w.len() != truth.len()
-        {
-            return Err(Error::Shape {
-                what: "weights for the targets",
-                expected: truth.len(),
-                got: w.len(),
-            });
-        }
+        same_len(
+            "weights for the targets",
+            truth.len(),
+            weights.map_or(truth.len(), <[f64]>::len),
+        )?;
         let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
         let n: f64 = (0..truth.len()).map(weight).sum();
         if n.is_nan() || n <= 0.0 {

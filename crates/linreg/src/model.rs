@@ -3,7 +3,7 @@
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, same_len};
 use crate::normal_equations::{Diagnostics, solve};
 use crate::stats::SufficientStats;
 use recipe::{BoundRecipe, Recipe};
@@ -57,13 +57,7 @@ impl LinearRegression {
         y: &DVector<f64>,
         weights: Option<&DVector<f64>>,
     ) -> Result<Model> {
-        if x.nrows() != y.len() {
-            return Err(Error::Shape {
-                what: "targets for the feature rows",
-                expected: x.nrows(),
-                got: y.len(),
-            });
-        }
+        same_len("targets for the feature rows", x.nrows(), y.len())?;
         let mut stats = SufficientStats::new(x.ncols());
         match weights {
             None => stats.push_matrix(x, y.as_slice())?,
@@ -210,13 +204,7 @@ pub(crate) fn predict_matrix(
     weights: &[f64],
     intercept: f64,
 ) -> Result<DVector<f64>> {
-    if x.ncols() != weights.len() {
-        return Err(Error::Shape {
-            what: "feature columns",
-            expected: weights.len(),
-            got: x.ncols(),
-        });
-    }
+    same_len("feature columns", weights.len(), x.ncols())?;
     Ok(DVector::from_iterator(
         x.nrows(),
         x.row_iter()
@@ -236,13 +224,7 @@ pub(crate) fn check_shape(
         ("training minima", min.len()),
         ("training maxima", max.len()),
     ] {
-        if got != p {
-            return Err(Error::Shape {
-                what,
-                expected: p,
-                got,
-            });
-        }
+        same_len(what, p, got)?;
     }
     Ok(())
 }

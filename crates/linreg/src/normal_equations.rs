@@ -15,7 +15,7 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use crate::dd::Dd;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, same_len};
 use crate::stats::SufficientStats;
 
 /// Above this condition number of the scaled Gram matrix, the columns are reported as collinear:
@@ -79,13 +79,7 @@ pub fn solve(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> 
 /// parameters, a constant feature.
 fn check_problem(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> Result<()> {
     let p = stats.n_features();
-    if names.len() != p {
-        return Err(Error::Shape {
-            what: "feature names",
-            expected: p,
-            got: names.len(),
-        });
-    }
+    same_len("feature names", p, names.len())?;
     if p == 0 {
         return Err(Error::Shape {
             what: "feature columns (at least one is needed)",

@@ -25,7 +25,7 @@ use nalgebra::{Const, DMatrix, DMatrixView, Dyn};
 use serde::{Deserialize, Serialize};
 
 use crate::dd::Dd;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, same_len};
 
 /// A batch whose features' scaled co-moment matrix has a Cholesky pivot below the inverse of
 /// this, so that its condition number is at least this, is accumulated in double-double.
@@ -303,15 +303,11 @@ fn check_rows(
             got: y.len(),
         });
     }
-    if let Some(w) = weights
-        && w.len() != x.nrows()
-    {
-        return Err(Error::Shape {
-            what: "weights",
-            expected: x.nrows(),
-            got: w.len(),
-        });
-    }
+    same_len(
+        "weights",
+        x.nrows(),
+        weights.map_or(x.nrows(), <[f64]>::len),
+    )?;
     if let Some(&bad) = rows.iter().find(|&&r| r >= x.nrows()) {
         return Err(Error::Shape {
             what: "a row index within the matrix",
@@ -526,22 +522,8 @@ impl SufficientStats {
                 got: 0,
             });
         }
-        if x.len() != n * p {
-            return Err(Error::Shape {
-                what: "feature values for the given targets",
-                expected: n * p,
-                got: x.len(),
-            });
-        }
-        if let Some(w) = weights
-            && w.len() != n
-        {
-            return Err(Error::Shape {
-                what: "weights",
-                expected: n,
-                got: w.len(),
-            });
-        }
+        same_len("feature values for the given targets", n * p, x.len())?;
+        same_len("weights", n, weights.map_or(n, <[f64]>::len))?;
         let mut work = self.clone();
         let mut scratch = Vec::new();
         for start in (0..n).step_by(BATCH) {
@@ -738,13 +720,7 @@ impl SufficientStats {
             ("targets", n, y.len()),
             ("weights", n, weights.map_or(n, <[f64]>::len)),
         ] {
-            if got != expected {
-                return Err(Error::Shape {
-                    what,
-                    expected,
-                    got,
-                });
-            }
+            same_len(what, expected, got)?;
         }
         self.push_gathered(columns, n, y, weights, 0..n)
     }
@@ -847,13 +823,11 @@ impl SufficientStats {
 
     /// Combine with statistics of other rows: the result equals one pass over both sets.
     pub fn merge(&mut self, other: &Self) -> Result<()> {
-        if other.n_features != self.n_features {
-            return Err(Error::Shape {
-                what: "features in merged statistics",
-                expected: self.n_features,
-                got: other.n_features,
-            });
-        }
+        same_len(
+            "features in merged statistics",
+            self.n_features,
+            other.n_features,
+        )?;
         for c in 0..self.n_features {
             self.min[c] = self.min[c].min(other.min[c]);
             self.max[c] = self.max[c].max(other.max[c]);
