@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::accumulate::{data_path, pass};
 use crate::args::{Common, SplitKind, TrainArgs};
 use crate::artifacts::{self, LINEAR};
-use crate::data::StreamedSplit;
+use crate::data::{SplitParams, StreamedSplit};
 use crate::output;
 use crate::record::Record;
 use linreg::Predictor;
@@ -24,8 +24,8 @@ use linreg::Predictor;
 /// unless the statistics come from files).
 pub fn train(common: &Common, args: &TrainArgs, data: Option<&Path>) -> anyhow::Result<()> {
     let start = Instant::now();
-    let seed = common.seed.unwrap_or(dataset::DEFAULT_SEED);
-    let test_size = common.test_size.unwrap_or(dataset::DEFAULT_TEST_SIZE);
+    // A training run takes the defaults, not the last run's split.
+    let SplitParams { seed, test_size } = SplitParams::resolve(common, None);
     dataset::check_split(seed, test_size)?;
     let gathered = gather(common, args, data, (seed, test_size))?;
     let (train, test) = (&gathered.train, &gathered.test);
