@@ -102,8 +102,8 @@ fn share(
     let (mut to_train, mut to_test) = (Batch::new(p, weighted), Batch::new(p, weighted));
     let mut raw = vec![0.0; derive.n_columns()];
     let mut features = vec![0.0; p];
-    for (line, text) in chunk.lines() {
-        let target = derive.row(line, text, &mut raw, &mut features)?;
+    for (line, record) in chunk.lines() {
+        let target = derive.row(line, record, &mut raw, &mut features)?;
         let (batch, stats) = if is_test(line) {
             (&mut to_test, &mut share.test)
         } else {
@@ -112,7 +112,7 @@ fn share(
         batch.x.extend_from_slice(&features);
         batch.y.push(target);
         if let Some(w) = &mut batch.w {
-            w.push(derive.weight(line, &raw)?);
+            w.push(derive.weight(&raw));
         }
         if batch.y.len() == BATCH {
             batch.flush(stats)?;

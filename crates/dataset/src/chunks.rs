@@ -19,6 +19,7 @@ use sha2::Digest;
 
 use crate::error::{Error, Result};
 use crate::input::{Input, MAX_LINE};
+use crate::record::Record;
 use std::io::Read;
 
 /// Bytes read at a time, at most.
@@ -49,11 +50,32 @@ pub struct Chunk {
     first_line: u64,
     /// Whether the input ends with this chunk.
     last: bool,
+    /// Rows of a columnar table, instead of text.
+    #[cfg(feature = "columnar")]
+    batch: Option<crate::columnar::Batch>,
 }
 
 impl Chunk {
-    /// The non-blank lines, each with its one-based line number, without `\n` or `\r\n`.
-    pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
+    /// The rows: the non-blank lines, each with its one-based line number, without `\n` or
+    /// `\r\n`; or a columnar batch's rows, each with its key for the hash split (the line it
+    /// would have in a CSV with a header, counted across the files of the table).
+    pub fn lines(&self) -> impl Iterator<Item = (u64, Record<'_>)> {
+        let text = self.text_lines().map(|(n, t)| (n, Record::Text(t)));
+        #[cfg(feature = "columnar")]
+        let text = text.chain(self.batch.iter().flat_map(|batch| {
+            (0..batch.len())
+                .map(move |row| (batch.first_key + row as u64, Record::Cells { batch, row }))
+        }));
+        text
+    }
+
+    /// The rows of a columnar batch as polars holds them, for writing them out again.
+    #[cfg(feature = "columnar")]
+    pub fn frame(&self) -> Option<crate::columnar::Frame> {
+        self.batch.as_ref().map(crate::columnar::Frame::of)
+    }
+
+    fn text_lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
         let bytes = &self.bytes[..self.len];
         let mut start = 0;
         let mut line = self.first_line;
@@ -80,7 +102,15 @@ impl Chunk {
     /// yields.
     pub fn line_count(&self) -> usize {
         let bytes = &self.bytes[..self.len];
-        memchr::memchr_iter(b'\n', bytes).count() + usize::from(!bytes.ends_with(b"\n"))
+        let text = match bytes.is_empty() {
+            true => 0,
+            false => {
+                memchr::memchr_iter(b'\n', bytes).count() + usize::from(!bytes.ends_with(b"\n"))
+            }
+        };
+        #[cfg(feature = "columnar")]
+        let text = text + self.batch.as_ref().map_or(0, |b| b.len());
+        text
     }
 
     /// Whether the input ends with this chunk (with the first, a chunk is the whole input).
@@ -88,14 +118,18 @@ impl Chunk {
         self.last
     }
 
-    /// The chunk's size in bytes.
+    /// The chunk's size in bytes (a columnar batch's: eight a cell).
     pub fn len(&self) -> usize {
+        #[cfg(feature = "columnar")]
+        if let Some(batch) = &self.batch {
+            return batch.len() * batch.width() * 8;
+        }
         self.len
     }
 
-    /// Whether the chunk holds no bytes.
+    /// Whether the chunk holds no rows.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 }
 
@@ -247,6 +281,18 @@ impl Input {
         if let Some(e) = self.deferred.take() {
             return Err(e);
         }
+        #[cfg(feature = "columnar")]
+        if let Some(reader) = &mut self.columnar {
+            let batch = reader.next_batch()?;
+            self.eof = reader.is_done();
+            return Ok(batch.map(|batch| Chunk {
+                bytes: Vec::new(),
+                len: 0,
+                first_line: batch.first_key,
+                last: self.eof,
+                batch: Some(batch),
+            }));
+        }
         if self.eof && self.pending.is_empty() {
             return Ok(None);
         }
@@ -307,6 +353,8 @@ impl Input {
             len,
             first_line,
             last: self.eof && self.pending.is_empty() && self.deferred.is_none(),
+            #[cfg(feature = "columnar")]
+            batch: None,
         }))
     }
 
@@ -318,6 +366,10 @@ impl Input {
     }
 
     fn finish_hash(&mut self) -> Option<String> {
+        #[cfg(feature = "columnar")]
+        if let Some(reader) = &mut self.columnar {
+            return reader.finish_hash();
+        }
         match (self.known_sha256.take(), self.hasher.take()) {
             (Some(known), _) => Some(known),
             (None, Some(h)) => Some(format!("{:x}", h.finalize())),
@@ -439,8 +491,13 @@ mod tests {
             bytes,
             first_line: 7,
             last: true,
+            #[cfg(feature = "columnar")]
+            batch: None,
         };
-        let got: Vec<(u64, &[u8])> = chunk.lines().collect();
+        let got: Vec<(u64, &[u8])> = chunk
+            .lines()
+            .filter_map(|(n, r)| Some((n, r.text()?)))
+            .collect();
         assert_eq!(got, [(7, &b"a"[..]), (8, b"b"), (11, b"c")]);
     }
 }

@@ -40,6 +40,9 @@ pub struct Input {
     pub(crate) eof: bool,
     /// A problem found by the reader past the lines already handed out.
     pub(crate) deferred: Option<Error>,
+    /// A Parquet or Arrow IPC table, read in batches instead of text.
+    #[cfg(feature = "columnar")]
+    pub(crate) columnar: Option<crate::columnar::Reader>,
 }
 
 impl std::fmt::Debug for Input {
@@ -67,6 +70,9 @@ impl Input {
     /// The text's SHA-256 (of the file as on disk) is computed as it is read:
     /// [`for_each_chunk`](Self::for_each_chunk) returns it.
     pub fn open(path: &Path, default_columns: Option<&[&str]>) -> Result<Self> {
+        if let Some(kind) = crate::columnar::kind(path) {
+            return Self::columnar(path, kind);
+        }
         if path.as_os_str() == "-" {
             let stdin = Box::new(std::io::stdin());
             return Self::from_reader("<stdin>", Vec::new(), stdin, None, default_columns);
@@ -93,6 +99,46 @@ impl Input {
             size_hint,
             default_columns,
         )
+    }
+
+    /// A columnar table: its files opened, their columns checked, no rows read yet.
+    #[cfg(feature = "columnar")]
+    fn columnar(path: &Path, kind: crate::columnar::Kind) -> Result<Self> {
+        let reader = crate::columnar::Reader::open(path, kind, true)?;
+        let columns = reader.columns().to_vec();
+        let header = columns
+            .iter()
+            .map(|c| match c.contains([',', '"']) {
+                true => format!("\"{}\"", c.replace('"', "\"\"")),
+                false => c.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(Self {
+            name: path.display().to_string(),
+            header_line: Some(header.into_bytes()),
+            columns,
+            first_line: 2,
+            pending: Vec::new(),
+            source: Box::new(std::io::empty()),
+            hasher: None,
+            known_sha256: None,
+            size_hint: reader.size(),
+            step: None,
+            eof: false,
+            deferred: None,
+            columnar: Some(reader),
+        })
+    }
+
+    /// Without the `columnar` feature (the inference-only build) columnar files are refused.
+    #[cfg(not(feature = "columnar"))]
+    fn columnar(path: &Path, kind: crate::columnar::Kind) -> Result<Self> {
+        Err(Error::Invalid(format!(
+            "{}: {} needs the training build of cali-reg (feature `columnar`); this one reads CSV",
+            path.display(),
+            kind.label()
+        )))
     }
 
     /// Read text held in memory (a request body, a test); `name` names it in messages.
@@ -193,6 +239,8 @@ impl Input {
             step: None,
             eof: head.eof,
             deferred: None,
+            #[cfg(feature = "columnar")]
+            columnar: None,
         })
     }
 
@@ -201,6 +249,10 @@ impl Input {
     pub fn unhashed(mut self) -> Self {
         self.hasher = None;
         self.known_sha256 = None;
+        #[cfg(feature = "columnar")]
+        if let Some(reader) = &mut self.columnar {
+            reader.unhashed();
+        }
         self
     }
 

@@ -53,10 +53,12 @@
 pub mod california;
 mod cell;
 mod chunks;
+pub mod columnar;
 mod error;
 mod input;
 mod line;
 mod output;
+mod record;
 mod source;
 mod split;
 mod table;
@@ -67,6 +69,7 @@ pub use error::{Error, Result, SUPPLY_HINT};
 pub use input::{Input, MAX_LINE};
 pub use line::{LineProblem, fields, header_names, parse_line};
 pub use output::{Destination, write_atomically};
+pub use record::Record;
 pub use source::{
     ARCHIVE_SHA256, ARCHIVE_URL, CACHE_FILE, DATA_ENV, Located, Locator, Origin, SHA256_ENV, Stamp,
     URL_ENV, default_cache_dir, local_copy, read, sha256_hex,

@@ -202,7 +202,8 @@ impl Locator {
 }
 
 fn existing(path: &Path, origin: &'static str, how: Origin) -> Result<Located> {
-    if path.is_file() {
+    // A folder or glob of Parquet files is listed (and refused if empty) when it is opened.
+    if path.is_file() || crate::columnar::kind(path) == Some(crate::columnar::Kind::Many) {
         Ok(Located {
             path: path.to_path_buf(),
             origin: how,

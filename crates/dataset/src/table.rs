@@ -10,6 +10,7 @@ use crate::california;
 use crate::chunks::Chunk;
 use crate::error::{Error, Result};
 use crate::input::Input;
+use crate::record::Record;
 use crate::source::{Located, Origin};
 
 /// Features, target and how they were made.
@@ -141,23 +142,10 @@ impl Derivation {
         self.weight.is_some()
     }
 
-    /// The weight of a row that [`row`](Self::row) parsed into `raw` (1 when unweighted):
-    /// negative or huge weights are refused with the line.
-    pub fn weight(&self, line: u64, raw: &[f64]) -> Result<f64> {
-        let Some(index) = self.weight else {
-            return Ok(1.0);
-        };
-        let value = raw[index];
-        if (0.0..=MAX_MAGNITUDE).contains(&value) {
-            Ok(value)
-        } else {
-            Err(Error::BadWeight {
-                file: self.file.clone(),
-                line,
-                column: self.columns[index].clone(),
-                value,
-            })
-        }
+    /// The weight of a row that [`row`](Self::row) parsed into `raw`, and checked (1 when
+    /// unweighted).
+    pub fn weight(&self, raw: &[f64]) -> f64 {
+        self.weight.map_or(1.0, |index| raw[index])
     }
 
     /// Number of features per row.
@@ -170,18 +158,20 @@ impl Derivation {
         self.columns.len()
     }
 
-    /// Parse line `line` (its text `text`) into `raw`, derive its features into `features`, and
-    /// return its target. `raw` holds [`n_columns`](Self::n_columns) values, `features`
-    /// [`n_features`](Self::n_features).
+    /// Parse the row `record` (line or key `line`) into `raw`, derive its features into
+    /// `features`, check its weight if rows are weighted, and return its target. `raw` holds
+    /// [`n_columns`](Self::n_columns) values, `features` [`n_features`](Self::n_features).
     pub fn row(
         &self,
         line: u64,
-        text: &[u8],
+        record: Record<'_>,
         raw: &mut [f64],
         features: &mut [f64],
     ) -> Result<f64> {
-        crate::line::parse_line(text, &self.used, raw)
-            .map_err(|p| Error::at(&self.file, line, &self.columns, p))?;
+        let (file, line) = record.place(&self.file, line);
+        record
+            .parse(&self.used, raw)
+            .map_err(|p| Error::at(file, line, &self.columns, p))?;
         self.bound.features(0, raw, features).map_err(|e| match e {
             recipe::Error::BadDenominator {
                 column,
@@ -189,13 +179,13 @@ impl Derivation {
                 value,
                 ..
             } => Error::BadDenominator {
-                file: self.file.clone(),
+                file: file.to_owned(),
                 line,
                 column,
                 feature,
                 value,
             },
-            other => Error::Invalid(format!("{}:{line}: {other}", self.file)),
+            other => Error::Invalid(format!("{file}:{line}: {other}")),
         })?;
         let target = self.bound.target(raw).unwrap_or(f64::NAN);
         // One comparison per value on the way; the error is built only when one fails.
@@ -204,8 +194,18 @@ impl Derivation {
             let named = features.iter().zip(&self.feature_names);
             let target_named = std::iter::once((&target, &self.target_name));
             for (&value, name) in named.chain(target_named) {
-                check_magnitude(&self.file, line, name, value)?;
+                check_magnitude(file, line, name, value)?;
             }
+        }
+        if let Some(index) = self.weight
+            && !(0.0..=MAX_MAGNITUDE).contains(&raw[index])
+        {
+            return Err(Error::BadWeight {
+                file: file.to_owned(),
+                line,
+                column: self.columns[index].clone(),
+                value: raw[index],
+            });
         }
         Ok(target)
     }
@@ -323,13 +323,13 @@ fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<Block> {
     let mut raw = vec![0.0; derive.n_columns()];
     let mut features = vec![0.0; p];
     let mut rows = 0;
-    for (line, text) in chunk.lines() {
-        let target = derive.row(line, text, &mut raw, &mut features)?;
+    for (line, record) in chunk.lines() {
+        let target = derive.row(line, record, &mut raw, &mut features)?;
         for (j, &v) in features.iter().chain([&target]).enumerate() {
             values[j * stride + rows] = v;
         }
         if derive.is_weighted() {
-            values[(p + 1) * stride + rows] = derive.weight(line, &raw)?;
+            values[(p + 1) * stride + rows] = derive.weight(&raw);
         }
         rows += 1;
     }
@@ -434,13 +434,13 @@ pub fn pick_rows(located: &Located, spec: &Spec, rows: &[usize]) -> Result<Picke
     let mut found: Vec<Option<Row>> = vec![None; rows.len()];
     let mut index = 0;
     input.for_each_chunk_here(|chunk| {
-        for (line, text) in chunk.lines() {
+        for (line, record) in chunk.lines() {
             if last.is_none_or(|l| index > l) {
                 return Ok(ControlFlow::Break(()));
             }
             if rows.contains(&index) {
                 let (mut raw, mut features) = (vec![0.0; derive.n_columns()], vec![0.0; p]);
-                let target = derive.row(line, text, &mut raw, &mut features)?;
+                let target = derive.row(line, record, &mut raw, &mut features)?;
                 for (slot, _) in rows.iter().enumerate().filter(|(_, r)| **r == index) {
                     found[slot] = Some((raw.clone(), features.clone(), target));
                 }

@@ -144,8 +144,10 @@ fn predict_chunk(
     let mut raw = vec![0.0; columns.len()];
     let mut features = vec![0.0; layout.n_features()];
     let names = predictor.recipe().feature_names();
-    for (line, text) in chunk.lines() {
-        dataset::parse_line(text, used, &mut raw)
+    for (line, record) in chunk.lines() {
+        let (name, line) = record.place(name, line);
+        record
+            .parse(used, &mut raw)
             .map_err(|p| dataset::Error::at(name, line, columns, p))?;
         layout
             .features(0, &raw, &mut features)
@@ -161,7 +163,7 @@ fn predict_chunk(
         if collect {
             out.predictions.push(p);
         } else {
-            out.text.extend_from_slice(text);
+            record.write_csv(&mut out.text);
             out.text.push(b',');
             output::push_shortest(&mut out.text, p);
             out.text.push(b'\n');

@@ -17,9 +17,11 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
         |chunk| {
             let mut raw = vec![0.0; columns.len()];
             let mut n = 0_u64;
-            for (line, text) in chunk.lines() {
-                dataset::parse_line(text, &used, &mut raw)
-                    .map_err(|p| dataset::Error::at(&name, line, &columns, p))?;
+            for (line, record) in chunk.lines() {
+                record.parse(&used, &mut raw).map_err(|p| {
+                    let (file, line) = record.place(&name, line);
+                    dataset::Error::at(file, line, &columns, p)
+                })?;
                 n += 1;
             }
             Ok::<u64, anyhow::Error>(n)

@@ -415,8 +415,8 @@ fn from_csv(bytes: &[u8]) -> Result<Decoded, ApiError> {
             |chunk| {
                 chunk
                     .lines()
-                    .map(|(line, text)| {
-                        let cells = dataset::fields(text)
+                    .map(|(line, record)| {
+                        let cells = dataset::fields(record.text().unwrap_or_default())
                             .map_err(|p| dataset::Error::at("CSV body", line, &columns, p))?;
                         Ok(cells
                             .into_iter()

@@ -202,12 +202,12 @@ pub fn held_out(
             let mut raw = vec![0.0; derive.n_columns()];
             let mut features = vec![0.0; derive.n_features()];
             let mut out = (Vec::new(), Vec::new(), Vec::new());
-            for (line, text) in chunk.lines() {
-                let target = derive.row(line, text, &mut raw, &mut features)?;
+            for (line, record) in chunk.lines() {
+                let target = derive.row(line, record, &mut raw, &mut features)?;
                 if is_test(line) {
                     out.0.push(target);
                     out.1.push(predictor.predict_row(&features));
-                    out.2.push(derive.weight(line, &raw)?);
+                    out.2.push(derive.weight(&raw));
                 }
             }
             Ok::<_, anyhow::Error>(out)

@@ -1,0 +1,71 @@
+//! Parquet and Arrow IPC tables: one file, a folder of Parquet files, or a glob of them, read
+//! as one table through polars (feature `columnar`), batch by batch.
+//!
+//! Which paths are columnar is decided by their form alone, so a build without the feature
+//! can say what it cannot read: a `.parquet` (`.pq`) file, an Arrow IPC file (`.arrow`,
+//! `.ipc`, `.feather`), a folder (its `*.parquet` files), or a pattern with `*`, `?` or `[`
+//! that names no file (its matching files). The files of a folder or glob are read in sorted
+//! name order, rows in order: that is the table's order, on which `--split hash` keys.
+
+use std::path::Path;
+
+#[cfg(feature = "columnar")]
+mod read;
+#[cfg(feature = "columnar")]
+mod write;
+
+#[cfg(feature = "columnar")]
+pub use read::Batch;
+#[cfg(feature = "columnar")]
+pub(crate) use read::Reader;
+#[cfg(feature = "columnar")]
+pub use write::{Frame, ParquetSink};
+
+/// A columnar input, as its path shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One Parquet file.
+    Parquet,
+    /// One Arrow IPC (Feather v2) file.
+    Ipc,
+    /// A folder or glob of Parquet files, read as one table.
+    Many,
+}
+
+impl Kind {
+    /// What the kind is called in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Parquet => "a Parquet file",
+            Self::Ipc => "an Arrow IPC file",
+            Self::Many => "a folder or glob of Parquet files",
+        }
+    }
+}
+
+/// Whether `path` names a columnar table, and which kind; `None` for text (CSV, standard
+/// input, scikit-learn's `.data` and `.tgz`).
+pub fn kind(path: &Path) -> Option<Kind> {
+    if path.as_os_str() == "-" {
+        return None;
+    }
+    if path.is_dir() {
+        return Some(Kind::Many);
+    }
+    let text = path.to_string_lossy();
+    if text.contains(['*', '?', '[']) && !path.exists() {
+        return Some(Kind::Many);
+    }
+    let extension = path.extension()?.to_string_lossy().to_ascii_lowercase();
+    match extension.as_str() {
+        "parquet" | "pq" => Some(Kind::Parquet),
+        "arrow" | "ipc" | "feather" => Some(Kind::Ipc),
+        _ => None,
+    }
+}
+
+/// Whether predictions written to `path` are Parquet (by its extension, as for inputs).
+pub fn writes_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
+}

@@ -1,0 +1,569 @@
+//! Reading Parquet and Arrow IPC files through polars, a row group at a time.
+//!
+//! A Parquet row group is read by its own `ParquetReader` over the file's metadata (read once),
+//! so only that group's pages are mapped, and the mapping ends with the read: memory holds one
+//! decoded group and the batches in flight, whatever the size of the file. The group is handed
+//! out in batches of [`BATCH_ROWS`] rows, each column copied out as `f64`, so workers parse
+//! batches as they parse chunks of text. An Arrow IPC file is read whole.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::Kind;
+use crate::cell::CellProblem;
+use crate::error::{Error, Result};
+use crate::line::LineProblem;
+
+/// A file's column names and types, as polars reads them.
+type ArrowSchemaRef = Arc<ArrowSchema>;
+
+/// Rows per batch handed to the workers (about 4.5 MiB for nine columns, as a chunk of text).
+const BATCH_ROWS: usize = 1 << 16;
+
+/// One file of the table.
+struct Part {
+    path: PathBuf,
+    name: Arc<str>,
+    ipc: bool,
+    size: u64,
+    /// Parquet: the metadata read when the file was opened, and its row groups' heights.
+    metadata: Option<polars::io::parquet::metadata::FileMetadataRef>,
+    groups: Vec<usize>,
+}
+
+/// A row group read, handed out a batch at a time.
+struct Group {
+    frame: DataFrame,
+    offset: usize,
+    file: Arc<str>,
+    /// Row number (from 1, in its file) of the group's first row.
+    first_row: u64,
+}
+
+/// Where the running SHA-256 has got to: the file, the bytes hashed, its handle.
+#[derive(Default)]
+struct Hashing {
+    part: usize,
+    position: u64,
+    handle: Option<File>,
+}
+
+/// The batches of a columnar table, in table order.
+pub(crate) struct Reader {
+    parts: Vec<Part>,
+    columns: Vec<String>,
+    /// The next group to read: file, group.
+    next: (usize, usize),
+    /// Rows of the file being read, before the next group.
+    file_rows: u64,
+    current: Option<Group>,
+    /// The hash-split key of the next row.
+    key: u64,
+    hasher: Option<Sha256>,
+    hashing: Hashing,
+}
+
+fn unreadable(file: &str, what: &str, e: impl std::fmt::Display) -> Error {
+    let reason = e.to_string();
+    let reason = reason.lines().next().unwrap_or_default();
+    Error::Invalid(format!("{file}: not a readable {what} ({reason})"))
+}
+
+/// The files of a columnar input, in table order.
+fn list(path: &Path, kind: Kind) -> Result<Vec<PathBuf>> {
+    let shown = path.display().to_string();
+    if kind != Kind::Many {
+        if !path.is_file() {
+            return Err(Error::NotFound {
+                origin: "data file",
+                path: path.to_path_buf(),
+            });
+        }
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = if path.is_dir() {
+        std::fs::read_dir(path)
+            .map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                cause: e,
+            })?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && super::kind(p) == Some(Kind::Parquet))
+            .collect()
+    } else {
+        glob::glob(&path.to_string_lossy())
+            .map_err(|e| Error::Invalid(format!("{shown}: not a usable pattern ({e})")))?
+            .filter_map(std::result::Result::ok)
+            .filter(|p| p.is_file())
+            .collect()
+    };
+    files.sort();
+    if let Some(other) = files.iter().find(|p| super::kind(p) != Some(Kind::Parquet)) {
+        return Err(Error::Invalid(format!(
+            "{}: not a Parquet file (a folder or glob is read as Parquet files, *.parquet)",
+            other.display()
+        )));
+    }
+    if files.is_empty() {
+        return Err(if path.is_dir() {
+            Error::NotAFile {
+                file: shown,
+                what: "is a directory holding no .parquet files",
+            }
+        } else {
+            Error::Invalid(format!("{shown}: no file matches the pattern"))
+        });
+    }
+    Ok(files)
+}
+
+/// A file's column names and types, and for Parquet its metadata.
+fn open_part(path: PathBuf, ipc: bool) -> Result<(Part, ArrowSchemaRef)> {
+    let name: Arc<str> = Arc::from(path.display().to_string());
+    let io = |e| Error::Io {
+        path: path.clone(),
+        cause: e,
+    };
+    let file = File::open(&path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let (schema, metadata, groups) = if ipc {
+        let schema = IpcReader::new(file)
+            .schema()
+            .map_err(|e| unreadable(&name, "Arrow IPC file", e))?;
+        (schema, None, vec![usize::MAX])
+    } else {
+        let mut reader = ParquetReader::new(file);
+        let schema = reader
+            .schema()
+            .map_err(|e| unreadable(&name, "Parquet file", e))?;
+        let metadata = reader
+            .get_metadata()
+            .map_err(|e| unreadable(&name, "Parquet file", e))?
+            .clone();
+        let groups = metadata.row_groups.iter().map(|g| g.num_rows()).collect();
+        (schema, Some(metadata), groups)
+    };
+    let part = Part {
+        path,
+        name,
+        ipc,
+        size,
+        metadata,
+        groups,
+    };
+    Ok((part, schema))
+}
+
+impl Reader {
+    /// Open the files of a columnar input and check that they agree: the same column names,
+    /// each of one type in every file.
+    pub(crate) fn open(path: &Path, kind: Kind, hashed: bool) -> Result<Self> {
+        let mut parts = Vec::new();
+        let mut first: Option<(Arc<str>, ArrowSchemaRef)> = None;
+        for file in list(path, kind)? {
+            let (part, schema) = open_part(file, kind == Kind::Ipc)?;
+            match &first {
+                None => {
+                    let mut seen = Vec::new();
+                    for name in schema.iter_names() {
+                        if seen.contains(&name) {
+                            return Err(Error::DuplicateColumn {
+                                file: part.name.to_string(),
+                                column: name.to_string(),
+                            });
+                        }
+                        seen.push(name);
+                    }
+                    first = Some((part.name.clone(), schema));
+                }
+                Some((first_name, first_schema)) => {
+                    agree(first_name, first_schema, &part.name, &schema)?;
+                }
+            }
+            parts.push(part);
+        }
+        let columns = first
+            .map(|(_, schema)| schema.iter_names().map(|n| n.to_string()).collect())
+            .unwrap_or_default();
+        Ok(Self {
+            parts,
+            columns,
+            next: (0, 0),
+            file_rows: 0,
+            current: None,
+            // A table's row r (from 1) is keyed as line r + 1 of a CSV with a header: the same
+            // rows, in CSV or Parquet, fall on the same side of `--split hash`.
+            key: 2,
+            hasher: hashed.then(Sha256::new),
+            hashing: Hashing::default(),
+        })
+    }
+
+    /// Skip the SHA-256.
+    pub(crate) fn unhashed(&mut self) {
+        self.hasher = None;
+    }
+
+    /// Whether every row has been handed out.
+    pub(crate) fn is_done(&self) -> bool {
+        let (p, g) = self.next;
+        self.current
+            .as_ref()
+            .is_none_or(|c| c.offset >= c.frame.height())
+            && self.parts.iter().skip(p).enumerate().all(|(i, part)| {
+                let from = if i == 0 { g } else { 0 };
+                part.groups[from.min(part.groups.len())..]
+                    .iter()
+                    .all(|&n| n == 0)
+            })
+    }
+
+    /// The column names, in the first file's order.
+    pub(crate) fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The table's size as the batches count it: eight bytes a cell.
+    pub(crate) fn size(&self) -> Option<u64> {
+        let rows: usize = self
+            .parts
+            .iter()
+            .filter(|p| !p.ipc)
+            .flat_map(|p| &p.groups)
+            .sum();
+        (!self.parts.iter().any(|p| p.ipc)).then_some(rows as u64 * 8 * self.columns.len() as u64)
+    }
+
+    /// The next batch of rows, in table order; `None` at the end.
+    pub(crate) fn next_batch(&mut self) -> Result<Option<Batch>> {
+        loop {
+            if let Some(group) = &mut self.current {
+                let height = group.frame.height();
+                if group.offset < height {
+                    let len = BATCH_ROWS.min(height - group.offset);
+                    let frame = group.frame.slice(group.offset as i64, len);
+                    let first_row = group.first_row + group.offset as u64;
+                    let batch = Batch::new(frame, &self.columns, group.file.clone(), first_row)?;
+                    let batch = Batch {
+                        first_key: self.key,
+                        ..batch
+                    };
+                    group.offset += len;
+                    self.key += len as u64;
+                    return Ok(Some(batch));
+                }
+                self.current = None;
+            }
+            let (p, g) = self.next;
+            let Some(part) = self.parts.get(p) else {
+                self.hash_until(self.parts.len(), 0)?;
+                return Ok(None);
+            };
+            if g == part.groups.len() {
+                (self.next, self.file_rows) = ((p + 1, 0), 0);
+                continue;
+            }
+            let frame = read_group(part, g, self.file_rows)?;
+            let end = part.size * (g as u64 + 1) / part.groups.len() as u64;
+            self.current = Some(Group {
+                offset: 0,
+                file: part.name.clone(),
+                first_row: self.file_rows + 1,
+                frame,
+            });
+            self.file_rows += part.groups[g].min(usize::MAX / 2) as u64;
+            self.next = (p, g + 1);
+            self.hash_until(p, end)?;
+        }
+    }
+
+    /// Feed the SHA-256 with the files' bytes up to byte `end` of file `part` (earlier files
+    /// whole), a little after each group is read, so the hashing keeps pace with the reading.
+    fn hash_until(&mut self, part: usize, end: u64) -> Result<()> {
+        let Some(hasher) = &mut self.hasher else {
+            return Ok(());
+        };
+        let h = &mut self.hashing;
+        let mut buf = vec![0; 1 << 20];
+        while h.part < part.min(self.parts.len()) || (h.part == part && h.position < end) {
+            let path = &self.parts[h.part].path;
+            let io = |e| Error::Io {
+                path: path.clone(),
+                cause: e,
+            };
+            if h.handle.is_none() {
+                h.handle = Some(File::open(path).map_err(io)?);
+            }
+            let want = if h.part < part {
+                u64::MAX
+            } else {
+                end - h.position
+            };
+            let room = buf.len().min(usize::try_from(want).unwrap_or(usize::MAX));
+            let n = match &mut h.handle {
+                Some(f) => crate::input::read_some(f, &mut buf[..room]).map_err(io)?,
+                None => 0,
+            };
+            if n == 0 {
+                (h.part, h.position, h.handle) = (h.part + 1, 0, None);
+                continue;
+            }
+            hasher.update(&buf[..n]);
+            h.position += n as u64;
+        }
+        Ok(())
+    }
+
+    /// The SHA-256 of the files' bytes, one after the other, once they are read to the end.
+    pub(crate) fn finish_hash(&mut self) -> Option<String> {
+        if self.hashing.part < self.parts.len() {
+            return None;
+        }
+        self.hasher.take().map(|h| format!("{:x}", h.finalize()))
+    }
+}
+
+/// Refuse a file whose columns differ from the first file's, in names or types.
+fn agree(
+    first_name: &str,
+    first: &ArrowSchemaRef,
+    name: &str,
+    schema: &ArrowSchemaRef,
+) -> Result<()> {
+    let missing: Vec<String> = first
+        .iter_names()
+        .filter(|n| schema.get(n).is_none())
+        .map(|n| n.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::MissingColumns {
+            file: name.to_owned(),
+            columns: missing,
+        });
+    }
+    let extra: Vec<String> = schema
+        .iter_names()
+        .filter(|n| first.get(n).is_none())
+        .map(|n| n.to_string())
+        .collect();
+    if !extra.is_empty() {
+        return Err(Error::ExtraColumns {
+            file: name.to_owned(),
+            columns: extra,
+        });
+    }
+    for field in first.iter_values() {
+        if let Some(other) = schema.get(&field.name)
+            && other.dtype != field.dtype
+        {
+            return Err(Error::Invalid(format!(
+                "{name}: column {} is {:?} there but {:?} in {first_name}: the files of a table must agree",
+                field.name, other.dtype, field.dtype
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Row group `g` of a file (an IPC file's one group is the whole file).
+fn read_group(part: &Part, g: usize, before: u64) -> Result<DataFrame> {
+    let file = File::open(&part.path).map_err(|e| Error::Io {
+        path: part.path.clone(),
+        cause: e,
+    })?;
+    if part.ipc {
+        return IpcReader::new(file)
+            .finish()
+            .map_err(|e| unreadable(&part.name, "Arrow IPC file", e));
+    }
+    let mut reader = ParquetReader::new(file);
+    if let Some(metadata) = &part.metadata {
+        reader.set_metadata(metadata.clone());
+    }
+    reader
+        .with_slice(Some((before as usize, part.groups[g])))
+        .finish()
+        .map_err(|e| unreadable(&part.name, "Parquet file", e))
+}
+
+/// One column of a batch.
+#[derive(Debug)]
+enum Cells {
+    /// A numeric column (integers, floats, decimals), as `f64`; a null's slot holds anything.
+    Numbers {
+        values: Vec<f64>,
+        first_null: Option<usize>,
+    },
+    /// A column of another type (text, booleans, dates): its first null and first value.
+    Other {
+        first_null: Option<usize>,
+        first_value: Option<(usize, String)>,
+    },
+}
+
+/// Rows of a columnar file, column by column, as the workers parse them.
+#[derive(Debug)]
+pub struct Batch {
+    frame: DataFrame,
+    cells: Vec<Cells>,
+    file: Arc<str>,
+    /// Row number (from 1, in its file) of the first row.
+    first_row: u64,
+    /// The hash-split key of the first row.
+    pub(crate) first_key: u64,
+}
+
+/// The first null of a column, if it has any.
+fn first_null(column: &Column) -> Option<usize> {
+    if column.null_count() == 0 {
+        return None;
+    }
+    column.is_null().iter().position(|v| v == Some(true))
+}
+
+/// A value as a message shows it.
+fn shown(value: AnyValue<'_>) -> String {
+    match value {
+        AnyValue::String(s) => s.chars().take(40).collect(),
+        other => other.to_string(),
+    }
+}
+
+impl Batch {
+    fn new(frame: DataFrame, columns: &[String], file: Arc<str>, first_row: u64) -> Result<Self> {
+        let failed = |e: PolarsError| unreadable(&file, "columnar file", e);
+        let mut cells = Vec::with_capacity(columns.len());
+        for name in columns {
+            let column = frame.column(name).map_err(failed)?;
+            let dtype = column.dtype();
+            let first_null = first_null(column);
+            cells.push(if dtype.is_primitive_numeric() || dtype.is_decimal() {
+                let cast = column.cast(&DataType::Float64).map_err(failed)?;
+                let mut values = Vec::with_capacity(frame.height());
+                for array in cast.f64().map_err(failed)?.downcast_iter() {
+                    values.extend_from_slice(array.values());
+                }
+                Cells::Numbers { values, first_null }
+            } else {
+                let first_value = (0..frame.height())
+                    .find(|&i| Some(i) != first_null && column.get(i).is_ok_and(|v| !v.is_null()))
+                    .and_then(|i| Some((i, shown(column.get(i).ok()?))));
+                Cells::Other {
+                    first_null,
+                    first_value,
+                }
+            });
+        }
+        let frame = frame
+            .select(columns.iter().map(String::as_str))
+            .map_err(failed)?;
+        Ok(Self {
+            frame,
+            cells,
+            file,
+            first_row,
+            first_key: 0,
+        })
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.frame.height()
+    }
+
+    /// The number of columns.
+    pub fn width(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Whether the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The file the rows come from.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The row number (from 1, in its file) of row `row` of the batch.
+    pub fn row_number(&self, row: usize) -> u64 {
+        self.first_row + row as u64
+    }
+
+    /// The rows as polars holds them, the input's columns in order.
+    pub(crate) fn frame(&self) -> &DataFrame {
+        &self.frame
+    }
+
+    /// Row `row`'s used columns into `raw`, refused as a CSV cell would be.
+    pub(crate) fn parse(
+        &self,
+        row: usize,
+        used: &[bool],
+        raw: &mut [f64],
+    ) -> std::result::Result<(), LineProblem> {
+        let cell = |column, problem| Err(LineProblem::Cell { column, problem });
+        for (j, cells) in self.cells.iter().enumerate() {
+            if !used[j] {
+                continue;
+            }
+            match cells {
+                Cells::Numbers { first_null, .. } | Cells::Other { first_null, .. }
+                    if *first_null == Some(row) =>
+                {
+                    return cell(j, CellProblem::Missing);
+                }
+                Cells::Numbers { values, .. } => {
+                    let v = values[row];
+                    if !v.is_finite() {
+                        return cell(j, CellProblem::NonFinite(v.to_string()));
+                    }
+                    raw[j] = v;
+                }
+                Cells::Other { first_value, .. } => {
+                    let value = match first_value {
+                        Some((at, value)) if *at == row => value.clone(),
+                        _ => shown(self.frame.columns()[j].get(row).unwrap_or(AnyValue::Null)),
+                    };
+                    return cell(j, CellProblem::NotANumber(value));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Row `row` as a CSV line: numbers in their shortest round-trip form, nulls empty, text
+    /// quoted where it must be.
+    pub(crate) fn write_csv(&self, row: usize, out: &mut Vec<u8>) {
+        use std::io::Write;
+        for (j, cells) in self.cells.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            // Writing to a Vec cannot fail.
+            match cells {
+                Cells::Numbers {
+                    values,
+                    first_null: None,
+                } => {
+                    let _ = write!(out, "{}", values[row]);
+                }
+                _ => match self.frame.columns()[j].get(row) {
+                    Ok(AnyValue::Null) | Err(_) => {}
+                    Ok(AnyValue::String(s)) if s.contains([',', '"', '\n', '\r']) => {
+                        let _ = write!(out, "\"{}\"", s.replace('"', "\"\""));
+                    }
+                    Ok(AnyValue::String(s)) => out.extend_from_slice(s.as_bytes()),
+                    Ok(other) => {
+                        let _ = write!(out, "{other}");
+                    }
+                },
+            }
+        }
+    }
+}
