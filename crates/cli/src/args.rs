@@ -109,6 +109,17 @@ pub enum Command {
         #[arg(long)]
         no_intercept: bool,
     },
+    /// Write --data (CSV, Parquet, Arrow IPC, a folder or glob of Parquet files) as one Parquet
+    /// file, in row groups, in bounded memory
+    #[cfg(feature = "train")]
+    Convert {
+        /// The Parquet file to write
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+        /// Rows per row group
+        #[arg(long, value_name = "N", default_value_t = dataset::columnar::GROUP_ROWS, value_parser = at_least_one)]
+        row_group_rows: usize,
+    },
     /// Parse every row of --data and count them, nothing else (the reader's speed floor)
     #[cfg(feature = "train")]
     #[command(hide = true)]
@@ -136,6 +147,16 @@ pub enum Command {
         /// The model file
         model: PathBuf,
     },
+}
+
+/// A count that must be at least 1.
+#[cfg(feature = "train")]
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err(String::from("must be at least 1")),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Files above this size are trained by streaming.

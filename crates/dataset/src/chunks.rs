@@ -69,10 +69,26 @@ impl Chunk {
         text
     }
 
-    /// The rows of a columnar batch as polars holds them, for writing them out again.
+    /// The rows, to write them out as Parquet: a columnar batch's as read, a text chunk's
+    /// cells parsed as numbers (`input` and `columns` name the input and its columns in
+    /// messages, and a cell that is not a number is refused).
     #[cfg(feature = "columnar")]
-    pub fn frame(&self) -> Option<crate::columnar::Frame> {
-        self.batch.as_ref().map(crate::columnar::Frame::of)
+    pub fn frame(&self, input: &str, columns: &[String]) -> Result<crate::columnar::Frame> {
+        if let Some(batch) = &self.batch {
+            return Ok(crate::columnar::Frame::of(batch));
+        }
+        let used = vec![true; columns.len()];
+        let mut raw = vec![0.0; columns.len()];
+        let mut values = vec![Vec::with_capacity(self.line_count()); columns.len()];
+        for (line, record) in self.lines() {
+            record
+                .parse(&used, &mut raw)
+                .map_err(|p| Error::at(input, line, columns, p))?;
+            for (column, &v) in values.iter_mut().zip(&raw) {
+                column.push(v);
+            }
+        }
+        crate::columnar::Frame::from_columns(columns, values)
     }
 
     fn text_lines(&self) -> impl Iterator<Item = (u64, &[u8])> {

@@ -2,6 +2,8 @@
 //! `man`) are functions here. The artifacts folder is locked here too, for every command at once.
 
 #[cfg(feature = "train")]
+mod convert;
+#[cfg(feature = "train")]
 mod evaluate;
 mod inspect;
 mod predict;
@@ -46,6 +48,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             output,
             no_intercept,
         } => stats::run(common, output, !no_intercept),
+        #[cfg(feature = "train")]
+        Command::Convert {
+            output,
+            row_group_rows,
+        } => convert::run(common, output, *row_group_rows),
         #[cfg(feature = "train")]
         Command::Scan => scan::run(common),
         #[cfg(feature = "train")]

@@ -215,6 +215,12 @@ fn predict_file(
     use std::io::Write;
 
     let rows = dataset::Input::open(input, None)?.unhashed();
+    #[cfg(feature = "train")]
+    if let Some(path) = args.output.as_deref()
+        && dataset::columnar::writes_parquet(path)
+    {
+        return predict_to_parquet(common, predictor, rows, path);
+    }
     let name = rows.name().to_owned();
     let collect = args.summary || (common.json && args.output.is_none());
     let (mut sink, destination, written_to) = open_sink(args.output.as_deref(), collect)?;
@@ -244,6 +250,66 @@ fn predict_file(
                 "output": path.display().to_string(),
             }))?;
         }
+    }
+    Ok(())
+}
+
+/// Predict every row of `rows` into a Parquet file: the input's columns (a CSV input's parsed
+/// as numbers) and `prediction`, a row group for each chunk, through a temporary file renamed
+/// when every row has succeeded.
+#[cfg(feature = "train")]
+fn predict_to_parquet(
+    common: &Common,
+    predictor: &Predictor,
+    rows: dataset::Input,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
+    let layout =
+        InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;
+    let mut used = vec![false; columns.len()];
+    for c in layout.used_columns() {
+        used[c] = true;
+    }
+    let destination = artifacts::Destination::open(path)?;
+    let mut sink = dataset::columnar::ParquetSink::new(
+        destination.file()?,
+        &path.display().to_string(),
+        dataset::columnar::GROUP_ROWS,
+    );
+    let (mut written, mut outside) = (0, vec![0; layout.n_features()]);
+    let buffers = dataset::BufferPool::default();
+    rows.for_each_chunk(
+        |chunk| {
+            let input = (name.as_str(), columns.as_slice());
+            let out = predict_chunk(input, &layout, &used, predictor, chunk, true, &buffers)?;
+            let frame = chunk.frame(input.0, input.1)?;
+            Ok::<_, anyhow::Error>((frame, out))
+        },
+        |(frame, out)| {
+            sink.write(frame, &out.predictions)?;
+            for (total, k) in outside.iter_mut().zip(&out.outside) {
+                *total += k;
+            }
+            written += out.rows;
+            Ok(())
+        },
+    )?;
+    if written == 0 {
+        anyhow::bail!("{name}: no data rows");
+    }
+    sink.finish()?;
+    for warning in predictor.range_warnings(&outside) {
+        output::stderr(format_args!("warning: {name}: {warning}; predicted anyway"));
+    }
+    destination.finish()?;
+    if common.json {
+        output::json(&json!({
+            "command": "predict",
+            "model": predictor.kind(),
+            "rows": written,
+            "output": path.display().to_string(),
+        }))?;
     }
     Ok(())
 }

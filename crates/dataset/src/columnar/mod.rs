@@ -19,7 +19,7 @@ pub use read::Batch;
 #[cfg(feature = "columnar")]
 pub(crate) use read::Reader;
 #[cfg(feature = "columnar")]
-pub use write::{Frame, ParquetSink};
+pub use write::{Frame, GROUP_ROWS, ParquetSink};
 
 /// A columnar input, as its path shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

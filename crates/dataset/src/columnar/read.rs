@@ -361,7 +361,7 @@ fn agree(
             && other.dtype != field.dtype
         {
             return Err(Error::Invalid(format!(
-                "{name}: column {} is {:?} there but {:?} in {first_name}: the files of a table must agree",
+                "{name}: column {} is {:?} here but {:?} in {first_name}: the files of a table must agree",
                 field.name, other.dtype, field.dtype
             )));
         }

@@ -40,11 +40,16 @@ impl Frame {
     }
 }
 
-/// A Parquet file being written: each [`write`](Self::write) adds a row group of the input's
-/// columns and a `prediction` column; [`finish`](Self::finish) writes the footer.
+/// Rows per row group written, unless the caller chooses: about 40 MiB of nine `f64` columns.
+pub const GROUP_ROWS: usize = 640 << 10;
+
+/// A Parquet file being written: rows are gathered into row groups of a set number of rows
+/// (the last one shorter); [`finish`](Self::finish) writes the last group and the footer.
 pub struct ParquetSink {
     name: String,
     file: Option<File>,
+    group_rows: usize,
+    pending: Option<DataFrame>,
     writer: Option<polars::io::parquet::write::BatchedWriter<File>>,
 }
 
@@ -52,52 +57,88 @@ impl std::fmt::Debug for ParquetSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParquetSink")
             .field("name", &self.name)
+            .field("group_rows", &self.group_rows)
             .finish_non_exhaustive()
     }
 }
 
 impl ParquetSink {
     /// Write to `file` (opened by the caller, typically a temporary file renamed when every
-    /// row has succeeded); `name` names it in messages.
-    pub fn new(file: File, name: &str) -> Self {
+    /// row has succeeded) in row groups of `group_rows` rows; `name` names it in messages.
+    pub fn new(file: File, name: &str, group_rows: usize) -> Self {
         Self {
             name: name.to_owned(),
             file: Some(file),
+            group_rows: group_rows.max(1),
+            pending: None,
             writer: None,
         }
     }
 
-    fn failed(&self, e: PolarsError) -> Error {
+    fn failed(&self, e: impl std::fmt::Display) -> Error {
         Error::Write {
             path: self.name.clone().into(),
             cause: std::io::Error::other(e.to_string()),
         }
     }
 
-    /// Add `rows` and their `predictions` (one each).
+    /// Add `rows` with a `prediction` column (one each).
     pub fn write(&mut self, rows: Frame, predictions: &[f64]) -> Result<()> {
         let mut frame = rows.0;
         let prediction = Column::new("prediction".into(), predictions);
         frame.with_column(prediction).map_err(|e| self.failed(e))?;
+        self.write_rows(Frame(frame))
+    }
+
+    /// Add `rows` as they are.
+    pub fn write_rows(&mut self, rows: Frame) -> Result<()> {
+        let pending = match self.pending.take() {
+            None => rows.0,
+            Some(mut pending) => {
+                pending
+                    .vstack_mut_owned(rows.0)
+                    .map_err(|e| self.failed(e))?;
+                pending
+            }
+        };
+        if pending.height() < self.group_rows {
+            self.pending = Some(pending);
+            return Ok(());
+        }
+        let whole = pending.height() / self.group_rows * self.group_rows;
+        let (head, tail) = pending.split_at(whole as i64);
+        for k in 0..whole / self.group_rows {
+            self.write_group(head.slice((k * self.group_rows) as i64, self.group_rows))?;
+        }
+        self.pending = (tail.height() > 0).then_some(tail);
+        Ok(())
+    }
+
+    /// Write one row group.
+    fn write_group(&mut self, mut group: DataFrame) -> Result<()> {
+        group.rechunk_mut();
         if self.writer.is_none() {
-            let file = self.file.take().ok_or_else(|| Error::Write {
-                path: self.name.clone().into(),
-                cause: std::io::Error::other("the file is closed"),
-            })?;
+            let file = self
+                .file
+                .take()
+                .ok_or_else(|| self.failed("the file is closed"))?;
             let writer = ParquetWriter::new(file)
-                .batched(frame.schema())
+                .batched(group.schema())
                 .map_err(|e| self.failed(e))?;
             self.writer = Some(writer);
         }
         match &mut self.writer {
-            Some(writer) => writer.write_batch(&frame),
+            Some(writer) => writer.write_batch(&group),
             None => Ok(()),
         }
         .map_err(|e| self.failed(e))
     }
 
-    /// Write the footer. A file that received no rows gets none.
-    pub fn finish(self) -> Result<()> {
+    /// Write the last row group and the footer. A sink that received no rows writes nothing.
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(rest) = self.pending.take() {
+            self.write_group(rest)?;
+        }
         match &self.writer {
             Some(writer) => writer.finish().map(|_| ()).map_err(|e| self.failed(e)),
             None => Ok(()),
