@@ -65,6 +65,42 @@ pub fn gen_data(rows: u64, features: usize, seed: u64, out: &Path) -> anyhow::Re
     Ok(destination.finish()?)
 }
 
+/// The format of a synthetic table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated text with a header
+    Csv,
+    /// Parquet, in 16 row groups
+    Parquet,
+}
+
+/// [`gen_data`]'s table as Parquet in 16 row groups: written as CSV beside `out`, converted by
+/// `bin convert`, the CSV removed.
+pub fn gen_parquet(
+    bin: &Path,
+    rows: u64,
+    features: usize,
+    seed: u64,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let csv = out.with_extension("parquet-source.csv");
+    gen_data(rows, features, seed, &csv)?;
+    let status = Command::new(bin)
+        .args(["convert", "--quiet", "--target", "y", "--data"])
+        .arg(&csv)
+        .arg("-o")
+        .arg(out)
+        .arg("--row-group-rows")
+        .arg(rows.div_ceil(16).max(1).to_string())
+        .status()
+        .context("cannot run cali-reg convert");
+    std::fs::remove_file(&csv)?;
+    if !status?.success() {
+        bail!("cali-reg convert failed to write {}", out.display());
+    }
+    Ok(())
+}
+
 /// What GNU time says of one run.
 struct Measured {
     wall: f64,
@@ -195,7 +231,8 @@ fn dataset_path() -> anyhow::Result<PathBuf> {
 
 const PYTHON_FIT: &str = "import sys, pandas as pd\n\
 from sklearn.linear_model import LinearRegression\n\
-df = pd.read_csv(sys.argv[1])\n\
+path = sys.argv[1]\n\
+df = pd.read_parquet(path) if path.endswith('.parquet') else pd.read_csv(path)\n\
 LinearRegression().fit(df.drop(columns='y'), df['y'])\n";
 
 /// `cargo xtask bench`'s options.
@@ -242,28 +279,88 @@ pub fn bench(options: &Options) -> anyhow::Result<()> {
             c.arg(&script).arg(&file);
             c
         });
-        let steps = steps(&bin, &file, &artifacts, python_step)?;
-        let mut floor = None;
-        for (label, mut cmd) in steps {
-            let m = measure(label, &mut cmd)?;
-            let ratio = match floor {
-                None => {
-                    floor = Some(m.wall);
-                    String::new()
-                }
-                Some(f) => format!(" ({:.2}× the floor)", m.wall / f),
-            };
-            println!(
-                "| {rows} | {label} | {:.2}{ratio} | {:.2} | {:.1} M | {:.0} |",
-                m.wall,
-                m.cpu,
-                rows as f64 / m.wall / 1e6,
-                m.mib
-            );
+        print_rows(rows, steps(&bin, &file, &artifacts, python_step)?)?;
+        let parquet = dir.join(format!("synthetic-{rows}x8.parquet"));
+        if !parquet.exists() {
+            eprintln!("generating {}", parquet.display());
+            gen_parquet(&bin, rows, 8, 1, &parquet)?;
         }
+        let python_step = python.as_ref().map(|py| {
+            let mut c = Command::new(py);
+            c.arg(&script).arg(&parquet);
+            c
+        });
+        print_rows(
+            rows,
+            parquet_steps(&bin, (&parquet, rows), &artifacts, python_step),
+        )?;
     }
     california(&bin, &root, python.as_deref(), &dir)?;
     Ok(())
+}
+
+/// Measure each step and print its row of the table; every step after the first also as a
+/// multiple of the first one's wall time.
+fn print_rows(rows: u64, steps: Vec<(&'static str, Command)>) -> anyhow::Result<()> {
+    let mut first = None;
+    for (label, mut cmd) in steps {
+        let m = measure(label, &mut cmd)?;
+        let ratio = match first {
+            None => {
+                first = Some(m.wall);
+                String::new()
+            }
+            Some(f) => format!(" ({:.2}× the first)", m.wall / f),
+        };
+        println!(
+            "| {rows} | {label} | {:.2}{ratio} | {:.2} | {:.1} M | {:.0} |",
+            m.wall,
+            m.cpu,
+            rows as f64 / m.wall / 1e6,
+            m.mib
+        );
+    }
+    Ok(())
+}
+
+/// The commands measured on one synthetic Parquet file (16 row groups): streaming train first,
+/// in-memory train (up to 2·10⁶ rows), streaming predict into Parquet, and the Python side
+/// (pandas `read_parquet` + scikit-learn) if given.
+fn parquet_steps(
+    bin: &Path,
+    (file, rows): (&Path, u64),
+    artifacts: &Path,
+    python: Option<Command>,
+) -> Vec<(&'static str, Command)> {
+    let base = |sub: &[&str]| {
+        let mut c = Command::new(bin);
+        c.args(sub)
+            .arg("--data")
+            .arg(file)
+            .args(["--target", "y", "--quiet", "--artifacts"])
+            .arg(artifacts);
+        c
+    };
+    let mut steps: Vec<(&str, Command)> = vec![(
+        "Parquet: streaming train",
+        base(&["train", "--streaming", "--split", "hash"]),
+    )];
+    if rows <= 2_000_000 {
+        steps.push(("Parquet: in-memory train", base(&["train"])));
+    }
+    let mut predict = Command::new(bin);
+    predict
+        .args(["predict", "--input"])
+        .arg(file)
+        .arg("-o")
+        .arg(artifacts.join("predictions.parquet"))
+        .arg("--artifacts")
+        .arg(artifacts);
+    steps.push(("Parquet: streaming predict → Parquet", predict));
+    if let Some(c) = python {
+        steps.push(("pandas read_parquet + scikit-learn fit", c));
+    }
+    steps
 }
 
 /// The commands measured on one synthetic file, the reader's floor first: scan, streaming

@@ -32,7 +32,7 @@ enum Task {
     /// Train, quantise, predict, build and smoke-run the container image, report; stages whose
     /// inputs and outputs are unchanged are skipped
     Pipeline(pipeline::Options),
-    /// Write a synthetic CSV: y = x·β + 2 + N(0, 0.5²), β_j = ±0.5·(j+1), signs alternating
+    /// Write a synthetic table: y = x·β + 2 + N(0, 0.5²), β_j = ±0.5·(j+1), signs alternating
     GenData {
         /// Rows
         #[arg(long)]
@@ -46,6 +46,10 @@ enum Task {
         /// The file to write
         #[arg(short, long = "output", value_name = "FILE")]
         output: PathBuf,
+        /// CSV, or Parquet in 16 row groups (the CSV converted by the release build's
+        /// `cali-reg convert`)
+        #[arg(long, value_enum, default_value_t = bench::Format::Csv)]
+        format: bench::Format,
     },
     /// Parse-only floor, streaming and in-memory train, streaming predict (wall, CPU, peak RSS),
     /// and California's three steps as processes
@@ -79,7 +83,8 @@ fn main() -> ExitCode {
             features,
             seed,
             output,
-        } => gen_data(rows, features, seed, &output),
+            format,
+        } => gen_data(rows, features, seed, &output, format),
         Task::Bench(options) => bench::bench(&options),
         Task::Loadtest => loadtest::loadtest(),
         Task::Man => man(),
@@ -181,8 +186,20 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(dataset::write_atomically(path, bytes)?)
 }
 
-fn gen_data(rows: u64, features: usize, seed: u64, out: &Path) -> anyhow::Result<()> {
-    bench::gen_data(rows, features, seed, out)?;
+fn gen_data(
+    rows: u64,
+    features: usize,
+    seed: u64,
+    out: &Path,
+    format: bench::Format,
+) -> anyhow::Result<()> {
+    match format {
+        bench::Format::Csv => bench::gen_data(rows, features, seed, out)?,
+        bench::Format::Parquet => {
+            let bin = pipeline::build_binary(&project_root())?;
+            bench::gen_parquet(&bin, rows, features, seed, out)?;
+        }
+    }
     println!(
         "{}: {rows} rows, coefficients {:?}, intercept {}",
         out.display(),
@@ -276,5 +293,45 @@ mod tests {
         assert!(
             Cli::try_parse_from(["cargo xtask", "gen-data", "--rows", "x", "-o", "f"]).is_err()
         );
+    }
+
+    /// polars compiles into the training build only: not into the image's binary, the
+    /// libraries other projects depend on, or the Python package.
+    #[test]
+    fn polars_stays_out_of_the_inference_path() {
+        let tree = |args: &[&str]| {
+            let out = std::process::Command::new(env!("CARGO"))
+                .current_dir(crate::project_root())
+                .args(["tree", "--edges", "normal", "--prefix", "none", "--offline"])
+                .args(args)
+                .output()
+                .expect("cargo tree");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).expect("UTF-8")
+        };
+        let image = [
+            "--package",
+            "cli",
+            "--no-default-features",
+            "--features",
+            "serve",
+        ];
+        for args in [
+            &image[..],
+            &["--package", "cali-reg-linreg"],
+            &["--package", "cali-reg-quant"],
+            &["--package", "cali-reg-python"],
+        ] {
+            let deps = tree(args);
+            assert!(
+                !deps.contains("polars"),
+                "{args:?} pulls in polars:\n{deps}"
+            );
+        }
+        assert!(tree(&["--package", "cli"]).contains("polars"));
     }
 }

@@ -40,7 +40,7 @@ fn version() -> String {
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// Data file (CSV with header, cal_housing.data or cal_housing.tgz); default: $CALI_REG_DATA, the cache, then a verified download
+    /// Data: a CSV with header, cal_housing.data or .tgz, Parquet, Arrow IPC, or a folder or glob of Parquet files; default: $CALI_REG_DATA, the cache, then a verified download
     #[arg(long, global = true, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Folder for model files, run.json and reports
@@ -173,7 +173,7 @@ pub struct TrainArgs {
     /// With --streaming: `hash` puts each row in the test set by a hash of its index and the seed
     #[arg(long, value_enum, default_value_t = SplitKind::Permutation)]
     pub split: SplitKind,
-    /// Test rows from this file; every row of --data then trains
+    /// Test rows from this table (any format --data takes); every row of --data then trains
     #[arg(long, value_name = "FILE")]
     pub test_data: Option<PathBuf>,
     /// Fit from statistics files written by `cali-reg stats` (merged exactly), not from --data
@@ -197,12 +197,14 @@ pub enum SplitKind {
 
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// CSV of rows to predict ('-' for standard input): the model's feature columns by name,
-    /// or the raw columns of the training file; a target column is ignored
+    /// Rows to predict: CSV ('-' for standard input), Parquet, Arrow IPC, or a folder or glob of
+    /// Parquet files; the model's feature columns by name, or the raw columns of the training
+    /// file; a target column is ignored
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Where to write the rows with a `prediction` column (default: standard output;
-    /// with --json and no --output, the predictions go to standard output as one JSON object)
+    /// Where to write the rows with a `prediction` column, as CSV or, for a `.parquet` name,
+    /// Parquet (default: CSV to standard output; with --json and no --output, the predictions
+    /// go to standard output as one JSON object)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print one line `Sample predictions: […]` instead of the rows

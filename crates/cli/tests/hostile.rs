@@ -134,7 +134,10 @@ fn data_paths_that_are_not_files_say_what_they_are() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        format!("error: {} is a directory\n", path(&dir))
+        format!(
+            "error: {} is a directory holding no .parquet files\n",
+            path(&dir)
+        )
     );
     let out = s.run(&["train", "--data", "/dev/null"]);
     assert_eq!(out.status.code(), Some(1));

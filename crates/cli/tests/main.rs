@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod binary;
+mod columnar;
 mod hostile;
 mod nist;
 #[path = "../../linreg/tests/nist/data.rs"]

@@ -8,7 +8,7 @@ use approx::assert_relative_eq;
 use serde_json::Value;
 
 /// `y = 2a − b + 1 + small noise`, 60 rows, plain decimals.
-fn rows() -> Vec<String> {
+pub fn rows() -> Vec<String> {
     (0..60)
         .map(|i| {
             let (a, b) = (i as f64 * 0.5, ((i * 7) % 11) as f64);
@@ -18,7 +18,7 @@ fn rows() -> Vec<String> {
         .collect()
 }
 
-fn text(header: &str, rows: &[String], end: &str) -> String {
+pub fn text(header: &str, rows: &[String], end: &str) -> String {
     let mut out = format!("{header}{end}");
     for r in rows {
         out.push_str(r);
@@ -27,13 +27,13 @@ fn text(header: &str, rows: &[String], end: &str) -> String {
     out
 }
 
-struct Case {
-    dir: tempfile::TempDir,
+pub struct Case {
+    pub dir: tempfile::TempDir,
 }
 
 impl Case {
     /// A folder with a model trained on the clean table (for `evaluate` and `predict`).
-    fn new() -> Self {
+    pub fn new() -> Self {
         let case = Self {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -47,13 +47,13 @@ impl Case {
         case
     }
 
-    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let p = self.dir.path().join(name);
         std::fs::write(&p, bytes).unwrap();
         p
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_cali-reg"))
             .args(args)
             .arg("--artifacts")
@@ -66,7 +66,7 @@ impl Case {
     }
 
     /// Every command on `data`: (command, exit code, stderr, stdout).
-    fn every_command(&self, data: &Path) -> Vec<(&'static str, Option<i32>, String, String)> {
+    pub fn every_command(&self, data: &Path) -> Vec<(&'static str, Option<i32>, String, String)> {
         let d = path(data);
         let stats = self.dir.path().join("s.stats");
         let commands: [(&str, Vec<&str>); 5] = [
@@ -119,11 +119,11 @@ impl Case {
     }
 }
 
-fn path(p: &Path) -> &str {
+pub fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn coefficients(stdout: &str) -> Vec<f64> {
+pub fn coefficients(stdout: &str) -> Vec<f64> {
     let j: Value = serde_json::from_str(stdout).unwrap();
     j["coefficients"]
         .as_array()

@@ -69,9 +69,12 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    /// The stamp of a file as it is now; `None` where the system cannot say.
+    /// The stamp of a file as it is now; `None` where the system cannot say, or for a folder
+    /// or glob of files (a file changed inside a folder leaves the folder's stamp as it was).
     pub fn of(path: &Path) -> Option<Self> {
-        let meta = std::fs::metadata(path).ok()?;
+        let meta = std::fs::metadata(path)
+            .ok()
+            .filter(std::fs::Metadata::is_file)?;
         let modified = meta.modified().ok()?;
         let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
         Some(Self {

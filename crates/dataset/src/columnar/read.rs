@@ -74,7 +74,7 @@ fn unreadable(file: &str, what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// The files of a columnar input, in table order.
-fn list(path: &Path, kind: Kind) -> Result<Vec<PathBuf>> {
+pub(crate) fn list(path: &Path, kind: Kind) -> Result<Vec<PathBuf>> {
     let shown = path.display().to_string();
     if kind != Kind::Many {
         if !path.is_file() {

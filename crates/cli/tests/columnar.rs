@@ -1,0 +1,401 @@
+//! Parquet, Arrow IPC and folders or globs of Parquet files: read as the CSV path reads the same
+//! numbers (fits equal to 1e-12, the hash split alike), refused alike by every command, and
+//! written back as Parquet that polars and pyarrow read. The files are written by polars here,
+//! not by `cali-reg`, so the reader is checked against another writer.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use approx::assert_relative_eq;
+use polars::prelude::*;
+use serde_json::Value;
+
+use crate::reader::{Case, coefficients, path, rows, text};
+
+/// The reader tests' clean table (`a`, `b`, `y`, 60 rows) as a polars frame.
+fn frame() -> DataFrame {
+    let mut columns = [Vec::new(), Vec::new(), Vec::new()];
+    for row in rows() {
+        for (column, cell) in columns.iter_mut().zip(row.split(',')) {
+            column.push(cell.parse::<f64>().unwrap());
+        }
+    }
+    let [a, b, y] = columns;
+    DataFrame::new_infer_height(vec![
+        Column::new("a".into(), a),
+        Column::new("b".into(), b),
+        Column::new("y".into(), y),
+    ])
+    .unwrap()
+}
+
+fn write_parquet(path: &Path, mut frame: DataFrame, group_rows: usize) -> PathBuf {
+    ParquetWriter::new(File::create(path).unwrap())
+        .with_row_group_size(Some(group_rows))
+        .finish(&mut frame)
+        .unwrap();
+    path.to_path_buf()
+}
+
+fn write_ipc(path: &Path, mut frame: DataFrame) -> PathBuf {
+    IpcWriter::new(File::create(path).unwrap())
+        .finish(&mut frame)
+        .unwrap();
+    path.to_path_buf()
+}
+
+/// The clean table cut into three Parquet files in a folder (`part-0` … `part-2`, the middle one
+/// of two row groups).
+fn shards(dir: &Path, frame: &DataFrame) -> PathBuf {
+    let folder = dir.join("shards");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (k, (offset, len)) in [(0, 17), (17, 25), (42, 18)].into_iter().enumerate() {
+        let part = frame.slice(offset, len);
+        write_parquet(&folder.join(format!("part-{k}.parquet")), part, 13);
+    }
+    folder
+}
+
+/// Every form of the table trains as the CSV does, in memory and streaming (the hash split
+/// too: a table's row r is keyed as line r + 1 of a CSV with a header), and predicts alike.
+#[test]
+fn parquet_ipc_and_folders_read_as_the_csv_does() {
+    let case = Case::new();
+    let dir = case.dir.path();
+    let reference = case.every_command(&dir.join("clean.csv"));
+    let frame = frame();
+    // Integer and decimal columns are numbers too.
+    let mut typed = frame.clone();
+    let b = typed.column("b").unwrap().cast(&DataType::Int32).unwrap();
+    let a = typed
+        .column("a")
+        .unwrap()
+        .cast(&DataType::Decimal(10, 1))
+        .unwrap();
+    typed.with_column(b).unwrap();
+    typed.with_column(a).unwrap();
+    let folder = shards(dir, &frame);
+    let forms = [
+        (
+            "Parquet",
+            write_parquet(&dir.join("t.parquet"), frame.clone(), 7),
+        ),
+        ("Arrow IPC", write_ipc(&dir.join("t.arrow"), frame.clone())),
+        (
+            "ints and decimals",
+            write_parquet(&dir.join("typed.parquet"), typed, 60),
+        ),
+        ("folder", folder.clone()),
+        ("glob", folder.join("part-*.parquet")),
+    ];
+    for (label, file) in forms {
+        let got = case.every_command(&file);
+        for ((name, code, err, out), (_, _, _, want)) in got.iter().zip(&reference) {
+            assert_eq!(*code, Some(0), "{label}: {name}: {err}");
+            match *name {
+                "train" | "train --streaming" => {
+                    let (got, expected) = (coefficients(out), coefficients(want));
+                    assert_eq!(got.len(), expected.len());
+                    for (a, b) in got.iter().zip(&expected) {
+                        assert_relative_eq!(*a, *b, max_relative = 1e-12);
+                    }
+                    let j = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+                    assert_eq!(j(out)["test_rows"], j(want)["test_rows"], "{label}: {name}");
+                }
+                "predict --input" => {
+                    let preds = |t: &str| -> Vec<f64> {
+                        t.lines()
+                            .skip(1)
+                            .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+                            .collect()
+                    };
+                    assert_eq!(preds(out), preds(want), "{label}");
+                    assert_eq!(out.lines().next(), Some("a,b,y,prediction"));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Bad columnar files: refused by every command with exit 1 and one identical line naming the
+/// file, the row (from 1, in that file) and the column, and nothing written.
+#[test]
+fn bad_columnar_files_are_refused_alike_everywhere() {
+    let case = Case::new();
+    let dir = case.dir.path();
+    let frame = frame();
+    let with_b = |b: Column| {
+        let mut f = frame.clone();
+        f.with_column(b).unwrap();
+        f
+    };
+    let mut b_null: Vec<Option<f64>> = frame.column("b").unwrap().f64().unwrap().iter().collect();
+    b_null[5] = None;
+    let mut b_nan: Vec<f64> = b_null.iter().map(|v| v.unwrap_or(0.0)).collect();
+    b_nan[8] = f64::NAN;
+    let b_text: Vec<String> = b_nan.iter().map(|v| format!("{v}")).collect();
+    let null = write_parquet(
+        &dir.join("null.parquet"),
+        with_b(Column::new("b".into(), b_null.clone())),
+        60,
+    );
+    let nan = write_parquet(
+        &dir.join("nan.parquet"),
+        with_b(Column::new("b".into(), b_nan)),
+        60,
+    );
+    let string = write_parquet(
+        &dir.join("string.parquet"),
+        with_b(Column::new("b".into(), b_text)),
+        60,
+    );
+    // A folder whose second file has b as integers.
+    let mixed = dir.join("mixed");
+    std::fs::create_dir_all(&mixed).unwrap();
+    write_parquet(&mixed.join("1.parquet"), frame.slice(0, 30), 60);
+    let mut second = frame.slice(30, 30);
+    let b = second.column("b").unwrap().cast(&DataType::Int64).unwrap();
+    second.with_column(b).unwrap();
+    write_parquet(&mixed.join("2.parquet"), second, 60);
+    // A null in the second file of a folder is placed in that file.
+    let late = dir.join("late");
+    std::fs::create_dir_all(&late).unwrap();
+    write_parquet(&late.join("1.parquet"), frame.slice(0, 30), 60);
+    let mut b_late = b_null.clone();
+    b_late[5] = Some(1.0);
+    b_late[40] = None;
+    let late_frame = with_b(Column::new("b".into(), b_late)).slice(30, 30);
+    write_parquet(&late.join("2.parquet"), late_frame, 7);
+    let whole =
+        std::fs::read(write_parquet(&dir.join("whole.parquet"), frame.clone(), 60)).unwrap();
+    let truncated = case.file("truncated.parquet", &whole[..whole.len() / 2]);
+    let show = |p: &Path| path(p).to_owned();
+    let cases: Vec<(&str, PathBuf, String)> = vec![
+        (
+            "null",
+            null.clone(),
+            format!("{}:6: column b: missing value", show(&null)),
+        ),
+        (
+            "NaN",
+            nan.clone(),
+            format!("{}:9: column b: NaN is not finite", show(&nan)),
+        ),
+        (
+            "string column",
+            string.clone(),
+            format!("{}:1: column b: \"0\" is not a number", show(&string)),
+        ),
+        (
+            "types differ across files",
+            mixed.clone(),
+            format!(
+                "{}: column b is Int64 here but Float64 in {}: the files of a table must agree",
+                show(&mixed.join("2.parquet")),
+                show(&mixed.join("1.parquet"))
+            ),
+        ),
+        (
+            "null in a later file",
+            late.clone(),
+            format!(
+                "{}:11: column b: missing value",
+                show(&late.join("2.parquet"))
+            ),
+        ),
+        (
+            "truncated file",
+            truncated.clone(),
+            format!(
+                "{}: not a readable Parquet file (parquet: File out of specification: The file must end with PAR1)",
+                show(&truncated)
+            ),
+        ),
+    ];
+    for (label, file, message) in cases {
+        let want = format!("error: {message}\n");
+        for (name, code, err, _) in case.every_command(&file) {
+            assert_eq!(code, Some(1), "{label}: {name}: {err}");
+            assert_eq!(err, want, "{label}: {name}");
+        }
+    }
+    // A missing column: the target, refused by every command that trains or scores (prediction
+    // needs no target); a feature, refused by prediction; in the words the CSV path uses.
+    let no_y = write_parquet(&dir.join("no-y.parquet"), frame.drop("y").unwrap(), 60);
+    for (name, code, err, _) in case.every_command(&no_y) {
+        if name == "predict --input" {
+            assert_eq!(code, Some(0), "{err}");
+        } else {
+            assert_eq!(
+                err,
+                format!("error: {}:1: missing column y\n", show(&no_y)),
+                "{name}"
+            );
+        }
+    }
+    let no_b = write_parquet(&dir.join("no-b.parquet"), frame.drop("b").unwrap(), 60);
+    let no_b_csv = case.file(
+        "no-b.csv",
+        text("a,y", &["1,2".to_owned()], "\n").as_bytes(),
+    );
+    let predict = |f: &Path| case.run(&["predict", "--input", path(f)]);
+    let (parquet, csv) = (predict(&no_b), predict(&no_b_csv));
+    assert_eq!(parquet.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&parquet.stderr).replace(path(&no_b), "F"),
+        String::from_utf8_lossy(&csv.stderr).replace(path(&no_b_csv), "F")
+    );
+    // A refused input writes nothing.
+    let out = dir.join("refused.parquet");
+    let refused = case.run(&["predict", "--input", path(&null), "-o", path(&out)]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("refused"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// `predict -o out.parquet` writes the input's columns and `prediction`, which polars reads
+/// back equal to the input and to the CSV output's predictions; a CSV input is written as
+/// numbers. `convert` writes the same table in row groups of the size asked.
+#[test]
+fn predictions_round_trip_through_parquet() {
+    let case = Case::new();
+    let dir = case.dir.path();
+    let frame = frame();
+    let input = write_parquet(&dir.join("in.parquet"), frame.clone(), 16);
+    let csv_predictions: Vec<f64> = String::from_utf8(
+        case.run(&["predict", "--input", path(&dir.join("clean.csv"))])
+            .stdout,
+    )
+    .unwrap()
+    .lines()
+    .skip(1)
+    .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+    .collect();
+    for source in [input.clone(), dir.join("clean.csv")] {
+        let out = dir.join("out.parquet");
+        let run = case.run(&["predict", "--input", path(&source), "-o", path(&out)]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let back = ParquetReader::new(File::open(&out).unwrap())
+            .finish()
+            .unwrap();
+        let names: Vec<&str> = back.get_column_names().iter().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["a", "b", "y", "prediction"]);
+        for name in ["a", "b", "y"] {
+            assert!(
+                back.column(name)
+                    .unwrap()
+                    .equals(frame.column(name).unwrap())
+            );
+        }
+        let got: Vec<f64> = back
+            .column("prediction")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(got, csv_predictions);
+    }
+    let converted = dir.join("converted.parquet");
+    let run = case.run(&[
+        "convert",
+        "--data",
+        path(&dir.join("clean.csv")),
+        "--target",
+        "y",
+        "-o",
+        path(&converted),
+        "--row-group-rows",
+        "25",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut reader = ParquetReader::new(File::open(&converted).unwrap());
+    let groups: Vec<usize> = reader
+        .get_metadata()
+        .unwrap()
+        .row_groups
+        .iter()
+        .map(|g| g.num_rows())
+        .collect();
+    assert_eq!(groups, [25, 25, 10]);
+    assert!(reader.finish().unwrap().equals(&frame));
+}
+
+/// pyarrow, a reader other than polars, reads what `predict` writes; and a California
+/// Parquet file written by pyarrow trains to the CSV's coefficients.
+#[test]
+fn pyarrow_reads_our_parquet_and_we_read_pyarrows() {
+    let case = Case::new();
+    let dir = case.dir.path();
+    let input = write_parquet(&dir.join("in.parquet"), frame(), 60);
+    let out = dir.join("out.parquet");
+    let run = case.run(&["predict", "--input", path(&input), "-o", path(&out)]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let california = dir.join("california.parquet");
+    let script = "import sys, pandas as pd, pyarrow.parquet as pq\n\
+        t = pq.read_table(sys.argv[1])\n\
+        print(t.num_rows, ','.join(t.schema.names), repr(t.column('prediction')[0].as_py()))\n\
+        pd.read_csv(sys.argv[2]).to_parquet(sys.argv[3], engine='pyarrow', row_group_size=4000)\n";
+    let py = std::process::Command::new(crate::support::python())
+        .args(["-c", script, path(&out)])
+        .arg(crate::support::data_path())
+        .arg(&california)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let first = String::from_utf8(
+        case.run(&["predict", "--input", path(&dir.join("clean.csv"))])
+            .stdout,
+    )
+    .unwrap();
+    let first: f64 = first
+        .lines()
+        .nth(1)
+        .unwrap()
+        .rsplit(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(py.stdout).unwrap(),
+        format!("60 a,b,y,prediction {first:?}\n")
+    );
+    let data = crate::support::data_path();
+    let train = |data: &Path| {
+        let out = case.run(&["train", "--data", path(data), "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        coefficients(&String::from_utf8(out.stdout).unwrap())
+    };
+    let (ours, csv) = (train(&california), train(&data));
+    for ((a, b), sk) in ours.iter().zip(&csv).zip(crate::support::SKLEARN_COEF) {
+        assert_relative_eq!(*a, *b, max_relative = 1e-12);
+        assert_relative_eq!(*a, sk, max_relative = 1e-9);
+    }
+}
