@@ -202,9 +202,9 @@ impl Input {
     /// input.for_each_chunk(
     ///     |chunk| -> dataset::Result<Vec<[f64; 2]>> {
     ///         let mut rows = Vec::new();
-    ///         for (line, text) in chunk.lines() {
+    ///         for (line, record) in chunk.lines() {
     ///             let mut raw = [0.0; 2];
-    ///             dataset::parse_line(text, &used, &mut raw).map_err(|p| dataset::Error::at("t.csv", line, &["a", "b"], p))?;
+    ///             record.parse(&used, &mut raw).map_err(|p| dataset::Error::at("t.csv", line, &["a", "b"], p))?;
     ///             rows.push(raw);
     ///         }
     ///         Ok(rows)
@@ -235,7 +235,7 @@ impl Input {
                 consume(work(&chunk)?)?;
                 next = self.next_chunk(&pool)?; // at most a deferred error
             }
-            return Ok(self.finish_hash());
+            return Ok(self.finish_hash()?);
         }
         let workers = default_workers();
         let stop = AtomicBool::new(false);
@@ -263,7 +263,7 @@ impl Input {
             (result, sha256)
         });
         match outcome {
-            (Ok(()), Ok(sha256)) => Ok(sha256),
+            (Ok(()), Ok(sha256)) => Ok(sha256?),
             (Err(e), _) => Err(e),
             (Ok(()), Err(_)) => Err(E::from(Error::Invalid(String::from(
                 "the reader thread stopped unexpectedly",
@@ -288,7 +288,7 @@ impl Input {
             }
             pool.give(chunk.bytes);
         }
-        Ok(self.finish_hash())
+        self.finish_hash()
     }
 
     /// The next chunk of whole lines, or `None` at the end. A line over [`MAX_LINE`] ends the
@@ -381,16 +381,18 @@ impl Input {
         }
     }
 
-    fn finish_hash(&mut self) -> Option<String> {
+    /// The SHA-256, once the input is read to its end (a columnar table's may fail: its files
+    /// are hashed by a thread of their own).
+    fn finish_hash(&mut self) -> Result<Option<String>> {
         #[cfg(feature = "columnar")]
         if let Some(reader) = &mut self.columnar {
             return reader.finish_hash();
         }
-        match (self.known_sha256.take(), self.hasher.take()) {
+        Ok(match (self.known_sha256.take(), self.hasher.take()) {
             (Some(known), _) => Some(known),
             (None, Some(h)) => Some(format!("{:x}", h.finalize())),
             (None, None) => None,
-        }
+        })
     }
 }
 
@@ -402,7 +404,7 @@ fn read_ahead(
     stop: &AtomicBool,
     (job_tx, slot_tx): (SyncSender<Job>, SyncSender<()>),
     pool: &BufferPool,
-) -> Option<String> {
+) -> Result<Option<String>> {
     let mut seq = 0;
     let mut next = first.map(Ok);
     while let Some(job) = next.take() {

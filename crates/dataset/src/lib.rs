@@ -6,6 +6,10 @@
 //!   header by the rules every command shares (BOM, blank lines, CRLF, quoted fields,
 //!   duplicate names, line length). [`Input::for_each_chunk`] reads the rest in chunks of whole
 //!   lines on worker threads and hands the results back in file order.
+//! - With the feature `columnar`, [`Input::open`] also takes Parquet, Arrow IPC and folders
+//!   or globs of Parquet files ([`columnar`]): read a row group at a time through polars, their
+//!   rows reach the caller as [`Record`]s beside a text's lines, with the same checks and words.
+//!   [`columnar::ParquetSink`] writes Parquet.
 //! - [`parse_line`] and [`parse_cell`] turn text into numbers, exactly rounded; [`Error::at`]
 //!   names the file, line, column and value of any problem.
 //! - [`load`] builds the in-memory [`Table`] from the same chunks, straight into the
@@ -38,8 +42,8 @@
 //! input.for_each_chunk(
 //!     |chunk| {
 //!         let (mut raw, mut x, mut sum) = ([0.0; 2], [0.0; 1], 0.0);
-//!         for (line, text) in chunk.lines() {
-//!             sum += derive.row(line, text, &mut raw, &mut x)?;
+//!         for (line, record) in chunk.lines() {
+//!             sum += derive.row(line, record, &mut raw, &mut x)?;
 //!         }
 //!         Ok::<f64, dataset::Error>(sum)
 //!     },

@@ -29,7 +29,6 @@ struct Part {
     path: PathBuf,
     name: Arc<str>,
     ipc: bool,
-    size: u64,
     /// Parquet: the metadata read when the file was opened, and its row groups' heights.
     metadata: Option<polars::io::parquet::metadata::FileMetadataRef>,
     groups: Vec<usize>,
@@ -44,12 +43,59 @@ struct Group {
     first_row: u64,
 }
 
-/// Where the running SHA-256 has got to: the file, the bytes hashed, its handle.
-#[derive(Default)]
+/// The SHA-256 of a table's files, one after the other, computed on a thread of its own while
+/// the batches are read; dropping it stops the thread at its next read.
 struct Hashing {
-    part: usize,
-    position: u64,
-    handle: Option<File>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Result<String>>>,
+}
+
+impl Hashing {
+    fn start(paths: Vec<PathBuf>) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0; 1 << 20];
+            for path in paths {
+                let io = |e| Error::Io {
+                    path: path.clone(),
+                    cause: e,
+                };
+                let mut file = File::open(&path).map_err(io)?;
+                loop {
+                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Ok(String::new());
+                    }
+                    let n = crate::input::read_some(&mut file, &mut buf).map_err(io)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buf[..n]);
+                }
+            }
+            Ok(format!("{:x}", hasher.finalize()))
+        });
+        Self {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> Result<String> {
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            _ => Err(Error::Invalid(String::from(
+                "the hashing thread stopped unexpectedly",
+            ))),
+        }
+    }
+}
+
+impl Drop for Hashing {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The batches of a columnar table, in table order.
@@ -63,8 +109,9 @@ pub(crate) struct Reader {
     current: Option<Group>,
     /// The hash-split key of the next row.
     key: u64,
-    hasher: Option<Sha256>,
-    hashing: Hashing,
+    /// Whether the SHA-256 is wanted, and its thread once started.
+    hashed: bool,
+    hashing: Option<Hashing>,
 }
 
 fn unreadable(file: &str, what: &str, e: impl std::fmt::Display) -> Error {
@@ -129,7 +176,6 @@ fn open_part(path: PathBuf, ipc: bool) -> Result<(Part, ArrowSchemaRef)> {
         cause: e,
     };
     let file = File::open(&path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
     let (schema, metadata, groups) = if ipc {
         let schema = IpcReader::new(file)
             .schema()
@@ -144,14 +190,22 @@ fn open_part(path: PathBuf, ipc: bool) -> Result<(Part, ArrowSchemaRef)> {
             .get_metadata()
             .map_err(|e| unreadable(&name, "Parquet file", e))?
             .clone();
-        let groups = metadata.row_groups.iter().map(|g| g.num_rows()).collect();
+        // Each row group is read in slices of a batch's rows: polars decodes only the pages a
+        // slice needs, so a large row group is never held whole.
+        let groups = metadata
+            .row_groups
+            .iter()
+            .flat_map(|g| {
+                let rows = g.num_rows();
+                (0..rows.div_ceil(BATCH_ROWS)).map(move |k| BATCH_ROWS.min(rows - k * BATCH_ROWS))
+            })
+            .collect();
         (schema, Some(metadata), groups)
     };
     let part = Part {
         path,
         name,
         ipc,
-        size,
         metadata,
         groups,
     };
@@ -198,14 +252,14 @@ impl Reader {
             // A table's row r (from 1) is keyed as line r + 1 of a CSV with a header: the same
             // rows, in CSV or Parquet, fall on the same side of `--split hash`.
             key: 2,
-            hasher: hashed.then(Sha256::new),
-            hashing: Hashing::default(),
+            hashed,
+            hashing: None,
         })
     }
 
     /// Skip the SHA-256.
     pub(crate) fn unhashed(&mut self) {
-        self.hasher = None;
+        self.hashed = false;
     }
 
     /// Whether every row has been handed out.
@@ -240,6 +294,11 @@ impl Reader {
 
     /// The next batch of rows, in table order; `None` at the end.
     pub(crate) fn next_batch(&mut self) -> Result<Option<Batch>> {
+        if self.hashed && self.hashing.is_none() {
+            self.hashing = Some(Hashing::start(
+                self.parts.iter().map(|p| p.path.clone()).collect(),
+            ));
+        }
         loop {
             if let Some(group) = &mut self.current {
                 let height = group.frame.height();
@@ -260,7 +319,6 @@ impl Reader {
             }
             let (p, g) = self.next;
             let Some(part) = self.parts.get(p) else {
-                self.hash_until(self.parts.len(), 0)?;
                 return Ok(None);
             };
             if g == part.groups.len() {
@@ -268,7 +326,6 @@ impl Reader {
                 continue;
             }
             let frame = read_group(part, g, self.file_rows)?;
-            let end = part.size * (g as u64 + 1) / part.groups.len() as u64;
             self.current = Some(Group {
                 offset: 0,
                 file: part.name.clone(),
@@ -277,53 +334,15 @@ impl Reader {
             });
             self.file_rows += part.groups[g].min(usize::MAX / 2) as u64;
             self.next = (p, g + 1);
-            self.hash_until(p, end)?;
         }
-    }
-
-    /// Feed the SHA-256 with the files' bytes up to byte `end` of file `part` (earlier files
-    /// whole), a little after each group is read, so the hashing keeps pace with the reading.
-    fn hash_until(&mut self, part: usize, end: u64) -> Result<()> {
-        let Some(hasher) = &mut self.hasher else {
-            return Ok(());
-        };
-        let h = &mut self.hashing;
-        let mut buf = vec![0; 1 << 20];
-        while h.part < part.min(self.parts.len()) || (h.part == part && h.position < end) {
-            let path = &self.parts[h.part].path;
-            let io = |e| Error::Io {
-                path: path.clone(),
-                cause: e,
-            };
-            if h.handle.is_none() {
-                h.handle = Some(File::open(path).map_err(io)?);
-            }
-            let want = if h.part < part {
-                u64::MAX
-            } else {
-                end - h.position
-            };
-            let room = buf.len().min(usize::try_from(want).unwrap_or(usize::MAX));
-            let n = match &mut h.handle {
-                Some(f) => crate::input::read_some(f, &mut buf[..room]).map_err(io)?,
-                None => 0,
-            };
-            if n == 0 {
-                (h.part, h.position, h.handle) = (h.part + 1, 0, None);
-                continue;
-            }
-            hasher.update(&buf[..n]);
-            h.position += n as u64;
-        }
-        Ok(())
     }
 
     /// The SHA-256 of the files' bytes, one after the other, once they are read to the end.
-    pub(crate) fn finish_hash(&mut self) -> Option<String> {
-        if self.hashing.part < self.parts.len() {
-            return None;
+    pub(crate) fn finish_hash(&mut self) -> Result<Option<String>> {
+        if !self.is_done() {
+            return Ok(None);
         }
-        self.hasher.take().map(|h| format!("{:x}", h.finalize()))
+        self.hashing.take().map(Hashing::finish).transpose()
     }
 }
 

@@ -122,7 +122,10 @@ impl ParquetSink {
                 .file
                 .take()
                 .ok_or_else(|| self.failed("the file is closed"))?;
+            // Snappy, the default of pandas, pyarrow and Spark: fast to decode, and cheap on the
+            // incompressible digits of measured values.
             let writer = ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Snappy)
                 .batched(group.schema())
                 .map_err(|e| self.failed(e))?;
             self.writer = Some(writer);
