@@ -399,3 +399,55 @@ fn pyarrow_reads_our_parquet_and_we_read_pyarrows() {
         assert_relative_eq!(*a, sk, max_relative = 1e-9);
     }
 }
+
+/// A table of many row groups, each read in several slices on worker threads: the fit equals
+/// the CSV's, and a bad cell deep in it is named at its own row.
+#[test]
+fn a_large_table_is_read_in_order_across_groups_and_batches() {
+    let case = Case::new();
+    let dir = case.dir.path();
+    let n = 300_000;
+    let (mut a, mut b, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    let mut csv = String::from("a,b,y\n");
+    for i in 0..n {
+        let (x1, x2) = ((i % 1000) as f64 * 0.25, ((i * 7) % 11) as f64);
+        let target = 2.0 * x1 - x2 + 1.0 + ((i * 37) % 13) as f64 * 0.01;
+        csv.push_str(&format!("{x1},{x2},{target}\n"));
+        (a.push(x1), b.push(x2), y.push(target));
+    }
+    let frame = DataFrame::new_infer_height(vec![
+        Column::new("a".into(), a),
+        Column::new("b".into(), b.clone()),
+        Column::new("y".into(), y),
+    ])
+    .unwrap();
+    let csv = case.file("large.csv", csv.as_bytes());
+    let parquet = write_parquet(&dir.join("large.parquet"), frame.clone(), 70_000);
+    let fit = |data: &Path, extra: &[&str]| {
+        let mut args = vec!["train", "--data", path(data), "--target", "y", "--json"];
+        args.extend_from_slice(extra);
+        let out = case.run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for extra in [&[][..], &["--streaming", "--split", "hash"]] {
+        let (got, want) = (fit(&parquet, extra), fit(&csv, extra));
+        for (g, w) in coefficients(&got).iter().zip(coefficients(&want)) {
+            assert_relative_eq!(*g, w, max_relative = 1e-12);
+        }
+    }
+    let mut b_bad: Vec<Option<f64>> = b.into_iter().map(Some).collect();
+    b_bad[250_000] = None;
+    let mut bad = frame;
+    bad.with_column(Column::new("b".into(), b_bad)).unwrap();
+    let bad = write_parquet(&dir.join("bad-large.parquet"), bad, 70_000);
+    let want = format!("error: {}:250001: column b: missing value\n", path(&bad));
+    for (name, code, err, _) in case.every_command(&bad) {
+        assert_eq!(code, Some(1), "{name}: {err}");
+        assert_eq!(err, want, "{name}");
+    }
+}
