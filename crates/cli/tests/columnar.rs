@@ -88,6 +88,32 @@ fn parquet_ipc_and_folders_read_as_the_csv_does() {
         ("folder", folder.clone()),
         ("glob", folder.join("part-*.parquet")),
     ];
+    // Test rows from a columnar file, as from a CSV.
+    let held_out = |test: &Path| {
+        let out = case.run(&[
+            "train",
+            "--streaming",
+            "--data",
+            path(&folder),
+            "--test-data",
+            path(test),
+            "--target",
+            "y",
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let (parquet, csv) = (
+        held_out(&dir.join("t.parquet")),
+        held_out(&dir.join("clean.csv")),
+    );
+    assert_eq!(parquet["r2"], csv["r2"]);
+    assert_eq!(parquet["test_rows"], csv["test_rows"]);
     for (label, file) in forms {
         let got = case.every_command(&file);
         for ((name, code, err, out), (_, _, _, want)) in got.iter().zip(&reference) {
@@ -306,6 +332,22 @@ fn predictions_round_trip_through_parquet() {
             .collect();
         assert_eq!(got, csv_predictions);
     }
+    // Parquet cannot name a column twice: an input that has `prediction` already is refused.
+    let mut twice = frame.clone();
+    twice
+        .with_column(Column::new("prediction".into(), vec![0.0; 60]))
+        .unwrap();
+    let twice = write_parquet(&dir.join("twice.parquet"), twice, 60);
+    let out = dir.join("twice-out.parquet");
+    let run = case.run(&["predict", "--input", path(&twice), "-o", path(&out)]);
+    assert_eq!(
+        String::from_utf8_lossy(&run.stderr),
+        format!(
+            "error: {}:1: the input has a column named prediction, which a Parquet file cannot hold twice\n",
+            path(&twice)
+        )
+    );
+    assert!(!out.exists());
     let converted = dir.join("converted.parquet");
     let run = case.run(&[
         "convert",

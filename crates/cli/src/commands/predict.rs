@@ -267,6 +267,11 @@ fn predict_to_parquet(
     let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
     let layout =
         InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;
+    if columns.iter().any(|c| c == "prediction") {
+        anyhow::bail!(
+            "{name}:1: the input has a column named prediction, which a Parquet file cannot hold twice"
+        );
+    }
     let mut used = vec![false; columns.len()];
     for c in layout.used_columns() {
         used[c] = true;

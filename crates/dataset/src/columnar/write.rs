@@ -40,8 +40,9 @@ impl Frame {
     }
 }
 
-/// Rows per row group written, unless the caller chooses: about 40 MiB of nine `f64` columns.
-pub const GROUP_ROWS: usize = 640 << 10;
+/// Rows per row group written, unless the caller chooses: polars' own default, 2 MiB a column
+/// of `f64`, so a writer holds a few tens of MiB whatever the number of rows.
+pub const GROUP_ROWS: usize = 1 << 18;
 
 /// A Parquet file being written: rows are gathered into row groups of a set number of rows
 /// (the last one shorter); [`finish`](Self::finish) writes the last group and the footer.
