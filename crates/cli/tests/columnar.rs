@@ -455,7 +455,9 @@ fn a_large_table_is_read_in_order_across_groups_and_batches() {
         let (x1, x2) = ((i % 1000) as f64 * 0.25, ((i * 7) % 11) as f64);
         let target = 2.0 * x1 - x2 + 1.0 + ((i * 37) % 13) as f64 * 0.01;
         csv.push_str(&format!("{x1},{x2},{target}\n"));
-        (a.push(x1), b.push(x2), y.push(target));
+        a.push(x1);
+        b.push(x2);
+        y.push(target);
     }
     let frame = DataFrame::new_infer_height(vec![
         Column::new("a".into(), a),
