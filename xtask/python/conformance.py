@@ -35,7 +35,7 @@ DOCUMENTED = {
     "metadata": "a route of ours",
     "raw census columns": "the model file carries its recipe: raw columns are derived",
     "beyond 1e100": "values beyond ±1e100 are refused",
-    "parquet": "no columnar reader in the inference build",
+    "parquet": "the server takes JSON and CSV bodies: Parquet is polars, a feature of the training build, not of the image",
 }
 
 
