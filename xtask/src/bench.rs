@@ -323,6 +323,23 @@ fn print_rows(rows: u64, steps: Vec<(&'static str, Command)>) -> anyhow::Result<
     Ok(())
 }
 
+/// `cali-reg SUBCOMMAND…` on a synthetic table (target `y`), quiet, into `artifacts`.
+fn on_file<'a>(
+    bin: &'a Path,
+    file: &'a Path,
+    artifacts: &'a Path,
+) -> impl Fn(&[&str]) -> Command + 'a {
+    move |sub| {
+        let mut c = Command::new(bin);
+        c.args(sub)
+            .arg("--data")
+            .arg(file)
+            .args(["--target", "y", "--quiet", "--artifacts"])
+            .arg(artifacts);
+        c
+    }
+}
+
 /// The commands measured on one synthetic Parquet file (16 row groups): streaming train first,
 /// in-memory train (up to 2·10⁶ rows), streaming predict into Parquet, and the Python side
 /// (pandas `read_parquet` + scikit-learn) if given.
@@ -332,15 +349,7 @@ fn parquet_steps(
     artifacts: &Path,
     python: Option<Command>,
 ) -> Vec<(&'static str, Command)> {
-    let base = |sub: &[&str]| {
-        let mut c = Command::new(bin);
-        c.args(sub)
-            .arg("--data")
-            .arg(file)
-            .args(["--target", "y", "--quiet", "--artifacts"])
-            .arg(artifacts);
-        c
-    };
+    let base = on_file(bin, file, artifacts);
     let mut steps: Vec<(&str, Command)> = vec![(
         "Parquet: streaming train",
         base(&["train", "--streaming", "--split", "hash"]),
@@ -372,15 +381,7 @@ fn steps(
     artifacts: &Path,
     python: Option<Command>,
 ) -> anyhow::Result<Vec<(&'static str, Command)>> {
-    let base = |sub: &[&str]| {
-        let mut c = Command::new(bin);
-        c.args(sub)
-            .arg("--data")
-            .arg(file)
-            .args(["--target", "y", "--quiet", "--artifacts"])
-            .arg(artifacts);
-        c
-    };
+    let base = on_file(bin, file, artifacts);
     let mut steps: Vec<(&str, Command)> = vec![
         ("parse only (reader floor)", base(&["scan"])),
         (

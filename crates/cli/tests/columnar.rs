@@ -10,7 +10,7 @@ use approx::assert_relative_eq;
 use polars::prelude::*;
 use serde_json::Value;
 
-use crate::reader::{Case, coefficients, path, rows, text};
+use crate::reader::{Case, coefficients, path, predictions, rows, text};
 
 /// The reader tests' clean table (`a`, `b`, `y`, 60 rows) as a polars frame.
 fn frame() -> DataFrame {
@@ -129,13 +129,7 @@ fn parquet_ipc_and_folders_read_as_the_csv_does() {
                     assert_eq!(j(out)["test_rows"], j(want)["test_rows"], "{label}: {name}");
                 }
                 "predict --input" => {
-                    let preds = |t: &str| -> Vec<f64> {
-                        t.lines()
-                            .skip(1)
-                            .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
-                            .collect()
-                    };
-                    assert_eq!(preds(out), preds(want), "{label}");
+                    assert_eq!(predictions(out), predictions(want), "{label}");
                     assert_eq!(out.lines().next(), Some("a,b,y,prediction"));
                 }
                 _ => {}
@@ -294,15 +288,11 @@ fn predictions_round_trip_through_parquet() {
     let dir = case.dir.path();
     let frame = frame();
     let input = write_parquet(&dir.join("in.parquet"), frame.clone(), 16);
-    let csv_predictions: Vec<f64> = String::from_utf8(
-        case.run(&["predict", "--input", path(&dir.join("clean.csv"))])
+    let csv_predictions = predictions(&String::from_utf8_lossy(
+        &case
+            .run(&["predict", "--input", path(&dir.join("clean.csv"))])
             .stdout,
-    )
-    .unwrap()
-    .lines()
-    .skip(1)
-    .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
-    .collect();
+    ));
     for source in [input.clone(), dir.join("clean.csv")] {
         let out = dir.join("out.parquet");
         let run = case.run(&["predict", "--input", path(&source), "-o", path(&out)]);
@@ -407,20 +397,11 @@ fn pyarrow_reads_our_parquet_and_we_read_pyarrows() {
         "{}",
         String::from_utf8_lossy(&py.stderr)
     );
-    let first = String::from_utf8(
-        case.run(&["predict", "--input", path(&dir.join("clean.csv"))])
+    let first = predictions(&String::from_utf8_lossy(
+        &case
+            .run(&["predict", "--input", path(&dir.join("clean.csv"))])
             .stdout,
-    )
-    .unwrap();
-    let first: f64 = first
-        .lines()
-        .nth(1)
-        .unwrap()
-        .rsplit(',')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    ))[0];
     assert_eq!(
         String::from_utf8(py.stdout).unwrap(),
         format!("60 a,b,y,prediction {first:?}\n")

@@ -123,6 +123,15 @@ pub fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// The `prediction` column of `predict --input`'s CSV output.
+pub fn predictions(stdout: &str) -> Vec<f64> {
+    stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
 pub fn coefficients(stdout: &str) -> Vec<f64> {
     let j: Value = serde_json::from_str(stdout).unwrap();
     j["coefficients"]
@@ -181,13 +190,7 @@ fn blank_lines_bom_crlf_and_quotes_are_read_alike_everywhere() {
                     }
                 }
                 "predict --input" => {
-                    let preds = |t: &str| -> Vec<f64> {
-                        t.lines()
-                            .skip(1)
-                            .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
-                            .collect()
-                    };
-                    assert_eq!(preds(out), preds(want), "{label}");
+                    assert_eq!(predictions(out), predictions(want), "{label}");
                 }
                 _ => assert_eq!(
                     out.replace(path(&file), "F"),

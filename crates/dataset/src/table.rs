@@ -522,22 +522,34 @@ pub fn load_path(path: &Path, spec: &Spec) -> Result<Table> {
 }
 
 fn check_california_columns(file: &str, columns: &[String]) -> Result<()> {
-    let missing: Vec<String> = california::RAW_COLUMNS
-        .iter()
-        .filter(|c| !columns.iter().any(|h| h == *c))
-        .map(|c| (*c).to_owned())
-        .collect();
+    same_columns(file, &california::RAW_COLUMNS, columns)
+}
+
+/// Refuse `found` unless it names the columns `expected` names, no fewer and no more (in any
+/// order): the missing ones first, then the unexpected ones.
+pub(crate) fn same_columns(
+    file: &str,
+    expected: &[impl AsRef<str>],
+    found: &[impl AsRef<str>],
+) -> Result<()> {
+    let (expected, found): (Vec<&str>, Vec<&str>) = (
+        expected.iter().map(AsRef::as_ref).collect(),
+        found.iter().map(AsRef::as_ref).collect(),
+    );
+    let absent = |from: &[&str], of: &[&str]| -> Vec<String> {
+        from.iter()
+            .filter(|c| !of.contains(c))
+            .map(|c| (*c).to_owned())
+            .collect()
+    };
+    let missing = absent(&expected, &found);
     if !missing.is_empty() {
         return Err(Error::MissingColumns {
             file: file.to_owned(),
             columns: missing,
         });
     }
-    let extra: Vec<String> = columns
-        .iter()
-        .filter(|h| !california::RAW_COLUMNS.contains(&h.as_str()))
-        .cloned()
-        .collect();
+    let extra = absent(&found, &expected);
     if !extra.is_empty() {
         return Err(Error::ExtraColumns {
             file: file.to_owned(),

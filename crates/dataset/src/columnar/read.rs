@@ -353,28 +353,10 @@ fn agree(
     name: &str,
     schema: &ArrowSchemaRef,
 ) -> Result<()> {
-    let missing: Vec<String> = first
-        .iter_names()
-        .filter(|n| schema.get(n).is_none())
-        .map(|n| n.to_string())
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::MissingColumns {
-            file: name.to_owned(),
-            columns: missing,
-        });
-    }
-    let extra: Vec<String> = schema
-        .iter_names()
-        .filter(|n| first.get(n).is_none())
-        .map(|n| n.to_string())
-        .collect();
-    if !extra.is_empty() {
-        return Err(Error::ExtraColumns {
-            file: name.to_owned(),
-            columns: extra,
-        });
-    }
+    let names = |schema: &ArrowSchemaRef| -> Vec<String> {
+        schema.iter_names().map(|n| n.to_string()).collect()
+    };
+    crate::table::same_columns(name, &names(first), &names(schema))?;
     for field in first.iter_values() {
         if let Some(other) = schema.get(&field.name)
             && other.dtype != field.dtype
