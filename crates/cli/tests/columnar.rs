@@ -114,6 +114,21 @@ fn parquet_ipc_and_folders_read_as_the_csv_does() {
     );
     assert_eq!(parquet["r2"], csv["r2"]);
     assert_eq!(parquet["test_rows"], csv["test_rows"]);
+    // The SHA-256 a run records for a folder is that of its files one after the other, as
+    // `locate` says too.
+    let trained = case.run(&["train", "--data", path(&folder), "--target", "y"]);
+    assert!(trained.status.success());
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("artifacts/run.json")).unwrap()).unwrap();
+    let mut files: Vec<u8> = Vec::new();
+    for k in 0..3 {
+        files.extend(std::fs::read(folder.join(format!("part-{k}.parquet"))).unwrap());
+    }
+    let sha256 = dataset::sha256_hex(&files);
+    assert_eq!(record["parameters"]["data"]["sha256"], sha256.as_str());
+    let located = case.run(&["locate", "--data", path(&folder), "--json"]);
+    let located: Value = serde_json::from_slice(&located.stdout).unwrap();
+    assert_eq!(located["sha256"], sha256.as_str());
     for (label, file) in forms {
         let got = case.every_command(&file);
         for ((name, code, err, out), (_, _, _, want)) in got.iter().zip(&reference) {

@@ -76,7 +76,7 @@ pub use output::{Destination, write_atomically};
 pub use record::Record;
 pub use source::{
     ARCHIVE_SHA256, ARCHIVE_URL, CACHE_FILE, DATA_ENV, Located, Locator, Origin, SHA256_ENV, Stamp,
-    URL_ENV, default_cache_dir, local_copy, read, sha256_hex,
+    URL_ENV, default_cache_dir, local_copy, read, sha256_files, sha256_hex, table_sha256,
 };
 pub use split::{
     DEFAULT_SEED, DEFAULT_TEST_SIZE, Mt19937, Split, check_split, hash_is_test, permutation,

@@ -241,6 +241,37 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Lower-case hex SHA-256 of files' bytes, one file after the other, read a MiB at a time;
+/// `stop` ends the reading early (the result is then meaningless).
+pub fn sha256_files(paths: &[PathBuf], stop: &dyn Fn() -> bool) -> Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 20];
+    for path in paths {
+        let io = |e| Error::Io {
+            path: path.clone(),
+            cause: e,
+        };
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        loop {
+            if stop() {
+                return Ok(String::new());
+            }
+            let n = crate::input::read_some(&mut file, &mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// The SHA-256 a run records for the table at `path`: of the file, or of a folder's or glob's
+/// Parquet files one after the other, as the reader computes it while reading.
+pub fn table_sha256(path: &Path) -> Result<String> {
+    sha256_files(&crate::columnar::files(path)?, &|| false)
+}
+
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))

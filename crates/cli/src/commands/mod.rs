@@ -85,7 +85,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
 #[cfg(feature = "train")]
 fn locate(common: &crate::args::Common) -> anyhow::Result<()> {
     let located = dataset::Locator::from_env(common.data.as_deref()).locate()?;
-    let sha256 = dataset::sha256_hex(&dataset::read(&located.path)?);
+    let sha256 = dataset::table_sha256(&located.path)?;
     let path = located.path.display().to_string();
     if common.json {
         crate::output::json(&serde_json::json!({

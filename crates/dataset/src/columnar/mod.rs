@@ -64,22 +64,26 @@ pub fn kind(path: &Path) -> Option<Kind> {
     }
 }
 
+/// The files of the table at `path`, in table order: the file itself, or a folder's or glob's
+/// Parquet files in sorted name order.
+pub fn files(path: &Path) -> crate::Result<Vec<std::path::PathBuf>> {
+    #[cfg(feature = "columnar")]
+    if kind(path) == Some(Kind::Many) {
+        return read::list(path, Kind::Many);
+    }
+    Ok(vec![path.to_path_buf()])
+}
+
 /// The bytes on disk of the table at `path`: a file's size, or the sum of a folder's or glob's
 /// Parquet files (0 where they cannot be listed).
 pub fn size_on_disk(path: &Path) -> u64 {
-    #[cfg(feature = "columnar")]
-    if kind(path) == Some(Kind::Many) {
-        return read::list(path, Kind::Many)
-            .map(|files| {
-                files
-                    .iter()
-                    .filter_map(|f| std::fs::metadata(f).ok())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0);
-    }
-    std::fs::metadata(path).map_or(0, |m| m.len())
+    files(path).map_or(0, |files| {
+        files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum()
+    })
 }
 
 /// Whether predictions written to `path` are Parquet (by its extension, as for inputs).

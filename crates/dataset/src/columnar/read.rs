@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use polars::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::Kind;
 use crate::cell::CellProblem;
@@ -55,26 +54,9 @@ impl Hashing {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = std::thread::spawn(move || {
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0; 1 << 20];
-            for path in paths {
-                let io = |e| Error::Io {
-                    path: path.clone(),
-                    cause: e,
-                };
-                let mut file = File::open(&path).map_err(io)?;
-                loop {
-                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                        return Ok(String::new());
-                    }
-                    let n = crate::input::read_some(&mut file, &mut buf).map_err(io)?;
-                    if n == 0 {
-                        break;
-                    }
-                    hasher.update(&buf[..n]);
-                }
-            }
-            Ok(format!("{:x}", hasher.finalize()))
+            crate::source::sha256_files(&paths, &|| {
+                stopped.load(std::sync::atomic::Ordering::Relaxed)
+            })
         });
         Self {
             stop,
