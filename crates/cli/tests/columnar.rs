@@ -337,6 +337,26 @@ fn predictions_round_trip_through_parquet() {
             .collect();
         assert_eq!(got, csv_predictions);
     }
+    // A text column the model does not use goes through to CSV as written, quoted where it
+    // must be; a null is an empty field.
+    let mut noted = frame.clone();
+    let notes: Vec<Option<&str>> = (0..60)
+        .map(|i| match i {
+            0 => Some("x, \"y\""),
+            1 => None,
+            _ => Some("z"),
+        })
+        .collect();
+    noted
+        .with_column(Column::new("note".into(), notes))
+        .unwrap();
+    let noted = write_parquet(&dir.join("noted.parquet"), noted, 60);
+    let out = String::from_utf8(case.run(&["predict", "--input", path(&noted)]).stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "a,b,y,note,prediction");
+    assert!(lines[1].contains(",\"x, \"\"y\"\"\","), "{}", lines[1]);
+    assert!(lines[2].contains(",,"), "{}", lines[2]);
+    assert_eq!(predictions(&out), csv_predictions);
     // Parquet cannot name a column twice: an input that has `prediction` already is refused.
     let mut twice = frame.clone();
     twice

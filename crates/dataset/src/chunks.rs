@@ -118,11 +118,10 @@ impl Chunk {
     /// yields.
     pub fn line_count(&self) -> usize {
         let bytes = &self.bytes[..self.len];
-        let text = match bytes.is_empty() {
-            true => 0,
-            false => {
-                memchr::memchr_iter(b'\n', bytes).count() + usize::from(!bytes.ends_with(b"\n"))
-            }
+        let text = if bytes.is_empty() {
+            0
+        } else {
+            memchr::memchr_iter(b'\n', bytes).count() + usize::from(!bytes.ends_with(b"\n"))
         };
         #[cfg(feature = "columnar")]
         let text = text + self.batch.as_ref().map_or(0, |b| b.len());

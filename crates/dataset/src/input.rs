@@ -108,10 +108,7 @@ impl Input {
         let columns = reader.columns().to_vec();
         let header = columns
             .iter()
-            .map(|c| match c.contains([',', '"']) {
-                true => format!("\"{}\"", c.replace('"', "\"\"")),
-                false => c.clone(),
-            })
+            .map(|c| crate::line::csv_field(c))
             .collect::<Vec<_>>()
             .join(",");
         Ok(Self {

@@ -68,6 +68,16 @@ pub fn fields(line: &[u8]) -> Result<Vec<&[u8]>, LineProblem> {
     }
 }
 
+/// A field as CSV writes it: quoted (a quote inside doubled) when it holds a comma, a quote or
+/// a line end, as is otherwise. [`header_names`] and [`unquote`](crate::unquote) read it back.
+pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}
+
 /// The fields of a header line, unquoted and trimmed.
 pub fn header_names(line: &[u8]) -> Result<Vec<String>, LineProblem> {
     Ok(fields(line)?

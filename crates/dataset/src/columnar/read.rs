@@ -538,10 +538,9 @@ impl Batch {
                 }
                 _ => match self.frame.columns()[j].get(row) {
                     Ok(AnyValue::Null) | Err(_) => {}
-                    Ok(AnyValue::String(s)) if s.contains([',', '"', '\n', '\r']) => {
-                        let _ = write!(out, "\"{}\"", s.replace('"', "\"\""));
+                    Ok(AnyValue::String(s)) => {
+                        out.extend_from_slice(crate::line::csv_field(s).as_bytes());
                     }
-                    Ok(AnyValue::String(s)) => out.extend_from_slice(s.as_bytes()),
                     Ok(other) => {
                         let _ = write!(out, "{other}");
                     }
