@@ -139,6 +139,7 @@ pub fn pass(
         None => recipe_for(&name, input.columns(), &spec)?,
     };
     let derive = Derivation::new(&input, &recipe)?.weighted_by(spec.weight.as_deref())?;
+    let input = input.reading_only(derive.used());
     let p = recipe.features.len();
     let bar = progress_bar(common, input.size_hint());
     let started = Instant::now();

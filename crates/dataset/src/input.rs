@@ -253,6 +253,18 @@ impl Input {
         self
     }
 
+    /// Read only the columns whose `used` flag is set, where skipping the others saves work: a
+    /// columnar table's other columns are not decoded. A text's lines are read whole anyway
+    /// (their unused fields are skipped as they are parsed).
+    pub fn reading_only(mut self, used: &[bool]) -> Self {
+        #[cfg(feature = "columnar")]
+        if let Some(reader) = &mut self.columnar {
+            reader.read_only(used);
+        }
+        let _ = used;
+        self
+    }
+
     /// The name used in messages: the path, `<stdin>`, or `archive:member`.
     pub fn name(&self) -> &str {
         &self.name

@@ -137,6 +137,11 @@ impl Derivation {
         Ok(self)
     }
 
+    /// Which of the input's columns rows are read from (features, target, weight).
+    pub fn used(&self) -> &[bool] {
+        &self.used
+    }
+
     /// Whether rows carry a weight.
     pub fn is_weighted(&self) -> bool {
         self.weight.is_some()
@@ -366,6 +371,7 @@ fn read_table(input: Input, located: &Located, spec: &Spec) -> Result<Table> {
     let recipe = recipe_for(input.name(), input.columns(), spec)?;
     let derive = Derivation::new(&input, &recipe)?.weighted_by(spec.weight.as_deref())?;
     let (file, raw_columns) = (input.name().to_owned(), input.columns().to_vec());
+    let input = input.reading_only(derive.used());
     let p = derive.n_features();
     let size = input.size_hint();
     let mut columns = Columns::default();
@@ -428,6 +434,7 @@ pub fn pick_rows(located: &Located, spec: &Spec, rows: &[usize]) -> Result<Picke
     let recipe = recipe_for(input.name(), input.columns(), spec)?;
     let derive = Derivation::new(&input, &recipe)?;
     let (file, raw_columns) = (input.name().to_owned(), input.columns().to_vec());
+    let input = input.reading_only(derive.used());
     let (p, last) = (derive.n_features(), rows.iter().max().copied());
     // Each row picked: its raw values, features and target.
     type Row = (Vec<f64>, Vec<f64>, f64);

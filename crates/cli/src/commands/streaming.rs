@@ -196,6 +196,7 @@ pub fn held_out(
     let file = input.name().to_owned();
     let derive =
         Derivation::new(&input, predictor.recipe())?.weighted_by(spec.weight.as_deref())?;
+    let input = input.reading_only(derive.used());
     let (mut y, mut predicted, mut w) = (Vec::new(), Vec::new(), Vec::new());
     input.for_each_chunk(
         |chunk| {

@@ -91,6 +91,8 @@ pub(crate) struct Reader {
     current: Option<Group>,
     /// The hash-split key of the next row.
     key: u64,
+    /// Which columns to read (all unless told otherwise).
+    read: Vec<bool>,
     /// Whether the SHA-256 is wanted, and its thread once started.
     hashed: bool,
     hashing: Option<Hashing>,
@@ -222,10 +224,11 @@ impl Reader {
             }
             parts.push(part);
         }
-        let columns = first
+        let columns: Vec<String> = first
             .map(|(_, schema)| schema.iter_names().map(|n| n.to_string()).collect())
             .unwrap_or_default();
         Ok(Self {
+            read: vec![true; columns.len()],
             parts,
             columns,
             next: (0, 0),
@@ -237,6 +240,13 @@ impl Reader {
             hashed,
             hashing: None,
         })
+    }
+
+    /// Read only the columns whose `used` flag is set; the others are neither decoded nor
+    /// converted (a wide file's unused columns cost nothing).
+    pub(crate) fn read_only(&mut self, used: &[bool]) {
+        self.read = used.to_vec();
+        self.read.resize(self.columns.len(), false);
     }
 
     /// Skip the SHA-256.
@@ -288,7 +298,8 @@ impl Reader {
                     let len = BATCH_ROWS.min(height - group.offset);
                     let frame = group.frame.slice(group.offset as i64, len);
                     let first_row = group.first_row + group.offset as u64;
-                    let batch = Batch::new(frame, &self.columns, group.file.clone(), first_row)?;
+                    let columns = (self.columns.as_slice(), self.read.as_slice());
+                    let batch = Batch::new(frame, columns, group.file.clone(), first_row)?;
                     let batch = Batch {
                         first_key: self.key,
                         ..batch
@@ -307,7 +318,9 @@ impl Reader {
                 (self.next, self.file_rows) = ((p + 1, 0), 0);
                 continue;
             }
-            let frame = read_group(part, g, self.file_rows)?;
+            let names = self.columns.iter().zip(&self.read).filter(|(_, r)| **r);
+            let names = names.map(|(n, _)| n.clone()).collect();
+            let frame = read_group(part, g, self.file_rows, names)?;
             self.current = Some(Group {
                 offset: 0,
                 file: part.name.clone(),
@@ -353,13 +366,14 @@ fn agree(
 }
 
 /// Row group `g` of a file (an IPC file's one group is the whole file).
-fn read_group(part: &Part, g: usize, before: u64) -> Result<DataFrame> {
+fn read_group(part: &Part, g: usize, before: u64, columns: Vec<String>) -> Result<DataFrame> {
     let file = File::open(&part.path).map_err(|e| Error::Io {
         path: part.path.clone(),
         cause: e,
     })?;
     if part.ipc {
         return IpcReader::new(file)
+            .with_columns(Some(columns))
             .finish()
             .map_err(|e| unreadable(&part.name, "Arrow IPC file", e));
     }
@@ -368,6 +382,7 @@ fn read_group(part: &Part, g: usize, before: u64) -> Result<DataFrame> {
         reader.set_metadata(metadata.clone());
     }
     reader
+        .with_columns(Some(columns))
         .with_slice(Some((before as usize, part.groups[g])))
         .finish()
         .map_err(|e| unreadable(&part.name, "Parquet file", e))
@@ -380,18 +395,24 @@ enum Cells {
     Numbers {
         values: Vec<f64>,
         first_null: Option<usize>,
+        column: Column,
     },
     /// A column of another type (text, booleans, dates): its first null and first value.
     Other {
         first_null: Option<usize>,
         first_value: Option<(usize, String)>,
+        column: Column,
     },
+    /// A column the reader was told it need not read.
+    Skipped,
 }
 
 /// Rows of a columnar file, column by column, as the workers parse them.
 #[derive(Debug)]
 pub struct Batch {
+    /// The columns read, in the input's order.
     frame: DataFrame,
+    rows: usize,
     cells: Vec<Cells>,
     file: Arc<str>,
     /// Row number (from 1, in its file) of the first row.
@@ -417,20 +438,34 @@ fn shown(value: AnyValue<'_>) -> String {
 }
 
 impl Batch {
-    fn new(frame: DataFrame, columns: &[String], file: Arc<str>, first_row: u64) -> Result<Self> {
+    /// The rows of `frame`, which holds the input's `columns` whose `read` flag is set.
+    fn new(
+        frame: DataFrame,
+        (columns, read): (&[String], &[bool]),
+        file: Arc<str>,
+        first_row: u64,
+    ) -> Result<Self> {
         let failed = |e: PolarsError| unreadable(&file, "columnar file", e);
         let mut cells = Vec::with_capacity(columns.len());
-        for name in columns {
-            let column = frame.column(name).map_err(failed)?;
+        for (name, &read) in columns.iter().zip(read) {
+            if !read {
+                cells.push(Cells::Skipped);
+                continue;
+            }
+            let column = frame.column(name).map_err(failed)?.clone();
             let dtype = column.dtype();
-            let first_null = first_null(column);
+            let first_null = first_null(&column);
             cells.push(if dtype.is_primitive_numeric() || dtype.is_decimal() {
                 let cast = column.cast(&DataType::Float64).map_err(failed)?;
                 let mut values = Vec::with_capacity(frame.height());
                 for array in cast.f64().map_err(failed)?.downcast_iter() {
                     values.extend_from_slice(array.values());
                 }
-                Cells::Numbers { values, first_null }
+                Cells::Numbers {
+                    values,
+                    first_null,
+                    column,
+                }
             } else {
                 let first_value = (0..frame.height())
                     .find(|&i| Some(i) != first_null && column.get(i).is_ok_and(|v| !v.is_null()))
@@ -438,13 +473,16 @@ impl Batch {
                 Cells::Other {
                     first_null,
                     first_value,
+                    column,
                 }
             });
         }
+        let names = columns.iter().zip(read).filter(|(_, r)| **r);
         let frame = frame
-            .select(columns.iter().map(String::as_str))
+            .select(names.map(|(n, _)| n.as_str()))
             .map_err(failed)?;
         Ok(Self {
+            rows: frame.height(),
             frame,
             cells,
             file,
@@ -455,7 +493,7 @@ impl Batch {
 
     /// The number of rows.
     pub fn len(&self) -> usize {
-        self.frame.height()
+        self.rows
     }
 
     /// The number of columns.
@@ -508,13 +546,19 @@ impl Batch {
                     }
                     raw[j] = v;
                 }
-                Cells::Other { first_value, .. } => {
+                Cells::Other {
+                    first_value,
+                    column,
+                    ..
+                } => {
                     let value = match first_value {
                         Some((at, value)) if *at == row => value.clone(),
-                        _ => shown(self.frame.columns()[j].get(row).unwrap_or(AnyValue::Null)),
+                        _ => shown(column.get(row).unwrap_or(AnyValue::Null)),
                     };
                     return cell(j, CellProblem::NotANumber(value));
                 }
+                // Only a caller that reads every column it uses asks for a projection.
+                Cells::Skipped => return cell(j, CellProblem::Missing),
             }
         }
         Ok(())
@@ -533,19 +577,58 @@ impl Batch {
                 Cells::Numbers {
                     values,
                     first_null: None,
+                    ..
                 } => {
                     let _ = write!(out, "{}", values[row]);
                 }
-                _ => match self.frame.columns()[j].get(row) {
-                    Ok(AnyValue::Null) | Err(_) => {}
-                    Ok(AnyValue::String(s)) => {
-                        out.extend_from_slice(crate::line::csv_field(s).as_bytes());
+                Cells::Skipped => {}
+                Cells::Numbers { column, .. } | Cells::Other { column, .. } => {
+                    match column.get(row) {
+                        Ok(AnyValue::Null) | Err(_) => {}
+                        Ok(AnyValue::String(s)) => {
+                            out.extend_from_slice(crate::line::csv_field(s).as_bytes());
+                        }
+                        Ok(other) => {
+                            let _ = write!(out, "{other}");
+                        }
                     }
-                    Ok(other) => {
-                        let _ = write!(out, "{other}");
-                    }
-                },
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Told which columns it needs, the reader decodes only those: a text column and a numeric
+    /// one it does not need are neither read nor converted, and the rows read are the same.
+    #[test]
+    fn a_projection_reads_only_the_columns_used() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("t.parquet");
+        let mut frame = DataFrame::new_infer_height(vec![
+            Column::new("a".into(), vec![1.0, 2.0, 3.0]),
+            Column::new("note".into(), vec!["x", "y", "z"]),
+            Column::new("b".into(), vec![4_i64, 5, 6]),
+            Column::new("y".into(), vec![7.0, 8.0, 9.0]),
+        ])
+        .expect("a frame");
+        ParquetWriter::new(File::create(&path).expect("a file"))
+            .finish(&mut frame)
+            .expect("written");
+        let mut reader = Reader::open(&path, Kind::Parquet, false).expect("opened");
+        reader.read_only(&[true, false, false, true]);
+        let batch = reader.next_batch().expect("read").expect("a batch");
+        assert_eq!(batch.frame().get_column_names(), ["a", "y"]);
+        assert!(matches!(batch.cells[1], Cells::Skipped));
+        assert!(matches!(batch.cells[2], Cells::Skipped));
+        let mut raw = [0.0; 4];
+        batch
+            .parse(2, &[true, false, false, true], &mut raw)
+            .expect("parsed");
+        assert_eq!(raw, [3.0, 0.0, 0.0, 9.0]);
+        assert!(reader.next_batch().expect("read").is_none());
     }
 }
