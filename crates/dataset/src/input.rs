@@ -256,13 +256,20 @@ impl Input {
     /// Read only the columns whose `used` flag is set, where skipping the others saves work: a
     /// columnar table's other columns are not decoded. A text's lines are read whole anyway
     /// (their unused fields are skipped as they are parsed).
-    pub fn reading_only(mut self, used: &[bool]) -> Self {
+    pub fn reading_only(self, used: &[bool]) -> Self {
         #[cfg(feature = "columnar")]
-        if let Some(reader) = &mut self.columnar {
-            reader.read_only(used);
+        {
+            let mut input = self;
+            if let Some(reader) = &mut input.columnar {
+                reader.read_only(used);
+            }
+            input
         }
-        let _ = used;
-        self
+        #[cfg(not(feature = "columnar"))]
+        {
+            let _ = used;
+            self
+        }
     }
 
     /// The name used in messages: the path, `<stdin>`, or `archive:member`.
