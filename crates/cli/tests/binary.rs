@@ -1,11 +1,9 @@
 //! The `cali-reg` binary, run as a process: every printed line, the files it writes, and its errors.
 
-use std::process::Stdio;
-
 use approx::assert_relative_eq;
 use serde_json::Value;
 
-use crate::support::{Run, SKLEARN_COEF, SKLEARN_INTERCEPT, data_path};
+use crate::support::{Run, SKLEARN_COEF, SKLEARN_INTERCEPT, data_path, with_stdin};
 
 fn assert_one_line_error(stderr: &str, needles: &[&str]) {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
@@ -285,20 +283,10 @@ fn predict_input_in_raw_and_feature_layouts() {
     );
 
     // Standard input works too.
-    let mut child = run
-        .cmd(&["predict", "--input", "-", "--summary"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(raw_rows(3).as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = with_stdin(
+        &mut run.cmd(&["predict", "--input", "-", "--summary"]),
+        raw_rows(3).as_bytes(),
+    );
     assert_eq!(String::from_utf8(out.stdout).unwrap(), summary);
     let j = run.json(&["predict", "--input", raw.to_str().unwrap()]);
     let from_json: Vec<f64> = j["predictions"]

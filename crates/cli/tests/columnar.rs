@@ -12,6 +12,15 @@ use serde_json::Value;
 
 use crate::reader::{Case, coefficients, path, predictions, rows, text};
 
+/// Fail with the command's stderr unless it succeeded.
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The reader tests' clean table (`a`, `b`, `y`, 60 rows) as a polars frame.
 fn frame() -> DataFrame {
     let mut columns = [Vec::new(), Vec::new(), Vec::new()];
@@ -101,11 +110,7 @@ fn parquet_ipc_and_folders_read_as_the_csv_does() {
             "y",
             "--json",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&out);
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
     let (parquet, csv) = (
@@ -311,11 +316,7 @@ fn predictions_round_trip_through_parquet() {
     for source in [input.clone(), dir.join("clean.csv")] {
         let out = dir.join("out.parquet");
         let run = case.run(&["predict", "--input", path(&source), "-o", path(&out)]);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        succeeded(&run);
         let back = ParquetReader::new(File::open(&out).unwrap())
             .finish()
             .unwrap();
@@ -385,11 +386,7 @@ fn predictions_round_trip_through_parquet() {
         "--row-group-rows",
         "25",
     ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    succeeded(&run);
     let mut reader = ParquetReader::new(File::open(&converted).unwrap());
     let groups: Vec<usize> = reader
         .get_metadata()
@@ -411,11 +408,7 @@ fn pyarrow_reads_our_parquet_and_we_read_pyarrows() {
     let input = write_parquet(&dir.join("in.parquet"), frame(), 60);
     let out = dir.join("out.parquet");
     let run = case.run(&["predict", "--input", path(&input), "-o", path(&out)]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    succeeded(&run);
     let california = dir.join("california.parquet");
     let script = "import sys, pandas as pd, pyarrow.parquet as pq\n\
         t = pq.read_table(sys.argv[1])\n\
@@ -427,11 +420,7 @@ fn pyarrow_reads_our_parquet_and_we_read_pyarrows() {
         .arg(&california)
         .output()
         .unwrap();
-    assert!(
-        py.status.success(),
-        "{}",
-        String::from_utf8_lossy(&py.stderr)
-    );
+    succeeded(&py);
     let first = predictions(&String::from_utf8_lossy(
         &case
             .run(&["predict", "--input", path(&dir.join("clean.csv"))])
@@ -444,11 +433,7 @@ fn pyarrow_reads_our_parquet_and_we_read_pyarrows() {
     let data = crate::support::data_path();
     let train = |data: &Path| {
         let out = case.run(&["train", "--data", path(data), "--json"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&out);
         coefficients(&String::from_utf8(out.stdout).unwrap())
     };
     let (ours, csv) = (train(&california), train(&data));
@@ -487,11 +472,7 @@ fn a_large_table_is_read_in_order_across_groups_and_batches() {
         let mut args = vec!["train", "--data", path(data), "--target", "y", "--json"];
         args.extend_from_slice(extra);
         let out = case.run(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&out);
         String::from_utf8(out.stdout).unwrap()
     };
     for extra in [&[][..], &["--streaming", "--split", "hash"]] {

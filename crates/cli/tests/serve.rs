@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{data_path, python};
+use crate::support::{data_path, python, with_stdin};
 
 const FEATURES: [&str; 8] = dataset::california::FEATURE_NAMES;
 
@@ -595,20 +595,7 @@ samples = [
 ]
 print(json.dumps(samples))
 "#;
-    let mut child = Command::new(python())
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = with_stdin(Command::new(python()).args(["-c", script]), text.as_bytes());
     assert!(
         out.status.success(),
         "prometheus_client refused the text: {}\n{text}",

@@ -1,7 +1,7 @@
 //! Shared helpers.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -24,6 +24,19 @@ pub fn python() -> PathBuf {
                  CALI_REG_PYTHON to a python that has the packages in xtask/python/test.txt"
             )
         })
+}
+
+/// Run `cmd` with `input` on its standard input; its output and status.
+pub fn with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// scikit-learn's `LinearRegression` on the seed split (test size 0.2, seed 42).

@@ -234,9 +234,7 @@ fn predict_file(
             Err(other) => other,
         })?;
     drop(sink);
-    for warning in predictor.range_warnings(&totals.outside) {
-        output::stderr(format_args!("warning: {name}: {warning}; predicted anyway"));
-    }
+    warn_outside(predictor, &name, &totals.outside);
     if collect {
         return print_summary(common, predictor, &totals.collected);
     }
@@ -265,16 +263,11 @@ fn predict_to_parquet(
     path: &Path,
 ) -> anyhow::Result<()> {
     let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
-    let layout =
-        InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;
+    let (layout, used) = bind(predictor, &name, &columns)?;
     if columns.iter().any(|c| c == "prediction") {
         anyhow::bail!(
             "{name}:1: the input has a column named prediction, which a Parquet file cannot hold twice"
         );
-    }
-    let mut used = vec![false; columns.len()];
-    for c in layout.used_columns() {
-        used[c] = true;
     }
     let destination = artifacts::Destination::open(path)?;
     let mut sink = dataset::columnar::ParquetSink::new(
@@ -304,9 +297,7 @@ fn predict_to_parquet(
         anyhow::bail!("{name}: no data rows");
     }
     sink.finish()?;
-    for warning in predictor.range_warnings(&outside) {
-        output::stderr(format_args!("warning: {name}: {warning}; predicted anyway"));
-    }
+    warn_outside(predictor, &name, &outside);
     destination.finish()?;
     if common.json {
         output::json(&json!({
@@ -317,6 +308,28 @@ fn predict_to_parquet(
         }))?;
     }
     Ok(())
+}
+
+/// The model's features bound to an input's columns, and which columns it reads.
+fn bind(
+    predictor: &Predictor,
+    name: &str,
+    columns: &[String],
+) -> anyhow::Result<(InputLayout, Vec<bool>)> {
+    let layout =
+        InputLayout::bind(predictor.recipe(), columns).with_context(|| format!("{name}:1"))?;
+    let mut used = vec![false; columns.len()];
+    for c in layout.used_columns() {
+        used[c] = true;
+    }
+    Ok((layout, used))
+}
+
+/// One warning line for each feature with values outside its training range.
+fn warn_outside(predictor: &Predictor, name: &str, outside: &[u64]) {
+    for warning in predictor.range_warnings(outside) {
+        output::stderr(format_args!("warning: {name}: {warning}; predicted anyway"));
+    }
 }
 
 /// What predicting every row of an input gave: how many rows, how many of each feature's
@@ -337,12 +350,7 @@ fn predict_rows(
     sink: &mut dyn std::io::Write,
 ) -> anyhow::Result<Totals> {
     let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
-    let layout =
-        InputLayout::bind(predictor.recipe(), &columns).with_context(|| format!("{name}:1"))?;
-    let mut used = vec![false; columns.len()];
-    for c in layout.used_columns() {
-        used[c] = true;
-    }
+    let (layout, used) = bind(predictor, &name, &columns)?;
     let mut totals = Totals {
         rows: 0,
         outside: vec![0; layout.n_features()],
