@@ -133,6 +133,10 @@ pub fn pass(
 ) -> anyhow::Result<Pass> {
     let spec = common.spec();
     let input = Input::open(path, spec.default_columns())?;
+    let input = match crate::data::known_sha256(common, path) {
+        Some(sha256) => input.hashed_already(&sha256),
+        None => input,
+    };
     let name = input.name().to_owned();
     let recipe = match recipe {
         Some(r) => r.clone(),

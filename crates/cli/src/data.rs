@@ -93,9 +93,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Load data already located afresh, hashing it: the start of a training run.
+    /// Load data already located afresh: the start of a training run. The file is hashed,
+    /// unless the last run's record has its SHA-256 with its stamp unchanged.
     pub fn load(common: &Common, params: SplitParams, located: Located) -> anyhow::Result<Self> {
-        Self::load_with(common, params, None, located)
+        let previous = Record::open(&common.artifacts).ok();
+        Self::load_with(common, params, previous.as_ref(), located)
     }
 
     /// Load the data for a later command: a file with the size and modification time that the
@@ -141,7 +143,7 @@ impl Prepared {
     ) -> anyhow::Result<dataset::Picked> {
         let params = SplitParams::resolve(common, Some(record));
         let located = Self::locate_recorded(common, params, record)?;
-        let known_rows = recorded_sha256(record, &located)
+        let known_rows = recorded_sha256(record, &located.path)
             .and_then(|_| record.get("/parameters/data/rows")?.as_u64())
             .and_then(|rows| usize::try_from(rows).ok());
         let (located, spec, n_rows) = match known_rows {
@@ -168,7 +170,7 @@ impl Prepared {
         located: Located,
     ) -> anyhow::Result<Self> {
         let spec = common.spec();
-        let table = match record.and_then(|r| recorded_sha256(r, &located)) {
+        let table = match record.and_then(|r| recorded_sha256(r, &located.path)) {
             Some(sha256) => dataset::load_known(&located, &spec, &sha256)?,
             None => dataset::load(&located, &spec)?,
         };
@@ -244,11 +246,17 @@ pub fn stamp_json(path: &Path) -> Value {
     }
 }
 
-/// The recorded SHA-256 of the located file, if the record's stamp says it is unchanged.
-fn recorded_sha256(record: &Record, located: &Located) -> Option<String> {
+/// The SHA-256 that the artifacts' record gives for the file at `path`, if its stamp says the
+/// file is unchanged since it was hashed; `None` for any other file, or without a record.
+pub fn known_sha256(common: &Common, path: &Path) -> Option<String> {
+    recorded_sha256(&Record::open(&common.artifacts).ok()?, path)
+}
+
+/// The recorded SHA-256 of the file at `path`, if the record's stamp says it is unchanged.
+fn recorded_sha256(record: &Record, path: &Path) -> Option<String> {
     let data = record.get("/parameters/data")?;
-    let stamp = Stamp::of(&located.path)?;
-    let same = data.pointer("/stamp/path")?.as_str()? == located.path.display().to_string()
+    let stamp = Stamp::of(path)?;
+    let same = data.pointer("/stamp/path")?.as_str()? == path.display().to_string()
         && data.pointer("/stamp/size")?.as_u64()? == stamp.size
         && data.pointer("/stamp/modified_ns")?.as_i64()? == stamp.modified_ns;
     let sha256 = data.get("sha256")?.as_str()?;

@@ -304,6 +304,55 @@ fn the_first_bad_line_of_a_large_file_is_named_by_every_command() {
     }
 }
 
+/// Training again on an unchanged file takes its SHA-256 from the last run's record (the
+/// record's stamp: path, size, modification time); a file changed in place, even to the same
+/// size, is hashed again. Both training paths.
+#[test]
+fn training_again_hashes_only_a_changed_file() {
+    let case = Case::new();
+    let clean = case.dir.path().join("clean.csv");
+    let run_json = case.dir.path().join("artifacts/run.json");
+    let recorded =
+        || -> Value { serde_json::from_slice(&std::fs::read(&run_json).unwrap()).unwrap() };
+    let bytes = std::fs::read(&clean).unwrap();
+    assert_eq!(
+        recorded()["parameters"]["data"]["sha256"],
+        dataset::sha256_hex(&bytes)
+    );
+    for streaming in [false, true] {
+        let train = || {
+            let mut args = vec!["train", "--data", path(&clean), "--target", "y"];
+            if streaming {
+                args.extend(["--streaming", "--split", "hash"]);
+            }
+            let out = case.run(&args);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            recorded()["parameters"]["data"]["sha256"].clone()
+        };
+        // A record that says another hash for this very stamp is believed: the file is not
+        // read for its hash again.
+        let mut record = recorded();
+        let forged = "0".repeat(64);
+        record["parameters"]["data"]["sha256"] = Value::from(forged.as_str());
+        std::fs::write(&run_json, serde_json::to_vec(&record).unwrap()).unwrap();
+        assert_eq!(train(), forged.as_str(), "streaming: {streaming}");
+        // The same size, another byte, a later modification time: hashed again.
+        let mut changed = std::fs::read(&clean).unwrap();
+        let at = changed.len() - 2;
+        changed[at] = if changed[at] == b'1' { b'2' } else { b'1' };
+        std::fs::write(&clean, &changed).unwrap();
+        assert_eq!(
+            train(),
+            dataset::sha256_hex(&changed).as_str(),
+            "streaming: {streaming}"
+        );
+    }
+}
+
 fn good_row(i: usize) -> String {
     let (a, b) = ((i % 1000) as f64 * 0.25, ((i * 7) % 11) as f64);
     format!("{a},{b},{}", 2.0 * a - b + 1.0)

@@ -253,6 +253,15 @@ impl Input {
         self
     }
 
+    /// Skip the SHA-256 of an input whose hash the caller knows already (recorded with the
+    /// file's [`Stamp`](crate::Stamp) when it was last hashed, the stamp unchanged): reading
+    /// returns `sha256` as if computed.
+    pub fn hashed_already(self, sha256: &str) -> Self {
+        let mut input = self.unhashed();
+        input.known_sha256 = Some(sha256.to_owned());
+        input
+    }
+
     /// Read only the columns whose `used` flag is set, where skipping the others saves work: a
     /// columnar table's other columns are not decoded. A text's lines are read whole anyway
     /// (their unused fields are skipped as they are parsed).

@@ -27,16 +27,22 @@ impl Mt19937 {
     }
 
     fn twist(&mut self) {
-        const UPPER: u32 = 0x8000_0000;
-        const LOWER: u32 = 0x7fff_ffff;
-        for i in 0..624 {
-            let y = (self.state[i] & UPPER) | (self.state[(i + 1) % 624] & LOWER);
-            let mut next = self.state[(i + 397) % 624] ^ (y >> 1);
-            if y & 1 != 0 {
-                next ^= 0x9908_b0df;
-            }
-            self.state[i] = next;
+        const N: usize = 624;
+        const M: usize = 397;
+        // The reference's three loops: the same words as `i + 1` and `i + 397` modulo 624,
+        // without a division in the loop.
+        fn step(s: &[u32; N], i: usize, next: usize, far: usize) -> u32 {
+            let y = (s[i] & 0x8000_0000) | (s[next] & 0x7fff_ffff);
+            s[far] ^ (y >> 1) ^ (0x9908_b0df & 0_u32.wrapping_sub(y & 1))
         }
+        let s = &mut self.state;
+        for i in 0..N - M {
+            s[i] = step(s, i, i + 1, i + M);
+        }
+        for i in N - M..N - 1 {
+            s[i] = step(s, i, i + 1, i + M - N);
+        }
+        s[N - 1] = step(s, N - 1, 0, M - 1);
         self.index = 0;
     }
 
@@ -146,11 +152,12 @@ pub fn train_test_split(n: usize, test_size: f64, seed: u64) -> Result<Split> {
             "test size {test_size} of {n} rows leaves {n_train} training and {n_test} test rows; both must be at least 1"
         )));
     }
-    let perm = permutation(n, seed)?;
-    Ok(Split {
-        test: perm[..n_test].to_vec(),
-        train: perm[n_test..n_test + n_train].to_vec(),
-    })
+    // The permutation's buffer becomes the training rows (the larger part), without a copy.
+    let mut train = permutation(n, seed)?;
+    let test = train[..n_test].to_vec();
+    train.copy_within(n_test..n_test + n_train, 0);
+    train.truncate(n_train);
+    Ok(Split { train, test })
 }
 
 /// SplitMix64: a well-mixed 64-bit hash.

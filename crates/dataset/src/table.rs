@@ -263,8 +263,9 @@ struct Columns {
 }
 
 impl Columns {
-    /// Append a block; `size` is the input's size in bytes, if known.
-    fn extend(&mut self, block: Block, size: Option<u64>) {
+    /// Append a block; `size` is the input's size in bytes, if known. Returns the block's
+    /// storage if it was copied (not taken as the start of the table), for reuse.
+    fn extend(&mut self, block: Block, size: Option<u64>) -> Option<Vec<f64>> {
         let width = block.values.len() / block.stride.max(1);
         if self.width == 0 && (block.last || size.is_none()) {
             // The first block of a stream, or of an input it holds whole: it starts the table.
@@ -274,7 +275,7 @@ impl Columns {
                 capacity: block.stride,
                 rows: block.rows,
             };
-            return;
+            return None;
         }
         if self.rows + block.rows > self.capacity {
             let wanted = match (self.width, size) {
@@ -291,6 +292,7 @@ impl Columns {
                 .copy_from_slice(&block.values[j * block.stride..][..block.rows]);
         }
         self.rows += block.rows;
+        Some(block.values)
     }
 
     fn grow(&mut self, width: usize, capacity: usize) {
@@ -318,13 +320,15 @@ impl Columns {
 }
 
 /// Parse and derive the lines of one chunk into a block of columns (features, then the
-/// target).
-fn chunk_columns(derive: &Derivation, chunk: &Chunk) -> Result<Block> {
+/// target), in `storage` if given (a block's, used before).
+fn chunk_columns(derive: &Derivation, chunk: &Chunk, storage: Option<Vec<f64>>) -> Result<Block> {
     let p = derive.n_features();
     let stride = chunk.line_count();
     // Features, the target, and the weight if rows are weighted.
     let width = p + 1 + usize::from(derive.is_weighted());
-    let mut values = vec![0.0; width * stride];
+    let mut values = storage.unwrap_or_default();
+    values.clear();
+    values.resize(width * stride, 0.0);
     let mut raw = vec![0.0; derive.n_columns()];
     let mut features = vec![0.0; p];
     let mut rows = 0;
@@ -361,10 +365,8 @@ pub fn load(located: &Located, spec: &Spec) -> Result<Table> {
 /// [`load`] a file whose SHA-256 the caller already knows (recorded with its [`Stamp`](crate::Stamp)
 /// when it was last hashed, and the stamp unchanged): the same checks, without hashing again.
 pub fn load_known(located: &Located, spec: &Spec, sha256: &str) -> Result<Table> {
-    let input = Input::open(&located.path, spec.default_columns())?.unhashed();
-    let mut table = read_table(input, located, spec)?;
-    table.sha256 = sha256.to_owned();
-    Ok(table)
+    let input = Input::open(&located.path, spec.default_columns())?.hashed_already(sha256);
+    read_table(input, located, spec)
 }
 
 fn read_table(input: Input, located: &Located, spec: &Spec) -> Result<Table> {
@@ -375,10 +377,17 @@ fn read_table(input: Input, located: &Located, spec: &Spec) -> Result<Table> {
     let p = derive.n_features();
     let size = input.size_hint();
     let mut columns = Columns::default();
+    // Blocks copied into the table are handed back for later chunks, so that their pages are
+    // faulted in once, not once a chunk.
+    let spare = std::sync::Mutex::new(Vec::new());
     let sha256 = input.for_each_chunk(
-        |chunk| chunk_columns(&derive, chunk),
+        |chunk| chunk_columns(&derive, chunk, spare.lock().ok().and_then(|mut s| s.pop())),
         |block| {
-            columns.extend(block, size);
+            if let Some(used) = columns.extend(block, size)
+                && let Ok(mut spare) = spare.lock()
+            {
+                spare.push(used);
+            }
             Ok::<(), Error>(())
         },
     )?;

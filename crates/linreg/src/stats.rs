@@ -689,6 +689,9 @@ impl SufficientStats {
         rows: &[usize],
     ) -> Result<()> {
         check_rows(self.n_features, x, y, weights, rows)?;
+        if rows.is_sorted() {
+            return self.push_gathered(x.as_slice(), x.nrows(), y, weights, rows.iter().copied());
+        }
         // The statistics do not depend on the order of the rows (beyond rounding), so they are
         // read in storage order: each column streams through the cache instead of being
         // gathered at random, as a shuffled split's index list would have it.

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use linreg::{LinearRegression, Metrics, Model};
+use linreg::{LinearRegression, Metrics, Model, SufficientStats};
 use serde_json::json;
 
 use dataset::Locator;
@@ -81,10 +81,33 @@ fn fit_and_score(prepared: &Prepared, args: &TrainArgs) -> anyhow::Result<(Model
         fit_intercept: !args.no_intercept,
         recipe: Some(table.recipe.clone()),
     };
-    let model =
-        estimator.fit_rows_weighted(&table.x, &table.y, table.w.as_ref(), &prepared.split.train)?;
     let in_sample = prepared.split.test.is_empty();
-    let held_out = (!in_sample).then(|| (prepared.test(), prepared.test_weights()));
+    let held_out = || (!in_sample).then(|| (prepared.test(), prepared.test_weights()));
+    let stats_of = |rows: &[usize]| {
+        let mut stats = SufficientStats::new(table.x.ncols());
+        let w = table.w.as_ref().map(|w| w.as_slice());
+        stats
+            .push_rows_weighted(&table.x, table.y.as_slice(), w, rows)
+            .map(|()| stats)
+    };
+    let rows = &prepared.split.train;
+    // A large table: half the training rows, then the test rows' copy, on a second thread (the
+    // halves' statistics merge as one pass would make them, up to rounding).
+    let (stats, held_out) = if rows.len() >= PARALLEL_ROWS {
+        let (first, second) = rows.split_at(rows.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| (stats_of(second), held_out()));
+            let mut stats = stats_of(first)?;
+            let (second, held_out) = other
+                .join()
+                .map_err(|_| anyhow::anyhow!("the fitting thread stopped unexpectedly"))?;
+            stats.merge(&second?)?;
+            anyhow::Ok((stats, held_out))
+        })?
+    } else {
+        (stats_of(rows)?, held_out())
+    };
+    let model = estimator.fit_stats(&stats)?;
     let (x, y, w) = match &held_out {
         Some(((x, y), w)) => (x, y, w.as_ref()),
         None => (&table.x, &table.y, table.w.as_ref()),
@@ -96,6 +119,10 @@ fn fit_and_score(prepared: &Prepared, args: &TrainArgs) -> anyhow::Result<(Model
     )?;
     Ok((model, metrics, in_sample))
 }
+
+/// Training rows from which a second thread shares the fit: below, starting it costs more
+/// than it saves.
+const PARALLEL_ROWS: usize = 1 << 16;
 
 /// The line of figures every training run prints (the original's format), saying when they
 /// are in-sample.
