@@ -99,6 +99,11 @@ impl Decoded {
         self.push_cell(cell);
     }
 
+    /// Add cells that are all numbers.
+    pub fn push_numbers(&mut self, values: &[f64]) {
+        self.values.extend_from_slice(values);
+    }
+
     /// Close the row being filled.
     pub fn end_row(&mut self) {
         self.ends.push(self.values.len());
@@ -581,6 +586,25 @@ mod tests {
             let d = decode(body.as_bytes()).unwrap();
             assert_eq!(rows(&d), want, "{body}");
         }
+    }
+
+    /// Numbers are read correctly rounded, as Python's json and Rust's `str::parse` read them:
+    /// serde_json's default parser reads these (from California's derived features, as a
+    /// client serialises them) one unit in the last place off, which moved predictions.
+    #[test]
+    fn long_decimals_are_read_correctly_rounded() {
+        let texts = [
+            "1.0238095238095237",
+            "0.9513618677042801",
+            "1.0796019900497513",
+            "1.9548387096774194",
+            "1.0836363636363637",
+        ];
+        let body = format!(r#"{{"instances": [[{}]]}}"#, texts.join(", "));
+        let d = decode(body.as_bytes()).unwrap();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let want: Vec<f64> = texts.iter().map(|t| t.parse().unwrap()).collect();
+        assert_eq!(bits(d.row(0)), bits(&want));
     }
 
     #[test]
