@@ -17,11 +17,19 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// `±mantissa / 10^decimals` for a mantissa below 10^15 and at most 15 decimals: both exact in
-/// an f64, so the one division rounds correctly (Clinger's fast path).
+/// Whether a decimal of `digits` digits (at most 19, so their value did not wrap) whose
+/// digits make `mantissa` takes [`exact_decimal`]: the mantissa is then at most 2^53 and the
+/// decimals at most 19, both exact in an f64.
+#[inline]
+pub(crate) fn is_exact(digits: usize, mantissa: u64) -> bool {
+    digits > 0 && digits <= 19 && mantissa <= 1 << 53
+}
+
+/// `±mantissa / 10^decimals` for a mantissa of at most 2^53 and at most 22 decimals: both exact
+/// in an f64, so the one division rounds correctly (Clinger's fast path; see [`is_exact`]).
 #[inline]
 pub(crate) fn exact_decimal(mantissa: u64, decimals: usize, negative: bool) -> f64 {
-    // Below 2^53, so the signed conversion (one instruction) is exact.
+    // At most 2^53, so the signed conversion (one instruction) is exact.
     let v = mantissa as i64 as f64 / POW10[decimals];
     // The sign goes in without a branch: signs in data are random, so a branch mispredicts.
     f64::from_bits(v.to_bits() | (u64::from(negative) << 63))
@@ -55,9 +63,10 @@ pub fn unquote(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 
 /// Parse one CSV cell into a finite number.
 ///
-/// Spaces around the value and one pair of double quotes are allowed. Plain decimals of at most
-/// 15 digits take Clinger's fast path (the digits as an exact integer, divided by an exact power
-/// of ten: one correctly rounded operation); anything else (exponents, long mantissas) goes to
+/// Spaces around the value and one pair of double quotes are allowed. Plain decimals whose digits
+/// make at most 2^53 (all of 15 digits, most of 16) take Clinger's fast path (the digits as an
+/// exact integer, divided by an exact power of ten: one correctly rounded operation); anything
+/// else (exponents, longer mantissas) goes to
 /// the standard library's correct parser. Either way the result is the nearest f64.
 ///
 /// ```
@@ -93,7 +102,8 @@ pub fn parse_cell(cell: &[u8]) -> Result<f64, CellProblem> {
     }
 }
 
-/// `[+-]digits[.digits]` with 1 to 15 digits, nothing else: the fast path, or `None`.
+/// `[+-]digits[.digits]` whose digits make at most 2^53 ([`is_exact`]), nothing else: the fast
+/// path, or `None`.
 #[inline]
 fn plain_decimal(s: &[u8]) -> Option<f64> {
     let (negative, body) = match s.first() {
@@ -122,9 +132,8 @@ fn plain_decimal(s: &[u8]) -> Option<f64> {
         }
         decimals = i - start;
     }
-    // At most 15 digits in all keeps the mantissa below 10^15 < 2^53: exact.
     let digits = integer_digits + decimals;
-    (i == body.len() && digits > 0 && digits <= 15)
+    (i == body.len() && is_exact(digits, mantissa))
         .then(|| exact_decimal(mantissa, decimals, negative))
 }
 
@@ -159,6 +168,15 @@ mod tests {
             "999999999999999.9",
             "0.0000000000000000000001",
             "1e-320",
+            // Around 2^53, where the fast path ends, and past 19 digits.
+            "9007199254740992",
+            "9007199254740993",
+            "-900719925474099.3",
+            "0.9007199254740993",
+            "1.0238095238095237",
+            "9999999999999999999",
+            "0.00000000000000000012345",
+            "123456789012345678901",
         ];
         for c in cases {
             let want = std_parse(c).expect(c);
@@ -213,8 +231,9 @@ mod tests {
             z ^= z << 13;
             z ^= z >> 7;
             z ^= z << 17;
-            let digits = (z % 16) as usize;
-            let value = (z >> 8) % 10_u64.pow(digits as u32 % 16);
+            // Up to 19 digits, so mantissas on both sides of 2^53 (the fast path's limit).
+            let digits = (z % 20) as usize;
+            let value = (z >> 8) % 10_u64.pow(digits as u32);
             let point = (z >> 4) as usize % (digits + 1);
             let mut text = value.to_string();
             if point < text.len() {

@@ -4,7 +4,7 @@
 //! wrapped in double quotes (then it may hold commas, and `""` stands for a quote), but a record
 //! never spans lines; spaces around a value are ignored.
 
-use crate::cell::{CellProblem, exact_decimal, parse_cell, unquote};
+use crate::cell::{CellProblem, exact_decimal, is_exact, parse_cell, unquote};
 
 /// What is wrong with a line (its number and the file are added by the caller).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +120,7 @@ pub fn parse_line(line: &[u8], used: &[bool], raw: &mut [f64]) -> Result<(), Lin
             decimals = i - f;
             digits += decimals;
         }
-        if (i == len || line[i] == b',') && digits > 0 && digits <= 15 {
+        if (i == len || line[i] == b',') && is_exact(digits, mantissa) {
             raw[c] = exact_decimal(mantissa, decimals, negative);
         } else {
             i = field_end(line, start, c)?;
