@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput of `cali-reg serve` and of MLflow's scoring server, side by side, measured by wrk
-# (Debian package `wrk`) on loopback: dataframe_split bodies of 1 and 1,000 California rows,
-# 8 connections, 2 wrk threads, 10 s each (WRK_SECONDS to change).
+# (Debian package `wrk`) on loopback: dataframe_split bodies of 1 and 1,000 California rows, and
+# the 1,000 rows as a CSV body, 8 connections, 2 wrk threads, 10 s each (WRK_SECONDS to change).
 #
 # It uses what `cargo xtask conformance` leaves in target/: the venv with MLflow, the saved
 # scikit-learn model of the same split, cali-reg's artifacts, and the release binary.
@@ -32,10 +32,12 @@ _, rows = load_rows(sys.argv[2], 1000)
 for n in (1, 1000):
     with open(f"{sys.argv[3]}/body-{n}.json", "w") as f:
         json.dump({"dataframe_split": {"columns": FEATURES, "data": rows[:n]}}, f)
+with open(f"{sys.argv[3]}/body-1000.csv", "w") as f:
+    f.write(",".join(FEATURES) + "\n" + "".join(",".join(repr(v) for v in r) + "\n" for r in rows))
 PY
 cat > "$tmp/post.lua" <<'LUA'
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = os.getenv("WRK_TYPE")
 local f = assert(io.open(os.getenv("WRK_BODY"), "rb"))
 wrk.body = f:read("*a")
 f:close()
@@ -57,17 +59,22 @@ pids+=($!)
 pids+=($!)
 ready "$theirs"; ready "$ours"
 
-echo "| server | rows per request | requests/s | latency p50 | p99 | non-2xx |"
+echo "| server | body | requests/s | latency p50 | p99 | non-2xx |"
 echo "|---|--:|--:|--:|--:|--:|"
-for n in 1 1000; do
+for body in 1.json 1000.json 1000.csv; do
+    case $body in
+        1.json) type=application/json label="JSON, 1 row" ;;
+        1000.json) type=application/json label="JSON, 1,000 rows" ;;
+        *) type=text/csv label="CSV, 1,000 rows" ;;
+    esac
     for server in "cali-reg serve:$ours" "MLflow $("$py" -c 'import mlflow; print(mlflow.__version__)') (uvicorn):$theirs"; do
         name=${server%:*}; p=${server##*:}
-        out=$(WRK_BODY="$tmp/body-$n.json" wrk -t2 -c8 -d"${seconds}s" --latency \
+        out=$(WRK_BODY="$tmp/body-$body" WRK_TYPE=$type wrk -t2 -c8 -d"${seconds}s" --latency \
             -s "$tmp/post.lua" "http://127.0.0.1:$p/invocations")
         rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
         p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
         p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
         bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-        echo "| $name | $n | $rps | $p50 | $p99 | ${bad:-0} |"
+        echo "| $name | $label | $rps | $p50 | $p99 | ${bad:-0} |"
     done
 done
