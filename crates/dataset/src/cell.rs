@@ -66,8 +66,8 @@ pub fn unquote(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 /// Spaces around the value and one pair of double quotes are allowed. Plain decimals whose digits
 /// make at most 2^53 (all of 15 digits, most of 16) take Clinger's fast path (the digits as an
 /// exact integer, divided by an exact power of ten: one correctly rounded operation); anything
-/// else (exponents, longer mantissas) goes to
-/// the standard library's correct parser. Either way the result is the nearest f64.
+/// else (exponents, longer mantissas) goes to the standard library's correct parser. Either way
+/// the result is the nearest f64.
 ///
 /// ```
 /// use dataset::{CellProblem, parse_cell};
