@@ -260,7 +260,11 @@ fn recorded_sha256(record: &Record, path: &Path) -> Option<String> {
         && data.pointer("/stamp/size")?.as_u64()? == stamp.size
         && data.pointer("/stamp/modified_ns")?.as_i64()? == stamp.modified_ns;
     let sha256 = data.get("sha256")?.as_str()?;
-    (same && sha256.len() == 64).then(|| sha256.to_owned())
+    let hex = sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    (same && hex).then(|| sha256.to_owned())
 }
 
 /// Warn (stderr) when the data differs from the data the model was trained on.

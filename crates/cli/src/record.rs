@@ -10,6 +10,19 @@ use crate::artifacts::{sha256_hex, write_atomically};
 /// File name inside the artifacts folder.
 pub const FILE: &str = "run.json";
 
+/// A record is a few kilobytes; a larger file (or a device) is not one, and is not read whole.
+const MAX_BYTES: u64 = 16 << 20;
+
+/// The first `MAX_BYTES + 1` bytes of a file at most.
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// The record, as a JSON object.
 #[derive(Debug)]
 pub struct Record {
@@ -21,7 +34,12 @@ impl Record {
     /// Read the record of the artifacts folder, or start an empty one.
     pub fn open(artifacts: &Path) -> anyhow::Result<Self> {
         let path = artifacts.join(FILE);
-        let value = match std::fs::read(&path) {
+        let value = match read_bounded(&path) {
+            Ok(bytes) if bytes.len() as u64 > MAX_BYTES => anyhow::bail!(
+                "{}: larger than {} MiB, not a record of this tool (delete it to start afresh)",
+                path.display(),
+                MAX_BYTES >> 20
+            ),
             Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
                 format!(
                     "{}: not valid JSON (delete it to start afresh)",

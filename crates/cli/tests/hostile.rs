@@ -455,3 +455,43 @@ fn more_endless_or_odd_inputs() {
         stderr(&out)
     );
 }
+
+/// A record that is not one: garbage, a hash that is not a hash, an endless device. Training
+/// starts afresh past any of them (it reads the record only to reuse a hash); a command that
+/// needs the record refuses it in one line instead of reading without end.
+#[test]
+fn a_record_that_is_not_one_is_replaced_or_refused() {
+    let s = Run::new().trained();
+    let record = s.artifacts().join("run.json");
+    let data_sha256 = dataset::sha256_hex(&std::fs::read(data_path()).unwrap());
+    let recorded = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap()
+    };
+    std::fs::write(&record, b"{not json").unwrap();
+    assert!(s.run(&["train"]).status.success());
+    assert_eq!(
+        recorded()["parameters"]["data"]["sha256"],
+        data_sha256.as_str()
+    );
+    // A 64-character "hash" that is not hexadecimal is not believed, whatever the stamp says.
+    let mut forged = recorded();
+    forged["parameters"]["data"]["sha256"] = serde_json::Value::from("z".repeat(64));
+    std::fs::write(&record, serde_json::to_vec(&forged).unwrap()).unwrap();
+    assert!(s.run(&["train"]).status.success());
+    assert_eq!(
+        recorded()["parameters"]["data"]["sha256"],
+        data_sha256.as_str()
+    );
+    // An endless file in its place.
+    std::fs::remove_file(&record).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &record).unwrap();
+    let out = s.run(&["evaluate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {}: larger than 16 MiB, not a record of this tool (delete it to start afresh)\n",
+            path(&record)
+        )
+    );
+}
