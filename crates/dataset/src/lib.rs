@@ -7,9 +7,9 @@
 //!   duplicate names, line length). [`Input::for_each_chunk`] reads the rest in chunks of whole
 //!   lines on worker threads and hands the results back in file order.
 //! - With the feature `columnar`, [`Input::open`] also takes Parquet, Arrow IPC and folders
-//!   or globs of Parquet files ([`columnar`]): read a row group at a time through polars, their
-//!   rows reach the caller as [`Record`]s beside a text's lines, with the same checks and words.
-//!   [`columnar::ParquetSink`] writes Parquet.
+//!   or globs of Parquet files (module `columnar`): read a row group at a time through polars,
+//!   their rows reach the caller as [`Record`]s beside a text's lines, with the same checks and
+//!   words. `columnar::ParquetSink` writes Parquet.
 //! - [`parse_line`] and [`parse_cell`] turn text into numbers, exactly rounded; [`Error::at`]
 //!   names the file, line, column and value of any problem.
 //! - [`load`] builds the in-memory [`Table`] from the same chunks, straight into the
