@@ -32,8 +32,6 @@ pub const MAX_FILE: u64 = 64 << 20;
 /// reading at most that much from a device or a pipe that never ends). `what` names the file
 /// in the error when it cannot be opened ("model file", or with a hint how to make it).
 pub fn read_bounded(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read;
-
     let file = std::fs::File::open(path)
         .with_context(|| format!("{}: cannot read {what}", path.display()))?;
     let meta = file
@@ -52,13 +50,21 @@ pub fn read_bounded(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     if meta.len() > MAX_FILE {
         return Err(too_large());
     }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let bytes =
+        read_at_most(file, MAX_FILE).with_context(|| format!("{}: cannot read", path.display()))?;
     if bytes.len() as u64 > MAX_FILE {
         return Err(too_large());
     }
+    Ok(bytes)
+}
+
+/// A file's bytes, `limit + 1` of them at most (more than `limit`: too large), so that a device
+/// or a pipe that never ends is not read to its end.
+pub fn read_at_most(file: std::fs::File, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 

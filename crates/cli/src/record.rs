@@ -5,23 +5,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::{Map, Value, json};
 
-use crate::artifacts::{sha256_hex, write_atomically};
+use crate::artifacts::{read_at_most, sha256_hex, write_atomically};
 
 /// File name inside the artifacts folder.
 pub const FILE: &str = "run.json";
 
 /// A record is a few kilobytes; a larger file (or a device) is not one, and is not read whole.
 const MAX_BYTES: u64 = 16 << 20;
-
-/// The first `MAX_BYTES + 1` bytes of a file at most.
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_BYTES + 1)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
 
 /// The record, as a JSON object.
 #[derive(Debug)]
@@ -34,7 +24,7 @@ impl Record {
     /// Read the record of the artifacts folder, or start an empty one.
     pub fn open(artifacts: &Path) -> anyhow::Result<Self> {
         let path = artifacts.join(FILE);
-        let value = match read_bounded(&path) {
+        let value = match std::fs::File::open(&path).and_then(|f| read_at_most(f, MAX_BYTES)) {
             Ok(bytes) if bytes.len() as u64 > MAX_BYTES => anyhow::bail!(
                 "{}: larger than {} MiB, not a record of this tool (delete it to start afresh)",
                 path.display(),

@@ -16,6 +16,12 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// A run refused with exit code 1 and this one line on stderr.
+fn refused_with(out: &Output, want: &str) {
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(out), want);
+}
+
 /// Raw census rows, many of them: more output than a pipe holds.
 fn many_rows(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(data_path()).unwrap();
@@ -115,14 +121,12 @@ fn paths_that_are_not_utf8_are_printed_lossily() {
 fn endless_inputs_are_bounded() {
     let s = Run::new().trained();
     let out = s.run(&["inspect", "/dev/zero"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        stderr(&out),
-        "error: /dev/zero: larger than 64 MiB, not a cali-reg file\n"
+    refused_with(
+        &out,
+        "error: /dev/zero: larger than 64 MiB, not a cali-reg file\n",
     );
     let out = s.run(&["predict", "--input", "/dev/zero"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stderr(&out), "error: /dev/zero:1: line longer than 1 MiB\n");
+    refused_with(&out, "error: /dev/zero:1: line longer than 1 MiB\n");
 }
 
 #[test]
@@ -131,17 +135,15 @@ fn data_paths_that_are_not_files_say_what_they_are() {
     let dir = s.dir.path().join("folder");
     std::fs::create_dir(&dir).unwrap();
     let out = s.run(&["train", "--data", path(&dir)]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        stderr(&out),
-        format!(
+    refused_with(
+        &out,
+        &format!(
             "error: {} is a directory holding no .parquet files\n",
             path(&dir)
-        )
+        ),
     );
     let out = s.run(&["train", "--data", "/dev/null"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stderr(&out), "error: /dev/null is not a regular file\n");
+    refused_with(&out, "error: /dev/null is not a regular file\n");
 }
 
 #[test]
@@ -195,10 +197,9 @@ fn outputs_that_are_devices_fifos_or_links_are_written_not_replaced() {
 
     // A device: written in place, its error named, and it stays a device.
     let out = s.run(&["predict", "--input", path(&rows), "-o", "/dev/full"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        stderr(&out),
-        "error: cannot write /dev/full: No space left on device (os error 28)\n"
+    refused_with(
+        &out,
+        "error: cannot write /dev/full: No space left on device (os error 28)\n",
     );
     assert!(
         std::fs::metadata("/dev/full")
@@ -305,14 +306,13 @@ fn a_model_that_disagrees_with_the_record_is_refused() {
     assert!(out.status.success());
     std::fs::write(&record, &seed_42).unwrap();
     let out = s.run(&["predict"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        stderr(&out),
-        format!(
+    refused_with(
+        &out,
+        &format!(
             "error: {} does not match {} (a run was interrupted, or two ran at once): run `cali-reg train` and `cali-reg quantize` again\n",
             path(&s.artifacts().join("linear_model.msgpack")),
             path(&record)
-        )
+        ),
     );
     // A new training run makes the quantised model stale until it is quantised again.
     assert!(s.run(&["train"]).status.success());
@@ -408,10 +408,9 @@ fn more_endless_or_odd_inputs() {
     let s = Run::new().trained();
     // A model file that never ends.
     let out = s.run(&["serve", "--model", "/dev/zero", "--port", "0"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        stderr(&out),
-        "error: /dev/zero: larger than 64 MiB, not a cali-reg file\n"
+    refused_with(
+        &out,
+        "error: /dev/zero: larger than 64 MiB, not a cali-reg file\n",
     );
     // A test file whose path is not UTF-8: reported lossily, the record written.
     let odd_dir = s
@@ -486,12 +485,11 @@ fn a_record_that_is_not_one_is_replaced_or_refused() {
     std::fs::remove_file(&record).unwrap();
     std::os::unix::fs::symlink("/dev/zero", &record).unwrap();
     let out = s.run(&["evaluate"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        stderr(&out),
-        format!(
+    refused_with(
+        &out,
+        &format!(
             "error: {}: larger than 16 MiB, not a record of this tool (delete it to start afresh)\n",
             path(&record)
-        )
+        ),
     );
 }

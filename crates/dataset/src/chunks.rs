@@ -155,15 +155,22 @@ fn default_workers() -> usize {
         .clamp(1, 8)
 }
 
-/// Byte buffers handed back after use, so that each chunk (read, or written out) reuses memory
-/// already mapped instead of allocating, zeroing and faulting in fresh pages. The engine keeps
-/// one for the chunks it reads; a caller can keep one for the text it writes.
-#[derive(Debug, Default)]
-pub struct BufferPool(Mutex<Vec<Vec<u8>>>);
+/// Buffers handed back after use, so that each chunk (read, written out, or parsed into
+/// columns) reuses memory already mapped instead of allocating, zeroing and faulting in fresh
+/// pages. The engine keeps one for the bytes it reads; a caller can keep one for the text it
+/// writes or the numbers it parses.
+#[derive(Debug)]
+pub struct BufferPool<T = u8>(Mutex<Vec<Vec<T>>>);
 
-impl BufferPool {
-    /// An empty buffer with room for at least `size` bytes.
-    pub fn take(&self, size: usize) -> Vec<u8> {
+impl<T> Default for BufferPool<T> {
+    fn default() -> Self {
+        Self(Mutex::new(Vec::new()))
+    }
+}
+
+impl<T> BufferPool<T> {
+    /// An empty buffer with room for at least `size` items.
+    pub fn take(&self, size: usize) -> Vec<T> {
         let mut buf = self
             .0
             .lock()
@@ -176,7 +183,7 @@ impl BufferPool {
     }
 
     /// Hand a buffer back for a later [`take`](Self::take).
-    pub fn give(&self, buf: Vec<u8>) {
+    pub fn give(&self, buf: Vec<T>) {
         if let Ok(mut v) = self.0.lock() {
             v.push(buf);
         }

@@ -7,7 +7,7 @@ use nalgebra::{DMatrix, DVector};
 use recipe::{BoundRecipe, Recipe};
 
 use crate::california;
-use crate::chunks::Chunk;
+use crate::chunks::{BufferPool, Chunk};
 use crate::error::{Error, Result};
 use crate::input::Input;
 use crate::record::Record;
@@ -320,14 +320,13 @@ impl Columns {
 }
 
 /// Parse and derive the lines of one chunk into a block of columns (features, then the
-/// target), in `storage` if given (a block's, used before).
-fn chunk_columns(derive: &Derivation, chunk: &Chunk, storage: Option<Vec<f64>>) -> Result<Block> {
+/// target), in storage from `spare`.
+fn chunk_columns(derive: &Derivation, chunk: &Chunk, spare: &BufferPool<f64>) -> Result<Block> {
     let p = derive.n_features();
     let stride = chunk.line_count();
     // Features, the target, and the weight if rows are weighted.
     let width = p + 1 + usize::from(derive.is_weighted());
-    let mut values = storage.unwrap_or_default();
-    values.clear();
+    let mut values = spare.take(width * stride);
     values.resize(width * stride, 0.0);
     let mut raw = vec![0.0; derive.n_columns()];
     let mut features = vec![0.0; p];
@@ -379,14 +378,12 @@ fn read_table(input: Input, located: &Located, spec: &Spec) -> Result<Table> {
     let mut columns = Columns::default();
     // Blocks copied into the table are handed back for later chunks, so that their pages are
     // faulted in once, not once a chunk.
-    let spare = std::sync::Mutex::new(Vec::new());
+    let spare = BufferPool::default();
     let sha256 = input.for_each_chunk(
-        |chunk| chunk_columns(&derive, chunk, spare.lock().ok().and_then(|mut s| s.pop())),
+        |chunk| chunk_columns(&derive, chunk, &spare),
         |block| {
-            if let Some(used) = columns.extend(block, size)
-                && let Ok(mut spare) = spare.lock()
-            {
-                spare.push(used);
+            if let Some(used) = columns.extend(block, size) {
+                spare.give(used);
             }
             Ok::<(), Error>(())
         },
