@@ -40,6 +40,14 @@ pub const NEARLY_EXACT_BELOW: f64 = 1e-5;
 /// Rows per internal batch: the centred copy (8 columns × 2048 rows × 8 B, 128 KiB) stays in L2.
 const BATCH: usize = 2048;
 
+thread_local! {
+    /// The shifted rows of a batch ([`SufficientStats::push_batch`]), one buffer per thread and
+    /// reused: a fresh one on every push (128 KB for eight features, just past glibc's mmap
+    /// threshold) was mapped, faulted in and unmapped each time, most of the page faults of a
+    /// streaming training run.
+    static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Weighted count, means, co-moments and ranges of the features and the target.
 ///
 /// Index `0..p` are the features, index `p` the target.
@@ -525,16 +533,18 @@ impl SufficientStats {
         same_len("feature values for the given targets", n * p, x.len())?;
         same_len("weights", n, weights.map_or(n, <[f64]>::len))?;
         let mut work = self.clone();
-        let mut scratch = Vec::new();
-        for start in (0..n).step_by(BATCH) {
-            let end = (start + BATCH).min(n);
-            let (xb, yb) = (&x[start * p..end * p], &y[start..end]);
-            let wb = weights.map(|w| &w[start..end]);
-            if !work.push_unchecked(xb, yb, wb, &mut scratch) {
-                // A NaN or infinity poisoned the sums, or a weight was negative: find it.
-                check_batch(xb, yb, wb, p, start)?;
+        SCRATCH.with_borrow_mut(|scratch| {
+            for start in (0..n).step_by(BATCH) {
+                let end = (start + BATCH).min(n);
+                let (xb, yb) = (&x[start * p..end * p], &y[start..end]);
+                let wb = weights.map(|w| &w[start..end]);
+                if !work.push_unchecked(xb, yb, wb, scratch) {
+                    // A NaN or infinity poisoned the sums, or a weight was negative: find it.
+                    check_batch(xb, yb, wb, p, start)?;
+                }
             }
-        }
+            Ok::<(), Error>(())
+        })?;
         *self = work;
         Ok(())
     }
