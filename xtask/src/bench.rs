@@ -150,11 +150,12 @@ fn measure(label: &str, cmd: &mut Command) -> anyhow::Result<Measured> {
     })
 }
 
-/// Median wall time (ms) of `runs` runs of a command, its output discarded.
-fn median_ms(runs: usize, mut cmd: impl FnMut() -> Command) -> anyhow::Result<f64> {
+/// Median wall time (ms) of `runs` runs of a command, its output discarded; `cmd` prepares
+/// each run (untimed) and returns the command.
+fn median_ms(runs: usize, mut cmd: impl FnMut() -> anyhow::Result<Command>) -> anyhow::Result<f64> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let mut c = cmd();
+        let mut c = cmd()?;
         let start = std::time::Instant::now();
         let status = c.stdout(Stdio::null()).stderr(Stdio::null()).status()?;
         let elapsed = start.elapsed().as_secs_f64() * 1e3;
@@ -176,7 +177,7 @@ fn california(bin: &Path, root: &Path, python: Option<&Path>, dir: &Path) -> any
         move || {
             let mut c = Command::new(bin);
             c.arg(step).arg("--artifacts").arg(&artifacts);
-            c
+            Ok(c)
         }
     };
     // One run of each first: the later ones find the model and record they need.
@@ -188,7 +189,7 @@ fn california(bin: &Path, root: &Path, python: Option<&Path>, dir: &Path) -> any
     // Training as the first run on a file: no record, so the file is hashed.
     let train = ours("train");
     let mut total = median_ms(21, || {
-        let _ = remove_record(&artifacts);
+        remove_record(&artifacts)?;
         train()
     })?;
     println!("| `cali-reg train` (no record: the file is hashed) | {total:.1} |");
@@ -216,7 +217,7 @@ fn california(bin: &Path, root: &Path, python: Option<&Path>, dir: &Path) -> any
         let ms = median_ms(5, || {
             let mut c = Command::new(py);
             c.arg(script(name)).args(&args);
-            c
+            Ok(c)
         })?;
         python_total += ms;
         println!("| Python original, `{name}` (median of 5) | {ms:.0} |");
