@@ -93,8 +93,8 @@ fn share(
 ) -> anyhow::Result<Share> {
     let p = derive.n_features();
     let mut share = Share {
-        train: SufficientStats::new(p),
-        test: SufficientStats::new(p),
+        train: SufficientStats::new(p)?,
+        test: SufficientStats::new(p)?,
         rows: 0,
         bytes: chunk.len() as u64,
     };
@@ -148,7 +148,7 @@ pub fn pass(
     let bar = progress_bar(common, input.size_hint());
     let started = Instant::now();
     let (mut train, mut test, mut rows, mut bytes) =
-        (SufficientStats::new(p), SufficientStats::new(p), 0, 0);
+        (SufficientStats::new(p)?, SufficientStats::new(p)?, 0, 0);
     let sha256 = input.for_each_chunk(
         |chunk| share(&derive, chunk, is_test),
         |share| {

@@ -493,3 +493,61 @@ fn a_record_that_is_not_one_is_replaced_or_refused() {
         ),
     );
 }
+
+/// A wide header: 90,000 columns fit under the 1 MiB line limit in a 600 KB file, and their
+/// statistics would take 130 GB. More features than the fit takes are refused in one line by
+/// every command that would fit them, before anything is allocated for them; the most it takes
+/// pass that check.
+#[test]
+fn a_header_wider_than_the_fit_takes_is_refused_at_once() {
+    let s = Run::new();
+    let table = |name: &str, columns: usize, rows: usize| {
+        let file = s.dir.path().join(name);
+        let mut text: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+        text.push(String::from("y"));
+        let mut out = text.join(",") + "\n";
+        for r in 0..rows {
+            let row: Vec<String> = (0..=columns)
+                .map(|i| ((i * 7 + r) % 10).to_string())
+                .collect();
+            out += &(row.join(",") + "\n");
+        }
+        std::fs::write(&file, out).unwrap();
+        file
+    };
+    for (columns, name) in [(90_000, "wide.csv"), (1_001, "just-too-wide.csv")] {
+        let file = table(name, columns, 3);
+        let want = format!(
+            "error: {}: {columns} feature columns are more than the 1000 cali-reg fits (its statistics grow with the square of their number); name fewer with --features\n",
+            path(&file)
+        );
+        let data = ["--data", path(&file), "--target", "y"];
+        let stats_file = s.dir.path().join("wide.stats");
+        let runs: [Vec<&str>; 3] = [
+            [&["train"][..], &data].concat(),
+            [&["train", "--streaming", "--split", "hash"][..], &data].concat(),
+            [&["stats"][..], &data, &["-o", path(&stats_file)]].concat(),
+        ];
+        for args in runs {
+            refused_with(&s.run(&args), &want);
+        }
+        assert!(!stats_file.exists());
+    }
+    // As many features as the fit takes: past the check, refused only for want of rows.
+    let file = table("widest.csv", 1_000, 3);
+    let out = s.run(&["train", "--data", path(&file), "--target", "y"]);
+    refused_with(&out, "error: 2 rows are too few to fit 1001 parameters\n");
+    // A column named twice among 90,000 is still found.
+    let mut names: Vec<String> = (0..90_000).map(|i| format!("c{i}")).collect();
+    names.push(String::from("c12345"));
+    let file = s.dir.path().join("twice.csv");
+    std::fs::write(&file, names.join(",") + "\n").unwrap();
+    let out = s.run(&["train", "--data", path(&file), "--target", "c0"]);
+    refused_with(
+        &out,
+        &format!(
+            "error: {}:1: column c12345 appears twice in the header\n",
+            path(&file)
+        ),
+    );
+}

@@ -381,15 +381,16 @@ fn first_line(
 
 /// Refuse a header naming a column twice.
 fn check_header(file: &str, names: &[String]) -> Result<()> {
-    for (i, name) in names.iter().enumerate() {
-        if names[..i].contains(name) {
-            return Err(Error::DuplicateColumn {
-                file: file.to_owned(),
-                column: name.clone(),
-            });
-        }
+    // A set, not a scan of the names before each: a header of 90,000 columns (under the line
+    // limit) took 18 s to check pairwise.
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    match names.iter().find(|name| !seen.insert(name.as_str())) {
+        Some(name) => Err(Error::DuplicateColumn {
+            file: file.to_owned(),
+            column: name.clone(),
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Read until `buf` is full or the end: returns how many bytes were read.

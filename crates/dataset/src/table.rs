@@ -574,7 +574,8 @@ pub(crate) fn same_columns(
 
 fn user_recipe(file: &str, columns: &[String], spec: &Spec, target: &str) -> Result<Recipe> {
     let features = spec.features.as_deref();
-    let known = |c: &str| columns.iter().any(|h| h == c);
+    let header: std::collections::HashSet<&str> = columns.iter().map(String::as_str).collect();
+    let known = |c: &str| header.contains(c);
     let mut missing: Vec<String> = features
         .unwrap_or_default()
         .iter()
@@ -606,6 +607,13 @@ fn user_recipe(file: &str, columns: &[String], spec: &Spec, target: &str) -> Res
     if features.is_empty() {
         return Err(Error::Invalid(format!(
             "{file}: no feature columns besides the target {target}"
+        )));
+    }
+    if features.len() > recipe::MAX_FEATURES {
+        return Err(Error::Invalid(format!(
+            "{file}: {} feature columns are more than the {} cali-reg fits (its statistics grow with the square of their number); name fewer with --features",
+            features.len(),
+            recipe::MAX_FEATURES
         )));
     }
     Ok(Recipe::identity(&features, target))

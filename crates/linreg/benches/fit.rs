@@ -41,7 +41,7 @@ fn accumulate(c: &mut Criterion) {
         group.throughput(Throughput::Elements(rows as u64));
         group.bench_with_input(BenchmarkId::from_parameter(rows), &rows, |b, _| {
             b.iter(|| {
-                let mut s = SufficientStats::new(8);
+                let mut s = SufficientStats::new(8).expect("8 features");
                 s.push_batch(black_box(&x), black_box(&y), None)
                     .map(|_| s.rows())
             })
@@ -63,7 +63,7 @@ fn accumulate_collinear(c: &mut Criterion) {
     group.throughput(Throughput::Elements(rows as u64));
     group.bench_function(BenchmarkId::from_parameter(rows), |b| {
         b.iter(|| {
-            let mut s = SufficientStats::new(8);
+            let mut s = SufficientStats::new(8).expect("8 features");
             s.push_batch(black_box(&x), black_box(&y), None)
                 .map(|_| s.extended())
         })

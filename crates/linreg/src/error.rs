@@ -23,6 +23,16 @@ pub enum Error {
         /// Coefficients plus intercept.
         params: usize,
     },
+    /// More features than [`MAX_FEATURES`](crate::MAX_FEATURES).
+    #[error(
+        "{features} features are more than the {max} cali-reg fits (its statistics grow with the square of their number)"
+    )]
+    TooManyFeatures {
+        /// Features asked for.
+        features: usize,
+        /// The most there can be.
+        max: usize,
+    },
     /// Lengths or widths that should agree do not.
     #[error("{what}: expected {expected}, got {got}")]
     Shape {

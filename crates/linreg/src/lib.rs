@@ -46,5 +46,5 @@ pub use model::{InputLayout, LinearRegression, Model};
 pub use normal_equations::{Diagnostics, MAX_CONDITION};
 pub use predictor::{AnyModel, Predictor, RangeWarning};
 pub use quantized::{OriginalScheme, QuantizedModel};
-pub use recipe::{BoundRecipe, FeatureSpec, Recipe, TargetSpec};
+pub use recipe::{BoundRecipe, FeatureSpec, MAX_FEATURES, Recipe, TargetSpec};
 pub use stats::SufficientStats;

@@ -58,7 +58,7 @@ impl LinearRegression {
         weights: Option<&DVector<f64>>,
     ) -> Result<Model> {
         same_len("targets for the feature rows", x.nrows(), y.len())?;
-        let mut stats = SufficientStats::new(x.ncols());
+        let mut stats = SufficientStats::new(x.ncols())?;
         match weights {
             None => stats.push_matrix(x, y.as_slice())?,
             Some(w) => {
@@ -92,7 +92,7 @@ impl LinearRegression {
         weights: Option<&DVector<f64>>,
         rows: &[usize],
     ) -> Result<Model> {
-        let mut stats = SufficientStats::new(x.ncols());
+        let mut stats = SufficientStats::new(x.ncols())?;
         stats.push_rows_weighted(x, y.as_slice(), weights.map(DVector::as_slice), rows)?;
         self.fit_stats(&stats)
     }

@@ -22,6 +22,7 @@
 //! Cholesky factorisation per batch.
 
 use nalgebra::{Const, DMatrix, DMatrixView, Dyn};
+use recipe::MAX_FEATURES;
 use serde::{Deserialize, Serialize};
 
 use crate::dd::Dd;
@@ -435,10 +436,16 @@ fn residualized(
 }
 
 impl SufficientStats {
-    /// Empty statistics for `n_features` features.
-    pub fn new(n_features: usize) -> Self {
+    /// Empty statistics for `n_features` features, at most [`MAX_FEATURES`].
+    pub fn new(n_features: usize) -> Result<Self> {
+        if n_features > MAX_FEATURES {
+            return Err(Error::TooManyFeatures {
+                features: n_features,
+                max: MAX_FEATURES,
+            });
+        }
         let d = n_features + 1;
-        Self {
+        Ok(Self {
             n_features,
             rows: 0,
             weight: 0.0,
@@ -450,7 +457,7 @@ impl SufficientStats {
             mean_lo: vec![0.0; d],
             comoment_lo: vec![0.0; d * d],
             extended: true,
-        }
+        })
     }
 
     /// Number of features.
@@ -898,6 +905,12 @@ impl SufficientStats {
 
     /// Check that a value read from outside (a file) is well formed.
     pub fn validate(&self) -> Result<()> {
+        if self.n_features > MAX_FEATURES {
+            return Err(Error::TooManyFeatures {
+                features: self.n_features,
+                max: MAX_FEATURES,
+            });
+        }
         let d = self.n_features + 1;
         let low_ok = |low: &[f64], len: usize| {
             (low.is_empty() || low.len() == len) && low.iter().all(|v| v.is_finite())
@@ -943,7 +956,7 @@ mod tests {
         let mut rows: Vec<usize> = (0..n).filter(|r| r % 5 != 0).collect();
         rows.reverse();
         rows.push(12);
-        let mut by_rows = SufficientStats::new(3);
+        let mut by_rows = SufficientStats::new(3).unwrap();
         by_rows.push_rows(&x, &y, &rows).unwrap();
         let mut flat = Vec::new();
         let mut targets = Vec::new();
@@ -951,7 +964,7 @@ mod tests {
             flat.extend((0..3).map(|c| x[(r, c)]));
             targets.push(y[r]);
         }
-        let mut by_batch = SufficientStats::new(3);
+        let mut by_batch = SufficientStats::new(3).unwrap();
         by_batch.push_batch(&flat, &targets, None).unwrap();
         assert_eq!(by_rows.rows(), by_batch.rows());
         for i in 0..4 {
@@ -984,9 +997,9 @@ mod tests {
             .collect();
         let y: Vec<f64> = (0..n).map(|r| ((r * 31) % 97) as f64 - 40.0).collect();
         let w: Vec<f64> = (0..n).map(|r| (r % 4) as f64).collect();
-        let mut by_columns = SufficientStats::new(p);
+        let mut by_columns = SufficientStats::new(p).unwrap();
         by_columns.push_columns(&columns, n, &y, Some(&w)).unwrap();
-        let mut by_rows = SufficientStats::new(p);
+        let mut by_rows = SufficientStats::new(p).unwrap();
         by_rows.push_batch(&rows, &y, Some(&w)).unwrap();
         assert_eq!(by_columns.rows(), by_rows.rows());
         for i in 0..=p {
@@ -1013,7 +1026,7 @@ mod tests {
     fn r2_and_rmse_from_moments_equal_the_direct_formulas() {
         let x = [1.0, 10.0, 2.0, 20.0, 4.0, 25.0, 7.0, 31.0, 3.0, 12.0];
         let y = [3.0, 5.0, 4.0, 9.0, 2.5];
-        let mut s = SufficientStats::new(2);
+        let mut s = SufficientStats::new(2).unwrap();
         s.push_batch(&x, &y, None).unwrap();
         let (beta, b) = ([0.7, 0.15], 0.4);
         let predicted: Vec<f64> = x
@@ -1024,14 +1037,14 @@ mod tests {
         let (r2, rmse) = s.r2_rmse(&beta, b).unwrap();
         assert_relative_eq!(r2, direct.r2, max_relative = 1e-12);
         assert_relative_eq!(rmse, direct.rmse, max_relative = 1e-12);
-        assert!(SufficientStats::new(2).r2_rmse(&beta, b).is_none());
+        assert!(SufficientStats::new(2).unwrap().r2_rmse(&beta, b).is_none());
     }
 
     #[test]
     fn means_and_comoments_match_two_pass_formulas() {
         let x = [1.0, 10.0, 2.0, 20.0, 4.0, 25.0, 7.0, 31.0];
         let y = [3.0, 5.0, 4.0, 9.0];
-        let mut s = SufficientStats::new(2);
+        let mut s = SufficientStats::new(2).unwrap();
         s.push_batch(&x, &y, None).unwrap();
         assert_eq!(s.rows(), 4);
         assert_relative_eq!(s.mean()[0], 3.5);
@@ -1044,7 +1057,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_with_its_place() {
-        let mut s = SufficientStats::new(2);
+        let mut s = SufficientStats::new(2).unwrap();
         assert!(matches!(
             s.push_batch(&[1.0, 2.0, 3.0], &[1.0, 2.0], None),
             Err(Error::Shape { .. })
@@ -1063,5 +1076,31 @@ mod tests {
             Err(Error::NegativeWeight { .. })
         ));
         assert_eq!(s.rows(), 0, "a rejected batch leaves no trace");
+    }
+
+    #[test]
+    fn more_features_than_a_fit_takes_are_refused_before_allocating() {
+        assert!(matches!(
+            SufficientStats::new(MAX_FEATURES + 1),
+            Err(Error::TooManyFeatures {
+                features: 1001,
+                max: 1000
+            })
+        ));
+        assert_eq!(
+            SufficientStats::new(MAX_FEATURES).unwrap().n_features(),
+            MAX_FEATURES
+        );
+        let wide = nalgebra::DMatrix::<f64>::zeros(3, MAX_FEATURES + 1);
+        let fit = crate::LinearRegression::default().fit(&wide, &nalgebra::DVector::zeros(3));
+        assert!(matches!(fit, Err(Error::TooManyFeatures { .. })));
+        // Statistics read from a file that claims more features, as a forged one might, are
+        // refused (and the sizes they imply are not computed: they would overflow).
+        let mut forged = SufficientStats::new(2).unwrap();
+        forged.n_features = usize::MAX;
+        assert!(matches!(
+            forged.validate(),
+            Err(Error::TooManyFeatures { .. })
+        ));
     }
 }

@@ -52,7 +52,7 @@ prop_compose! {
 }
 
 fn stats_of(x: &DMatrix<f64>, y: &DVector<f64>, rows: std::ops::Range<usize>) -> SufficientStats {
-    let mut s = SufficientStats::new(x.ncols());
+    let mut s = SufficientStats::new(x.ncols()).unwrap();
     for r in rows {
         let row: Vec<f64> = x.row(r).iter().copied().collect();
         s.push(&row, y[r], 1.0).unwrap();
@@ -336,7 +336,7 @@ fn fewer_rows_than_parameters() {
         "{err}"
     );
     let err = LinearRegression::default()
-        .fit_stats(&SufficientStats::new(1))
+        .fit_stats(&SufficientStats::new(1).unwrap())
         .unwrap_err();
     assert!(matches!(err, Error::TooFewRows { rows: 0, .. }), "{err}");
 }
@@ -398,7 +398,7 @@ fn mismatched_lengths() {
         })
     ));
     assert!(matches!(
-        stats_of(&x, &y, 0..3).merge(&SufficientStats::new(2)),
+        stats_of(&x, &y, 0..3).merge(&SufficientStats::new(2).unwrap()),
         Err(Error::Shape {
             expected: 1,
             got: 2,
@@ -578,7 +578,7 @@ fn a_predictor_of_either_kind_predicts_as_its_model() {
     // A statistics file is neither model.
     let stats = linreg::envelope::ShardStats {
         recipe: m.recipe.clone(),
-        stats: linreg::SufficientStats::new(m.coefficients.len()),
+        stats: linreg::SufficientStats::new(m.coefficients.len()).unwrap(),
         fit_intercept: true,
     };
     let err = Predictor::decode(&envelope::encode(&stats).unwrap()).unwrap_err();
@@ -637,7 +637,7 @@ fn ten_thousand_shards_merge_in_any_order_to_the_same_fit() {
     let (mut all_x, mut all_y) = (Vec::new(), Vec::new());
     for s in 0..10_000 {
         let rows = 1 + s % 4;
-        let mut stats = SufficientStats::new(p);
+        let mut stats = SufficientStats::new(p).unwrap();
         let x: Vec<f64> = (0..rows * p).map(|_| next() * 20.0 - 10.0).collect();
         let y: Vec<f64> = x
             .chunks(p)
@@ -648,7 +648,7 @@ fn ten_thousand_shards_merge_in_any_order_to_the_same_fit() {
         all_y.extend_from_slice(&y);
         shards.push(stats);
     }
-    let mut once = SufficientStats::new(p);
+    let mut once = SufficientStats::new(p).unwrap();
     once.push_batch(&all_x, &all_y, None).unwrap();
     let want = named(p).fit_stats(&once).unwrap();
     // Shuffled order, one after another.
@@ -656,7 +656,7 @@ fn ten_thousand_shards_merge_in_any_order_to_the_same_fit() {
     for i in (1..order.len()).rev() {
         order.swap(i, (next() * (i + 1) as f64) as usize % (i + 1));
     }
-    let mut sequential = SufficientStats::new(p);
+    let mut sequential = SufficientStats::new(p).unwrap();
     for &i in &order {
         sequential.merge(&shards[i]).unwrap();
     }

@@ -82,7 +82,7 @@ fn fit<'py>(
     };
     let model = py
         .detach(|| {
-            let mut stats = SufficientStats::new(p);
+            let mut stats = SufficientStats::new(p)?;
             push(&mut stats, &rows, n, &y, w.as_deref())?;
             estimator.fit_stats(&stats)
         })
@@ -185,14 +185,14 @@ struct Stats {
 impl Stats {
     #[new]
     #[pyo3(signature = (names, fit_intercept, target = "y"))]
-    fn new(names: Vec<String>, fit_intercept: bool, target: &str) -> Self {
-        Self {
+    fn new(names: Vec<String>, fit_intercept: bool, target: &str) -> PyResult<Self> {
+        Ok(Self {
             shard: ShardStats {
                 recipe: Recipe::identity(&names, target),
-                stats: SufficientStats::new(names.len()),
+                stats: SufficientStats::new(names.len()).map_err(value_error)?,
                 fit_intercept,
             },
-        }
+        })
     }
 
     /// Add the rows of `x` with targets `y` and optional weights `w`; all or nothing.

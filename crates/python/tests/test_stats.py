@@ -6,6 +6,7 @@ import subprocess
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import cali_reg
 
@@ -63,3 +64,16 @@ def test_stats_files_cross_with_the_command_line(tmp_path):
     from_cli = cali_reg.SufficientStats.from_bytes((tmp_path / "cli.stats").read_bytes())
     assert from_cli.n_rows == 20640
     assert list(from_cli.fit().feature_names_in_) == FEATURES
+
+
+def test_more_features_than_a_fit_takes_raise_value_error():
+    # Statistics grow with the square of the features: past 1,000 they are refused, not
+    # allocated (20,000 columns would take gigabytes and end the interpreter).
+    wide = np.zeros((3, 1001))
+    for make in (
+        lambda: cali_reg.LinearRegression().fit(wide, np.zeros(3)),
+        lambda: cali_reg.SufficientStats(1001),
+        lambda: cali_reg.SufficientStats().update(wide, np.zeros(3)),
+    ):
+        with pytest.raises(ValueError, match="1001 features are more than the 1000 cali-reg fits"):
+            make()

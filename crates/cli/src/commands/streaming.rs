@@ -143,7 +143,7 @@ fn gather(
             );
         }
         Gathered {
-            test: SufficientStats::new(merged.stats.n_features()),
+            test: SufficientStats::new(merged.stats.n_features())?,
             recipe: merged.recipe,
             train: merged.stats,
             source: json!({ "statistics": merged.files }),

@@ -84,7 +84,7 @@ fn fit_and_score(prepared: &Prepared, args: &TrainArgs) -> anyhow::Result<(Model
     let in_sample = prepared.split.test.is_empty();
     let held_out = || (!in_sample).then(|| (prepared.test(), prepared.test_weights()));
     let stats_of = |rows: &[usize]| {
-        let mut stats = SufficientStats::new(table.x.ncols());
+        let mut stats = SufficientStats::new(table.x.ncols())?;
         let w = table.w.as_ref().map(|w| w.as_slice());
         stats
             .push_rows_weighted(&table.x, table.y.as_slice(), w, rows)

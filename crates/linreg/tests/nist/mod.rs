@@ -33,7 +33,7 @@ impl Nist {
 
     /// Statistics of rows `range`, pushed `batch` rows at a time.
     fn stats(&self, range: std::ops::Range<usize>, batch: usize) -> SufficientStats {
-        let mut stats = SufficientStats::new(self.p());
+        let mut stats = SufficientStats::new(self.p()).unwrap();
         let rows: Vec<usize> = range.collect();
         for part in rows.chunks(batch) {
             let x: Vec<f64> = part.iter().flat_map(|&r| self.x[r].clone()).collect();
@@ -52,7 +52,7 @@ impl Nist {
     fn merged_files(&self) -> Model {
         let n = self.y.len();
         let cuts = [0, n / 3, 2 * n / 3, n];
-        let mut merged = SufficientStats::new(self.p());
+        let mut merged = SufficientStats::new(self.p()).unwrap();
         for w in cuts.windows(2) {
             let shard = ShardStats {
                 recipe: self.estimator().recipe.unwrap(),
