@@ -100,3 +100,52 @@ fn original_scheme_reproduces_the_python_figures() {
     );
     assert_eq!(o.parameter_bytes(), 81);
 }
+
+/// The split against scikit-learn's own `train_test_split` (the venv's), rows and all: sizes
+/// and fractions where rounding decides (0.07 of 100 rows is 8 test rows and 92 training
+/// rows), and those it refuses (a training set left empty).
+#[test]
+fn splits_equal_scikit_learns_train_test_split() {
+    use crate::support::{python, with_stdin};
+
+    let mut cases = Vec::new();
+    for n in [1_usize, 2, 3, 7, 10, 100, 1000, 20_640] {
+        for t in [1e-300, 0.07, 0.1, 0.2, 0.25, 0.3, 0.33, 0.5, 0.8, 0.99] {
+            for seed in [0_u64, 42] {
+                cases.push((n, t, seed));
+            }
+        }
+    }
+    let script = r#"
+import json, sys
+import numpy as np
+from sklearn.model_selection import train_test_split
+out = []
+for n, t, seed in json.load(sys.stdin):
+    try:
+        train, test = train_test_split(np.arange(n), test_size=t, random_state=seed)
+        out.append([train.tolist(), test.tolist()])
+    except ValueError:
+        out.append(None)
+print(json.dumps(out))
+"#;
+    let input = serde_json::to_vec(&cases).unwrap();
+    let out = with_stdin(
+        std::process::Command::new(python()).args(["-c", script]),
+        &input,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: Vec<Option<(Vec<usize>, Vec<usize>)>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(want.len(), cases.len());
+    let mut refused = 0;
+    for (&(n, t, seed), want) in cases.iter().zip(want) {
+        let got = train_test_split(n, t, seed).ok().map(|s| (s.train, s.test));
+        refused += usize::from(want.is_none());
+        assert_eq!(got, want, "n = {n}, test_size = {t:?}, seed = {seed}");
+    }
+    assert!((1..cases.len() / 4).contains(&refused), "{refused} refused");
+}

@@ -108,7 +108,7 @@ pub const DEFAULT_TEST_SIZE: f64 = 0.2;
 pub fn check_split(seed: u64, test_size: f64) -> Result<()> {
     if !(0.0..1.0).contains(&test_size) {
         return Err(Error::Invalid(format!(
-            "test size {test_size} is out of range: it must be at least 0 (0: every row trains) and below 1"
+            "test size {test_size:?} is out of range: it must be at least 0 (0: every row trains) and below 1"
         )));
     }
     check_seed(seed).map(|_| ())
@@ -133,9 +133,9 @@ pub struct Split {
 
 /// The split scikit-learn's `train_test_split(n rows, test_size=test_size, random_state=seed)` makes.
 ///
-/// The test set is the first `ceil(test_size · n)` entries of the permutation,
-/// the train set the next `floor((1 − test_size) · n)`. A test size of 0 (which scikit-learn
-/// refuses) holds nothing out: every row trains, in file order.
+/// The test set is the first `ceil(test_size · n)` entries of the permutation, the train set
+/// the rest (scikit-learn's sizes when only `test_size` is given). A test size of 0 (which
+/// scikit-learn refuses) holds nothing out: every row trains, in file order.
 pub fn train_test_split(n: usize, test_size: f64, seed: u64) -> Result<Split> {
     check_split(seed, test_size)?;
     if test_size == 0.0 {
@@ -145,18 +145,19 @@ pub fn train_test_split(n: usize, test_size: f64, seed: u64) -> Result<Split> {
             test: Vec::new(),
         });
     }
-    let n_test = (test_size * n as f64).ceil() as usize;
-    let n_train = ((1.0 - test_size) * n as f64).floor() as usize;
-    if n_train == 0 || n_test == 0 || n_test + n_train > n {
+    // Not `floor((1 − test_size) · n)` training rows: rounding made that one row too many or
+    // too few (0.07 of 100 rows: 93 + 8), where scikit-learn trains on what the test leaves.
+    let n_test = ((test_size * n as f64).ceil() as usize).min(n);
+    let n_train = n - n_test;
+    if n_train == 0 || n_test == 0 {
         return Err(Error::Invalid(format!(
-            "test size {test_size} of {n} rows leaves {n_train} training and {n_test} test rows; both must be at least 1"
+            "test size {test_size:?} of {n} rows leaves {n_train} training and {n_test} test rows; both must be at least 1"
         )));
     }
     // The permutation's buffer becomes the training rows (the larger part), without a copy.
     let mut train = permutation(n, seed)?;
     let test = train[..n_test].to_vec();
-    train.copy_within(n_test..n_test + n_train, 0);
-    train.truncate(n_train);
+    train.drain(..n_test);
     Ok(Split { train, test })
 }
 
@@ -220,12 +221,16 @@ mod tests {
 
     #[test]
     fn sizes_round_as_scikit_learn_does() {
-        // ceil(0.25 · 10) = 3 test rows, floor(0.75 · 10) = 7 train rows.
+        // ceil(0.25 · 10) = 3 test rows, and the other 7 train.
         let s = train_test_split(10, 0.25, 1).unwrap();
         assert_eq!((s.test.len(), s.train.len()), (3, 7));
-        // (1 − 0.8) · 10 is 1.9999999999999996 in f64: floor gives 1 train row, and one row is left out.
+        // 0.8 · 10 is 8 test rows and 2 train (scikit-learn 1.9); (1 − 0.8) · 10 is
+        // 1.9999999999999996 in f64, and flooring it left a row out.
         let s = train_test_split(10, 0.8, 1).unwrap();
-        assert_eq!((s.test.len(), s.train.len()), (8, 1));
+        assert_eq!((s.test.len(), s.train.len()), (8, 2));
+        // (1 − 0.07) · 100 is 93.00000000000001 and 0.07 · 100 is 7.000000000000001: 92 + 8.
+        let s = train_test_split(100, 0.07, 1).unwrap();
+        assert_eq!((s.test.len(), s.train.len()), (8, 92));
     }
 
     #[test]
