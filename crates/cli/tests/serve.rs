@@ -494,6 +494,52 @@ fn ambiguous_and_unusable_inputs_are_refused() {
     }
 }
 
+/// Requests as wide as the body limit allows: 200,000 columns beside the model's eight, a
+/// record of 300,000 keys, and an ignored top-level key among 300,000. Each is answered with
+/// the prediction of its eight features (matching columns and finding repeated keys by
+/// comparing each with all before took 26 s for the first and over a minute for the second).
+#[test]
+fn wide_requests_are_answered_with_the_prediction_of_their_features() {
+    let server = Server::start(&[]);
+    let row = rows()[0].clone();
+    let (_, want) = server.post(&json!({"dataframe_split": {"columns": FEATURES, "data": [row]}}));
+    let want = predictions(&want);
+    let extra = |prefix: &'static str, n: usize| (0..n).map(move |i| format!("{prefix}{i}"));
+    let mut columns: Vec<String> = FEATURES.iter().map(|c| (*c).to_owned()).collect();
+    columns.extend(extra("x", 200_000));
+    let mut cells = row.clone();
+    cells.resize(columns.len(), 0.0);
+    let split = json!({"dataframe_split": {"columns": columns, "data": [cells]}});
+    let mut record: serde_json::Map<String, Value> = FEATURES
+        .iter()
+        .zip(&row)
+        .map(|(c, v)| ((*c).to_owned(), json!(v)))
+        .collect();
+    record.extend(extra("k", 300_000).map(|k| (k, json!(1))));
+    let records = json!({"dataframe_records": [record.clone(), record]});
+    let mut top: serde_json::Map<String, Value> =
+        extra("k", 300_000).map(|k| (k, json!(1))).collect();
+    top.insert(String::from("instances"), json!([row]));
+    for body in [split, records, Value::Object(top)] {
+        let (status, answer) = server.post(&body);
+        assert_eq!(status, 200, "{answer}");
+        let got = predictions(&answer);
+        assert_eq!(got[0], want[0]);
+    }
+    // A record after the first that lacks a column is named, with the first it lacks in the
+    // first record's order (serde_json writes keys sorted).
+    let records = json!({"dataframe_records": [
+        FEATURES.iter().zip(&row).map(|(c, v)| ((*c).to_owned(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        {"MedInc": 1.0},
+    ]});
+    let (status, answer) = server.post(&records);
+    assert_eq!(status, 400);
+    assert_eq!(
+        answer["message"],
+        "dataframe_records[1] lacks column AveBedrms"
+    );
+}
+
 #[test]
 fn a_stalled_client_cannot_hold_shutdown_past_the_grace_period() {
     let server = Server::start(&["--grace", "1"]);

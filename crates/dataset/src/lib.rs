@@ -71,7 +71,7 @@ pub use cell::{CellProblem, parse_cell, unquote};
 pub use chunks::{BufferPool, CHUNK, Chunk, MIN_CHUNK};
 pub use error::{Error, Result, SUPPLY_HINT};
 pub use input::{Input, MAX_LINE};
-pub use line::{LineProblem, csv_field, fields, header_names, parse_line};
+pub use line::{LineProblem, csv_field, fields, first_repeated, header_names, parse_line};
 pub use output::{Destination, write_atomically};
 pub use record::Record;
 pub use source::{

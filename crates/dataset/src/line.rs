@@ -78,6 +78,22 @@ pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The first name that appeared before it in `names`, if any: the check of a header, or of the
+/// columns a request names. A set, not a scan of the names before each: 90,000 columns (under
+/// the line limit) took 18 s to check pairwise.
+///
+/// ```
+/// let names = ["a", "b", "a"].map(String::from);
+/// assert_eq!(dataset::first_repeated(&names), Some("a"));
+/// ```
+pub fn first_repeated(names: &[String]) -> Option<&str> {
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    names
+        .iter()
+        .map(String::as_str)
+        .find(|name| !seen.insert(*name))
+}
+
 /// The fields of a header line, unquoted and trimmed.
 pub fn header_names(line: &[u8]) -> Result<Vec<String>, LineProblem> {
     Ok(fields(line)?

@@ -500,11 +500,7 @@ impl<'a> Columns<'a> {
         let Some(names) = &table.columns else {
             return Ok(Self::Positional(predictor.recipe().feature_names()));
         };
-        if let Some((_, twice)) = names
-            .iter()
-            .enumerate()
-            .find(|(i, c)| names[..*i].contains(c))
-        {
+        if let Some(twice) = dataset::first_repeated(names) {
             return Err(ApiError::invalid(format!("column {twice} appears twice")));
         }
         let layout = InputLayout::bind(predictor.recipe(), names)
