@@ -455,6 +455,29 @@ fn damaged_model_files_are_refused() {
     assert_eq!(err(&longer), "1 unexpected bytes after the payload");
 }
 
+/// A model file made by hand with more features than any fit makes is refused on reading, as
+/// by the reader of any model file.
+#[test]
+fn files_wider_than_a_fit_makes_are_refused() {
+    let p = linreg::MAX_FEATURES + 1;
+    let names: Vec<String> = (0..p).map(|j| format!("x{j}")).collect();
+    let mut wide = small_model();
+    wide.recipe = linreg::Recipe::identity(&names, "y");
+    for v in [
+        &mut wide.coefficients,
+        &mut wide.feature_mean,
+        &mut wide.feature_min,
+        &mut wide.feature_max,
+    ] {
+        v.resize(p, 0.5);
+    }
+    let want = "1001 features are more than the 1000 cali-reg fits (its statistics grow with the square of their number)";
+    let err = envelope::decode::<Model>(&envelope::encode(&wide).unwrap()).unwrap_err();
+    assert_eq!(err.to_string(), want);
+    let err = linreg::Predictor::decode(&envelope::encode(&wide).unwrap()).unwrap_err();
+    assert_eq!(err.to_string(), want);
+}
+
 #[test]
 fn every_single_bit_flip_of_the_header_is_refused() {
     // The reserved byte 11 included: the whole header is covered.

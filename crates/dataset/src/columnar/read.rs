@@ -206,15 +206,12 @@ impl Reader {
             let (part, schema) = open_part(file, kind == Kind::Ipc)?;
             match &first {
                 None => {
-                    let mut seen = Vec::new();
-                    for name in schema.iter_names() {
-                        if seen.contains(&name) {
-                            return Err(Error::DuplicateColumn {
-                                file: part.name.to_string(),
-                                column: name.to_string(),
-                            });
-                        }
-                        seen.push(name);
+                    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+                    if let Some(name) = crate::line::first_repeated(&names) {
+                        return Err(Error::DuplicateColumn {
+                            file: part.name.to_string(),
+                            column: name.to_owned(),
+                        });
                     }
                     first = Some((part.name.clone(), schema));
                 }
