@@ -18,7 +18,8 @@ pub struct Metrics {
 impl Metrics {
     /// Compare predictions with the truth.
     ///
-    /// As `r2_score` does, a constant truth gives R² 1 for a perfect prediction and 0 otherwise.
+    /// As `r2_score` does, a constant truth gives R² 1 for a perfect prediction and 0 otherwise,
+    /// and a single row NaN (R² is not defined for it; scikit-learn warns and returns NaN).
     pub fn compute(truth: &[f64], predicted: &[f64]) -> Result<Self> {
         Self::compute_weighted(truth, predicted, None)
     }
@@ -65,10 +66,11 @@ impl Metrics {
             ss_tot += w * (t - mean) * (t - mean);
             abs += w * (t - p).abs();
         }
-        let r2 = match (ss_tot == 0.0, ss_res == 0.0) {
-            (false, _) => 1.0 - ss_res / ss_tot,
-            (true, true) => 1.0,
-            (true, false) => 0.0,
+        let r2 = match (truth.len() < 2, ss_tot == 0.0, ss_res == 0.0) {
+            (true, _, _) => f64::NAN,
+            (false, false, _) => 1.0 - ss_res / ss_tot,
+            (false, true, true) => 1.0,
+            (false, true, false) => 0.0,
         };
         Ok(Self {
             r2,
@@ -82,6 +84,19 @@ impl Metrics {
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
+
+    #[test]
+    fn one_row_has_no_r2_as_in_scikit_learn() {
+        // r2_score([1.0], [2.0]) is nan, with an UndefinedMetricWarning; RMSE and MAE exist.
+        let m = Metrics::compute(&[1.0], &[2.0]).unwrap();
+        assert!(m.r2.is_nan());
+        assert_eq!((m.rmse, m.mae), (1.0, 1.0));
+        let mut stats = crate::SufficientStats::new(1).unwrap();
+        stats.push(&[3.0], 1.0, 1.0).unwrap();
+        let (r2, rmse) = stats.r2_rmse(&[0.0], 2.0).unwrap();
+        assert!(r2.is_nan());
+        assert_eq!(rmse, 1.0);
+    }
 
     #[test]
     fn matches_hand_computed_values() {

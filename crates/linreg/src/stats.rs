@@ -870,7 +870,8 @@ impl SufficientStats {
     /// R² and RMSE of the linear function `x · coefficients + intercept` on the rows these
     /// statistics describe, from their moments alone (no second pass over the rows):
     /// the residual `r = y − x·β − b` has mean `ȳ − x̄·β − b` and centred sum of squares
-    /// `[−β, 1]ᵀ C [−β, 1]`. Weighted rows count with their weight. `None` without rows.
+    /// `[−β, 1]ᵀ C [−β, 1]`. Weighted rows count with their weight. `None` without rows; R² is
+    /// NaN for a single row, as in [`Metrics::compute`](crate::Metrics::compute).
     pub fn r2_rmse(&self, coefficients: &[f64], intercept: f64) -> Option<(f64, f64)> {
         let p = self.n_features;
         if self.weight <= 0.0 || coefficients.len() != p {
@@ -893,7 +894,9 @@ impl SufficientStats {
         let centred = if centred.hi < 0.0 { Dd::ZERO } else { centred };
         let ss_res = centred.add(self.weight_dd().mul(mean_residual.mul(mean_residual)));
         let ss_tot = self.comoment_dd(p, p);
-        let r2 = if ss_tot.hi > 0.0 {
+        let r2 = if self.rows < 2 {
+            f64::NAN
+        } else if ss_tot.hi > 0.0 {
             1.0 - ss_res.div(ss_tot).to_f64()
         } else if ss_res.hi == 0.0 {
             1.0
