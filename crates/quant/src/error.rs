@@ -12,7 +12,7 @@ pub enum Error {
         value: f64,
     },
     /// The range is too wide for an `f32` scale.
-    #[error("value range {lo}..{hi} is too wide for an f32 scale")]
+    #[error("value range {lo:e}..{hi:e} is too wide for an f32 scale")]
     RangeTooWide {
         /// Lower end of the range.
         lo: f64,

@@ -66,6 +66,17 @@ mod tests {
     }
 
     #[test]
+    fn a_range_too_wide_is_named_in_exponent_form() {
+        // A weight of 1e199 (a feature of order 1e-100 against a target of order 1e99): its
+        // plain decimal has 200 digits.
+        let err = encode(&[-5.6e-19, 1e199], Scheme::Affine).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "value range -5.6e-19..1e199 is too wide for an f32 scale"
+        );
+    }
+
+    #[test]
     fn empty_tensor_round_trips() {
         let q = encode::<f64>(&[], Scheme::Affine).unwrap();
         assert!(q.codes.is_empty());
