@@ -71,3 +71,9 @@ def test_a_pickle_is_not_a_model(tmp_path):
     path.write_bytes(pickle.dumps(cali_reg.LinearRegression()))
     with pytest.raises(ValueError):
         cali_reg.load(path)
+
+
+def test_an_endless_file_is_refused_not_read_to_the_end():
+    # /dev/zero never ends: the command line refuses it after 64 MiB, and so does load().
+    with pytest.raises(ValueError, match="larger than 64 MiB, not a cali-reg file"):
+        cali_reg.load("/dev/zero")
