@@ -275,6 +275,26 @@ fn bad_files_are_refused_alike_everywhere() {
             String::from("a,b,y\n\n"),
             String::from("F: no data rows"),
         ),
+        (
+            // Classic Mac OS line ends (Excel's "CSV (Macintosh)"): the whole file one line.
+            "carriage returns alone",
+            text("a,b,y", &good, "\r"),
+            String::from(
+                "F:1: lines end in a carriage return alone (classic Mac OS); cali-reg reads lines ending in \\n or \\r\\n",
+            ),
+        ),
+        (
+            // The same over 1 MiB: said so, not "line longer than 1 MiB".
+            "carriage returns alone, over 1 MiB",
+            text(
+                "a,b,y",
+                &(0..100_000).map(good_row).collect::<Vec<_>>(),
+                "\r",
+            ),
+            String::from(
+                "F:1: lines end in a carriage return alone (classic Mac OS); cali-reg reads lines ending in \\n or \\r\\n",
+            ),
+        ),
     ];
     for (label, content, message) in cases {
         let file = case.file("bad.csv", content.as_bytes());

@@ -150,6 +150,17 @@ pub enum Error {
         /// Column name.
         column: String,
     },
+    /// A first line holding carriage returns: the line ends of classic Mac OS (and of Excel's
+    /// "CSV (Macintosh)"), where the whole file would read as one line.
+    #[error(
+        "{file}:{line}: lines end in a carriage return alone (classic Mac OS); cali-reg reads lines ending in \\n or \\r\\n"
+    )]
+    CarriageReturns {
+        /// The file.
+        file: String,
+        /// One-based line number.
+        line: u64,
+    },
     /// A line longer than the reader accepts.
     #[error("{file}:{line}: line longer than {} MiB", limit >> 20)]
     LineTooLong {

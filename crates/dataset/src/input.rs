@@ -193,6 +193,12 @@ impl Input {
         hasher.update(&start);
         let head = first_line(name, start, &mut source, &mut hasher)?;
         let (text, line) = (head.text(), head.line);
+        if memchr::memchr(b'\r', text).is_some() {
+            return Err(Error::CarriageReturns {
+                file: name.to_owned(),
+                line,
+            });
+        }
         if text.len() > MAX_LINE {
             return Err(Error::LineTooLong {
                 file: name.to_owned(),
@@ -364,6 +370,12 @@ fn first_line(
             continue;
         }
         if bytes.len() - start > MAX_LINE {
+            if memchr::memchr(b'\r', &bytes[start..]).is_some() {
+                return Err(Error::CarriageReturns {
+                    file: name.to_owned(),
+                    line,
+                });
+            }
             return Err(Error::LineTooLong {
                 file: name.to_owned(),
                 line,
