@@ -159,7 +159,7 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
-/// Files above this size are trained by streaming.
+/// Tables above this size (read as numbers: `dataset::columnar::size_in_memory`) are trained by streaming.
 #[cfg(feature = "train")]
 pub const STREAMING_THRESHOLD: u64 = 256 << 20;
 

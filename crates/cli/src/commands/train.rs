@@ -20,7 +20,7 @@ pub fn run(common: &Common, args: &TrainArgs) -> anyhow::Result<()> {
     }
     // Located once: its size decides between memory and streaming, and the chosen path reads it.
     let located = Locator::from_env(common.data.as_deref()).locate()?;
-    if dataset::columnar::size_on_disk(&located.path) > STREAMING_THRESHOLD {
+    if dataset::columnar::size_in_memory(&located.path) > STREAMING_THRESHOLD {
         return streaming::train(common, args, Some(&located.path));
     }
     if args.split == SplitKind::Hash || args.test_data.is_some() {
