@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use linreg::envelope::{self, Artifact};
+use linreg::envelope::{self, Artifact, MAX_FILE};
 use linreg::{AnyModel, Predictor};
 
 use crate::record::Record;
@@ -24,9 +24,6 @@ pub fn save<T: Artifact>(path: &Path, value: &T) -> anyhow::Result<Vec<u8>> {
     write_atomically(path, &bytes)?;
     Ok(bytes)
 }
-
-/// The largest model or statistics file read: real ones are a few hundred bytes.
-pub const MAX_FILE: u64 = 64 << 20;
 
 /// A model or statistics file's bytes, refusing one over [`MAX_FILE`] before reading it (and
 /// reading at most that much from a device or a pipe that never ends). `what` names the file

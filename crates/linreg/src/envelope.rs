@@ -24,6 +24,9 @@ use crate::stats::SufficientStats;
 
 /// The first eight bytes of every file.
 pub const MAGIC: [u8; 8] = *b"CALIREG\0";
+/// The largest model or statistics file a reader takes: real ones are a few hundred bytes, and a
+/// device or a pipe that never ends is refused after this much, not read until memory runs out.
+pub const MAX_FILE: u64 = 64 << 20;
 /// The format version this build writes, and the newest it reads.
 pub const FORMAT_VERSION: u16 = 1;
 const HEADER: usize = 20;

@@ -221,12 +221,7 @@ pub(crate) fn check_shape(
     let p = recipe.features.len();
     // No fit makes more; and the recipe's own checks (its raw columns, each once) compare
     // features pairwise.
-    if p > crate::MAX_FEATURES {
-        return Err(Error::TooManyFeatures {
-            features: p,
-            max: crate::MAX_FEATURES,
-        });
-    }
+    crate::stats::check_feature_count(p)?;
     for (what, got) in [
         ("coefficients", weights.len()),
         ("training minima", min.len()),

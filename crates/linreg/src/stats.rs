@@ -435,15 +435,22 @@ fn residualized(
     Some((means, moments))
 }
 
+/// Refuse more than [`MAX_FEATURES`] features: for statistics to be made, and for any file that
+/// claims them.
+pub(crate) fn check_feature_count(features: usize) -> Result<()> {
+    if features > MAX_FEATURES {
+        return Err(Error::TooManyFeatures {
+            features,
+            max: MAX_FEATURES,
+        });
+    }
+    Ok(())
+}
+
 impl SufficientStats {
     /// Empty statistics for `n_features` features, at most [`MAX_FEATURES`].
     pub fn new(n_features: usize) -> Result<Self> {
-        if n_features > MAX_FEATURES {
-            return Err(Error::TooManyFeatures {
-                features: n_features,
-                max: MAX_FEATURES,
-            });
-        }
+        check_feature_count(n_features)?;
         let d = n_features + 1;
         Ok(Self {
             n_features,
@@ -908,12 +915,7 @@ impl SufficientStats {
 
     /// Check that a value read from outside (a file) is well formed.
     pub fn validate(&self) -> Result<()> {
-        if self.n_features > MAX_FEATURES {
-            return Err(Error::TooManyFeatures {
-                features: self.n_features,
-                max: MAX_FEATURES,
-            });
-        }
+        check_feature_count(self.n_features)?;
         let d = self.n_features + 1;
         let low_ok = |low: &[f64], len: usize| {
             (low.is_empty() || low.len() == len) && low.iter().all(|v| v.is_finite())

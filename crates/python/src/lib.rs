@@ -306,5 +306,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Stats>()?;
     m.add_function(wrap_pyfunction!(write_atomically, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_FILE", envelope::MAX_FILE)?;
     Ok(())
 }

@@ -278,18 +278,14 @@ class SufficientStats:
         return 0 if self._stats is None else self._stats.n_rows
 
 
-# The most a model file holds, as the command line reads them: a device or a pipe that never
-# ends is refused after that much, not read until memory runs out.
-_MAX_FILE = 64 << 20
-
-
 def load(path):
     """Read a cali-reg model file: a ``LinearRegression`` (float model) or a
     ``QuantizedLinearRegression``. Reading never executes code."""
     with open(path, "rb") as f:
-        data = f.read(_MAX_FILE + 1)
-    if len(data) > _MAX_FILE:
-        raise ValueError(f"{path}: larger than 64 MiB, not a cali-reg file")
+        # The model format's bound (a device or a pipe that never ends is not read to its end).
+        data = f.read(_native.MAX_FILE + 1)
+    if len(data) > _native.MAX_FILE:
+        raise ValueError(f"{path}: larger than {_native.MAX_FILE >> 20} MiB, not a cali-reg file")
     kind, coef, intercept, names, fit_intercept = _native.describe(data)
     if kind == "quantised":
         return QuantizedLinearRegression._from_file(data, coef, intercept, len(coef))
