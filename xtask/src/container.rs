@@ -6,7 +6,7 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 use serde_json::json;
 
-use crate::pipeline::Runner;
+use crate::runner::{Runner, update_run_record};
 use crate::stages::{Inputs, Stages, file_sha256};
 use crate::{cargo, write_atomically};
 
@@ -209,7 +209,7 @@ fn record_image(ctx: &Runner, line: &str) -> anyhow::Result<()> {
         &ctx.artifact(RECORD),
         (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
     )?;
-    crate::pipeline::update_run_record(ctx, "image", record)
+    update_run_record(ctx, "image", record)
 }
 
 /// The sample rows through the served image equal the host binary's predictions of them.

@@ -3,14 +3,17 @@
 //! - `cargo xtask pipeline`: train → quantise → predict → container build and smoke run → size report,
 //!   skipping stages whose inputs and outputs are unchanged (as `dvc repro` does).
 //!
-//! It runs `cargo` through `$CARGO` and the built `cali-reg` binary as a process; it shares no code with the CLI.
+//! It runs `cargo` through `$CARGO` and the built `cali-reg` binary as a process; of the
+//! project's libraries it shares only `dataset`'s atomic writer.
 
 mod bench;
 mod conformance;
 mod container;
+mod gen_data;
 mod http;
 mod loadtest;
 mod pipeline;
+mod runner;
 mod stages;
 mod venv;
 
@@ -48,8 +51,8 @@ enum Task {
         output: PathBuf,
         /// CSV, or Parquet in 16 row groups (the CSV converted by the release build's
         /// `cali-reg convert`)
-        #[arg(long, value_enum, default_value_t = bench::Format::Csv)]
-        format: bench::Format,
+        #[arg(long, value_enum, default_value_t = gen_data::Format::Csv)]
+        format: gen_data::Format,
     },
     /// Parse-only floor, streaming and in-memory train, streaming predict (wall, CPU, peak RSS),
     /// and California's three steps as processes
@@ -84,7 +87,7 @@ fn main() -> ExitCode {
             seed,
             output,
             format,
-        } => gen_data(rows, features, seed, &output, format),
+        } => gen_data::run(rows, features, seed, &output, format),
         Task::Bench(options) => bench::bench(&options),
         Task::Loadtest => loadtest::loadtest(),
         Task::Man => man(),
@@ -184,29 +187,6 @@ pub fn cargo() -> std::process::Command {
 /// the binary's writer ([`dataset::write_atomically`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(dataset::write_atomically(path, bytes)?)
-}
-
-fn gen_data(
-    rows: u64,
-    features: usize,
-    seed: u64,
-    out: &Path,
-    format: bench::Format,
-) -> anyhow::Result<()> {
-    match format {
-        bench::Format::Csv => bench::gen_data(rows, features, seed, out)?,
-        bench::Format::Parquet => {
-            let bin = pipeline::build_binary(&project_root())?;
-            bench::gen_parquet(&bin, rows, features, seed, out)?;
-        }
-    }
-    println!(
-        "{}: {rows} rows, coefficients {:?}, intercept {}",
-        out.display(),
-        bench::true_coefficients(features),
-        bench::TRUE_INTERCEPT
-    );
-    Ok(())
 }
 
 #[cfg(test)]

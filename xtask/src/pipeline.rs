@@ -6,6 +6,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use serde_json::json;
 
+use crate::runner::{Runner, update_run_record};
 use crate::stages::{Inputs, Outcome, Stages, file_sha256};
 use crate::{cargo, container, project_root, write_atomically};
 
@@ -42,70 +43,6 @@ impl Options {
             self.require_container = true;
         }
         self
-    }
-}
-
-/// Everything a stage needs to run the binary.
-pub struct Runner {
-    pub bin: PathBuf,
-    pub artifacts: PathBuf,
-    pub common: Vec<String>,
-}
-
-impl Runner {
-    /// The artifacts folder (made if missing), the release binary (built), and the options every
-    /// call of it takes: `--artifacts`, and `--seed`, `--test-size`, `--data` where given.
-    fn for_pipeline(root: &Path, opts: &Options) -> anyhow::Result<Self> {
-        let artifacts = opts
-            .artifacts
-            .clone()
-            .unwrap_or_else(|| root.join("artifacts"));
-        std::fs::create_dir_all(&artifacts)
-            .with_context(|| format!("cannot create {}", artifacts.display()))?;
-        let bin = build_binary(root)?;
-        let mut common = vec![String::from("--artifacts"), artifacts.display().to_string()];
-        for (flag, value) in [("--seed", &opts.seed), ("--test-size", &opts.test_size)] {
-            if let Some(v) = value {
-                common.extend([String::from(flag), v.clone()]);
-            }
-        }
-        if let Some(d) = &opts.data {
-            common.extend([String::from("--data"), d.display().to_string()]);
-        }
-        Ok(Self {
-            bin,
-            artifacts,
-            common,
-        })
-    }
-
-    /// Run `cali-reg <args> <common>`, echo its output indented, return stdout.
-    pub fn cali_reg(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = Command::new(&self.bin)
-            .args(args)
-            .args(&self.common)
-            .output()
-            .with_context(|| format!("cannot run {}", self.bin.display()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        for line in stdout.lines() {
-            println!("  {line}");
-        }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        for line in stderr.lines() {
-            eprintln!("  {line}");
-        }
-        if !out.status.success() {
-            bail!("cali-reg {} failed ({})", args.join(" "), out.status);
-        }
-        Ok(stdout)
-    }
-
-    pub fn artifact(&self, name: &str) -> PathBuf {
-        self.artifacts.join(name)
-    }
-
-    fn hash(&self, name: &str) -> anyhow::Result<String> {
-        Ok(file_sha256(&self.artifact(name))?.unwrap_or_default())
     }
 }
 
@@ -149,7 +86,7 @@ pub fn build_binary(root: &Path) -> anyhow::Result<PathBuf> {
 
 pub fn run(opts: &Options) -> anyhow::Result<()> {
     let root = project_root();
-    let ctx = Runner::for_pipeline(&root, opts)?;
+    let ctx = runner(&root, opts)?;
     let given = |v: &Option<String>| v.clone().unwrap_or_else(|| String::from("default"));
     let fingerprints = Fingerprints {
         binary: file_sha256(&ctx.bin)?.unwrap_or_default(),
@@ -250,26 +187,28 @@ fn record_timings(ctx: &Runner, stages: &Stages) -> anyhow::Result<()> {
     update_run_record(ctx, "pipeline", serde_json::Value::Object(timings))
 }
 
-/// Set one top-level section of run.json.
-pub fn update_run_record(
-    ctx: &Runner,
-    section: &str,
-    value: serde_json::Value,
-) -> anyhow::Result<()> {
-    let path = ctx.artifact("run.json");
-    // A record that cannot be read is an error, not an empty record to write over it.
-    let mut record: serde_json::Value = match std::fs::read(&path) {
-        Ok(b) => {
-            serde_json::from_slice(&b).with_context(|| format!("{}: not JSON", path.display()))?
+/// The artifacts folder (made if missing), the release binary (built), and the options every
+/// call of it takes: `--artifacts`, and `--seed`, `--test-size`, `--data` where given.
+fn runner(root: &Path, opts: &Options) -> anyhow::Result<Runner> {
+    let artifacts = opts
+        .artifacts
+        .clone()
+        .unwrap_or_else(|| root.join("artifacts"));
+    std::fs::create_dir_all(&artifacts)
+        .with_context(|| format!("cannot create {}", artifacts.display()))?;
+    let bin = build_binary(root)?;
+    let mut common = vec![String::from("--artifacts"), artifacts.display().to_string()];
+    for (flag, value) in [("--seed", &opts.seed), ("--test-size", &opts.test_size)] {
+        if let Some(v) = value {
+            common.extend([String::from(flag), v.clone()]);
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    if let Some(obj) = record.as_object_mut() {
-        obj.insert(section.to_owned(), value);
     }
-    write_atomically(
-        &path,
-        (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
-    )
+    if let Some(d) = &opts.data {
+        common.extend([String::from("--data"), d.display().to_string()]);
+    }
+    Ok(Runner {
+        bin,
+        artifacts,
+        common,
+    })
 }

@@ -10,6 +10,7 @@ pub const SUPPLY_HINT: &str = "set CALI_REG_DATA to a local cal_housing.csv (or 
 
 /// What can go wrong in `dataset`. Every variant names the file (and line and column where there is one).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A path given by the caller or the environment does not exist.
     #[error("{origin} {} does not exist; {SUPPLY_HINT}", path.display())]

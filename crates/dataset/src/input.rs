@@ -173,7 +173,7 @@ impl Input {
                 ),
             });
         }
-        let sha256 = crate::source::sha256_hex(&bytes);
+        let sha256 = crate::hash::sha256_hex(&bytes);
         let (member, content) = extract_member(&bytes, name)?;
         let mut input = Self::from_bytes(&format!("{name}:{member}"), content, default_columns)?;
         input.hasher = None;
@@ -384,7 +384,8 @@ fn first_line(
         }
         let before = bytes.len();
         bytes.resize(before + (64 << 10), 0);
-        let n = read_some(source, &mut bytes[before..]).map_err(|e| io_error(name, e))?;
+        let n =
+            crate::io::read_some(source, &mut bytes[before..]).map_err(|e| io_error(name, e))?;
         bytes.truncate(before + n);
         hasher.update(&bytes[before..]);
         eof = n == 0;
@@ -414,16 +415,6 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(n)
-}
-
-/// One read, retried on interruption.
-pub(crate) fn read_some(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
-    loop {
-        match r.read(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            other => return other,
-        }
-    }
 }
 
 /// The `cal_housing.data` member of scikit-learn's archive.

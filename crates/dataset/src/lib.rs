@@ -54,29 +54,34 @@
 //! ```
 #![deny(missing_docs)]
 
+mod atomic;
 pub mod california;
 mod cell;
 mod chunks;
 pub mod columnar;
+mod columns;
 mod error;
+mod hash;
 mod input;
+mod io;
 mod line;
-mod output;
 mod record;
 mod source;
 mod split;
 mod table;
 
+pub use atomic::{Destination, write_atomically};
 pub use cell::{CellProblem, parse_cell, unquote};
 pub use chunks::{BufferPool, CHUNK, Chunk, MIN_CHUNK};
 pub use error::{Error, Result, SUPPLY_HINT};
+pub use hash::{sha256_files, sha256_hex};
 pub use input::{Input, MAX_LINE};
+pub use io::read_at_most;
 pub use line::{LineProblem, csv_field, fields, first_repeated, header_names, parse_line};
-pub use output::{Destination, write_atomically};
 pub use record::Record;
 pub use source::{
     ARCHIVE_SHA256, ARCHIVE_URL, CACHE_FILE, DATA_ENV, Located, Locator, Origin, SHA256_ENV, Stamp,
-    URL_ENV, default_cache_dir, local_copy, read, sha256_files, sha256_hex, table_sha256,
+    URL_ENV, default_cache_dir, local_copy, read, table_sha256,
 };
 pub use split::{
     DEFAULT_SEED, DEFAULT_TEST_SIZE, Mt19937, Split, check_split, hash_is_test, permutation,

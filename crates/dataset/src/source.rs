@@ -4,8 +4,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
 
 /// scikit-learn's address of `cal_housing.tgz`.
@@ -160,7 +158,7 @@ impl Locator {
             });
         }
         let bytes = self.download()?;
-        crate::output::write_atomically(&cached, &bytes)?;
+        crate::atomic::write_atomically(&cached, &bytes)?;
         Ok(Located {
             path: cached,
             origin: Origin::Download,
@@ -241,44 +239,14 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Lower-case hex SHA-256 of files' bytes, one file after the other, read a MiB at a time;
-/// `stop` ends the reading early (the result is then meaningless).
-pub fn sha256_files(paths: &[PathBuf], stop: &dyn Fn() -> bool) -> Result<String> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 1 << 20];
-    for path in paths {
-        let io = |e| Error::Io {
-            path: path.clone(),
-            cause: e,
-        };
-        let mut file = std::fs::File::open(path).map_err(io)?;
-        loop {
-            if stop() {
-                return Ok(String::new());
-            }
-            let n = crate::input::read_some(&mut file, &mut buf).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-    }
-    Ok(format!("{:x}", hasher.finalize()))
-}
-
 /// The SHA-256 a run records for the table at `path`: of the file, or of a folder's or glob's
 /// Parquet files one after the other, as the reader computes it while reading.
 pub fn table_sha256(path: &Path) -> Result<String> {
-    sha256_files(&crate::columnar::files(path)?, &|| false)
-}
-
-/// Lower-case hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
+    crate::hash::sha256_files(&crate::columnar::files(path)?, &|| false)
 }
 
 fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<()> {
-    let actual = sha256_hex(bytes);
+    let actual = crate::hash::sha256_hex(bytes);
     if actual.eq_ignore_ascii_case(expected) {
         Ok(())
     } else {

@@ -8,6 +8,7 @@ use recipe::{BoundRecipe, Recipe};
 
 use crate::california;
 use crate::chunks::{BufferPool, Chunk};
+use crate::columns::same_columns;
 use crate::error::{Error, Result};
 use crate::input::Input;
 use crate::record::Record;
@@ -536,40 +537,6 @@ pub fn load_path(path: &Path, spec: &Spec) -> Result<Table> {
 
 fn check_california_columns(file: &str, columns: &[String]) -> Result<()> {
     same_columns(file, &california::RAW_COLUMNS, columns)
-}
-
-/// Refuse `found` unless it names the columns `expected` names, no fewer and no more (in any
-/// order): the missing ones first, then the unexpected ones.
-pub(crate) fn same_columns(
-    file: &str,
-    expected: &[impl AsRef<str>],
-    found: &[impl AsRef<str>],
-) -> Result<()> {
-    let (expected, found): (Vec<&str>, Vec<&str>) = (
-        expected.iter().map(AsRef::as_ref).collect(),
-        found.iter().map(AsRef::as_ref).collect(),
-    );
-    let absent = |from: &[&str], of: &[&str]| -> Vec<String> {
-        from.iter()
-            .filter(|c| !of.contains(c))
-            .map(|c| (*c).to_owned())
-            .collect()
-    };
-    let missing = absent(&expected, &found);
-    if !missing.is_empty() {
-        return Err(Error::MissingColumns {
-            file: file.to_owned(),
-            columns: missing,
-        });
-    }
-    let extra = absent(&found, &expected);
-    if !extra.is_empty() {
-        return Err(Error::ExtraColumns {
-            file: file.to_owned(),
-            columns: extra,
-        });
-    }
-    Ok(())
 }
 
 fn user_recipe(file: &str, columns: &[String], spec: &Spec, target: &str) -> Result<Recipe> {

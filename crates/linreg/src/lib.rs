@@ -30,7 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
-mod dd;
+mod double_double;
 pub mod envelope;
 mod error;
 mod metrics;

@@ -14,7 +14,7 @@
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
-use crate::dd::Dd;
+use crate::double_double::Dd;
 use crate::error::{Error, Result, same_len};
 use crate::stats::SufficientStats;
 

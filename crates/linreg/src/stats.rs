@@ -1,6 +1,6 @@
 //! One-pass, mergeable sufficient statistics for weighted least squares.
 //!
-//! Rows are taken in batches of 1,024. Each batch is shifted by a point near
+//! Rows are taken in batches of 2,048 (`BATCH`). Each batch is shifted by a point near
 //! the data (the running mean, or for the first batch its own mean) in one pass, its
 //! co-moments come from one matrix product (matrixmultiply's SIMD kernels) and
 //! are corrected to the batch mean, and the batch is merged into the running
@@ -25,7 +25,7 @@ use nalgebra::{Const, DMatrix, DMatrixView, Dyn};
 use recipe::MAX_FEATURES;
 use serde::{Deserialize, Serialize};
 
-use crate::dd::Dd;
+use crate::double_double::Dd;
 use crate::error::{Error, Result, same_len};
 
 /// A batch whose features' scaled co-moment matrix has a Cholesky pivot below the inverse of

@@ -2,6 +2,7 @@
 
 /// What can go wrong when quantising a tensor.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A value is NaN or infinite; quantisation needs a finite range.
     #[error("value at index {index} is not finite ({value})")]

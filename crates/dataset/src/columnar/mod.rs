@@ -9,60 +9,20 @@
 
 use std::path::Path;
 
+mod form;
+
 #[cfg(feature = "columnar")]
 mod read;
 #[cfg(feature = "columnar")]
 mod write;
 
+pub use form::{Kind, kind, writes_parquet};
 #[cfg(feature = "columnar")]
 pub use read::Batch;
 #[cfg(feature = "columnar")]
 pub(crate) use read::Reader;
 #[cfg(feature = "columnar")]
 pub use write::{Frame, GROUP_ROWS, ParquetSink};
-
-/// A columnar input, as its path shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// One Parquet file.
-    Parquet,
-    /// One Arrow IPC (Feather v2) file.
-    Ipc,
-    /// A folder or glob of Parquet files, read as one table.
-    Many,
-}
-
-impl Kind {
-    /// What the kind is called in messages.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Parquet => "a Parquet file",
-            Self::Ipc => "an Arrow IPC file",
-            Self::Many => "a folder or glob of Parquet files",
-        }
-    }
-}
-
-/// Whether `path` names a columnar table, and which kind; `None` for text (CSV, standard
-/// input, scikit-learn's `.data` and `.tgz`).
-pub fn kind(path: &Path) -> Option<Kind> {
-    if path.as_os_str() == "-" {
-        return None;
-    }
-    if path.is_dir() {
-        return Some(Kind::Many);
-    }
-    let text = path.to_string_lossy();
-    if text.contains(['*', '?', '[']) && !path.exists() {
-        return Some(Kind::Many);
-    }
-    let extension = path.extension()?.to_string_lossy().to_ascii_lowercase();
-    match extension.as_str() {
-        "parquet" | "pq" => Some(Kind::Parquet),
-        "arrow" | "ipc" | "feather" => Some(Kind::Ipc),
-        _ => None,
-    }
-}
 
 /// The files of the table at `path`, in table order: the file itself, or a folder's or glob's
 /// Parquet files in sorted name order.
@@ -99,12 +59,6 @@ pub fn size_in_memory(path: &Path) -> u64 {
         return decoded.max(on_disk);
     }
     on_disk
-}
-
-/// Whether predictions written to `path` are Parquet (by its extension, as for inputs).
-pub fn writes_parquet(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
 }
 
 #[cfg(all(test, feature = "columnar"))]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::Kind;
+use super::form::{self, Kind};
 use crate::cell::CellProblem;
 use crate::error::{Error, Result};
 use crate::line::LineProblem;
@@ -54,7 +54,7 @@ impl Hashing {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = std::thread::spawn(move || {
-            crate::source::sha256_files(&paths, &|| {
+            crate::hash::sha256_files(&paths, &|| {
                 stopped.load(std::sync::atomic::Ordering::Relaxed)
             })
         });
@@ -123,7 +123,7 @@ pub(crate) fn list(path: &Path, kind: Kind) -> Result<Vec<PathBuf>> {
                 cause: e,
             })?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && super::kind(p) == Some(Kind::Parquet))
+            .filter(|p| p.is_file() && form::kind(p) == Some(Kind::Parquet))
             .collect()
     } else {
         glob::glob(&path.to_string_lossy())
@@ -133,7 +133,7 @@ pub(crate) fn list(path: &Path, kind: Kind) -> Result<Vec<PathBuf>> {
             .collect()
     };
     files.sort();
-    if let Some(other) = files.iter().find(|p| super::kind(p) != Some(Kind::Parquet)) {
+    if let Some(other) = files.iter().find(|p| form::kind(p) != Some(Kind::Parquet)) {
         return Err(Error::Invalid(format!(
             "{}: not a Parquet file (a folder or glob is read as Parquet files, *.parquet)",
             other.display()
@@ -348,7 +348,7 @@ fn agree(
     let names = |schema: &ArrowSchemaRef| -> Vec<String> {
         schema.iter_names().map(|n| n.to_string()).collect()
     };
-    crate::table::same_columns(name, &names(first), &names(schema))?;
+    crate::columns::same_columns(name, &names(first), &names(schema))?;
     for field in first.iter_values() {
         if let Some(other) = schema.get(&field.name)
             && other.dtype != field.dtype

@@ -13,7 +13,7 @@ pub struct Frame(DataFrame);
 
 impl Frame {
     /// The rows of a columnar batch, as read.
-    pub fn of(batch: &super::Batch) -> Self {
+    pub fn of(batch: &super::read::Batch) -> Self {
         Self(batch.frame().clone())
     }
 

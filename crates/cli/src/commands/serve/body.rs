@@ -18,27 +18,33 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 macro_rules! refuse_scalars {
     ($message:expr) => {
         fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-            Err(schema($message(&self)))
+            let message = $message(&self);
+            Err(self.out.refuse(message))
         }
 
         fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-            Err(schema($message(&self)))
+            let message = $message(&self);
+            Err(self.out.refuse(message))
         }
 
         fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-            Err(schema($message(&self)))
+            let message = $message(&self);
+            Err(self.out.refuse(message))
         }
 
         fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-            Err(schema($message(&self)))
+            let message = $message(&self);
+            Err(self.out.refuse(message))
         }
 
         fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-            Err(schema($message(&self)))
+            let message = $message(&self);
+            Err(self.out.refuse(message))
         }
 
         fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-            Err(schema($message(&self)))
+            let message = $message(&self);
+            Err(self.out.refuse(message))
         }
     };
 }
@@ -86,6 +92,9 @@ pub struct Decoded {
     ends: Vec<usize>,
     /// The bad cells by (row, position in row).
     bad: HashMap<(usize, usize), BadCell>,
+    /// Why a shape check refused the body, when one did (the error serde carries then is a
+    /// placeholder).
+    shape: Option<String>,
 }
 
 impl Decoded {
@@ -125,6 +134,13 @@ impl Decoded {
     /// Close the row being filled.
     pub fn end_row(&mut self) {
         self.ends.push(self.values.len());
+    }
+
+    /// Refuse the body for its shape: the message is kept here, and the error handed to serde
+    /// only stops the decoding.
+    fn refuse<E: de::Error>(&mut self, message: impl Into<String>) -> E {
+        self.shape = Some(message.into());
+        E::custom("the body's shape is refused")
     }
 
     fn push_cell(&mut self, cell: Cell) {
@@ -169,8 +185,18 @@ fn decode_once(bytes: &[u8]) -> Result<Decoded, Problem> {
     };
     let seen = Top { out: &mut out }
         .deserialize(&mut de)
-        .map_err(|e| classify(&e))?;
-    de.end().map_err(|e| classify(&e))?;
+        .and_then(|seen| de.end().map(|()| seen));
+    let seen = match seen {
+        Ok(seen) => seen,
+        // A shape check that refused the body left its message; serde's own text (which
+        // appends the position) is read only for syntax errors.
+        Err(e) => {
+            return Err(match out.shape.take() {
+                Some(message) => Problem::Schema(message),
+                None => Problem::Malformed(format!("malformed JSON: {e}")),
+            });
+        }
+    };
     match seen {
         0 => Err(Problem::Schema(String::from(
             "expected one of dataframe_split, dataframe_records, instances, inputs",
@@ -184,22 +210,6 @@ fn decode_once(bytes: &[u8]) -> Result<Decoded, Problem> {
 pub enum Problem {
     Malformed(String),
     Schema(String),
-}
-
-/// Messages of the shape checks start with this, so they can be told from syntax errors.
-const SCHEMA: &str = "schema: ";
-
-fn schema<E: de::Error>(message: impl fmt::Display) -> E {
-    E::custom(format!("{SCHEMA}{message}"))
-}
-
-fn classify(e: &serde_json::Error) -> Problem {
-    let text = e.to_string();
-    match text.strip_prefix(SCHEMA) {
-        // serde_json appends the position; the shape messages name the place themselves.
-        Some(rest) => Problem::Schema(rest.split(" at line ").next().unwrap_or(rest).to_owned()),
-        None => Problem::Malformed(format!("malformed JSON: {text}")),
-    }
 }
 
 /// The top-level object: exactly one input key, others ignored. Returns how many were seen.
@@ -231,7 +241,7 @@ impl<'de> Visitor<'de> for Top<'_> {
             keys.note(&key)?;
             if INPUT_KEYS.contains(&key.as_str()) {
                 if let Some(first) = inputs.first() {
-                    return Err(schema(format!(
+                    return Err(self.out.refuse(format!(
                         "the body has {first} and {key}: send exactly one input"
                     )));
                 }
@@ -261,7 +271,7 @@ impl<'de> Visitor<'de> for Top<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<usize, A::Error> {
-        Err(schema(
+        Err(self.out.refuse(
             "expected a JSON object with one of dataframe_split, dataframe_records, instances, inputs",
         ))
     }
@@ -299,7 +309,7 @@ impl<'de> Visitor<'de> for Split<'_> {
                         .iter()
                         .map(|v| v.as_str().map(str::to_owned))
                         .collect::<Option<Vec<String>>>()
-                        .ok_or_else(|| schema("column names must be strings"))?;
+                        .ok_or_else(|| self.out.refuse("column names must be strings"))?;
                     self.out.columns = Some(names);
                 }
                 "data" => {
@@ -316,7 +326,9 @@ impl<'de> Visitor<'de> for Split<'_> {
             }
         }
         if !data {
-            return Err(schema("dataframe_split.data must be an array of rows"));
+            return Err(self
+                .out
+                .refuse("dataframe_split.data must be an array of rows"));
         }
         Ok(())
     }
@@ -362,19 +374,21 @@ impl<'de> Visitor<'de> for Rows<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         if !self.columnar {
-            return Err(schema(format!("{} must be an array", self.key)));
+            return Err(self.out.refuse(format!("{} must be an array", self.key)));
         }
         // Columns arrive one after another: gather them, then lay the rows out.
         let (mut keys, mut names) = (Keys::default(), Vec::new());
         let mut columns: Vec<Vec<Cell>> = Vec::new();
         while let Some(name) = map.next_key::<String>()? {
             keys.note(&name)?;
-            let column: Vec<Cell> = map.next_value::<CellList>()?.0;
+            let column: Vec<Cell> = map
+                .next_value::<CellList>()
+                .map_err(|_: A::Error| self.out.refuse("each column must be an array"))?
+                .0;
             if columns.first().is_some_and(|c| c.len() != column.len()) {
-                return Err(schema(format!(
-                    "{}: columns have different lengths",
-                    self.key
-                )));
+                return Err(self
+                    .out
+                    .refuse(format!("{}: columns have different lengths", self.key)));
             }
             names.push(name);
             columns.push(column);
@@ -421,7 +435,7 @@ impl<'de> Visitor<'de> for Row<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         if self.key == "dataframe_records" {
-            return Err(schema(format!(
+            return Err(self.out.refuse(format!(
                 "{}[{}] must be an object like the first",
                 self.key, self.index
             )));
@@ -437,9 +451,9 @@ impl<'de> Visitor<'de> for Row<'_> {
         let (key, i) = (self.key, self.index);
         let first = self.out.columns.is_none() && self.out.n_rows() == 0;
         if !first && self.out.columns.is_none() {
-            return Err(schema(format!(
-                "{key}[{i}] must be an array like the first"
-            )));
+            return Err(self
+                .out
+                .refuse(format!("{key}[{i}] must be an array like the first")));
         }
         let (mut keys, mut names) = (Keys::default(), Vec::new());
         let mut cells: Vec<Option<Cell>> =
@@ -460,7 +474,9 @@ impl<'de> Visitor<'de> for Row<'_> {
         }
         if let Some(c) = cells.iter().position(Option::is_none) {
             let columns = self.out.columns.as_deref().unwrap_or_default();
-            return Err(schema(format!("{key}[{i}] lacks column {}", columns[c])));
+            return Err(self
+                .out
+                .refuse(format!("{key}[{i}] lacks column {}", columns[c])));
         }
         for cell in cells.into_iter().flatten() {
             self.out.push_cell(cell);
@@ -565,7 +581,7 @@ impl<'de> de::Deserialize<'de> for CellList {
             }
         }
         d.deserialize_seq(ListVisitor)
-            .map_err(|_: D::Error| schema("each column must be an array"))
+            .map_err(|_: D::Error| de::Error::custom("each column must be an array"))
     }
 }
 
