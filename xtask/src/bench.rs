@@ -2,7 +2,6 @@
 //! (parse only, streaming and in-memory train, streaming predict) with wall time, CPU time and
 //! peak memory, and California's start-up cost beside the Python original's steps.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

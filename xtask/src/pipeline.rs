@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::runner::{Runner, update_run_record};
 use crate::stages::{Inputs, Outcome, Stages, file_sha256};
-use crate::{cargo, container, project_root, write_atomically};
+use crate::{cargo, container, project_root};
 
 /// `cargo xtask pipeline`'s options.
 #[derive(Debug, Default, clap::Args)]

@@ -83,6 +83,33 @@ impl Common {
             weight: self.weight.clone(),
         }
     }
+
+    /// Where the data is and what to read of it.
+    #[cfg(feature = "train")]
+    pub fn data(&self) -> pipeline::DataOptions {
+        pipeline::DataOptions {
+            path: self.data.clone(),
+            spec: self.spec(),
+        }
+    }
+
+    /// The split asked for on the command line.
+    #[cfg(feature = "train")]
+    pub fn split(&self) -> pipeline::SplitChoice {
+        pipeline::SplitChoice {
+            seed: self.seed,
+            test_size: self.test_size,
+        }
+    }
+
+    /// The model `--quantized` selects.
+    pub fn which(&self) -> pipeline::Which {
+        if self.quantized {
+            pipeline::Which::Quantized
+        } else {
+            pipeline::Which::Float
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,10 +186,6 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
-/// Tables above this size (read as numbers: `dataset::columnar::size_in_memory`) are trained by streaming.
-#[cfg(feature = "train")]
-pub const STREAMING_THRESHOLD: u64 = 256 << 20;
-
 #[cfg(feature = "train")]
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -183,6 +206,38 @@ pub struct TrainArgs {
     /// `fit_intercept=False`); R² stays the centred one of `r2_score`
     #[arg(long)]
     pub no_intercept: bool,
+}
+
+#[cfg(feature = "train")]
+impl TrainArgs {
+    /// The training run these arguments ask for.
+    pub fn options(&self, common: &Common) -> pipeline::TrainOptions {
+        let source = if !self.from_stats.is_empty() {
+            pipeline::Source::Statistics(self.from_stats.clone())
+        } else if self.streaming {
+            pipeline::Source::Streaming
+        } else {
+            pipeline::Source::Table
+        };
+        let held_out = match (&self.test_data, self.split) {
+            (Some(file), _) => pipeline::HeldOut::TestFile(file.clone()),
+            (None, SplitKind::Hash) => pipeline::HeldOut::Hash,
+            (None, SplitKind::Permutation) => pipeline::HeldOut::Permutation,
+        };
+        pipeline::TrainOptions {
+            artifacts: common.artifacts.clone(),
+            data: common.data(),
+            source,
+            held_out,
+            // A training run starts afresh: its split comes from the command line or the
+            // defaults only.
+            split: common.split().for_training(),
+            estimator: linreg::LinearRegression {
+                fit_intercept: !self.no_intercept,
+                recipe: None,
+            },
+        }
+    }
 }
 
 /// How rows are put in the test set.

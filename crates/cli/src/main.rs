@@ -1,21 +1,18 @@
 //! `cali-reg`: train, quantise and serve a linear model of California Housing (or your own table).
 //!
-//! One module per subcommand under `commands/`; files on disk in `artifacts`, the run record in
-//! `record`, text formatting in `output`, one pass of a table into statistics in `accumulate`. The `train` feature (on by default) brings the data
-//! set's search, download and in-memory loader; without it the binary only loads models and
-//! predicts. All reading of tables is `dataset`'s.
+//! A thin binary over the `pipeline` library: arguments (`args`, clap), one module per
+//! subcommand under `commands/` that turns them into the library's options and prints its
+//! result (`output`: text or `--json`), the progress bar (`progress`), and exit codes. The
+//! `train` feature (on by default) brings the data set's search, download and Parquet reading;
+//! without it the binary only loads models and predicts.
 
-#[cfg(feature = "train")]
-mod accumulate;
 mod args;
-mod artifacts;
 mod commands;
-#[cfg(feature = "train")]
-mod data;
 mod output;
 #[cfg(feature = "train")]
 mod plot;
-mod record;
+#[cfg(feature = "train")]
+mod progress;
 
 use std::process::ExitCode;
 

@@ -9,12 +9,6 @@ pub fn three_decimals(values: &[f64]) -> String {
     format!("[{}]", parts.join(" "))
 }
 
-/// `[0.4486749096657172 -37.02]`: every digit needed to read the value back.
-pub fn exact(values: &[f64]) -> String {
-    let parts: Vec<String> = values.iter().map(|v| format!("{v}")).collect();
-    format!("[{}]", parts.join(" "))
-}
-
 /// Append `v` exactly as `format!("{v}")` writes it (the shortest digits that read back as
 /// `v`, plain notation, no `.0` on whole numbers), with ryu's faster digit generation where it
 /// provably agrees.
@@ -128,6 +122,27 @@ pub fn json(value: &Value) -> anyhow::Result<()> {
     line(format_args!("{value}"))
 }
 
+/// Print a command's result: as one line of JSON with `--json`, else as its text.
+pub fn result<T: serde::Serialize + std::fmt::Display>(
+    value: &T,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        let text = serde_json::to_string(value)?;
+        line(format_args!("{text}"))
+    } else {
+        line(format_args!("{value}"))
+    }
+}
+
+/// Each warning on its own line of standard error.
+#[cfg(feature = "train")]
+pub fn warnings(warnings: &[String]) {
+    for warning in warnings {
+        stderr(format_args!("warning: {warning}"));
+    }
+}
+
 /// One line on standard error: warnings, the server's log. A standard error that cannot be
 /// written is no reason to fail (or, as `eprintln!` does, to panic), so the outcome is dropped.
 pub fn stderr(args: std::fmt::Arguments<'_>) {
@@ -202,7 +217,6 @@ mod tests {
             three_decimals(&[0.7191, 2.71, -0.0004]),
             "[0.719 2.710 -0.000]"
         );
-        assert_eq!(exact(&[0.1, -2e-6]), "[0.1 -0.000002]");
         #[cfg(feature = "train")]
         {
             assert_eq!(thousands(1097), "1,097");

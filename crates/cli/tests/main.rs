@@ -10,6 +10,7 @@ mod nist_data;
 mod options;
 mod reader;
 mod reference;
+mod run_record;
 mod serve;
 mod streaming;
 mod support;

@@ -9,9 +9,8 @@ use dataset::Input;
 use dataset::columnar::{ParquetSink, writes_parquet};
 use serde_json::json;
 
-use crate::accumulate::data_path;
 use crate::args::Common;
-use crate::{artifacts, output};
+use crate::output;
 
 /// `cali-reg convert`: every row of --data into `out`, `group_rows` rows a row group.
 pub fn run(common: &Common, out: &Path, group_rows: usize) -> anyhow::Result<()> {
@@ -21,9 +20,13 @@ pub fn run(common: &Common, out: &Path, group_rows: usize) -> anyhow::Result<()>
             out.display()
         );
     }
-    let input = Input::open(&data_path(common)?, common.spec().default_columns())?.unhashed();
+    let input = Input::open(
+        &common.data().locate()?.path,
+        common.spec().default_columns(),
+    )?
+    .unhashed();
     let (name, columns) = (input.name().to_owned(), input.columns().to_vec());
-    let destination = artifacts::Destination::open(out)?;
+    let destination = dataset::Destination::open(out)?;
     let mut sink = ParquetSink::new(destination.file()?, &out.display().to_string(), group_rows);
     let mut rows = 0;
     input.for_each_chunk(

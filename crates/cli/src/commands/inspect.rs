@@ -8,12 +8,12 @@ use linreg::{AnyModel, Predictor};
 use serde_json::{Value, json};
 
 use crate::args::Common;
-use crate::artifacts::{predictor_from_bytes, read_bounded, sha256_hex};
 use crate::output;
+use dataset::sha256_hex;
 
 pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
-    let bytes = read_bounded(path, "file")?;
-    let predictor = predictor_from_bytes(path, &bytes)?;
+    let bytes = pipeline::artifacts::read_bounded(path, "file")?;
+    let predictor = pipeline::artifacts::predictor(path, &bytes)?;
     if common.json {
         output::json(&as_json(path, &bytes, &predictor))
     } else {

@@ -17,15 +17,13 @@ pub mod serve;
 #[cfg(feature = "train")]
 mod stats;
 #[cfg(feature = "train")]
-mod streaming;
-#[cfg(feature = "train")]
 mod train;
 
 use clap::CommandFactory;
 
 use crate::args::{Cli, Command};
-use crate::artifacts::Lock;
 use crate::output;
+use pipeline::Lock;
 
 /// Run the chosen subcommand.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
@@ -33,8 +31,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     // Writers of the artifacts folder take it alone; readers wait for them.
     let _lock = match &cli.command {
         #[cfg(feature = "train")]
-        Command::Train(_) | Command::Report => Some(Lock::exclusive(&common.artifacts)?),
-        Command::Quantize => Some(Lock::exclusive(&common.artifacts)?),
+        Command::Train(_) | Command::Report => Some(exclusive(&common.artifacts)?),
+        Command::Quantize => Some(exclusive(&common.artifacts)?),
         #[cfg(feature = "train")]
         Command::Evaluate => Lock::shared(&common.artifacts),
         Command::Predict(_) => Lock::shared(&common.artifacts),
@@ -81,10 +79,21 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The artifacts folder, for a command that writes it: waits, saying so, while another
+/// command holds it.
+fn exclusive(dir: &std::path::Path) -> anyhow::Result<Lock> {
+    Ok(Lock::exclusive(dir, || {
+        output::stderr(format_args!(
+            "waiting for another cali-reg command working in {}",
+            dir.display()
+        ));
+    })?)
+}
+
 /// `cali-reg locate`: the data file, as every command finds it, and its SHA-256.
 #[cfg(feature = "train")]
 fn locate(common: &crate::args::Common) -> anyhow::Result<()> {
-    let located = dataset::Locator::from_env(common.data.as_deref()).locate()?;
+    let located = common.data().locate()?;
     let sha256 = dataset::table_sha256(&located.path)?;
     let path = located.path.display().to_string();
     if common.json {

@@ -7,20 +7,17 @@ use linreg::InputLayout;
 use serde_json::json;
 
 use crate::args::{Common, PredictArgs};
-use crate::artifacts;
-#[cfg(feature = "train")]
-use crate::artifacts::write_atomically;
 use crate::output;
-use crate::record::Record;
 use linreg::Predictor;
+use pipeline::RunRecord;
 
 /// How many test rows the sample line shows.
 #[cfg(feature = "train")]
 pub const SAMPLES: usize = 5;
 
 pub fn run(common: &Common, args: &PredictArgs) -> anyhow::Result<()> {
-    let record = Record::open(&common.artifacts)?;
-    let (predictor, _) = artifacts::load_predictor(&common.artifacts, common.quantized, &record)?;
+    let record = RunRecord::open_or_empty(&common.artifacts)?;
+    let (predictor, _) = pipeline::load_predictor(&common.artifacts, &record, common.which())?;
     match &args.input {
         Some(input) => predict_file(common, args, &predictor, input),
         None => {
@@ -56,13 +53,19 @@ fn sample_predictions(
     common: &Common,
     args: &PredictArgs,
     predictor: &Predictor,
-    record: &Record,
+    record: &RunRecord,
 ) -> anyhow::Result<Vec<f64>> {
-    let picked =
-        crate::data::Prepared::test_rows_recorded(common, record, predictor.recipe(), SAMPLES)?;
+    let (picked, warnings) = pipeline::sample_rows(
+        &common.data(),
+        common.split(),
+        record,
+        predictor.recipe(),
+        SAMPLES,
+    )?;
+    output::warnings(&warnings);
     if let Some(path) = &args.save_samples {
         let csv = raw_rows_csv(&picked.raw_columns, &picked.raw, predictor.recipe());
-        write_atomically(path, csv.as_bytes())?;
+        dataset::write_atomically(path, csv.as_bytes())?;
     }
     Ok(predictor.predict(&picked.x)?.as_slice().to_vec())
 }
@@ -91,7 +94,7 @@ fn sample_predictions(
     _: &Common,
     _: &PredictArgs,
     _: &Predictor,
-    _: &Record,
+    _: &RunRecord,
 ) -> anyhow::Result<Vec<f64>> {
     anyhow::bail!("this build of cali-reg cannot load the data set; pass --input FILE.csv")
 }
@@ -176,13 +179,13 @@ fn predict_chunk(
 /// Where predictions go: nowhere (they are collected), a file through a [`Destination`]
 /// (renamed into place only when every row succeeded), or standard output; and its name.
 ///
-/// [`Destination`]: artifacts::Destination
+/// [`Destination`]: dataset::Destination
 fn open_sink(
     output: Option<&Path>,
     collect: bool,
 ) -> anyhow::Result<(
     Box<dyn std::io::Write>,
-    Option<artifacts::Destination>,
+    Option<dataset::Destination>,
     String,
 )> {
     let buffered = |w: Box<dyn std::io::Write>| -> Box<dyn std::io::Write> {
@@ -191,7 +194,7 @@ fn open_sink(
     Ok(match output {
         _ if collect => (Box::new(std::io::sink()), None, String::from("nowhere")),
         Some(path) => {
-            let destination = artifacts::Destination::open(path)?;
+            let destination = dataset::Destination::open(path)?;
             let sink = buffered(Box::new(destination.file()?));
             (sink, Some(destination), path.display().to_string())
         }
@@ -269,7 +272,7 @@ fn predict_to_parquet(
             "{name}:1: the input has a column named prediction, which a Parquet file cannot hold twice"
         );
     }
-    let destination = artifacts::Destination::open(path)?;
+    let destination = dataset::Destination::open(path)?;
     let mut sink = dataset::columnar::ParquetSink::new(
         destination.file()?,
         &path.display().to_string(),

@@ -3,23 +3,19 @@
 
 use std::time::Instant;
 
-use linreg::{Metrics, Model, OriginalScheme, QuantizedModel, envelope};
+use dataset::write_atomically;
+use linreg::{Metrics, OriginalScheme, envelope};
+use pipeline::{LINEAR, PLOT, Prepared, QUANTIZED, REPORT, RunRecord, Scores, Sizes};
 use serde_json::{Value, json};
 
 use crate::args::Common;
-use crate::artifacts::{self, LINEAR, QUANTIZED, write_atomically};
-use crate::data::{Prepared, SplitParams, warn_if_other_data};
 use crate::output::{self, thousands};
 use crate::plot;
-use crate::record::Record;
 
 /// The Python original's published figures: joblib file bytes and test R².
 pub const ORIGINAL_FLOAT: (u64, f64, f64) = (1097, 0.5758, 0.7456);
 /// Its quantised file: bytes and test R² (no RMSE published).
 pub const ORIGINAL_QUANT: (u64, f64) = (486, 0.4854);
-
-pub const REPORT: &str = "report.md";
-pub const PLOT: &str = "predictions.svg";
 
 /// One row of the table.
 struct Row {
@@ -50,7 +46,7 @@ const KEYS: [&str; 3] = ["float", "quantized", "original_scheme"];
 pub fn run(common: &Common) -> anyhow::Result<()> {
     let start = Instant::now();
     let dir = &common.artifacts;
-    let mut record = Record::open(dir)?;
+    let mut record = RunRecord::open_or_empty(dir)?;
     let report = compute(common, &record)?;
     let svg = plot::predictions_svg(
         &report.y,
@@ -60,8 +56,8 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
     write_atomically(&dir.join(REPORT), report.markdown.as_bytes())?;
     write_atomically(&dir.join(PLOT), svg.as_bytes())?;
     note(&mut record, &report, &svg);
-    record.stage("report", start.elapsed().as_secs_f64());
-    record.save()?;
+    record.note_stage("report", start.elapsed().as_secs_f64());
+    record.save(dir)?;
     if common.json {
         output::json(&as_json(&report, dir))
     } else {
@@ -70,15 +66,25 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
 }
 
 /// Load the models and the test split, and measure the three models on it.
-fn compute(common: &Common, record: &Record) -> anyhow::Result<Report> {
+fn compute(common: &Common, record: &RunRecord) -> anyhow::Result<Report> {
     let dir = &common.artifacts;
-    let float: Model = artifacts::load_checked(dir, LINEAR, record)?;
-    let quant: QuantizedModel = artifacts::load_checked(dir, QUANTIZED, record)?;
+    let float = record.load_float(dir)?;
+    let quant = record.load_quantized(dir)?;
     let original = OriginalScheme::quantize(&float);
-    let prepared =
-        Prepared::load_recorded(common, SplitParams::resolve(common, Some(record)), record)?;
+    let split = common.split();
+    let prepared = Prepared::load_recorded(
+        &common.data(),
+        split.resolve(Some(record)),
+        record,
+        split.is_given(),
+    )?;
     prepared.check_model(&float.recipe)?;
-    warn_if_other_data(&prepared, record);
+    output::warnings(
+        &prepared
+            .other_data_warning(record)
+            .into_iter()
+            .collect::<Vec<_>>(),
+    );
     let (x, y) = prepared.test();
     let (pf, pq, po) = (
         float.predict(&x)?,
@@ -118,7 +124,7 @@ fn compute(common: &Common, record: &Record) -> anyhow::Result<Report> {
         .zip(pq.iter())
         .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
     let bound = quant.max_deviation_bound;
-    let image_bytes = record.get("/image/bytes").and_then(Value::as_u64);
+    let image_bytes = record.image.as_ref().map(|image| image.bytes);
     let markdown = render(&rows, observed, f64::from(bound), image_bytes, &prepared);
     Ok(Report {
         rows,
@@ -133,19 +139,27 @@ fn compute(common: &Common, record: &Record) -> anyhow::Result<Report> {
 }
 
 /// What the run record keeps of the report.
-fn note(record: &mut Record, report: &Report, svg: &str) {
+fn note(record: &mut RunRecord, report: &Report, svg: &str) {
+    let [float, quantized, original] = &report.rows;
+    let metrics = &mut record.metrics;
+    metrics.float = Some(Scores {
+        in_sample: metrics.float.and_then(|s| s.in_sample),
+        ..Scores::of(&float.metrics, None)
+    });
+    metrics.quantized = Some(Scores::of(&quantized.metrics, None));
+    metrics.original_scheme = Some(Scores::of(&original.metrics, None));
+    metrics.max_abs_deviation_test = Some(report.observed);
+    metrics.max_abs_deviation_bound = Some(f64::from(report.bound));
     for (key, row) in KEYS.iter().zip(&report.rows) {
-        record.set("metrics", key, json!(row.metrics));
-        record.set(
-            "sizes",
-            key,
-            json!({ "file_bytes": row.file_bytes, "payload_bytes": row.payload_bytes, "parameter_bytes": row.parameter_bytes }),
-        );
+        let sizes = Sizes {
+            file_bytes: row.file_bytes,
+            payload_bytes: row.payload_bytes.map(|b| b as u64),
+            parameter_bytes: row.parameter_bytes.map(|b| b as u64),
+        };
+        record.sizes.insert((*key).to_owned(), sizes);
     }
-    record.set("metrics", "max_abs_deviation_test", json!(report.observed));
-    record.set("metrics", "max_abs_deviation_bound", json!(report.bound));
-    record.artifact(REPORT, report.markdown.as_bytes());
-    record.artifact(PLOT, svg.as_bytes());
+    record.note_file(REPORT, report.markdown.as_bytes());
+    record.note_file(PLOT, svg.as_bytes());
 }
 
 /// The report as one JSON object.

@@ -3,13 +3,16 @@
 
 use dataset::{Input, california};
 
-use crate::accumulate::data_path;
 use crate::args::Common;
 use crate::output;
 
 /// `cali-reg scan`: parse every field of every row, keep nothing: the reader's speed floor.
 pub fn run(common: &Common) -> anyhow::Result<()> {
-    let input = Input::open(&data_path(common)?, Some(&california::RAW_COLUMNS))?.unhashed();
+    let input = Input::open(
+        &common.data().locate()?.path,
+        Some(&california::RAW_COLUMNS),
+    )?
+    .unhashed();
     let (name, columns) = (input.name().to_owned(), input.columns().to_vec());
     let used = vec![true; columns.len()];
     let mut rows = 0_u64;

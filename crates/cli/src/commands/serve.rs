@@ -29,7 +29,6 @@ mod connections;
 mod metrics;
 
 use crate::args::{Common, ServeArgs};
-use crate::artifacts::{LINEAR, QUANTIZED, load_any};
 use crate::output;
 use linreg::Predictor;
 
@@ -37,7 +36,7 @@ use linreg::Predictor;
 struct App {
     /// The model served; `SIGHUP` swaps in the file read again, between requests.
     predictor: std::sync::RwLock<Arc<Predictor>>,
-    path: std::path::PathBuf,
+    source: ModelSource,
     model: String,
     max_body: usize,
     body_timeout: std::time::Duration,
@@ -130,18 +129,16 @@ fn reexec_with_tunables() {
 
 pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
     reexec_with_tunables();
-    let path = match &args.model {
-        Some(p) => p.clone(),
-        None => {
-            let name = if common.quantized { QUANTIZED } else { LINEAR };
-            common.artifacts.join(name)
-        }
+    let source = match &args.model {
+        Some(path) => ModelSource::File(path.clone()),
+        None => ModelSource::Artifacts(common.artifacts.clone(), common.which()),
     };
-    let (predictor, sha256) = load_any(&path)?;
+    let path = source.path();
+    let (predictor, sha256) = source.load()?;
     let app = Arc::new(App {
         metrics: metrics::Metrics::new(predictor.kind(), &sha256),
         predictor: std::sync::RwLock::new(Arc::new(predictor)),
-        path: path.clone(),
+        source,
         model: path.display().to_string(),
         max_body: args.max_body,
         body_timeout: seconds(args.body_timeout),
@@ -190,6 +187,37 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the served model comes from.
+enum ModelSource {
+    /// A model file, taken as it is.
+    File(std::path::PathBuf),
+    /// An artifacts folder: the model its record names, as `predict` loads it.
+    Artifacts(std::path::PathBuf, pipeline::Which),
+}
+
+impl ModelSource {
+    /// The model file's place.
+    fn path(&self) -> std::path::PathBuf {
+        match self {
+            Self::File(path) => path.clone(),
+            Self::Artifacts(dir, which) => dir.join(which.file_name()),
+        }
+    }
+
+    /// The model, and the SHA-256 of its file.
+    fn load(&self) -> anyhow::Result<(Predictor, String)> {
+        match self {
+            Self::File(path) => Ok(pipeline::artifacts::load_any(path)?),
+            Self::Artifacts(dir, which) => {
+                let record = pipeline::RunRecord::open_or_empty(dir)?;
+                let (bytes, path) = record.read_file(dir, which.file_name())?;
+                let predictor = pipeline::artifacts::predictor(&path, &bytes)?;
+                Ok((predictor, dataset::sha256_hex(&bytes)))
+            }
+        }
+    }
+}
+
 impl App {
     /// The model to answer a request with (one request, one model, whatever reloads happen).
     fn current(&self) -> Arc<Predictor> {
@@ -205,7 +233,7 @@ impl App {
 /// the model served stays.
 async fn reload_on_hangup(app: Arc<App>, mut hangups: tokio::signal::unix::Signal) {
     while hangups.recv().await.is_some() {
-        match load_any(&app.path) {
+        match app.source.load() {
             Ok((predictor, sha256)) => {
                 app.metrics.set_model(predictor.kind(), &sha256);
                 let kind = predictor.kind();

@@ -4,48 +4,35 @@
 //! Rows are read by `dataset`'s reader ([`Input::for_each_chunk`]: one reader thread, parsing
 //! workers, results in file order), derived by [`Derivation`] (with their weights), and each
 //! chunk's rows are pushed into its own [`SufficientStats`], training or test by a caller's
-//! rule, merged in file order. It joins `dataset` (the reading) and `linreg` (the statistics),
-//! which do not know each other, so it lives in the binary, beside the commands that use it.
+//! rule, merged in file order, so the result does not depend on the number of threads.
 
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::Path;
 
-use anyhow::bail;
-use dataset::{Chunk, Derivation, Input, Locator, recipe_for};
+use dataset::{Chunk, Derivation, Input, recipe_for};
 use linreg::{Recipe, SufficientStats};
 
-use crate::args::Common;
+use crate::data::DataOptions;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// Rows handed to the accumulator at a time.
 const BATCH: usize = 8192;
 
-/// The data file, found as the in-memory path finds it.
-pub fn data_path(common: &Common) -> anyhow::Result<PathBuf> {
-    Ok(Locator::from_env(common.data.as_deref()).locate()?.path)
-}
-
 /// What one pass over a file produced.
+#[derive(Debug)]
 pub struct Pass {
+    /// How features came from the columns.
     pub recipe: Recipe,
+    /// The statistics of the training rows.
     pub train: SufficientStats,
+    /// The statistics of the test rows.
     pub test: SufficientStats,
+    /// Rows read.
     pub rows: u64,
+    /// The table's SHA-256 (empty where it was not hashed).
     pub sha256: String,
+    /// The table's name in messages.
     pub name: String,
-}
-
-fn progress_bar(common: &Common, len: Option<u64>) -> Option<indicatif::ProgressBar> {
-    if common.quiet || common.json || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len?);
-    let style = indicatif::ProgressStyle::with_template(
-        "{bar:30} {bytes}/{total_bytes} {msg} ({elapsed}, {eta} left)",
-    )
-    .ok()?;
-    bar.set_style(style);
-    Some(bar)
 }
 
 /// One chunk's rows, accumulated apart; merged in file order, so the result does not depend
@@ -74,7 +61,7 @@ impl Batch {
         }
     }
 
-    fn flush(&mut self, stats: &mut SufficientStats) -> Result<(), linreg::Error> {
+    fn flush(&mut self, stats: &mut SufficientStats) -> std::result::Result<(), linreg::Error> {
         stats.push_batch(&self.x, &self.y, self.w.as_deref())?;
         self.x.clear();
         self.y.clear();
@@ -90,7 +77,7 @@ fn share(
     derive: &Derivation,
     chunk: &Chunk,
     is_test: &(dyn Fn(u64) -> bool + Sync),
-) -> anyhow::Result<Share> {
+) -> Result<Share> {
     let p = derive.n_features();
     let mut share = Share {
         train: SufficientStats::new(p)?,
@@ -125,28 +112,31 @@ fn share(
 }
 
 /// Read `path` once; each row goes to the test statistics when `is_test(line number)` says so.
+/// `recipe` is the features to derive (a test file's, as training derived them), else the
+/// recipe `data`'s spec gives; `known_sha256` spares hashing a file the record vouches for.
 pub fn pass(
-    common: &Common,
+    data: &DataOptions,
     path: &Path,
     recipe: Option<&Recipe>,
+    known_sha256: Option<&str>,
     is_test: &(dyn Fn(u64) -> bool + Sync),
-) -> anyhow::Result<Pass> {
-    let spec = common.spec();
+    progress: &dyn Progress,
+) -> Result<Pass> {
+    let spec = &data.spec;
     let input = Input::open(path, spec.default_columns())?;
-    let input = match crate::data::known_sha256(common, path) {
-        Some(sha256) => input.hashed_already(&sha256),
+    let input = match known_sha256 {
+        Some(sha256) => input.hashed_already(sha256),
         None => input,
     };
     let name = input.name().to_owned();
     let recipe = match recipe {
         Some(r) => r.clone(),
-        None => recipe_for(&name, input.columns(), &spec)?,
+        None => recipe_for(&name, input.columns(), spec)?,
     };
     let derive = Derivation::new(&input, &recipe)?.weighted_by(spec.weight.as_deref())?;
     let input = input.reading_only(derive.used());
     let p = recipe.features.len();
-    let bar = progress_bar(common, input.size_hint());
-    let started = Instant::now();
+    progress.start(input.size_hint());
     let (mut train, mut test, mut rows, mut bytes) =
         (SufficientStats::new(p)?, SufficientStats::new(p)?, 0, 0);
     let sha256 = input.for_each_chunk(
@@ -156,24 +146,21 @@ pub fn pass(
             test.merge(&share.test)?;
             rows += share.rows;
             bytes += share.bytes;
-            if let Some(bar) = &bar {
-                bar.set_position(bytes);
-                let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                bar.set_message(format!("{rows} rows, {:.1} M rows/s", rate / 1e6));
-            }
-            Ok(())
+            progress.advance(bytes, rows);
+            Ok::<(), Error>(())
         },
     )?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     if rows == 0 {
-        bail!("{name}: no data rows");
+        return Err(Error::NoRows { file: name });
     }
     if let Some(column) = &spec.weight
         && train.weight() + test.weight() == 0.0
     {
-        bail!("{name}: every weight in column {column} is 0");
+        return Err(Error::ZeroWeights {
+            file: name,
+            column: column.clone(),
+        });
     }
     Ok(Pass {
         recipe,

@@ -1,0 +1,54 @@
+//! `pipeline`: what a cali-reg run does, as functions over typed options and typed results,
+//! for the `cali-reg` binary, its server and any other program.
+//!
+//! - [`RunRecord`]: `run.json`, typed and versioned, and the folder's single commit point
+//!   ([`RunRecord::commit`]): readers load only the model files the record names.
+//! - [`artifacts`]: file names, bounded reading, encoding, and the folder's [`Lock`].
+//! - [`train()`] with [`TrainOptions`] gives a [`Trained`] (the same fields from memory,
+//!   streaming and statistics files); [`evaluate()`], [`quantize()`] and [`write_stats`]
+//!   likewise take options and give a result that serialises to the command's `--json`.
+//! - [`Prepared`]: a table in memory with its permutation split; [`pass::pass`]: one pass of a
+//!   table into sufficient statistics, in bounded memory.
+//!
+//! Nothing here parses arguments or prints: the binary turns its arguments into these options
+//! and prints the results, as text (their `Display`) or JSON (their `Serialize`).
+//!
+//! ```
+//! use pipeline::{NewFile, RunRecord, Parameters};
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut record = RunRecord::fresh(Parameters::default());
+//! record.commit(dir.path(), &[NewFile { name: "notes.txt", bytes: b"hello" }]).unwrap();
+//! let back = RunRecord::open(dir.path()).unwrap().unwrap();
+//! assert_eq!(back.read_file(dir.path(), "notes.txt").unwrap().0, b"hello");
+//! ```
+#![deny(missing_docs)]
+
+pub mod artifacts;
+mod data;
+mod error;
+mod evaluate;
+pub mod pass;
+mod prepared;
+mod progress;
+mod quantize;
+mod run_record;
+mod shard;
+mod split;
+mod streaming;
+mod train;
+
+pub use artifacts::{LINEAR, Lock, PLOT, QUANTIZED, REPORT};
+pub use data::DataOptions;
+pub use error::{Error, Result};
+pub use evaluate::{EvaluateOptions, Evaluated, Which, evaluate, load_predictor};
+pub use prepared::{Prepared, check_features, sample_rows};
+pub use progress::{Progress, Silent};
+pub use quantize::{Quantized, quantize};
+pub use run_record::{
+    ArtifactEntry, DataRecord, FORMAT, Image, NewFile, Parameters, PipelineStage, RecordedMetrics,
+    RunRecord, Scores, Sizes, Stage, StampRecord, StreamedSplit, TableRecord, Tool,
+};
+pub use shard::{StatsOptions, StatsWritten, write_stats};
+pub use split::{SplitChoice, SplitParams};
+pub use streaming::{HeldOutRows, held_out};
+pub use train::{HeldOut, STREAMING_THRESHOLD, Source, TrainOptions, Trained, train};

@@ -1,0 +1,320 @@
+//! Training on tables of any size: one [`pass`](crate::pass::pass), the fit from its statistics,
+//! test metrics from the test rows' own statistics; or merged statistics files. And the second
+//! reading of held-out rows, for evaluation.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use dataset::{Derivation, Input};
+use linreg::envelope::ShardStats;
+use linreg::{LinearRegression, Predictor, Recipe, SufficientStats};
+
+use crate::artifacts::{self, LINEAR};
+use crate::data::DataOptions;
+use crate::error::{Error, Result};
+use crate::pass::pass;
+use crate::progress::Progress;
+use crate::run_record::{
+    DataRecord, NewFile, Parameters, RunRecord, StampRecord, StreamedSplit, TableRecord,
+};
+use crate::train::{HeldOut, Source, TrainOptions, Trained, scores_of};
+
+/// Train by streaming (or from statistics files). `located` is the data file when the caller
+/// has found it already.
+pub(crate) fn train(
+    options: &TrainOptions,
+    located: Option<&Path>,
+    previous: Option<&RunRecord>,
+    progress: &dyn Progress,
+) -> Result<Trained> {
+    let start = Instant::now();
+    let params = options.split;
+    dataset::check_split(params.seed, params.test_size)?;
+    let gathered = gather(options, located, previous, progress)?;
+    let (train, test) = (&gathered.train, &gathered.test);
+    let estimator = LinearRegression {
+        fit_intercept: gathered.fit_intercept,
+        recipe: Some(gathered.recipe.clone()),
+    };
+    let model = estimator.fit_stats(train)?;
+    // Nothing held out (--test-size 0, no test file): the figures are in-sample.
+    let in_sample = test.rows() == 0
+        && !matches!(options.held_out, HeldOut::TestFile(_))
+        && params.test_size == 0.0;
+    let scored = if in_sample { train } else { test };
+    let scores = scores_of(
+        scored.r2_rmse(&model.coefficients, model.intercept),
+        in_sample,
+    );
+    let mut record = RunRecord::fresh(Parameters {
+        streaming: true,
+        data: Some(gathered.source),
+        split: Some(gathered.split.clone()),
+        train_rows: train.rows(),
+        test_rows: test.rows(),
+        fit_intercept: model.fit_intercept,
+        weight: options.data.spec.weight.clone(),
+        ..Parameters::default()
+    });
+    record.metrics.float = scores.rmse.map(|_| scores);
+    let path = options.artifacts.join(LINEAR);
+    let bytes = artifacts::encode(&path, &model)?;
+    record.note_stage("train", start.elapsed().as_secs_f64());
+    record.commit(
+        &options.artifacts,
+        &[NewFile {
+            name: LINEAR,
+            bytes: &bytes,
+        }],
+    )?;
+    let (seed, test_size) = match gathered.split {
+        StreamedSplit::Hash { seed, test_size } => (Some(seed), Some(test_size)),
+        _ => (None, None),
+    };
+    Ok(Trained {
+        command: "train",
+        streaming: true,
+        r2: scores.r2,
+        rmse: scores.rmse,
+        mae: None,
+        in_sample,
+        fit_intercept: model.fit_intercept,
+        features: model.feature_names(),
+        train_rows: train.rows(),
+        test_rows: test.rows(),
+        seed,
+        test_size,
+        split: gathered.split.to_string(),
+        condition_number: model.diagnostics.condition_number,
+        coefficients: model.coefficients,
+        intercept: model.intercept,
+        model: path.display().to_string(),
+        bytes: bytes.len(),
+    })
+}
+
+/// What a streaming training run fits on: its recipe, training and test statistics, where they
+/// came from and how rows were held out (for the record).
+struct Gathered {
+    recipe: Recipe,
+    train: SufficientStats,
+    test: SufficientStats,
+    source: DataRecord,
+    split: StreamedSplit,
+    /// From the options, or as the statistics files recorded it.
+    fit_intercept: bool,
+}
+
+/// One pass over the data (hash split or all rows), or merged statistics files; then the test
+/// file's rows, if one is given.
+fn gather(
+    options: &TrainOptions,
+    located: Option<&Path>,
+    previous: Option<&RunRecord>,
+    progress: &dyn Progress,
+) -> Result<Gathered> {
+    let (seed, test_size) = (options.split.seed, options.split.test_size);
+    let test_file = match &options.held_out {
+        HeldOut::TestFile(file) => Some(file),
+        _ => None,
+    };
+    let mut gathered = match &options.source {
+        Source::Statistics(files) => {
+            let merged = merge_stats(files)?;
+            if !options.estimator.fit_intercept && merged.fit_intercept {
+                return Err(Error::StatsNeedIntercept);
+            }
+            Gathered {
+                test: SufficientStats::new(merged.stats.n_features())?,
+                recipe: merged.recipe,
+                train: merged.stats,
+                source: DataRecord::Statistics {
+                    statistics: files.iter().map(|f| f.display().to_string()).collect(),
+                },
+                split: match test_file {
+                    Some(file) => StreamedSplit::TestFile {
+                        file: file.display().to_string(),
+                    },
+                    None => StreamedSplit::NoneHeldOut,
+                },
+                fit_intercept: merged.fit_intercept,
+            }
+        }
+        Source::Table | Source::Streaming => {
+            // With nothing held out (a test share of 0) there is no permutation to know.
+            if options.held_out == HeldOut::Permutation
+                && options.source == Source::Streaming
+                && test_size != 0.0
+            {
+                return Err(Error::Options(
+                    "--streaming cannot know the permutation in advance: use --split hash or --test-data FILE",
+                ));
+            }
+            let path = match located {
+                Some(path) => path.to_path_buf(),
+                None => options.data.locate()?.path,
+            };
+            let held_out = test_file.is_none();
+            let is_test = move |line: u64| held_out && dataset::hash_is_test(seed, line, test_size);
+            let known = previous.and_then(|r| r.known_sha256(&path));
+            let pass = pass(
+                &options.data,
+                &path,
+                None,
+                known.as_deref(),
+                &is_test,
+                progress,
+            )?;
+            Gathered {
+                source: DataRecord::Table(TableRecord {
+                    file: pass.name,
+                    found_by: None,
+                    sha256: pass.sha256,
+                    rows: pass.rows,
+                    stamp: StampRecord::of(&path),
+                }),
+                split: match test_file {
+                    Some(file) => StreamedSplit::TestFile {
+                        file: file.display().to_string(),
+                    },
+                    None => StreamedSplit::Hash { seed, test_size },
+                },
+                recipe: pass.recipe,
+                train: pass.train,
+                test: pass.test,
+                fit_intercept: options.estimator.fit_intercept,
+            }
+        }
+    };
+    if let Some(test_file) = test_file {
+        let pass = pass(
+            &options.data,
+            test_file,
+            Some(&gathered.recipe),
+            None,
+            &|_| true,
+            progress,
+        )?;
+        gathered.test.merge(&pass.test)?;
+    }
+    Ok(gathered)
+}
+
+/// The rows a streaming training run held out, read again: their targets and predictions.
+#[derive(Debug)]
+pub struct HeldOutRows {
+    /// Their targets.
+    pub y: Vec<f64>,
+    /// Their predictions.
+    pub predicted: Vec<f64>,
+    /// Their weights, with a weight column.
+    pub w: Option<Vec<f64>>,
+    /// The table read.
+    pub file: String,
+}
+
+/// Read the held-out rows of `split` again and predict them. Every row is checked, as training
+/// checked it; only the held-out ones are kept.
+pub fn held_out(
+    data: &DataOptions,
+    split: &StreamedSplit,
+    predictor: &Predictor,
+) -> Result<HeldOutRows> {
+    type IsTest = Box<dyn Fn(u64) -> bool + Sync>;
+    let (path, is_test): (PathBuf, IsTest) = match split {
+        StreamedSplit::Hash { test_size, .. } if *test_size == 0.0 => {
+            return Err(Error::NothingHeldOut { hint: "" });
+        }
+        StreamedSplit::Hash { seed, test_size } => {
+            let (seed, test_size) = (*seed, *test_size);
+            (
+                data.locate()?.path,
+                Box::new(move |line| dataset::hash_is_test(seed, line, test_size)),
+            )
+        }
+        StreamedSplit::TestFile { file } => (PathBuf::from(file), Box::new(|_| true)),
+        StreamedSplit::NoneHeldOut => return Err(Error::NoTestSplit),
+    };
+    let spec = &data.spec;
+    let input = Input::open(&path, spec.default_columns())?.unhashed();
+    let file = input.name().to_owned();
+    let derive =
+        Derivation::new(&input, predictor.recipe())?.weighted_by(spec.weight.as_deref())?;
+    let input = input.reading_only(derive.used());
+    let (mut y, mut predicted, mut w) = (Vec::new(), Vec::new(), Vec::new());
+    input.for_each_chunk(
+        |chunk| {
+            let mut raw = vec![0.0; derive.n_columns()];
+            let mut features = vec![0.0; derive.n_features()];
+            let mut out = (Vec::new(), Vec::new(), Vec::new());
+            for (line, record) in chunk.lines() {
+                let target = derive.row(line, record, &mut raw, &mut features)?;
+                if is_test(line) {
+                    out.0.push(target);
+                    out.1.push(predictor.predict_row(&features));
+                    out.2.push(derive.weight(&raw));
+                }
+            }
+            Ok::<_, Error>(out)
+        },
+        |(ys, ps, ws)| {
+            y.extend(ys);
+            predicted.extend(ps);
+            w.extend(ws);
+            Ok(())
+        },
+    )?;
+    if y.is_empty() {
+        return Err(Error::NoHeldOutRows {
+            file,
+            split: split.to_string(),
+        });
+    }
+    let w = derive.is_weighted().then_some(w);
+    Ok(HeldOutRows {
+        y,
+        predicted,
+        w,
+        file,
+    })
+}
+
+/// Statistics files merged: their recipe, statistics and intercept choice.
+struct Merged {
+    recipe: Recipe,
+    stats: SufficientStats,
+    fit_intercept: bool,
+}
+
+/// Load and merge statistics files; they must describe the same features, for the same
+/// choice of intercept.
+fn merge_stats(files: &[PathBuf]) -> Result<Merged> {
+    let mut merged: Option<ShardStats> = None;
+    for file in files {
+        let shard: ShardStats = artifacts::load(file, "statistics file")?;
+        let Some(first) = &mut merged else {
+            merged = Some(shard);
+            continue;
+        };
+        if first.recipe != shard.recipe {
+            return Err(Error::StatsFeatures {
+                path: file.clone(),
+                found: shard.recipe.feature_names(),
+                first: first.recipe.feature_names(),
+            });
+        }
+        if first.fit_intercept != shard.fit_intercept {
+            return Err(Error::StatsIntercept {
+                path: file.clone(),
+                found: shard.fit_intercept,
+            });
+        }
+        first.stats.merge(&shard.stats)?;
+    }
+    let shard = merged.ok_or(Error::NoStatsFiles)?;
+    Ok(Merged {
+        recipe: shard.recipe,
+        stats: shard.stats,
+        fit_intercept: shard.fit_intercept,
+    })
+}
