@@ -232,10 +232,7 @@ impl TrainArgs {
             // A training run starts afresh: its split comes from the command line or the
             // defaults only.
             split: common.split().for_training(),
-            estimator: linreg::LinearRegression {
-                fit_intercept: !self.no_intercept,
-                recipe: None,
-            },
+            estimator: linreg::LinearRegression::new().fit_intercept(!self.no_intercept),
         }
     }
 }

@@ -19,7 +19,8 @@ fn seed_split(seed: u64, test_size: f64) -> Seed {
     let split = train_test_split(table.n_rows(), test_size, seed).unwrap();
     let (x, y) = table.select(&split.train);
     let (x_test, y_test) = table.select(&split.test);
-    let model = LinearRegression::with_recipe(table.recipe.clone())
+    let model = LinearRegression::new()
+        .recipe(table.recipe.clone())
         .fit(&x, &y)
         .unwrap();
     Seed {
@@ -36,11 +37,11 @@ fn round3(v: &[f64]) -> Vec<f64> {
 #[test]
 fn float_model_equals_scikit_learn() {
     let s = seed_split(42, 0.2);
-    for (got, want) in s.model.coefficients.iter().zip(SKLEARN_COEF) {
+    for (got, want) in s.model.coefficients().iter().zip(SKLEARN_COEF) {
         assert_relative_eq!(*got, want, max_relative = 1e-9);
     }
-    assert_relative_eq!(s.model.intercept, SKLEARN_INTERCEPT, max_relative = 1e-9);
-    assert_eq!(s.model.n_train, 16_512);
+    assert_relative_eq!(s.model.intercept(), SKLEARN_INTERCEPT, max_relative = 1e-9);
+    assert_eq!(s.model.n_train(), 16_512);
 
     let predicted = s.model.predict(&s.x_test).unwrap();
     let m = Metrics::compute(s.y_test.as_slice(), predicted.as_slice()).unwrap();
@@ -56,7 +57,7 @@ fn float_model_equals_scikit_learn() {
 #[test]
 fn another_split_equals_scikit_learn() {
     let s = seed_split(7, 0.25);
-    assert_eq!(s.model.n_train, 15_480);
+    assert_eq!(s.model.n_train(), 15_480);
     let predicted = s.model.predict(&s.x_test).unwrap();
     let m = Metrics::compute(s.y_test.as_slice(), predicted.as_slice()).unwrap();
     assert_relative_eq!(m.r2, 0.6070242241, epsilon = 1e-9);
@@ -76,10 +77,10 @@ fn our_quantised_model_keeps_r2_within_0_001() {
     for r in 0..s.x_test.nrows() {
         let inside = (0..8).all(|j| {
             let v = s.x_test[(r, j)];
-            v >= s.model.feature_min[j] && v <= s.model.feature_max[j]
+            v >= s.model.feature_min()[j] && v <= s.model.feature_max()[j]
         });
         if inside {
-            assert!((float[r] - predicted[r]).abs() <= f64::from(q.max_deviation_bound));
+            assert!((float[r] - predicted[r]).abs() <= f64::from(q.max_deviation_bound()));
         }
     }
     // Bias correction: on the training rows, the residual mean is zero.

@@ -131,15 +131,16 @@ fn streaming_equals_in_memory_and_its_metrics_equal_direct_ones() {
         weight: None,
     };
     let table = dataset::load_path(&data, &spec).unwrap();
-    let model = LinearRegression::with_recipe(table.recipe.clone())
+    let model = LinearRegression::new()
+        .recipe(table.recipe.clone())
         .fit(&table.x, &table.y)
         .unwrap();
-    for (got, want) in floats(&j["coefficients"]).iter().zip(&model.coefficients) {
+    for (got, want) in floats(&j["coefficients"]).iter().zip(model.coefficients()) {
         assert_relative_eq!(*got, *want, max_relative = 1e-9);
     }
     assert_relative_eq!(
         j["intercept"].as_f64().unwrap(),
-        model.intercept,
+        model.intercept(),
         max_relative = 1e-9
     );
 

@@ -6,8 +6,9 @@
 //! - [`SufficientStats`] accumulates rows in one pass (batches, numerically stable)
 //!   and [`merge`](SufficientStats::merge)s, so files larger than memory and shards
 //!   computed elsewhere fit exactly.
-//! - [`LinearRegression`] fits a [`Model`] from rows or from statistics; the model
-//!   keeps its [`Diagnostics`], training ranges and feature [`Recipe`].
+//! - [`LinearRegression`] (options through a builder: `LinearRegression::new().fit_intercept(false)`)
+//!   fits a [`Model`] from rows or from statistics; the model keeps its [`Diagnostics`],
+//!   training ranges and feature [`Recipe`], read through accessors.
 //! - [`QuantizedModel`] stores the weights as uint8 codes ([`quant`]) with a
 //!   bias-corrected intercept; [`OriginalScheme`] reproduces the Python original's scheme.
 //! - [`Metrics`]: R², RMSE and MAE as scikit-learn defines them.

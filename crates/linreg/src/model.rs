@@ -15,16 +15,18 @@ use recipe::{BoundRecipe, Recipe};
 /// use nalgebra::{DMatrix, DVector};
 /// let x = DMatrix::from_row_slice(4, 1, &[0.0, 1.0, 2.0, 3.0]);
 /// let y = DVector::from_vec(vec![1.0, 3.0, 5.0, 7.0]);
-/// let model = LinearRegression::default().fit(&x, &y).unwrap();
-/// assert!((model.coefficients[0] - 2.0).abs() < 1e-12);
-/// assert!((model.intercept - 1.0).abs() < 1e-12);
+/// let model = LinearRegression::new().fit(&x, &y).unwrap();
+/// assert!((model.coefficients()[0] - 2.0).abs() < 1e-12);
+/// assert!((model.intercept() - 1.0).abs() < 1e-12);
+/// let origin = LinearRegression::new().fit_intercept(false).fit(&x, &y).unwrap();
+/// assert_eq!(origin.intercept(), 0.0);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LinearRegression {
     /// Fit an intercept (default true); without it the line passes through the origin.
-    pub fit_intercept: bool,
+    fit_intercept: bool,
     /// Names and derivation of the features; `None` names them `x0`, `x1`, … and the target `y`.
-    pub recipe: Option<Recipe>,
+    recipe: Option<Recipe>,
 }
 
 impl Default for LinearRegression {
@@ -37,12 +39,28 @@ impl Default for LinearRegression {
 }
 
 impl LinearRegression {
-    /// An estimator whose model carries `recipe`.
-    pub fn with_recipe(recipe: Recipe) -> Self {
-        Self {
-            recipe: Some(recipe),
-            ..Self::default()
-        }
+    /// The estimator with its defaults: an intercept, features named `x0`, `x1`, ….
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fit an intercept (the default), or pass through the origin (`false`).
+    #[must_use]
+    pub fn fit_intercept(mut self, yes: bool) -> Self {
+        self.fit_intercept = yes;
+        self
+    }
+
+    /// The models carry `recipe`: the features' names and how they come from raw columns.
+    #[must_use]
+    pub fn recipe(mut self, recipe: Recipe) -> Self {
+        self.recipe = Some(recipe);
+        self
+    }
+
+    /// Whether the models have an intercept.
+    pub fn fits_intercept(&self) -> bool {
+        self.fit_intercept
     }
 
     /// Fit on rows of `x` (one row per sample) and targets `y`.
@@ -78,7 +96,7 @@ impl LinearRegression {
     /// let x = DMatrix::from_row_slice(5, 1, &[0.0, 1.0, 2.0, 3.0, 100.0]);
     /// let y = DVector::from_vec(vec![1.0, 3.0, 5.0, 7.0, -1.0]);
     /// let model = LinearRegression::default().fit_rows(&x, &y, &[0, 1, 2, 3]).unwrap();
-    /// assert!((model.coefficients[0] - 2.0).abs() < 1e-12);
+    /// assert!((model.coefficients()[0] - 2.0).abs() < 1e-12);
     /// ```
     pub fn fit_rows(&self, x: &DMatrix<f64>, y: &DVector<f64>, rows: &[usize]) -> Result<Model> {
         self.fit_rows_weighted(x, y, None, rows)
@@ -123,29 +141,30 @@ impl LinearRegression {
     }
 }
 
-/// A fitted linear model: `ŷ = x · coefficients + intercept`.
+/// A fitted linear model: `ŷ = x · coefficients + intercept`. Made by [`LinearRegression`] or
+/// read from a model file (checked on reading); its fields are read through accessors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     /// Feature names and how they come from raw columns.
-    pub recipe: Recipe,
+    recipe: Recipe,
     /// One weight per feature, in recipe order.
-    pub coefficients: Vec<f64>,
+    coefficients: Vec<f64>,
     /// The constant term.
-    pub intercept: f64,
+    intercept: f64,
     /// Training rows (with positive weight).
-    pub n_train: u64,
+    n_train: u64,
     /// Weighted training mean of each feature (for bias correction after quantisation).
-    pub feature_mean: Vec<f64>,
+    feature_mean: Vec<f64>,
     /// Smallest training value of each feature.
-    pub feature_min: Vec<f64>,
+    feature_min: Vec<f64>,
     /// Largest training value of each feature.
-    pub feature_max: Vec<f64>,
+    feature_max: Vec<f64>,
     /// Rank and condition of the solve.
-    pub diagnostics: Diagnostics,
+    diagnostics: Diagnostics,
     /// Whether an intercept was fitted (`false`: the intercept is 0 and stays 0). Written to a
     /// model file only when false, so files of models with an intercept are as before.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
-    pub fit_intercept: bool,
+    fit_intercept: bool,
 }
 
 pub(crate) fn yes() -> bool {
@@ -158,6 +177,51 @@ pub(crate) fn is_true(value: &bool) -> bool {
 }
 
 impl Model {
+    /// Feature names and how they come from raw columns.
+    pub fn recipe(&self) -> &Recipe {
+        &self.recipe
+    }
+
+    /// One weight per feature, in recipe order.
+    pub fn coefficients(&self) -> &[f64] {
+        &self.coefficients
+    }
+
+    /// The constant term (0 for a model without an intercept).
+    pub fn intercept(&self) -> f64 {
+        self.intercept
+    }
+
+    /// Training rows (with positive weight).
+    pub fn n_train(&self) -> u64 {
+        self.n_train
+    }
+
+    /// Weighted training mean of each feature.
+    pub fn feature_mean(&self) -> &[f64] {
+        &self.feature_mean
+    }
+
+    /// Smallest training value of each feature.
+    pub fn feature_min(&self) -> &[f64] {
+        &self.feature_min
+    }
+
+    /// Largest training value of each feature.
+    pub fn feature_max(&self) -> &[f64] {
+        &self.feature_max
+    }
+
+    /// Rank and condition of the solve.
+    pub fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
+    }
+
+    /// Whether an intercept was fitted.
+    pub fn fit_intercept(&self) -> bool {
+        self.fit_intercept
+    }
+
     /// Feature names, in coefficient order.
     pub fn feature_names(&self) -> Vec<String> {
         self.recipe.feature_names()

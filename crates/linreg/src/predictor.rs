@@ -70,11 +70,11 @@ impl Predictor {
     pub fn new(model: AnyModel) -> Self {
         let (weights, intercept, (min, max)) = match &model {
             AnyModel::Float(m) => (
-                m.coefficients.clone(),
-                m.intercept,
-                (m.feature_min.clone(), m.feature_max.clone()),
+                m.coefficients().to_vec(),
+                m.intercept(),
+                (m.feature_min().to_vec(), m.feature_max().to_vec()),
             ),
-            AnyModel::Quantized(q) => (q.coefficients(), q.intercept, q.ranges()),
+            AnyModel::Quantized(q) => (q.coefficients(), q.intercept(), q.ranges()),
         };
         Self {
             model,
@@ -113,8 +113,8 @@ impl Predictor {
     /// Feature names and derivation.
     pub fn recipe(&self) -> &Recipe {
         match &self.model {
-            AnyModel::Float(m) => &m.recipe,
-            AnyModel::Quantized(q) => &q.recipe,
+            AnyModel::Float(m) => m.recipe(),
+            AnyModel::Quantized(q) => q.recipe(),
         }
     }
 

@@ -16,22 +16,47 @@ use recipe::Recipe;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuantizedModel {
     /// Feature names and how they come from raw columns.
-    pub recipe: Recipe,
+    recipe: Recipe,
     /// The weights, one channel.
-    pub weights: quant::QuantizedTensor,
+    weights: quant::QuantizedTensor,
     /// Bias-corrected intercept.
-    pub intercept: f64,
+    intercept: f64,
     /// Training rows of the float model.
-    pub n_train: u64,
+    n_train: u64,
     /// Smallest training value of each feature, rounded down to f32 (ranges only drive warnings).
-    pub feature_min: Vec<f32>,
+    feature_min: Vec<f32>,
     /// Largest training value of each feature, rounded up to f32.
-    pub feature_max: Vec<f32>,
+    feature_max: Vec<f32>,
     /// Analytic worst case of `|ŷ − ŷ_q|` over the box of training feature ranges, rounded up to f32.
-    pub max_deviation_bound: f32,
+    max_deviation_bound: f32,
 }
 
 impl QuantizedModel {
+    /// Feature names and how they come from raw columns.
+    pub fn recipe(&self) -> &Recipe {
+        &self.recipe
+    }
+
+    /// The weights' uint8 codes and their scale and zero point (one channel).
+    pub fn weights(&self) -> &quant::QuantizedTensor {
+        &self.weights
+    }
+
+    /// The bias-corrected intercept.
+    pub fn intercept(&self) -> f64 {
+        self.intercept
+    }
+
+    /// Training rows of the float model.
+    pub fn n_train(&self) -> u64 {
+        self.n_train
+    }
+
+    /// Analytic worst case of `|ŷ − ŷ_q|` over the box of training feature ranges.
+    pub fn max_deviation_bound(&self) -> f32 {
+        self.max_deviation_bound
+    }
+
     /// Quantise a float model's weights and correct its intercept.
     ///
     /// ```
@@ -42,38 +67,38 @@ impl QuantizedModel {
     /// let model = LinearRegression::default().fit(&x, &y).unwrap();
     /// let q = QuantizedModel::quantize(&model).unwrap();
     /// let (a, b) = (model.predict_row(&[1.0, 1.0]), q.predict_row(&[1.0, 1.0]));
-    /// assert!((a - b).abs() <= f64::from(q.max_deviation_bound) + 1e-12);
+    /// assert!((a - b).abs() <= f64::from(q.max_deviation_bound()) + 1e-12);
     /// ```
     pub fn quantize(model: &Model) -> Result<Self> {
-        let weights = quant::encode(&model.coefficients, quant::Scheme::Affine)?;
+        let weights = quant::encode(model.coefficients(), quant::Scheme::Affine)?;
         let decoded: Vec<f64> = weights.decode();
         let error: Vec<f64> = model
-            .coefficients
+            .coefficients()
             .iter()
             .zip(&decoded)
             .map(|(w, q)| w - q)
             .collect();
         // A model through the origin stays there: its intercept is not a parameter to correct.
-        let intercept = if model.fit_intercept {
-            model.intercept + dot(&model.feature_mean, &error)
+        let intercept = if model.fit_intercept() {
+            model.intercept() + dot(model.feature_mean(), &error)
         } else {
             0.0
         };
         // ŷ − ŷ_q = Σ (x_j − x̄_j) e_j: a linear function, extreme at the corners of the box.
         let (mut high, mut low) = (0.0, 0.0);
         for (j, e) in error.iter().enumerate() {
-            let a = (model.feature_min[j] - model.feature_mean[j]) * e;
-            let b = (model.feature_max[j] - model.feature_mean[j]) * e;
+            let a = (model.feature_min()[j] - model.feature_mean()[j]) * e;
+            let b = (model.feature_max()[j] - model.feature_mean()[j]) * e;
             high += a.max(b);
             low += a.min(b);
         }
         Ok(Self {
-            recipe: model.recipe.clone(),
+            recipe: model.recipe().clone(),
             weights,
             intercept,
-            n_train: model.n_train,
-            feature_min: model.feature_min.iter().map(|&v| f32_down(v)).collect(),
-            feature_max: model.feature_max.iter().map(|&v| f32_up(v)).collect(),
+            n_train: model.n_train(),
+            feature_min: model.feature_min().iter().map(|&v| f32_down(v)).collect(),
+            feature_max: model.feature_max().iter().map(|&v| f32_up(v)).collect(),
             max_deviation_bound: f32_up(f64::max(high, -low)),
         })
     }
@@ -153,10 +178,11 @@ pub struct OriginalScheme {
 impl OriginalScheme {
     /// Quantise a float model as the original `quantize.py` does.
     pub fn quantize(model: &Model) -> Self {
+        let intercept = model.intercept();
         let params = model
-            .coefficients
+            .coefficients()
             .iter()
-            .chain(std::iter::once(&model.intercept))
+            .chain(std::iter::once(&intercept))
             .map(|&p| p as f32);
         let (mut codes, mut min, mut scale) = (Vec::new(), Vec::new(), Vec::new());
         for p in params {

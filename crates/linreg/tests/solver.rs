@@ -24,7 +24,7 @@ fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
 
 fn named(p: usize) -> LinearRegression {
     let names: Vec<String> = (0..p).map(|j| format!("f{j}")).collect();
-    LinearRegression::with_recipe(Recipe::identity(&names, "y"))
+    LinearRegression::new().recipe(Recipe::identity(&names, "y"))
 }
 
 prop_compose! {
@@ -106,16 +106,16 @@ proptest! {
     fn agrees_with_svd_least_squares((x, y, _, _) in problem()) {
         let m = LinearRegression::default().fit(&x, &y).unwrap();
         let (coef, intercept) = svd_reference(&x, &y);
-        prop_assert!(agrees(&x, &y, &m.coefficients, &coef, 1e-9), "{:?} vs {:?}", m.coefficients, coef);
-        prop_assert!(intercept_agrees(&x, &y, m.intercept, intercept, &coef, 1e-9), "{} vs {intercept}", m.intercept);
+        prop_assert!(agrees(&x, &y, m.coefficients(), &coef, 1e-9), "{:?} vs {:?}", m.coefficients(), coef);
+        prop_assert!(intercept_agrees(&x, &y, m.intercept(), intercept, &coef, 1e-9), "{} vs {intercept}", m.intercept());
     }
 
     #[test]
     fn noiseless_data_is_recovered((x, _, w, b) in problem()) {
         let y = DVector::from_fn(x.nrows(), |r, _| (0..x.ncols()).map(|c| x[(r, c)] * w[c]).sum::<f64>() + b);
         let m = LinearRegression::default().fit(&x, &y).unwrap();
-        prop_assert!(close(&m.coefficients, &w, 1e-10), "{:?} vs {:?}", m.coefficients, w);
-        prop_assert!(intercept_agrees(&x, &y, m.intercept, b, &w, 1e-10), "{} vs {b}", m.intercept);
+        prop_assert!(close(m.coefficients(), &w, 1e-10), "{:?} vs {:?}", m.coefficients(), w);
+        prop_assert!(intercept_agrees(&x, &y, m.intercept(), b, &w, 1e-10), "{} vs {b}", m.intercept());
     }
 
     #[test]
@@ -130,10 +130,10 @@ proptest! {
         merged.merge(&stats_of(&x, &y, i..j)).unwrap();
         merged.merge(&stats_of(&x, &y, j..n)).unwrap();
         let m = LinearRegression::default().fit_stats(&merged).unwrap();
-        prop_assert!(agrees(&x, &y, &m.coefficients, &whole.coefficients, 1e-12));
-        prop_assert!(intercept_agrees(&x, &y, m.intercept, whole.intercept, &whole.coefficients, 1e-12));
-        prop_assert_eq!(m.feature_min, whole.feature_min);
-        prop_assert_eq!(m.feature_max, whole.feature_max);
+        prop_assert!(agrees(&x, &y, m.coefficients(), whole.coefficients(), 1e-12));
+        prop_assert!(intercept_agrees(&x, &y, m.intercept(), whole.intercept(), whole.coefficients(), 1e-12));
+        prop_assert_eq!(m.feature_min(), whole.feature_min());
+        prop_assert_eq!(m.feature_max(), whole.feature_max());
     }
 
     #[test]
@@ -149,8 +149,8 @@ proptest! {
         let ys = DVector::from_fn(n, |r, _| y[order[r]]);
         let a = LinearRegression::default().fit(&x, &y).unwrap();
         let b = LinearRegression::default().fit(&xs, &ys).unwrap();
-        prop_assert!(agrees(&x, &y, &a.coefficients, &b.coefficients, 1e-12));
-        prop_assert!(intercept_agrees(&x, &y, b.intercept, a.intercept, &a.coefficients, 1e-12));
+        prop_assert!(agrees(&x, &y, a.coefficients(), b.coefficients(), 1e-12));
+        prop_assert!(intercept_agrees(&x, &y, b.intercept(), a.intercept(), a.coefficients(), 1e-12));
     }
 
     #[test]
@@ -161,9 +161,9 @@ proptest! {
         let a = LinearRegression::default().fit(&x, &y).unwrap();
         let b = LinearRegression::default().fit(&shifted, &y).unwrap();
         // The shifted data itself carries only ~1e-10 absolute precision per value.
-        prop_assert!(agrees(&x, &y, &b.coefficients, &a.coefficients, 1e-7), "{:?} vs {:?}", b.coefficients, a.coefficients);
-        let expected = a.intercept - 1e6 * a.coefficients[c];
-        prop_assert!((b.intercept - expected).abs() <= 1e-7 * expected.abs().max(1.0));
+        prop_assert!(agrees(&x, &y, b.coefficients(), a.coefficients(), 1e-7), "{:?} vs {:?}", b.coefficients(), a.coefficients());
+        let expected = a.intercept() - 1e6 * a.coefficients()[c];
+        prop_assert!((b.intercept() - expected).abs() <= 1e-7 * expected.abs().max(1.0));
     }
 }
 
@@ -185,11 +185,11 @@ fn wide_tables_take_the_general_path() {
     let m = LinearRegression::default().fit(&x, &y).unwrap();
     let (coef, intercept) = svd_reference(&x, &y);
     assert!(
-        close(&m.coefficients, &coef, 1e-9),
+        close(m.coefficients(), &coef, 1e-9),
         "{:?} vs {coef:?}",
-        m.coefficients
+        m.coefficients()
     );
-    assert_relative_eq!(m.intercept, intercept, max_relative = 1e-9);
+    assert_relative_eq!(m.intercept(), intercept, max_relative = 1e-9);
 }
 
 #[test]
@@ -227,9 +227,9 @@ fn zero_weight_is_the_fit_without_the_row() {
     let dropped = LinearRegression::default()
         .fit(&x.rows(0, 5).into_owned(), &y.rows(0, 5).into_owned())
         .unwrap();
-    assert_eq!(weighted.coefficients, dropped.coefficients);
-    assert_eq!(weighted.intercept, dropped.intercept);
-    assert_eq!(weighted.n_train, 5);
+    assert_eq!(weighted.coefficients(), dropped.coefficients());
+    assert_eq!(weighted.intercept(), dropped.intercept());
+    assert_eq!(weighted.n_train(), 5);
 }
 
 #[test]
@@ -244,26 +244,28 @@ fn weights_agree_with_repeated_rows() {
     let yr = DVector::from_vec(vec![2.0, 3.5, 3.5, 3.0, 6.0, 6.0, 6.0, 7.0]);
     let repeated = LinearRegression::default().fit(&xr, &yr).unwrap();
     assert_relative_eq!(
-        weighted.coefficients[0],
-        repeated.coefficients[0],
+        weighted.coefficients()[0],
+        repeated.coefficients()[0],
         max_relative = 1e-12
     );
-    assert_relative_eq!(weighted.intercept, repeated.intercept, max_relative = 1e-12);
+    assert_relative_eq!(
+        weighted.intercept(),
+        repeated.intercept(),
+        max_relative = 1e-12
+    );
 }
 
 #[test]
 fn without_intercept_matches_svd_through_the_origin() {
     let x = DMatrix::from_row_slice(4, 2, &[1.0, 0.5, 2.0, 1.0, 3.0, 2.5, 4.0, 1.0]);
     let y = DVector::from_vec(vec![1.0, 2.5, 3.0, 4.5]);
-    let m = LinearRegression {
-        fit_intercept: false,
-        recipe: None,
-    }
-    .fit(&x, &y)
-    .unwrap();
+    let m = LinearRegression::new()
+        .fit_intercept(false)
+        .fit(&x, &y)
+        .unwrap();
     let reference = x.clone().svd(true, true).solve(&y, 1e-14).unwrap();
-    assert!(close(&m.coefficients, reference.as_slice(), 1e-12));
-    assert_eq!(m.intercept, 0.0);
+    assert!(close(m.coefficients(), reference.as_slice(), 1e-12));
+    assert_eq!(m.intercept(), 0.0);
 }
 
 #[test]
@@ -461,16 +463,13 @@ fn damaged_model_files_are_refused() {
 fn files_wider_than_a_fit_makes_are_refused() {
     let p = linreg::MAX_FEATURES + 1;
     let names: Vec<String> = (0..p).map(|j| format!("x{j}")).collect();
-    let mut wide = small_model();
-    wide.recipe = linreg::Recipe::identity(&names, "y");
-    for v in [
-        &mut wide.coefficients,
-        &mut wide.feature_mean,
-        &mut wide.feature_min,
-        &mut wide.feature_max,
-    ] {
-        v.resize(p, 0.5);
+    // Fields are private: the forged file is made through the model's own serde form.
+    let mut forged = serde_json::to_value(small_model()).unwrap();
+    forged["recipe"] = serde_json::to_value(linreg::Recipe::identity(&names, "y")).unwrap();
+    for key in ["coefficients", "feature_mean", "feature_min", "feature_max"] {
+        forged[key] = serde_json::json!(vec![0.5; p]);
     }
+    let wide: Model = serde_json::from_value(forged).unwrap();
     let want = "1001 features are more than the 1000 cali-reg fits (its statistics grow with the square of their number)";
     let err = envelope::decode::<Model>(&envelope::encode(&wide).unwrap()).unwrap_err();
     assert_eq!(err.to_string(), want);
@@ -582,11 +581,15 @@ fn a_predictor_of_either_kind_predicts_as_its_model() {
     assert!(matches!(float.model(), AnyModel::Float(_)));
     assert!(matches!(quant.model(), AnyModel::Quantized(_)));
     assert_eq!((float.kind(), quant.kind()), ("float", "quantised"));
-    let row: Vec<f64> = m.feature_mean.iter().map(|v| v * 1.5 + 0.25).collect();
+    let row: Vec<f64> = m.feature_mean().iter().map(|v| v * 1.5 + 0.25).collect();
     assert_eq!(float.predict_row(&row), m.predict_row(&row));
     assert_eq!(quant.predict_row(&row), q.predict_row(&row));
     // A row far outside every training range: one warning per feature.
-    let far: Vec<f64> = m.feature_max.iter().map(|v| v.abs() * 10.0 + 1.0).collect();
+    let far: Vec<f64> = m
+        .feature_max()
+        .iter()
+        .map(|v| v.abs() * 10.0 + 1.0)
+        .collect();
     let mut outside = vec![0; far.len()];
     float.count_outside(&far, &mut outside);
     float.count_outside(&row, &mut outside);
@@ -600,8 +603,8 @@ fn a_predictor_of_either_kind_predicts_as_its_model() {
     );
     // A statistics file is neither model.
     let stats = linreg::envelope::ShardStats {
-        recipe: m.recipe.clone(),
-        stats: linreg::SufficientStats::new(m.coefficients.len()).unwrap(),
+        recipe: m.recipe().clone(),
+        stats: linreg::SufficientStats::new(m.coefficients().len()).unwrap(),
         fit_intercept: true,
     };
     let err = Predictor::decode(&envelope::encode(&stats).unwrap()).unwrap_err();
@@ -640,7 +643,7 @@ fn bias_correction_leaves_no_mean_residual_on_the_training_rows() {
         "quantised model: {quantised}"
     );
     // Without the correction the rounding shows: the raw intercept leaves a visible offset.
-    let uncorrected = &y - (&x * DVector::from_vec(q.coefficients())).add_scalar(model.intercept);
+    let uncorrected = &y - (&x * DVector::from_vec(q.coefficients())).add_scalar(model.intercept());
     assert!(uncorrected.mean().abs() > 1e-6 * scale);
 }
 
@@ -700,11 +703,11 @@ fn ten_thousand_shards_merge_in_any_order_to_the_same_fit() {
         assert_eq!(merged.rows(), once.rows());
         let got = named(p).fit_stats(merged).unwrap();
         assert!(
-            close(&got.coefficients, &want.coefficients, 1e-12),
+            close(got.coefficients(), want.coefficients(), 1e-12),
             "{:?} vs {:?}",
-            got.coefficients,
-            want.coefficients
+            got.coefficients(),
+            want.coefficients()
         );
-        assert!((got.intercept - want.intercept).abs() <= 1e-12 * want.intercept.abs());
+        assert!((got.intercept() - want.intercept()).abs() <= 1e-12 * want.intercept().abs());
     }
 }

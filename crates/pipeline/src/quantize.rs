@@ -79,18 +79,18 @@ pub fn quantize(dir: &Path) -> Result<Quantized> {
             bytes: &bytes,
         }],
     )?;
-    let params = quantized.weights.params[0];
+    let params = quantized.weights().params[0];
     Ok(Quantized {
         command: "quantize",
         quantized_coefficients: quantized.coefficients(),
-        quantized_intercept: quantized.intercept,
-        codes: quantized.weights.codes.clone(),
+        quantized_intercept: quantized.intercept(),
+        codes: quantized.weights().codes.clone(),
         scale: params.scale,
         zero_point: params.zero_point,
-        max_deviation_bound: quantized.max_deviation_bound,
+        max_deviation_bound: quantized.max_deviation_bound(),
         parameter_bytes: quantized.parameter_bytes(),
-        coefficients: model.coefficients,
-        intercept: model.intercept,
+        coefficients: model.coefficients().to_vec(),
+        intercept: model.intercept(),
         model: path.display().to_string(),
         bytes: bytes.len(),
     })

@@ -32,10 +32,9 @@ pub(crate) fn train(
     dataset::check_split(params.seed, params.test_size)?;
     let gathered = gather(options, located, previous, progress)?;
     let (train, test) = (&gathered.train, &gathered.test);
-    let estimator = LinearRegression {
-        fit_intercept: gathered.fit_intercept,
-        recipe: Some(gathered.recipe.clone()),
-    };
+    let estimator = LinearRegression::new()
+        .fit_intercept(gathered.fit_intercept)
+        .recipe(gathered.recipe.clone());
     let model = estimator.fit_stats(train)?;
     // Nothing held out (--test-size 0, no test file): the figures are in-sample.
     let in_sample = test.rows() == 0
@@ -43,7 +42,7 @@ pub(crate) fn train(
         && params.test_size == 0.0;
     let scored = if in_sample { train } else { test };
     let scores = scores_of(
-        scored.r2_rmse(&model.coefficients, model.intercept),
+        scored.r2_rmse(model.coefficients(), model.intercept()),
         in_sample,
     );
     let mut record = RunRecord::fresh(Parameters {
@@ -52,7 +51,7 @@ pub(crate) fn train(
         split: Some(gathered.split.clone()),
         train_rows: train.rows(),
         test_rows: test.rows(),
-        fit_intercept: model.fit_intercept,
+        fit_intercept: model.fit_intercept(),
         weight: options.data.spec.weight.clone(),
         ..Parameters::default()
     });
@@ -78,16 +77,16 @@ pub(crate) fn train(
         rmse: scores.rmse,
         mae: None,
         in_sample,
-        fit_intercept: model.fit_intercept,
+        fit_intercept: model.fit_intercept(),
         features: model.feature_names(),
         train_rows: train.rows(),
         test_rows: test.rows(),
         seed,
         test_size,
         split: gathered.split.to_string(),
-        condition_number: model.diagnostics.condition_number,
-        coefficients: model.coefficients,
-        intercept: model.intercept,
+        condition_number: model.diagnostics().condition_number,
+        coefficients: model.coefficients().to_vec(),
+        intercept: model.intercept(),
         model: path.display().to_string(),
         bytes: bytes.len(),
     })
@@ -121,7 +120,7 @@ fn gather(
     let mut gathered = match &options.source {
         Source::Statistics(files) => {
             let merged = merge_stats(files)?;
-            if !options.estimator.fit_intercept && merged.fit_intercept {
+            if !options.estimator.fits_intercept() && merged.fit_intercept {
                 return Err(Error::StatsNeedIntercept);
             }
             Gathered {
@@ -182,7 +181,7 @@ fn gather(
                 recipe: pass.recipe,
                 train: pass.train,
                 test: pass.test,
-                fit_intercept: options.estimator.fit_intercept,
+                fit_intercept: options.estimator.fits_intercept(),
             }
         }
     };

@@ -161,7 +161,7 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
         features: Some(prepared.table.feature_names()),
         train_rows: prepared.split.train.len() as u64,
         test_rows: prepared.split.test.len() as u64,
-        fit_intercept: model.fit_intercept,
+        fit_intercept: model.fit_intercept(),
         ..Parameters::default()
     };
     let mut record = RunRecord::fresh(parameters);
@@ -184,7 +184,7 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
         rmse: scores.rmse,
         mae: scores.mae,
         in_sample,
-        fit_intercept: model.fit_intercept,
+        fit_intercept: model.fit_intercept(),
         features: model.feature_names(),
         train_rows: prepared.split.train.len() as u64,
         test_rows: prepared.split.test.len() as u64,
@@ -194,9 +194,9 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
             "permutation split, seed {}, test size {}",
             prepared.params.seed, prepared.params.test_size
         ),
-        condition_number: model.diagnostics.condition_number,
-        coefficients: model.coefficients,
-        intercept: model.intercept,
+        condition_number: model.diagnostics().condition_number,
+        coefficients: model.coefficients().to_vec(),
+        intercept: model.intercept(),
         model: path.display().to_string(),
         bytes: bytes.len(),
     })
@@ -209,10 +209,7 @@ fn fit_and_score(
     estimator: &LinearRegression,
 ) -> Result<(Model, Metrics, bool)> {
     let table = &prepared.table;
-    let estimator = LinearRegression {
-        recipe: Some(table.recipe.clone()),
-        ..estimator.clone()
-    };
+    let estimator = estimator.clone().recipe(table.recipe.clone());
     let in_sample = prepared.split.test.is_empty();
     let held_out = || (!in_sample).then(|| (prepared.test(), prepared.test_weights()));
     let stats_of = |rows: &[usize]| -> Result<SufficientStats> {

@@ -76,10 +76,9 @@ fn fit<'py>(
     let (n, p) = (x.shape()[0], x.shape()[1]);
     let (rows, y) = (layout(&x), vector(&y));
     let w = w.as_ref().map(vector);
-    let estimator = LinearRegression {
-        fit_intercept,
-        recipe: Some(Recipe::identity(&names, "y")),
-    };
+    let estimator = LinearRegression::new()
+        .fit_intercept(fit_intercept)
+        .recipe(Recipe::identity(&names, "y"));
     let model = py
         .detach(|| {
             let mut stats = SufficientStats::new(p)?;
@@ -94,10 +93,10 @@ fn fit<'py>(
 fn fitted<'py>(py: Python<'py>, model: &Model) -> PyResult<Fitted<'py>> {
     let bytes = envelope::encode(model).map_err(value_error)?;
     Ok((
-        model.coefficients.clone(),
-        model.intercept,
+        model.coefficients().to_vec(),
+        model.intercept(),
         PyBytes::new(py, &bytes),
-        model.diagnostics.condition_number,
+        model.diagnostics().condition_number,
     ))
 }
 
@@ -111,7 +110,7 @@ type Described = (String, Vec<f64>, f64, Vec<String>, bool);
 fn describe(data: &[u8]) -> PyResult<Described> {
     let predictor = Predictor::decode(data).map_err(value_error)?;
     let fit_intercept = match predictor.model() {
-        linreg::AnyModel::Float(m) => m.fit_intercept,
+        linreg::AnyModel::Float(m) => m.fit_intercept(),
         linreg::AnyModel::Quantized(_) => true,
     };
     Ok((
@@ -171,7 +170,7 @@ fn quantize<'py>(py: Python<'py>, data: &[u8]) -> PyResult<(Bound<'py, PyBytes>,
     Ok((
         PyBytes::new(py, &bytes),
         quantized.coefficients(),
-        quantized.intercept,
+        quantized.intercept(),
     ))
 }
 
@@ -253,10 +252,9 @@ impl Stats {
 
     /// The fit of these statistics, as [`fit`] returns it.
     fn fit<'py>(&self, py: Python<'py>) -> PyResult<Fitted<'py>> {
-        let estimator = LinearRegression {
-            fit_intercept: self.shard.fit_intercept,
-            recipe: Some(self.shard.recipe.clone()),
-        };
+        let estimator = LinearRegression::new()
+            .fit_intercept(self.shard.fit_intercept)
+            .recipe(self.shard.recipe.clone());
         let model = estimator
             .fit_stats(&self.shard.stats)
             .map_err(value_error)?;

@@ -28,21 +28,21 @@ pub fn run(common: &Common, path: &Path) -> anyhow::Result<()> {
 fn particulars(predictor: &Predictor) -> (u64, Value) {
     match predictor.model() {
         AnyModel::Float(m) => (
-            m.n_train,
+            m.n_train(),
             json!({
-                "rank": m.diagnostics.rank,
-                "condition_number": m.diagnostics.condition_number,
-                "feature_mean": m.feature_mean,
+                "rank": m.diagnostics().rank,
+                "condition_number": m.diagnostics().condition_number,
+                "feature_mean": m.feature_mean(),
             }),
         ),
         AnyModel::Quantized(q) => (
-            q.n_train,
+            q.n_train(),
             json!({
-                "codes": q.weights.codes,
-                "scale": q.weights.params[0].scale,
-                "zero_point": q.weights.params[0].zero_point,
+                "codes": q.weights().codes,
+                "scale": q.weights().params[0].scale,
+                "zero_point": q.weights().params[0].zero_point,
                 "parameter_bytes": q.parameter_bytes(),
-                "max_deviation_bound": q.max_deviation_bound,
+                "max_deviation_bound": q.max_deviation_bound(),
             }),
         ),
     }
@@ -51,7 +51,7 @@ fn particulars(predictor: &Predictor) -> (u64, Value) {
 /// Whether the float model has an intercept (a quantised model keeps the float model's 0).
 fn fits_intercept(predictor: &Predictor) -> bool {
     match predictor.model() {
-        AnyModel::Float(m) => m.fit_intercept,
+        AnyModel::Float(m) => m.fit_intercept(),
         AnyModel::Quantized(_) => true,
     }
 }
@@ -132,16 +132,17 @@ fn as_text(path: &Path, bytes: &[u8], predictor: &Predictor) -> String {
         AnyModel::Float(m) => writeln!(
             out,
             "scaled Gram matrix: rank {}, condition number {:.1}",
-            m.diagnostics.rank, m.diagnostics.condition_number
+            m.diagnostics().rank,
+            m.diagnostics().condition_number
         ),
         AnyModel::Quantized(q) => writeln!(
             out,
             "uint8 codes {:?}, scale {}, zero point {}; {} parameter bytes; worst-case |ŷ − ŷ_q| over the training ranges {:.4}",
-            q.weights.codes,
-            q.weights.params[0].scale,
-            q.weights.params[0].zero_point,
+            q.weights().codes,
+            q.weights().params[0].scale,
+            q.weights().params[0].zero_point,
             q.parameter_bytes(),
-            q.max_deviation_bound
+            q.max_deviation_bound()
         ),
     };
     out

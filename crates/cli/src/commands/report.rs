@@ -78,7 +78,7 @@ fn compute(common: &Common, record: &RunRecord) -> anyhow::Result<Report> {
         record,
         split.is_given(),
     )?;
-    prepared.check_model(&float.recipe)?;
+    prepared.check_model(float.recipe())?;
     output::warnings(
         &prepared
             .other_data_warning(record)
@@ -101,7 +101,7 @@ fn compute(common: &Common, record: &RunRecord) -> anyhow::Result<Report> {
             name: "float, ours",
             file_bytes: file_bytes(LINEAR),
             payload_bytes: Some(envelope::payload(&float)?.len()),
-            parameter_bytes: Some(8 * (float.coefficients.len() + 1)),
+            parameter_bytes: Some(8 * (float.coefficients().len() + 1)),
             metrics: metrics(&pf)?,
         },
         Row {
@@ -123,7 +123,7 @@ fn compute(common: &Common, record: &RunRecord) -> anyhow::Result<Report> {
         .iter()
         .zip(pq.iter())
         .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
-    let bound = quant.max_deviation_bound;
+    let bound = quant.max_deviation_bound();
     let image_bytes = record.image.as_ref().map(|image| image.bytes);
     let markdown = render(&rows, observed, f64::from(bound), image_bytes, &prepared);
     Ok(Report {

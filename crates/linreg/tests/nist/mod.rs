@@ -17,12 +17,15 @@ impl Nist {
         self.x[0].len()
     }
 
-    fn estimator(&self) -> LinearRegression {
+    fn recipe(&self) -> Recipe {
         let names: Vec<String> = (1..=self.p()).map(|k| format!("x{k}")).collect();
-        LinearRegression {
-            fit_intercept: self.intercept,
-            recipe: Some(Recipe::identity(&names, "y")),
-        }
+        Recipe::identity(&names, "y")
+    }
+
+    fn estimator(&self) -> LinearRegression {
+        LinearRegression::new()
+            .fit_intercept(self.intercept)
+            .recipe(self.recipe())
     }
 
     fn in_memory(&self) -> Model {
@@ -55,7 +58,7 @@ impl Nist {
         let mut merged = SufficientStats::new(self.p()).unwrap();
         for w in cuts.windows(2) {
             let shard = ShardStats {
-                recipe: self.estimator().recipe.unwrap(),
+                recipe: self.recipe(),
                 stats: self.stats(w[0]..w[1], 1000),
                 fit_intercept: self.intercept,
             };
@@ -68,14 +71,16 @@ impl Nist {
 
     /// The smallest LRE over the certified parameters.
     fn model_digits(&self, model: &Model) -> f64 {
-        self.digits(model.intercept, &model.coefficients)
+        self.digits(model.intercept(), model.coefficients())
     }
 
     /// LRE of the residual standard deviation and of R² (NIST's R² without an intercept is
     /// the uncentred one, `1 − SSE / Σ y²`), from the statistics of every row.
     fn fit_digits(&self, model: &Model) -> (f64, f64) {
         let stats = self.stats(0..self.y.len(), 1000);
-        let (r2, rmse) = stats.r2_rmse(&model.coefficients, model.intercept).unwrap();
+        let (r2, rmse) = stats
+            .r2_rmse(model.coefficients(), model.intercept())
+            .unwrap();
         let n = self.y.len() as f64;
         let sse = rmse * rmse * n;
         let dof = n - self.certified.len() as f64;
@@ -146,7 +151,7 @@ fn filip_is_fitted_to_seven_digits_from_every_path() {
         let digits = set.model_digits(&model);
         println!(
             "Filip {path}: {digits:.1} digits, condition number {:.2e}",
-            model.diagnostics.condition_number
+            model.diagnostics().condition_number
         );
         assert!(digits >= 7.0, "Filip {path}: only {digits:.1} digits");
     }
