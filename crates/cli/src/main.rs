@@ -10,8 +10,6 @@ mod args;
 mod commands;
 mod output;
 #[cfg(feature = "train")]
-mod plot;
-#[cfg(feature = "train")]
 mod progress;
 
 use std::process::ExitCode;

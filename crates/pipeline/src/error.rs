@@ -241,6 +241,15 @@ pub enum Error {
         /// The table.
         file: String,
     },
+    /// `convert` asked to write something other than Parquet.
+    #[error("{}: convert writes Parquet: name the file *.parquet", path.display())]
+    NotParquet {
+        /// The file named.
+        path: PathBuf,
+    },
+    /// The plot cannot be drawn.
+    #[error("cannot draw predictions.svg: {0}")]
+    Plot(String),
     /// The fitting thread panicked.
     #[error("the fitting thread stopped unexpectedly")]
     Thread,

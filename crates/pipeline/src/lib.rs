@@ -24,30 +24,50 @@
 #![deny(missing_docs)]
 
 pub mod artifacts;
+mod convert;
 mod data;
 mod error;
 mod evaluate;
+mod inspect;
 pub mod pass;
+#[cfg(feature = "report")]
+mod plot;
+mod predict;
 mod prepared;
 mod progress;
 mod quantize;
+#[cfg(feature = "report")]
+mod report;
 mod run_record;
+mod scoring;
 mod shard;
+mod shortest;
 mod split;
 mod streaming;
 mod train;
 
 pub use artifacts::{LINEAR, Lock, PLOT, QUANTIZED, REPORT};
-pub use data::DataOptions;
+#[cfg(feature = "columnar")]
+pub use convert::convert;
+pub use convert::{ConvertOptions, Converted, Scanned, scan};
+pub use data::{DataOptions, Location};
 pub use error::{Error, Result};
 pub use evaluate::{EvaluateOptions, Evaluated, Which, evaluate, load_predictor};
+pub use inspect::{Details, Inspected, inspect};
+pub use predict::{Predicted, SAMPLES, SampleOptions, Sink, predict_samples, predict_table};
 pub use prepared::{Prepared, check_features, sample_rows};
 pub use progress::{Progress, Silent};
 pub use quantize::{Quantized, quantize};
+#[cfg(feature = "report")]
+pub use report::{
+    ModelRow, ORIGINAL_FLOAT, ORIGINAL_QUANT, Published, PublishedModel, Report, ReportOptions,
+    report,
+};
 pub use run_record::{
     ArtifactEntry, DataRecord, FORMAT, Image, NewFile, Parameters, PipelineStage, RecordedMetrics,
     RunRecord, Scores, Sizes, Stage, StampRecord, StreamedSplit, TableRecord, Tool,
 };
+pub use scoring::{Scoring, Unscorable};
 pub use shard::{StatsOptions, StatsWritten, write_stats};
 pub use split::{SplitChoice, SplitParams};
 pub use streaming::{HeldOutRows, held_out};

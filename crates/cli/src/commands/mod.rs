@@ -93,19 +93,5 @@ fn exclusive(dir: &std::path::Path) -> anyhow::Result<Lock> {
 /// `cali-reg locate`: the data file, as every command finds it, and its SHA-256.
 #[cfg(feature = "train")]
 fn locate(common: &crate::args::Common) -> anyhow::Result<()> {
-    let located = common.data().locate()?;
-    let sha256 = dataset::table_sha256(&located.path)?;
-    let path = located.path.display().to_string();
-    if common.json {
-        crate::output::json(&serde_json::json!({
-            "path": path,
-            "found_by": located.origin.label(),
-            "sha256": sha256,
-        }))
-    } else {
-        crate::output::line(format_args!(
-            "{path} ({}), SHA-256 {sha256}",
-            located.origin.label()
-        ))
-    }
+    output::result(&common.data().location()?, common.json)
 }

@@ -2,11 +2,13 @@
 
 use plotters::prelude::*;
 
+use crate::error::{Error, Result};
+
 /// At most this many points per series, evenly spaced over the test rows, to keep the SVG small.
 const MAX_POINTS: usize = 1000;
 
 /// Render the scatter plot as an SVG document.
-pub fn predictions_svg(actual: &[f64], float: &[f64], quantized: &[f64]) -> anyhow::Result<String> {
+pub fn predictions_svg(actual: &[f64], float: &[f64], quantized: &[f64]) -> Result<String> {
     let mut svg = String::new();
     let step = actual.len().div_ceil(MAX_POINTS).max(1);
     let (lo, hi, hidden) = axes(actual, &[float, quantized]);
@@ -89,6 +91,6 @@ fn axes(actual: &[f64], predictions: &[&[f64]]) -> (f64, f64, usize) {
     (lo, hi, hidden)
 }
 
-fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
-    anyhow::anyhow!("cannot draw predictions.svg: {e}")
+fn plot_error<E: std::fmt::Display>(e: E) -> Error {
+    Error::Plot(e.to_string())
 }
