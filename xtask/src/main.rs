@@ -15,6 +15,8 @@ mod loadtest;
 mod pipeline;
 mod runner;
 mod stages;
+#[cfg(test)]
+mod tidy;
 mod venv;
 
 use std::path::{Path, PathBuf};
@@ -305,6 +307,8 @@ mod tests {
             &["--package", "cali-reg-linreg"],
             &["--package", "cali-reg-quant"],
             &["--package", "cali-reg-python"],
+            &["--package", "cali-reg-pipeline"],
+            &["--package", "cali-reg-serve"],
         ] {
             let deps = tree(args);
             assert!(

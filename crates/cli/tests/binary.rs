@@ -317,7 +317,7 @@ fn bad_prediction_input_writes_nothing() {
         ),
         (
             &*raw_rows_with(2, 6, "0"),
-            vec!["new.csv:2: households is 0, but AveRooms divides by it"],
+            vec!["new.csv:2: column households: 0 must be positive (AveRooms divides by it)"],
         ),
         ("", vec!["new.csv"]),
     ];

@@ -88,12 +88,14 @@ pub enum Error {
         cause: serde_json::Error,
     },
     /// A record written by a newer cali-reg.
-    #[error("{}: a record of format {found}, newer than this cali-reg's {}: use a newer cali-reg, or delete it to start afresh", path.display(), crate::run_record::FORMAT)]
+    #[error("{}: a record of format {found}, newer than this cali-reg's {supported}: use a newer cali-reg, or delete it to start afresh", path.display())]
     RecordNewer {
         /// The record.
         path: PathBuf,
         /// Its format.
         found: u32,
+        /// The newest format this cali-reg reads.
+        supported: u32,
     },
     /// A model file that is not the one the record names.
     #[error("{} does not match {} (a run was interrupted, or two ran at once): run `cali-reg train` and `cali-reg quantize` again", path.display(), record.display())]
@@ -206,20 +208,6 @@ pub enum Error {
         /// Its line.
         line: u64,
         /// The prediction.
-        value: f64,
-    },
-    /// A row's derived value that a model cannot take, at its place.
-    #[error("{file}:{line}: {column} is {value}, but {feature} divides by it")]
-    BadDenominator {
-        /// The table.
-        file: String,
-        /// Its line.
-        line: u64,
-        /// The raw column.
-        column: String,
-        /// The feature divided by it.
-        feature: String,
-        /// Its value.
         value: f64,
     },
     /// Any other problem of a row, at its place.

@@ -63,7 +63,7 @@ pub struct EvaluateOptions {
 pub struct Evaluated {
     /// `"evaluate"`.
     pub command: &'static str,
-    /// `float` or `quantized`.
+    /// `float` or `quantised`.
     pub model: &'static str,
     /// The model file.
     pub file: String,
@@ -102,6 +102,26 @@ impl std::fmt::Display for Evaluated {
     }
 }
 
+impl Evaluated {
+    /// The scores of `rows` rows, without the split's particulars.
+    fn of(predictor: &Predictor, file: String, m: &Metrics, rows: usize) -> Self {
+        Self {
+            command: "evaluate",
+            model: predictor.kind(),
+            file,
+            r2: m.r2,
+            rmse: m.rmse,
+            mae: m.mae,
+            test_rows: rows,
+            seed: None,
+            test_size: None,
+            split: None,
+            data: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// Score the chosen model on the rows the last training run held out.
 pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluated> {
     let record = RunRecord::open_or_empty(&options.artifacts)?;
@@ -116,18 +136,9 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluated> {
         let rows = streaming::held_out(&options.data, split, &predictor)?;
         let m = Metrics::compute_weighted(&rows.y, &rows.predicted, rows.w.as_deref())?;
         return Ok(Evaluated {
-            command: "evaluate",
-            model: predictor.kind(),
-            file,
-            r2: m.r2,
-            rmse: m.rmse,
-            mae: m.mae,
-            test_rows: rows.y.len(),
-            seed: None,
-            test_size: None,
             split: Some(split.to_string()),
             data: Some(rows.file),
-            warnings: Vec::new(),
+            ..Evaluated::of(&predictor, file, &m, rows.y.len())
         });
     }
     let params = options.split.resolve(Some(&record));
@@ -142,17 +153,9 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluated> {
         w.as_ref().map(|w| w.as_slice()),
     )?;
     Ok(Evaluated {
-        command: "evaluate",
-        model: predictor.kind(),
-        file,
-        r2: m.r2,
-        rmse: m.rmse,
-        mae: m.mae,
-        test_rows: y.len(),
         seed: Some(params.seed),
         test_size: Some(params.test_size),
-        split: None,
-        data: None,
         warnings: prepared.other_data_warning(&record).into_iter().collect(),
+        ..Evaluated::of(&predictor, file, &m, y.len())
     })
 }

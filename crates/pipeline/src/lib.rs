@@ -5,8 +5,12 @@
 //!   ([`RunRecord::commit`]): readers load only the model files the record names.
 //! - [`artifacts`]: file names, bounded reading, encoding, and the folder's [`Lock`].
 //! - [`train()`] with [`TrainOptions`] gives a [`Trained`] (the same fields from memory,
-//!   streaming and statistics files); [`evaluate()`], [`quantize()`] and [`write_stats`]
-//!   likewise take options and give a result that serialises to the command's `--json`.
+//!   streaming and statistics files); [`evaluate()`], [`quantize()`], [`write_stats`],
+//!   [`predict_table`], [`predict_samples`], `report` (feature `report`), [`inspect()`],
+//!   `convert` (feature `columnar`) and [`scan`] likewise take options and give a result that
+//!   serialises to the command's `--json` and displays as its text.
+//! - [`Scoring`]: the one checked row predictor (usable features, a finite prediction, values
+//!   outside the training ranges counted), for `predict` and the server.
 //! - [`Prepared`]: a table in memory with its permutation split; [`pass::pass`]: one pass of a
 //!   table into sufficient statistics, in bounded memory.
 //!
@@ -45,6 +49,7 @@ mod shortest;
 mod split;
 mod streaming;
 mod train;
+mod training;
 
 pub use artifacts::{LINEAR, Lock, PLOT, QUANTIZED, REPORT};
 #[cfg(feature = "columnar")]
@@ -71,4 +76,5 @@ pub use scoring::{Scoring, Unscorable};
 pub use shard::{StatsOptions, StatsWritten, write_stats};
 pub use split::{SplitChoice, SplitParams};
 pub use streaming::{HeldOutRows, held_out};
-pub use train::{HeldOut, STREAMING_THRESHOLD, Source, TrainOptions, Trained, train};
+pub use train::train;
+pub use training::{HeldOut, STREAMING_THRESHOLD, Source, TrainOptions, Trained};

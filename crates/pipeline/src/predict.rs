@@ -218,13 +218,13 @@ fn at_line(file: &str, line: u64, e: linreg::Error) -> Error {
             feature,
             value,
             ..
-        }) => Error::BadDenominator {
+        }) => Error::Data(dataset::Error::BadDenominator {
             file: file.to_owned(),
             line,
             column,
             feature,
             value,
-        },
+        }),
         cause => Error::AtLine {
             file: file.to_owned(),
             line,

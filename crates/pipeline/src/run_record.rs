@@ -375,6 +375,7 @@ impl RunRecord {
             return Err(Error::RecordNewer {
                 path,
                 found: record.format,
+                supported: FORMAT,
             });
         }
         Ok(Some(record))

@@ -9,15 +9,15 @@ use dataset::{Derivation, Input};
 use linreg::envelope::ShardStats;
 use linreg::{LinearRegression, Predictor, Recipe, SufficientStats};
 
-use crate::artifacts::{self, LINEAR};
+use crate::artifacts;
 use crate::data::DataOptions;
 use crate::error::{Error, Result};
 use crate::pass::pass;
 use crate::progress::Progress;
 use crate::run_record::{
-    DataRecord, NewFile, Parameters, RunRecord, StampRecord, StreamedSplit, TableRecord,
+    DataRecord, Parameters, RunRecord, StampRecord, StreamedSplit, TableRecord,
 };
-use crate::train::{HeldOut, Source, TrainOptions, Trained, scores_of};
+use crate::training::{HeldOut, Source, TrainOptions, Trained, commit_model, scores_of};
 
 /// Train by streaming (or from statistics files). `located` is the data file when the caller
 /// has found it already.
@@ -56,16 +56,7 @@ pub(crate) fn train(
         ..Parameters::default()
     });
     record.metrics.float = scores.rmse.map(|_| scores);
-    let path = options.artifacts.join(LINEAR);
-    let bytes = artifacts::encode(&path, &model)?;
-    record.note_stage("train", start.elapsed().as_secs_f64());
-    record.commit(
-        &options.artifacts,
-        &[NewFile {
-            name: LINEAR,
-            bytes: &bytes,
-        }],
-    )?;
+    let (path, bytes) = commit_model(&options.artifacts, &mut record, &model, start)?;
     let (seed, test_size) = match gathered.split {
         StreamedSplit::Hash { seed, test_size } => (Some(seed), Some(test_size)),
         _ => (None, None),
@@ -87,8 +78,8 @@ pub(crate) fn train(
         condition_number: model.diagnostics().condition_number,
         coefficients: model.coefficients().to_vec(),
         intercept: model.intercept(),
-        model: path.display().to_string(),
-        bytes: bytes.len(),
+        model: path,
+        bytes,
     })
 }
 

@@ -1,135 +1,18 @@
-//! Training: in memory (the permutation split, as scikit-learn's), streaming (one pass, any
-//! size), or from merged statistics files; then the model and the record, committed together.
-//! Every path gives the same [`Trained`].
+//! Training: in memory (the permutation split, as scikit-learn's), or handed to streaming
+//! (one pass, any size, or merged statistics files); then the model and the record, committed
+//! together. Every path gives the same [`Trained`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use linreg::{LinearRegression, Metrics, Model, SufficientStats};
-use serde::Serialize;
 
-use crate::artifacts::{self, LINEAR};
-use crate::data::DataOptions;
 use crate::error::{Error, Result};
 use crate::prepared::Prepared;
 use crate::progress::Progress;
-use crate::run_record::{NewFile, Parameters, RunRecord, Scores, finite};
-use crate::split::SplitParams;
+use crate::run_record::{Parameters, RunRecord, Scores};
 use crate::streaming;
-
-/// Tables above this size (read as numbers: `dataset::columnar::size_in_memory`) are trained by
-/// streaming.
-pub const STREAMING_THRESHOLD: u64 = 256 << 20;
-
-/// How a training run holds rows out.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HeldOut {
-    /// scikit-learn's `train_test_split` (in memory; streaming only with a test share of 0).
-    Permutation,
-    /// Each row by a hash of its index and the seed (one pass, any size).
-    Hash,
-    /// The rows of another table; every row of the data trains.
-    TestFile(PathBuf),
-}
-
-/// Where a training run's rows come from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Source {
-    /// The data table, in memory unless it is larger than [`STREAMING_THRESHOLD`].
-    Table,
-    /// The data table, read in one pass whatever its size.
-    Streaming,
-    /// Statistics files written by `cali-reg stats`, merged exactly.
-    Statistics(Vec<PathBuf>),
-}
-
-/// What a training run does.
-#[derive(Debug, Clone)]
-pub struct TrainOptions {
-    /// The artifacts folder.
-    pub artifacts: PathBuf,
-    /// The data and its columns.
-    pub data: DataOptions,
-    /// Where the rows come from.
-    pub source: Source,
-    /// How rows are held out.
-    pub held_out: HeldOut,
-    /// The split's seed and test share.
-    pub split: SplitParams,
-    /// The estimator (intercept or not).
-    pub estimator: LinearRegression,
-}
-
-/// What a training run gives, whichever path it took: the same keys in JSON, `null` where a
-/// path has no value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Trained {
-    /// `"train"`.
-    pub command: &'static str,
-    /// Whether the rows were streamed (or statistics merged).
-    pub streaming: bool,
-    /// R² of the held-out rows (of the training rows when `in_sample`).
-    pub r2: Option<f64>,
-    /// RMSE likewise.
-    pub rmse: Option<f64>,
-    /// MAE likewise (in memory only: statistics give no absolute errors).
-    pub mae: Option<f64>,
-    /// True when nothing was held out and the training rows were scored.
-    pub in_sample: bool,
-    /// Whether an intercept was fitted.
-    pub fit_intercept: bool,
-    /// The weights.
-    pub coefficients: Vec<f64>,
-    /// The intercept.
-    pub intercept: f64,
-    /// The features, in coefficient order.
-    pub features: Vec<String>,
-    /// Rows trained on.
-    pub train_rows: u64,
-    /// Rows held out.
-    pub test_rows: u64,
-    /// The split's seed (a permutation or hash split).
-    pub seed: Option<u64>,
-    /// The split's test share (a permutation or hash split).
-    pub test_size: Option<f64>,
-    /// How rows were held out, in words.
-    pub split: String,
-    /// The condition number of the scaled normal equations.
-    pub condition_number: f64,
-    /// The model file written.
-    pub model: String,
-    /// Its size.
-    pub bytes: usize,
-}
-
-impl std::fmt::Display for Trained {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.r2, self.rmse) {
-            (r2, Some(rmse)) => {
-                let r2 = r2.unwrap_or(f64::NAN);
-                let sample = if self.in_sample {
-                    " (in-sample: every row trained)"
-                } else {
-                    ""
-                };
-                writeln!(f, "✔ R²: {r2:.4} | RMSE: {rmse:.4}{sample}")?;
-            }
-            _ => writeln!(
-                f,
-                "✔ fitted (no test rows: pass --test-data FILE for metrics)"
-            )?,
-        }
-        if self.streaming {
-            write!(
-                f,
-                "✔ Model saved to {} ({} bytes; streamed {} training and {} test rows)",
-                self.model, self.bytes, self.train_rows, self.test_rows
-            )
-        } else {
-            write!(f, "✔ Model saved to {} ({} bytes)", self.model, self.bytes)
-        }
-    }
-}
+use crate::training::{HeldOut, STREAMING_THRESHOLD, Source, TrainOptions, Trained, commit_model};
 
 /// Train, save the model and commit the record. The caller holds the folder's exclusive lock.
 pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained> {
@@ -167,16 +50,7 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
     let mut record = RunRecord::fresh(parameters);
     record.metrics.float = Some(Scores::of(&metrics, Some(in_sample)));
     let scores = Scores::of(&metrics, None);
-    let path = options.artifacts.join(LINEAR);
-    let bytes = artifacts::encode(&path, &model)?;
-    record.note_stage("train", start.elapsed().as_secs_f64());
-    record.commit(
-        &options.artifacts,
-        &[NewFile {
-            name: LINEAR,
-            bytes: &bytes,
-        }],
-    )?;
+    let (path, bytes) = commit_model(&options.artifacts, &mut record, &model, start)?;
     Ok(Trained {
         command: "train",
         streaming: false,
@@ -197,8 +71,8 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
         condition_number: model.diagnostics().condition_number,
         coefficients: model.coefficients().to_vec(),
         intercept: model.intercept(),
-        model: path.display().to_string(),
-        bytes: bytes.len(),
+        model: path,
+        bytes,
     })
 }
 
@@ -249,13 +123,3 @@ fn fit_and_score(
 /// Training rows from which a second thread shares the fit: below, starting it costs more
 /// than it saves.
 const PARALLEL_ROWS: usize = 1 << 16;
-
-/// R² and RMSE from statistics, as the record and [`Trained`] keep them.
-pub(crate) fn scores_of(r2_rmse: Option<(f64, f64)>, in_sample: bool) -> Scores {
-    Scores {
-        r2: r2_rmse.and_then(|m| finite(m.0)),
-        rmse: r2_rmse.and_then(|m| finite(m.1)),
-        mae: None,
-        in_sample: Some(in_sample),
-    }
-}

@@ -13,7 +13,7 @@ mod report;
 #[cfg(feature = "train")]
 mod scan;
 #[cfg(feature = "serve")]
-pub mod serve;
+mod serve;
 #[cfg(feature = "train")]
 mod stats;
 #[cfg(feature = "train")]

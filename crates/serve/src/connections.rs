@@ -20,8 +20,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
-use crate::output;
-
 /// How connections are kept.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -76,13 +74,14 @@ fn open_count(registry: &Shared) -> usize {
 }
 
 /// Serve `router` on `listener` until `stop` resolves, then let requests in flight finish
-/// within the grace period.
+/// within the grace period; returns how many connections were still open at its end (and
+/// dropped).
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: Limits,
     stop: impl std::future::Future<Output = ()>,
-) {
+) -> usize {
     let clock = Instant::now();
     let registry: Shared = Arc::default();
     let (stopping_tx, stopping_rx) = watch::channel(false);
@@ -116,13 +115,7 @@ pub async fn serve(
     while open_count(&registry) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let left = open_count(&registry);
-    if left > 0 {
-        output::stderr(format_args!(
-            "grace period of {:.1} s over: dropping {left} connection(s) still open",
-            limits.grace.as_secs_f64()
-        ));
-    }
+    open_count(&registry)
 }
 
 /// What a connection task needs besides its socket.

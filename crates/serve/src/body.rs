@@ -49,6 +49,23 @@ macro_rules! refuse_scalars {
     };
 }
 
+/// `DeserializeSeed` for a visitor that is its own seed: `Type => deserialize_method`.
+macro_rules! seeds_itself {
+    ($($name:ident => $method:ident),* $(,)?) => {
+        $(
+            impl<'de> DeserializeSeed<'de> for $name<'_> {
+                type Value = <Self as Visitor<'de>>::Value;
+
+                fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                    d.$method(self)
+                }
+            }
+        )*
+    };
+}
+
+seeds_itself!(Top => deserialize_any, Split => deserialize_map, Rows => deserialize_any, Row => deserialize_any);
+
 /// The keys of one JSON object so far, to refuse one named twice. A set: a body of 10 MiB can
 /// hold an object of 300,000 keys, and comparing each with all before it took minutes.
 #[derive(Default)]
@@ -217,14 +234,6 @@ struct Top<'a> {
     out: &'a mut Decoded,
 }
 
-impl<'de> DeserializeSeed<'de> for Top<'_> {
-    type Value = usize;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
 impl<'de> Visitor<'de> for Top<'_> {
     type Value = usize;
 
@@ -282,14 +291,6 @@ struct Split<'a> {
     out: &'a mut Decoded,
 }
 
-impl<'de> DeserializeSeed<'de> for Split<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
 impl<'de> Visitor<'de> for Split<'_> {
     type Value = ();
 
@@ -339,14 +340,6 @@ struct Rows<'a> {
     out: &'a mut Decoded,
     key: &'static str,
     columnar: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for Rows<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
 }
 
 impl<'de> Visitor<'de> for Rows<'_> {
@@ -416,14 +409,6 @@ struct Row<'a> {
     out: &'a mut Decoded,
     key: &'static str,
     index: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for Row<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
 }
 
 impl<'de> Visitor<'de> for Row<'_> {

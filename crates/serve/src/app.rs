@@ -1,0 +1,303 @@
+//! The scoring service: a loaded model, its routes, and what every request needs.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use linreg::Predictor;
+use pipeline::{RunRecord, Which};
+
+use crate::body::{self, Decoded};
+use crate::csv::from_csv;
+use crate::error::ApiError;
+use crate::metrics::{self, Metrics};
+use crate::rows::predict;
+
+/// Where the served model comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A model file, taken as it is.
+    File(PathBuf),
+    /// An artifacts folder: the model its record names, as `cali-reg predict` loads it.
+    Artifacts(PathBuf, Which),
+}
+
+impl ModelSource {
+    /// The model file's place.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Self::File(path) => path.clone(),
+            Self::Artifacts(dir, which) => dir.join(which.file_name()),
+        }
+    }
+
+    /// The model, and the SHA-256 of its file.
+    pub fn load(&self) -> pipeline::Result<(Predictor, String)> {
+        match self {
+            Self::File(path) => pipeline::artifacts::load_any(path),
+            Self::Artifacts(dir, which) => {
+                let record = RunRecord::open_or_empty(dir)?;
+                let (bytes, path) = record.read_file(dir, which.file_name())?;
+                let predictor = pipeline::artifacts::predictor(&path, &bytes)?;
+                Ok((predictor, dataset::sha256_hex(&bytes)))
+            }
+        }
+    }
+}
+
+/// How requests are taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Largest request body in bytes; larger ones are answered 413.
+    pub max_body: usize,
+    /// Time a client has to send a request's body; later, the answer is 408.
+    pub body_timeout: Duration,
+    /// Where each request's log line goes (`None`: nowhere).
+    pub log: Option<fn(std::fmt::Arguments<'_>)>,
+}
+
+/// The budget of request bodies held at once, in KiB: reading and decoding a body takes its
+/// size from it, so many large requests wait rather than exhaust memory.
+const BODY_BUDGET_KIB: usize = 48 << 10;
+
+/// A loaded model and what every request needs.
+pub struct App {
+    /// The model served; [`reload`](Self::reload) swaps in the file read again, between
+    /// requests.
+    predictor: RwLock<Arc<Predictor>>,
+    source: ModelSource,
+    options: Options,
+    bodies: tokio::sync::Semaphore,
+    metrics: Metrics,
+}
+
+/// The model after a reload: its kind and the SHA-256 of its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    /// `float` or `quantised`.
+    pub kind: &'static str,
+    /// The SHA-256 of the file.
+    pub sha256: String,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("source", &self.source)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Load the model of `source`.
+    pub fn new(source: ModelSource, options: Options) -> pipeline::Result<Arc<Self>> {
+        let (predictor, sha256) = source.load()?;
+        Ok(Arc::new(Self {
+            metrics: Metrics::new(predictor.kind(), &sha256),
+            predictor: RwLock::new(Arc::new(predictor)),
+            source,
+            options,
+            bodies: tokio::sync::Semaphore::new(BODY_BUDGET_KIB),
+        }))
+    }
+
+    /// The model to answer a request with (one request, one model, whatever reloads happen).
+    pub fn current(&self) -> Arc<Predictor> {
+        match self.predictor.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Where the model comes from.
+    pub fn source(&self) -> &ModelSource {
+        &self.source
+    }
+
+    /// Read the model again: a good file replaces the model between requests (those in flight
+    /// finish with the old one); a bad one is refused, and the model served stays.
+    pub fn reload(&self) -> pipeline::Result<Reloaded> {
+        let (predictor, sha256) = self.source.load()?;
+        let kind = predictor.kind();
+        self.metrics.set_model(kind, &sha256);
+        if let Ok(mut current) = self.predictor.write() {
+            *current = Arc::new(predictor);
+        }
+        Ok(Reloaded { kind, sha256 })
+    }
+}
+
+/// The routes of MLflow's scoring protocol and ours, for `app`'s model: mount them in a server
+/// of your own, or serve them with [`crate::connections::serve`].
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/ping", get(ping))
+        .route("/health", get(ping))
+        .route("/version", get(version))
+        .route("/metadata", get(metadata))
+        .route("/metrics", get(metrics))
+        .route("/invocations", post(invocations))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), log))
+        .with_state(app)
+}
+
+async fn log(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let (method, path, start) = (
+        req.method().clone(),
+        req.uri().path().to_owned(),
+        Instant::now(),
+    );
+    let response = next.run(req).await;
+    let seconds = start.elapsed().as_secs_f64();
+    app.metrics
+        .request(&path, response.status().as_u16(), seconds);
+    if let Some(log) = app.options.log {
+        log(format_args!(
+            "{method} {path} {} {:.3} ms",
+            response.status().as_u16(),
+            seconds * 1e3
+        ));
+    }
+    response
+}
+
+async fn ping() -> &'static str {
+    "ok\n"
+}
+
+/// The version as text, as MLflow's `/version` answers its own.
+async fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// The server's metrics, for Prometheus.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        app.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// What `/metadata` answers: the server, the model's kind and features.
+#[derive(serde::Serialize)]
+struct Metadata {
+    name: &'static str,
+    version: &'static str,
+    model: &'static str,
+    features: Vec<String>,
+}
+
+/// What is being served, for people and tools.
+async fn metadata(State(app): State<Arc<App>>) -> Response {
+    let current = app.current();
+    let body = Metadata {
+        name: "cali-reg",
+        version: env!("CARGO_PKG_VERSION"),
+        model: current.kind(),
+        features: current.recipe().feature_names(),
+    };
+    let text = serde_json::to_string(&body).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+        path: req.uri().path().to_owned(),
+    }
+}
+
+async fn invocations(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let max_body = app.options.max_body;
+    // A body of unknown length may be as large as the limit.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(max_body)
+        .min(max_body);
+    let kib = u32::try_from(announced.div_ceil(1024).clamp(1, BODY_BUDGET_KIB)).unwrap_or(1);
+    let _budget = app
+        .bodies
+        .acquire_many(kib)
+        .await
+        .map_err(|_| ApiError::BadRequest(String::from("the server is stopping")))?;
+    let timeout = app.options.body_timeout;
+    let bytes: Bytes = tokio::time::timeout(timeout, axum::body::to_bytes(body, max_body))
+        .await
+        .map_err(|_| ApiError::Timeout {
+            seconds: timeout.as_secs_f64(),
+        })?
+        .map_err(|e| body_error(&e, max_body))?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let table = match mime.as_str() {
+        "application/json" => from_json(&bytes)?,
+        "text/csv" => from_csv(&bytes)?,
+        other => return Err(ApiError::UnsupportedMediaType(other.to_owned())),
+    };
+    let (predictions, warnings, rows_outside) = predict(&app.current(), &table)?;
+    app.metrics.rows(predictions.len() as u64, rows_outside);
+    let answer = Answer {
+        predictions: &predictions,
+        warnings: &warnings,
+    };
+    let body = serde_json::to_string(&answer).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The answer to `/invocations`, written straight from the predictions (no JSON tree).
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    predictions: &'a [f64],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+}
+
+/// Only a body over the limit is 413; a body that cannot be read (a bad chunk, a connection
+/// closed early, conflicting lengths) is 400 and says why.
+fn body_error(e: &axum::Error, max_body: usize) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return ApiError::TooLarge { limit: max_body };
+        }
+        cause = c.source();
+    }
+    ApiError::BadRequest(format!("cannot read the request body: {e}"))
+}
+
+fn from_json(bytes: &[u8]) -> Result<Decoded, ApiError> {
+    body::decode(bytes).map_err(|problem| match problem {
+        body::Problem::Malformed(message) | body::Problem::Schema(message) => {
+            ApiError::BadRequest(message)
+        }
+    })
+}
