@@ -19,7 +19,7 @@ use sha2::Digest;
 
 use crate::error::{Error, Result};
 use crate::input::{Input, MAX_LINE};
-use crate::record::Record;
+use crate::row::Record;
 use std::io::Read;
 
 /// Bytes read at a time, at most.

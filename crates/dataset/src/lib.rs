@@ -65,7 +65,7 @@ mod hash;
 mod input;
 mod io;
 mod line;
-mod record;
+mod row;
 mod source;
 mod split;
 mod table;
@@ -78,7 +78,7 @@ pub use hash::{sha256_files, sha256_hex};
 pub use input::{Input, MAX_LINE};
 pub use io::read_at_most;
 pub use line::{LineProblem, csv_field, fields, first_repeated, header_names, parse_line};
-pub use record::Record;
+pub use row::Record;
 pub use source::{
     ARCHIVE_SHA256, ARCHIVE_URL, CACHE_FILE, DATA_ENV, Located, Locator, Origin, SHA256_ENV, Stamp,
     URL_ENV, default_cache_dir, local_copy, read, table_sha256,

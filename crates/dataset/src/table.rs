@@ -11,7 +11,7 @@ use crate::chunks::{BufferPool, Chunk};
 use crate::columns::same_columns;
 use crate::error::{Error, Result};
 use crate::input::Input;
-use crate::record::Record;
+use crate::row::Record;
 use crate::source::{Located, Origin};
 
 /// Features, target and how they were made.

@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::quantized::QuantizedModel;
-use crate::stats::SufficientStats;
+use crate::sufficient_stats::SufficientStats;
 
 /// The first eight bytes of every file.
 pub const MAGIC: [u8; 8] = *b"CALIREG\0";

@@ -39,7 +39,7 @@ mod model;
 mod normal_equations;
 mod predictor;
 mod quantized;
-mod stats;
+mod sufficient_stats;
 
 pub use error::{Error, Result};
 pub use metrics::Metrics;
@@ -48,4 +48,4 @@ pub use normal_equations::{Diagnostics, MAX_CONDITION};
 pub use predictor::{AnyModel, Predictor, RangeWarning};
 pub use quantized::{OriginalScheme, QuantizedModel};
 pub use recipe::{BoundRecipe, FeatureSpec, MAX_FEATURES, Recipe, TargetSpec};
-pub use stats::SufficientStats;
+pub use sufficient_stats::SufficientStats;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, same_len};
 use crate::normal_equations::{Diagnostics, solve};
-use crate::stats::SufficientStats;
+use crate::sufficient_stats::SufficientStats;
 use recipe::{BoundRecipe, Recipe};
 
 /// Ordinary (optionally weighted) least squares, as scikit-learn's `LinearRegression`.
@@ -285,7 +285,7 @@ pub(crate) fn check_shape(
     let p = recipe.features.len();
     // No fit makes more; and the recipe's own checks (its raw columns, each once) compare
     // features pairwise.
-    crate::stats::check_feature_count(p)?;
+    crate::sufficient_stats::check_feature_count(p)?;
     for (what, got) in [
         ("coefficients", weights.len()),
         ("training minima", min.len()),

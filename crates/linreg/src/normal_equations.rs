@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::double_double::Dd;
 use crate::error::{Error, Result, same_len};
-use crate::stats::SufficientStats;
+use crate::sufficient_stats::SufficientStats;
 
 /// Above this condition number of the scaled Gram matrix, the columns are reported as collinear:
 /// the normal equations would keep fewer than four significant digits.
