@@ -4,9 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, bail};
-use serde_json::json;
 
-use crate::runner::{Runner, update_run_record};
+use crate::runner::{Runner, image_section, update_run_record};
 use crate::stages::{Inputs, Stages, file_sha256};
 use crate::{cargo, write_atomically};
 
@@ -203,8 +202,7 @@ fn record_image(ctx: &Runner, line: &str) -> anyhow::Result<()> {
     let id = parts.next().unwrap_or_default().to_owned();
     let user = parts.next().unwrap_or_default().to_owned();
     println!("  {IMAGE}: {bytes} bytes, user {user}");
-    let record =
-        json!({ "image": IMAGE, "id": id, "bytes": bytes, "user": user, "smoke": line.trim() });
+    let record = image_section(IMAGE, &id, bytes, &user, line.trim());
     write_atomically(
         &ctx.artifact(RECORD),
         (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),

@@ -4,9 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use serde_json::json;
 
-use crate::runner::{Runner, update_run_record};
+use crate::runner::{Runner, stage_section, update_run_record};
 use crate::stages::{Inputs, Outcome, Stages, file_sha256};
 use crate::{cargo, container, project_root};
 
@@ -180,7 +179,7 @@ fn record_timings(ctx: &Runner, stages: &Stages) -> anyhow::Result<()> {
         .timings
         .iter()
         .map(|(name, outcome, seconds)| {
-            let v = json!({ "seconds": seconds, "skipped": *outcome == Outcome::Skipped });
+            let v = stage_section(*seconds, *outcome == Outcome::Skipped);
             ((*name).to_owned(), v)
         })
         .collect();

@@ -47,15 +47,26 @@ impl Runner {
     }
 }
 
-/// Set one top-level section of run.json.
+/// Set one top-level section of the artifacts folder's run.json.
 pub fn update_run_record(
     ctx: &Runner,
     section: &str,
     value: serde_json::Value,
 ) -> anyhow::Result<()> {
-    let path = ctx.artifact("run.json");
+    set_section(&ctx.artifact("run.json"), section, value)
+}
+
+/// Set one top-level section of the record at `path`. The binary reads the record as
+/// `pipeline::RunRecord`; xtask writes its two sections ([`image_section`],
+/// [`stage_section`]) without depending on that library (it builds before anything else), and
+/// a test reads what they write through it.
+pub fn set_section(
+    path: &std::path::Path,
+    section: &str,
+    value: serde_json::Value,
+) -> anyhow::Result<()> {
     // A record that cannot be read is an error, not an empty record to write over it.
-    let mut record: serde_json::Value = match std::fs::read(&path) {
+    let mut record: serde_json::Value = match std::fs::read(path) {
         Ok(b) => {
             serde_json::from_slice(&b).with_context(|| format!("{}: not JSON", path.display()))?
         }
@@ -66,7 +77,53 @@ pub fn update_run_record(
         obj.insert(section.to_owned(), value);
     }
     write_atomically(
-        &path,
+        path,
         (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
     )
+}
+
+/// The record's `image` section: the image built, its id, size, user and smoke run's line.
+pub fn image_section(
+    image: &str,
+    id: &str,
+    bytes: u64,
+    user: &str,
+    smoke: &str,
+) -> serde_json::Value {
+    json!({ "image": image, "id": id, "bytes": bytes, "user": user, "smoke": smoke })
+}
+
+/// One stage's entry of the record's `pipeline` section.
+pub fn stage_section(seconds: f64, skipped: bool) -> serde_json::Value {
+    json!({ "seconds": seconds, "skipped": skipped })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What xtask writes into run.json is what the binary's typed record reads.
+    #[test]
+    fn the_sections_xtask_writes_read_as_the_typed_record() {
+        let dir = std::env::temp_dir().join(format!("cali-reg-runner-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        pipeline::RunRecord::fresh(pipeline::Parameters::default())
+            .save(&dir)
+            .expect("a record");
+        let path = dir.join("run.json");
+        let image = image_section("cali-reg:latest", "sha256:1", 3_672_954, "65534", "line");
+        set_section(&path, "image", image).expect("written");
+        let stages = json!({ "train": stage_section(0.5, true) });
+        set_section(&path, "pipeline", stages).expect("written");
+        let record = pipeline::RunRecord::open(&dir)
+            .expect("read")
+            .expect("there");
+        std::fs::remove_dir_all(&dir).expect("cleaned up");
+        assert_eq!(
+            record.image.map(|i| (i.bytes, i.smoke)),
+            Some((3_672_954, String::from("line")))
+        );
+        let train = record.pipeline.expect("the stages")["train"];
+        assert!(train.skipped && (train.seconds - 0.5).abs() < 1e-12);
+    }
 }
