@@ -174,7 +174,7 @@ pub fn bench(options: &Options) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join("cali-reg-bench"));
     std::fs::create_dir_all(&dir)?;
-    let bin = crate::pipeline::build_binary(&root)?;
+    let bin = crate::pipeline::build_binary(&root, crate::pipeline::Build::Full)?;
     let python = if options.compare_python {
         Some(crate::venv::ensure(&root, "bench-venv", "bench.txt")?)
     } else {

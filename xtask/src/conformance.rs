@@ -42,7 +42,7 @@ fn spawn(command: &mut Command, log: &Path) -> anyhow::Result<Served> {
 pub fn conformance() -> anyhow::Result<()> {
     let root = project_root();
     let python = venv::ensure(&root, "venv-conformance", "conformance.txt")?;
-    let bin = pipeline::build_binary(&root)?;
+    let bin = pipeline::build_binary(&root, pipeline::Build::Full)?;
     let work = root.join("target/conformance");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;

@@ -109,7 +109,10 @@ pub fn run(
     match format {
         Format::Csv => gen_data(rows, features, seed, out)?,
         Format::Parquet => {
-            let bin = crate::pipeline::build_binary(&crate::project_root())?;
+            let bin = crate::pipeline::build_binary(
+                &crate::project_root(),
+                crate::pipeline::Build::Full,
+            )?;
             gen_parquet(&bin, rows, features, seed, out)?;
         }
     }

@@ -117,7 +117,7 @@ pub fn loadtest() -> anyhow::Result<()> {
             model.display()
         );
     }
-    let bin = crate::pipeline::build_binary(&root)?;
+    let bin = crate::pipeline::build_binary(&root, crate::pipeline::Build::Full)?;
     let mut server = Command::new(bin)
         .args(["serve", "--quiet", "--port", "0", "--model"])
         .arg(&model)

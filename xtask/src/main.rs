@@ -150,7 +150,7 @@ fn man() -> anyhow::Result<()> {
     use anyhow::Context;
 
     let root = project_root();
-    let bin = pipeline::build_binary(&root)?;
+    let bin = pipeline::build_binary(&root, pipeline::Build::Full)?;
     let out = std::process::Command::new(&bin)
         .arg("man")
         .output()

@@ -20,6 +20,7 @@ static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(version);
 fn version() -> String {
     let features: Vec<&str> = [
         ("train", cfg!(feature = "train")),
+        ("columnar", cfg!(feature = "columnar")),
         ("serve", cfg!(feature = "serve")),
     ]
     .into_iter()
@@ -138,7 +139,7 @@ pub enum Command {
     },
     /// Write --data (CSV, Parquet, Arrow IPC, a folder or glob of Parquet files) as one Parquet
     /// file, in row groups, in bounded memory
-    #[cfg(feature = "train")]
+    #[cfg(feature = "columnar")]
     Convert {
         /// The Parquet file to write
         #[arg(long, short, value_name = "FILE")]
@@ -177,7 +178,7 @@ pub enum Command {
 }
 
 /// A count that must be at least 1.
-#[cfg(feature = "train")]
+#[cfg(feature = "columnar")]
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err(String::from("must be at least 1")),

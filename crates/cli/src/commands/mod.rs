@@ -1,7 +1,7 @@
 //! One module per subcommand; the three that are a few lines each (`locate`, `completions`,
 //! `man`) are functions here. The artifacts folder is locked here too, for every command at once.
 
-#[cfg(feature = "train")]
+#[cfg(feature = "columnar")]
 mod convert;
 #[cfg(feature = "train")]
 mod evaluate;
@@ -46,7 +46,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             output,
             no_intercept,
         } => stats::run(common, output, !no_intercept),
-        #[cfg(feature = "train")]
+        #[cfg(feature = "columnar")]
         Command::Convert {
             output,
             row_group_rows,
