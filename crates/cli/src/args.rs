@@ -14,7 +14,7 @@ pub struct Cli {
     pub common: Common,
 }
 
-/// `0.1.0 (commit 1a2b3c4d5e6f; features: train, serve)`.
+/// `0.1.0 (commit 1a2b3c4d5e6f; features: train, columnar, serve)`.
 static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(version);
 
 fn version() -> String {

@@ -519,7 +519,9 @@ fn version_completions_and_manual() {
     let version = run.ok(&["--version"]);
     assert!(
         version.starts_with(&format!("cali-reg {} (commit ", env!("CARGO_PKG_VERSION")))
-            && version.trim_end().ends_with("; features: train, serve)"),
+            && version
+                .trim_end()
+                .ends_with("; features: train, columnar, serve)"),
         "{version}"
     );
     for shell in ["bash", "zsh", "fish"] {

@@ -132,7 +132,7 @@ impl Input {
     #[cfg(not(feature = "columnar"))]
     fn columnar(path: &Path, kind: crate::columnar::Kind) -> Result<Self> {
         Err(Error::Invalid(format!(
-            "{}: {} needs the training build of cali-reg (feature `columnar`); this one reads CSV",
+            "{}: {} needs the default build of cali-reg (feature `columnar`); this one reads CSV",
             path.display(),
             kind.label()
         )))
