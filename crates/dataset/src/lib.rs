@@ -88,6 +88,6 @@ pub use split::{
     train_test_split,
 };
 pub use table::{
-    Derivation, MAX_MAGNITUDE, Picked, Spec, Table, check_magnitude, load, load_known, load_path,
-    pick_rows, raw_rows, recipe_for,
+    Derivation, MAX_MAGNITUDE, Picked, Spec, Table, check_magnitude, is_usable, load, load_known,
+    load_path, pick_rows, raw_rows, recipe_for,
 };

@@ -195,8 +195,7 @@ impl Derivation {
         })?;
         let target = self.bound.target(raw).unwrap_or(f64::NAN);
         // One comparison per value on the way; the error is built only when one fails.
-        let usable = |v: f64| v.abs() <= MAX_MAGNITUDE;
-        if !(features.iter().all(|&v| usable(v)) && usable(target)) {
+        if !(features.iter().all(|&v| is_usable(v)) && is_usable(target)) {
             let named = features.iter().zip(&self.feature_names);
             let target_named = std::iter::once((&target, &self.target_name));
             for (&value, name) in named.chain(target_named) {
@@ -221,13 +220,20 @@ impl Derivation {
 /// billions of rows, would overflow the statistics (and no real measurement is that large).
 pub const MAX_MAGNITUDE: f64 = 1e100;
 
+/// Whether a derived feature or target can go into the statistics or a prediction: finite and
+/// within ±[`MAX_MAGNITUDE`]. The one rule every reader of rows and the server apply.
+#[inline]
+pub fn is_usable(value: f64) -> bool {
+    // NaN fails the comparison, infinities exceed the bound.
+    value.abs() <= MAX_MAGNITUDE
+}
+
 /// Refuse a derived feature or target that is not finite, or so large that its square overflows
 /// the statistics; the error names the file, line and feature. Every reader of rows (training,
 /// statistics, evaluation, prediction) applies it.
 #[inline]
 pub fn check_magnitude(file: &str, line: u64, feature: &str, value: f64) -> Result<()> {
-    // NaN fails the comparison, infinities exceed the bound.
-    if value.abs() <= MAX_MAGNITUDE {
+    if is_usable(value) {
         return Ok(());
     }
     Err(Error::NotFiniteDerived {

@@ -84,11 +84,25 @@ pub fn predictor(path: &Path, bytes: &[u8]) -> Result<Predictor> {
     })
 }
 
-/// A model file of either kind, taken as it is (no record vouches for it), with the SHA-256
-/// of its bytes.
-pub fn load_any(path: &Path) -> Result<(Predictor, String)> {
+/// A model ready to predict, the file it was read from and the SHA-256 of its bytes.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The model.
+    pub predictor: Predictor,
+    /// The file read (for a committed model not yet renamed, its pending name).
+    pub path: PathBuf,
+    /// The SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// A model file of either kind, taken as it is (no record vouches for it).
+pub fn load_any(path: &Path) -> Result<Loaded> {
     let bytes = read_bounded(path, "model file")?;
-    Ok((predictor(path, &bytes)?, dataset::sha256_hex(&bytes)))
+    Ok(Loaded {
+        predictor: predictor(path, &bytes)?,
+        path: path.to_path_buf(),
+        sha256: dataset::sha256_hex(&bytes),
+    })
 }
 
 /// The model a folder holds under `name`, of the kind the name says.

@@ -246,10 +246,3 @@ pub enum Error {
 fn with(yes: bool) -> &'static str {
     if yes { "with" } else { "without" }
 }
-
-impl Error {
-    /// Whether the reader of an output went away (`cali-reg … | head -1`): nothing is wrong.
-    pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, Self::Write { cause, .. } if cause.kind() == std::io::ErrorKind::BrokenPipe)
-    }
-}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use linreg::{AnyModel, Metrics, Predictor};
 use serde::Serialize;
 
-use crate::artifacts::{LINEAR, QUANTIZED};
+use crate::artifacts::{LINEAR, Loaded, QUANTIZED};
 use crate::data::DataOptions;
 use crate::error::Result;
 use crate::prepared::Prepared;
@@ -35,14 +35,20 @@ impl Which {
 }
 
 /// The model `which` of the artifacts folder, as its record names it, ready to predict; and
-/// the path it was read from.
+/// the path it was read from. `predict`, `evaluate` and the server load a folder's model
+/// through it.
 pub fn load_predictor(
     artifacts: &std::path::Path,
     record: &RunRecord,
     which: Which,
-) -> Result<(Predictor, PathBuf)> {
-    let (model, path): (AnyModel, PathBuf) = record.load_model(artifacts, which.file_name())?;
-    Ok((Predictor::new(model), path))
+) -> Result<Loaded> {
+    let (bytes, path) = record.read_file(artifacts, which.file_name())?;
+    let model: AnyModel = crate::artifacts::model_of(which.file_name(), &path, &bytes)?;
+    Ok(Loaded {
+        predictor: Predictor::new(model),
+        sha256: dataset::sha256_hex(&bytes),
+        path,
+    })
 }
 
 /// What `evaluate` asks.
@@ -125,7 +131,9 @@ impl Evaluated {
 /// Score the chosen model on the rows the last training run held out.
 pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluated> {
     let record = RunRecord::open_or_empty(&options.artifacts)?;
-    let (predictor, path) = load_predictor(&options.artifacts, &record, options.which)?;
+    let Loaded {
+        predictor, path, ..
+    } = load_predictor(&options.artifacts, &record, options.which)?;
     let file = path.display().to_string();
     let streamed = record
         .parameters

@@ -51,7 +51,7 @@ mod streaming;
 mod train;
 mod training;
 
-pub use artifacts::{LINEAR, Lock, PLOT, QUANTIZED, REPORT};
+pub use artifacts::{LINEAR, Loaded, Lock, PLOT, QUANTIZED, REPORT};
 #[cfg(feature = "columnar")]
 pub use convert::convert;
 pub use convert::{ConvertOptions, Converted, Scanned, scan};

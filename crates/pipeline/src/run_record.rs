@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use linreg::AnyModel;
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::{self, QUANTIZED, is_pending, pending};
@@ -463,13 +462,6 @@ impl RunRecord {
             });
         }
         Ok((bytes, path))
-    }
-
-    /// The model file `name` ([`LINEAR`](crate::LINEAR) or [`QUANTIZED`]) of `dir`, as
-    /// [`read_file`](Self::read_file) finds it, decoded; and the path it was read from.
-    pub fn load_model(&self, dir: &Path, name: &str) -> Result<(AnyModel, PathBuf)> {
-        let (bytes, path) = self.read_file(dir, name)?;
-        Ok((artifacts::model_of(name, &path, &bytes)?, path))
     }
 
     /// The float model of `dir`.

@@ -56,7 +56,7 @@ impl<'a> Scoring<'a> {
     /// The prediction of one row of the model's features, checked.
     pub fn score(&mut self, features: &[f64]) -> Result<f64, Unscorable> {
         for (index, &value) in features.iter().enumerate() {
-            if !value.is_finite() || value.abs() > dataset::MAX_MAGNITUDE {
+            if !dataset::is_usable(value) {
                 return Err(Unscorable::Feature { index, value });
             }
         }

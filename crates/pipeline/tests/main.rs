@@ -66,7 +66,9 @@ fn a_whole_run_through_the_library_equals_scikit_learn() {
     let quantized = pipeline::quantize(&artifacts).unwrap();
     assert_eq!(quantized.codes.len(), 8);
     let record = RunRecord::open(&artifacts).unwrap().unwrap();
-    let (predictor, _) = pipeline::load_predictor(&artifacts, &record, Which::Float).unwrap();
+    let predictor = pipeline::load_predictor(&artifacts, &record, Which::Float)
+        .unwrap()
+        .predictor;
     let samples = SampleOptions {
         data: data(),
         split: SplitChoice::default(),

@@ -38,15 +38,12 @@ impl ModelSource {
         }
     }
 
-    /// The model, and the SHA-256 of its file.
-    pub fn load(&self) -> pipeline::Result<(Predictor, String)> {
+    /// The model, and the file and SHA-256 it was read from.
+    pub fn load(&self) -> pipeline::Result<pipeline::Loaded> {
         match self {
             Self::File(path) => pipeline::artifacts::load_any(path),
             Self::Artifacts(dir, which) => {
-                let record = RunRecord::open_or_empty(dir)?;
-                let (bytes, path) = record.read_file(dir, which.file_name())?;
-                let predictor = pipeline::artifacts::predictor(&path, &bytes)?;
-                Ok((predictor, dataset::sha256_hex(&bytes)))
+                pipeline::load_predictor(dir, &RunRecord::open_or_empty(dir)?, *which)
             }
         }
     }
@@ -99,10 +96,10 @@ impl std::fmt::Debug for App {
 impl App {
     /// Load the model of `source`.
     pub fn new(source: ModelSource, options: Options) -> pipeline::Result<Arc<Self>> {
-        let (predictor, sha256) = source.load()?;
+        let loaded = source.load()?;
         Ok(Arc::new(Self {
-            metrics: Metrics::new(predictor.kind(), &sha256),
-            predictor: RwLock::new(Arc::new(predictor)),
+            metrics: Metrics::new(loaded.predictor.kind(), &loaded.sha256),
+            predictor: RwLock::new(Arc::new(loaded.predictor)),
             source,
             options,
             bodies: tokio::sync::Semaphore::new(BODY_BUDGET_KIB),
@@ -125,7 +122,9 @@ impl App {
     /// Read the model again: a good file replaces the model between requests (those in flight
     /// finish with the old one); a bad one is refused, and the model served stays.
     pub fn reload(&self) -> pipeline::Result<Reloaded> {
-        let (predictor, sha256) = self.source.load()?;
+        let pipeline::Loaded {
+            predictor, sha256, ..
+        } = self.source.load()?;
         let kind = predictor.kind();
         self.metrics.set_model(kind, &sha256);
         if let Ok(mut current) = self.predictor.write() {

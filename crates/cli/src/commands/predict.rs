@@ -6,7 +6,7 @@ use pipeline::{Predicted, RunRecord, Sink};
 
 pub fn run(common: &Common, args: &PredictArgs) -> anyhow::Result<()> {
     let record = RunRecord::open_or_empty(&common.artifacts)?;
-    let (predictor, _) = pipeline::load_predictor(&common.artifacts, &record, common.which())?;
+    let predictor = pipeline::load_predictor(&common.artifacts, &record, common.which())?.predictor;
     let Some(input) = &args.input else {
         let predicted = samples(common, args, &predictor, &record)?;
         output::warnings(&predicted.warnings);
