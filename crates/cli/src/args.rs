@@ -4,9 +4,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::examples;
+
 /// Linear regression on California Housing (or your own table), quantised to uint8.
 #[derive(Debug, Parser)]
-#[command(name = "cali-reg", version = VERSION.as_str(), max_term_width = 100)]
+#[command(
+    name = "cali-reg",
+    version = VERSION.as_str(),
+    max_term_width = 100,
+    after_help = examples::TOP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -116,6 +123,7 @@ impl Common {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = examples::COMPLETIONS)]
     Completions {
         /// The shell
         shell: clap_complete::Shell,
@@ -125,9 +133,11 @@ pub enum Command {
     Man,
     /// Fit on the training split, print test R² and RMSE, save the float model
     #[cfg(feature = "train")]
+    #[command(after_help = examples::TRAIN)]
     Train(TrainArgs),
     /// Write the sufficient statistics of a (shard of a) table, to merge later with `train --from-stats`
     #[cfg(feature = "train")]
+    #[command(after_help = examples::STATS)]
     Stats {
         /// The statistics file to write
         #[arg(long, short, value_name = "FILE")]
@@ -140,6 +150,7 @@ pub enum Command {
     /// Write --data (CSV, Parquet, Arrow IPC, a folder or glob of Parquet files) as one Parquet
     /// file, in row groups, in bounded memory
     #[cfg(feature = "columnar")]
+    #[command(after_help = examples::CONVERT)]
     Convert {
         /// The Parquet file to write
         #[arg(long, short, value_name = "FILE")]
@@ -158,19 +169,25 @@ pub enum Command {
     #[command(hide = true)]
     Locate,
     /// Quantise the float model's weights to uint8 and save the quantised model
+    #[command(after_help = examples::QUANTIZE)]
     Quantize,
     /// Predict the first five test rows, or every row of --input
+    #[command(after_help = examples::PREDICT)]
     Predict(PredictArgs),
     /// R², RMSE and MAE of the model on the test split
     #[cfg(feature = "train")]
+    #[command(after_help = examples::EVALUATE)]
     Evaluate,
     /// Size and accuracy report of all three models (also artifacts/report.md and predictions.svg)
     #[cfg(feature = "train")]
+    #[command(after_help = examples::REPORT)]
     Report,
     /// Serve the model over HTTP with MLflow's scoring protocol
     #[cfg(feature = "serve")]
+    #[command(after_help = examples::SERVE)]
     Serve(ServeArgs),
     /// Show what a model file holds
+    #[command(after_help = examples::INSPECT)]
     Inspect {
         /// The model file
         model: PathBuf,
@@ -300,4 +317,48 @@ pub struct ServeArgs {
     /// closes the one that has been quiet longest
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_connections: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// Every example of every `--help` is a command line this build accepts, and every visible
+    /// subcommand has two or more.
+    #[test]
+    fn each_subcommand_help_ends_with_examples_that_parse() {
+        let cli = Cli::command();
+        let mut commands = vec![&cli];
+        commands.extend(cli.get_subcommands().filter(|c| !c.is_hide_set()));
+        for command in commands {
+            let name = command.get_name();
+            if name == "help" {
+                continue;
+            }
+            let help = command
+                .get_after_help()
+                .unwrap_or_else(|| panic!("`{name} --help` has no examples"))
+                .to_string();
+            let lines: Vec<&str> = help
+                .lines()
+                .skip_while(|line| *line != "Examples:")
+                .skip(1)
+                .collect();
+            assert!(lines.len() >= 2, "`{name} --help`: {lines:?}");
+            for line in lines {
+                // One or more commands joined by `&&`, each up to a comment or a redirection.
+                let line = line.split(" #").next().unwrap_or_default();
+                for example in line.split("&&") {
+                    let example = example.split(" > ").next().unwrap_or_default();
+                    let words: Vec<&str> = example.split_whitespace().collect();
+                    assert_eq!(words.first(), Some(&"cali-reg"), "{name}: {line}");
+                    if let Err(e) = Cli::try_parse_from(&words) {
+                        panic!("`{name} --help`'s example `{example}` does not parse: {e}");
+                    }
+                }
+            }
+        }
+    }
 }

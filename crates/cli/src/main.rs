@@ -8,6 +8,7 @@
 
 mod args;
 mod commands;
+mod examples;
 mod output;
 #[cfg(feature = "train")]
 mod progress;
@@ -17,6 +18,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // No arguments at all: a few lines that say where to start, not every option.
+    if std::env::args_os().len() == 1 {
+        output::stderr(format_args!("{}", examples::SHORT_USAGE));
+        return ExitCode::from(2);
+    }
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

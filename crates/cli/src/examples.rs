@@ -1,0 +1,80 @@
+//! The examples that end each subcommand's `--help` (clap's `after_help`), and the short usage
+//! that `cali-reg` prints when it is given no arguments. A test parses every example line, so
+//! none of them can name an option that does not exist.
+
+/// Printed by `cali-reg` without arguments, instead of the full help.
+pub const SHORT_USAGE: &str = "\
+cali-reg: linear regression on California Housing (or your own table), quantised to uint8
+
+Usage: cali-reg <COMMAND> [OPTIONS]
+
+  cali-reg train      fit the model on the training split and save it in artifacts/
+  cali-reg predict    predict five sample rows, or every row of --input FILE
+  cali-reg serve      serve the model over HTTP (MLflow's scoring protocol)
+
+`cali-reg --help` lists every command and option; `cali-reg help <COMMAND>` explains one.";
+
+pub const TOP: &str = "\
+Examples:
+  cali-reg train && cali-reg quantize && cali-reg predict
+  cali-reg train --data sales.csv --target revenue
+  cali-reg serve --quantized --port 8080";
+
+pub const COMPLETIONS: &str = "\
+Examples:
+  cali-reg completions bash > /etc/bash_completion.d/cali-reg
+  cali-reg completions zsh > ~/.zfunc/_cali-reg";
+
+#[cfg(feature = "train")]
+pub const TRAIN: &str = "\
+Examples:
+  cali-reg train                                   # California Housing, seed 42, 80/20 split
+  cali-reg train --data sales.csv --target revenue --features price,ads
+  cali-reg train --streaming --split hash --data big.parquet --target y";
+
+#[cfg(feature = "train")]
+pub const STATS: &str = "\
+Examples:
+  cali-reg stats --data part-1.csv --target y -o part-1.stats
+  cali-reg train --from-stats part-1.stats part-2.stats --target y --test-data held-out.csv";
+
+#[cfg(feature = "columnar")]
+pub const CONVERT: &str = "\
+Examples:
+  cali-reg convert --data big.csv -o big.parquet
+  cali-reg convert --data shards/ -o all.parquet --row-group-rows 100000";
+
+pub const QUANTIZE: &str = "\
+Examples:
+  cali-reg quantize
+  cali-reg quantize --artifacts runs/today --json";
+
+pub const PREDICT: &str = "\
+Examples:
+  cali-reg predict                                 # the five sample rows of the test split
+  cali-reg predict --input houses.csv -o priced.csv
+  cali-reg predict --quantized --input big.parquet -o predictions.parquet";
+
+#[cfg(feature = "train")]
+pub const EVALUATE: &str = "\
+Examples:
+  cali-reg evaluate
+  cali-reg evaluate --quantized --json";
+
+#[cfg(feature = "train")]
+pub const REPORT: &str = "\
+Examples:
+  cali-reg report                                  # also artifacts/report.md and predictions.svg
+  cali-reg report --json";
+
+#[cfg(feature = "serve")]
+pub const SERVE: &str = "\
+Examples:
+  cali-reg serve                                   # the float model on 127.0.0.1:8080
+  cali-reg serve --quantized --host 0.0.0.0 --port 9000
+  cali-reg serve --model model.msgpack --max-body 1048576 --quiet";
+
+pub const INSPECT: &str = "\
+Examples:
+  cali-reg inspect artifacts/linear_model.msgpack
+  cali-reg inspect artifacts/quant_model.msgpack --json";
