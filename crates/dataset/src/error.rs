@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use crate::cell::CellProblem;
 use crate::line::LineProblem;
 
+/// How to supply NIST StRD's files (the `nist` module), for errors.
+pub const NIST_HINT: &str = "set CALI_REG_NIST to a folder holding NIST StRD's eleven .dat files, \
+     or connect to the network so that they are fetched from NIST into the cache";
 /// How to give the data set by hand, appended to messages about a missing one.
 pub const SUPPLY_HINT: &str = "set CALI_REG_DATA to a local cal_housing.csv (or cal_housing.tgz / cal_housing.data), or pass --data FILE";
 
@@ -223,6 +226,12 @@ pub enum Error {
         url: String,
         /// What went wrong.
         reason: String,
+    },
+    /// The NIST StRD files could not be found, fetched or checked.
+    #[error("the NIST StRD files: {problem}; {NIST_HINT}")]
+    Nist {
+        /// What went wrong, with the address or file.
+        problem: String,
     },
     /// Content whose SHA-256 is not the expected one.
     #[error("{what}: SHA-256 is {actual}, expected {expected}; {SUPPLY_HINT}")]

@@ -65,6 +65,7 @@ mod hash;
 mod input;
 mod io;
 mod line;
+pub mod nist;
 mod row;
 mod source;
 mod split;

@@ -19,7 +19,6 @@ pub const SHA256_ENV: &str = "CALI_REG_DATA_SHA256";
 /// File name of the archive in the cache.
 pub const CACHE_FILE: &str = "cal_housing.tgz";
 /// The archive is about 440 kB; refuse anything absurdly larger.
-#[cfg(feature = "download")]
 const MAX_DOWNLOAD: u64 = 64 << 20;
 
 /// How a data file was found.
@@ -166,40 +165,45 @@ impl Locator {
     }
 
     /// Fetch the archive and check its SHA-256; nothing is written here.
-    #[cfg(feature = "download")]
     fn download(&self) -> Result<Vec<u8>> {
-        let fail = |reason: String| Error::Download {
-            url: self.url.clone(),
-            reason,
-        };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(self.timeout))
-            .build()
-            .into();
-        let mut response = agent
-            .get(&self.url)
-            .call()
-            .map_err(|e| fail(e.to_string()))?;
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_DOWNLOAD)
-            .read_to_vec()
-            .map_err(|e| fail(e.to_string()))?;
+        let bytes =
+            fetch(&self.url, MAX_DOWNLOAD, self.timeout).map_err(|reason| Error::Download {
+                url: self.url.clone(),
+                reason,
+            })?;
         verify(&bytes, &self.sha256, &self.url)?;
         Ok(bytes)
     }
 }
 
+/// GET `url` whole, at most `limit` bytes, within `timeout`; the error is the reason, in words.
+#[cfg(feature = "download")]
+pub(crate) fn fetch(
+    url: &str,
+    limit: u64,
+    timeout: Duration,
+) -> std::result::Result<Vec<u8>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .build()
+        .into();
+    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    response
+        .body_mut()
+        .with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(|e| e.to_string())
+}
+
 /// Without the `download` feature (the inference-only build) nothing is fetched.
 #[cfg(not(feature = "download"))]
-impl Locator {
-    fn download(&self) -> Result<Vec<u8>> {
-        Err(Error::Download {
-            url: self.url.clone(),
-            reason: String::from("this build of cali-reg does not download"),
-        })
-    }
+pub(crate) fn fetch(
+    _url: &str,
+    _limit: u64,
+    _timeout: Duration,
+) -> std::result::Result<Vec<u8>, String> {
+    Err(String::from("this build of cali-reg does not download"))
 }
 
 fn existing(path: &Path, origin: &'static str, how: Origin) -> Result<Located> {
@@ -245,7 +249,7 @@ pub fn table_sha256(path: &Path) -> Result<String> {
     crate::hash::sha256_files(&crate::columnar::files(path)?, &|| false)
 }
 
-fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<()> {
+pub(crate) fn verify(bytes: &[u8], expected: &str, what: &str) -> Result<()> {
     let actual = crate::hash::sha256_hex(bytes);
     if actual.eq_ignore_ascii_case(expected) {
         Ok(())

@@ -4,4 +4,5 @@
 mod bad_input;
 mod california;
 mod download;
+mod nist;
 mod support;

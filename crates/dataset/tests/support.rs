@@ -49,21 +49,27 @@ pub fn scratch_file(name: &str, content: &[u8]) -> (tempfile::TempDir, PathBuf) 
     (dir, path)
 }
 
-/// An HTTP server on 127.0.0.1 that answers every GET with `body`, until dropped.
+/// An HTTP server on 127.0.0.1, until dropped.
 pub struct Server {
+    /// `http://127.0.0.1:PORT/cal_housing.tgz`.
     pub url: String,
+    /// `http://127.0.0.1:PORT/`.
+    pub base: String,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Server {
+    /// Answers every GET with `body`.
     pub fn start(body: Vec<u8>) -> Self {
+        Self::serve(move |_| Some(body.clone()))
+    }
+
+    /// Answers a GET of a path with what `answer` gives for it, 404 for `None`.
+    pub fn serve(answer: impl Fn(&str) -> Option<Vec<u8>> + Send + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!(
-            "http://{}/cal_housing.tgz",
-            listener.local_addr().expect("addr")
-        );
+        let base = format!("http://{}/", listener.local_addr().expect("addr"));
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -72,9 +78,15 @@ impl Server {
                     Ok((mut stream, _)) => {
                         stream.set_nonblocking(false).ok();
                         let mut buf = [0_u8; 4096];
-                        let _ = stream.read(&mut buf);
+                        let n = stream.read(&mut buf).unwrap_or(0);
+                        let request = String::from_utf8_lossy(&buf[..n]);
+                        let path = request.split_whitespace().nth(1).unwrap_or("/");
+                        let (status, body) = match answer(path) {
+                            Some(body) => ("200 OK", body),
+                            None => ("404 Not Found", Vec::new()),
+                        };
                         let head = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            "HTTP/1.1 {status}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                             body.len()
                         );
                         let _ = stream.write_all(head.as_bytes());
@@ -85,7 +97,8 @@ impl Server {
             }
         });
         Self {
-            url,
+            url: format!("{base}cal_housing.tgz"),
+            base,
             stop,
             thread: Some(thread),
         }

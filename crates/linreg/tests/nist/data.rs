@@ -16,13 +16,13 @@ pub struct Nist {
     pub r2: f64,
 }
 
+/// The folder of the eleven files: `CALI_REG_NIST`, else the cache (fetched from NIST the first
+/// time, each file checked against its SHA-256), looked up once per test binary.
 pub fn nist_dir() -> PathBuf {
-    match std::env::var_os("CALI_REG_NIST") {
-        Some(dir) => PathBuf::from(dir),
-        None => panic!(
-            "the NIST StRD files are needed: set CALI_REG_NIST to the folder holding Norris.dat, \
-             Longley.dat, … (in this workspace, ../shared/data/nist)"
-        ),
+    static DIR: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    match DIR.get_or_init(|| dataset::nist::locate().map_err(|e| e.to_string())) {
+        Ok(dir) => dir.clone(),
+        Err(e) => panic!("{e}"),
     }
 }
 
@@ -48,8 +48,13 @@ fn number(token: &str) -> f64 {
 
 pub fn load(name: &str) -> Nist {
     let path = nist_dir().join(format!("{name}.dat"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (is CALI_REG_NIST right?)", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (is {} right?)",
+            path.display(),
+            dataset::nist::NIST_ENV
+        )
+    });
     let lines: Vec<&str> = text.lines().collect();
     let (c0, c1) = lines_of(&text, "Certified Values");
     let (d0, d1) = lines_of(&text, "Data");
