@@ -3,6 +3,7 @@
 
 mod binary;
 mod columnar;
+mod docs;
 mod hostile;
 mod nist;
 #[path = "../../linreg/tests/nist/data.rs"]
