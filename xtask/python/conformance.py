@@ -5,7 +5,7 @@
 
 Both servers get the same requests. For each, the status, the set of JSON keys (of an object
 answer), the error_code and the predictions (to 1e-9 relative) are compared. A difference is
-accepted only where DOCUMENTED names it: the README's table of differences, with the reason.
+accepted only where DOCUMENTED names it: the table of differences in docs/SERVING.md, with the reason.
 """
 import json
 import math
@@ -17,7 +17,7 @@ FEATURES = ["MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOcc
 RAW = ["longitude", "latitude", "housing_median_age", "total_rooms", "total_bedrooms", "population",
        "households", "median_income"]
 
-# Request name -> what differs, on purpose (the README's table).
+# Request name -> what differs, on purpose (docs/SERVING.md's table).
 DOCUMENTED = {
     "instances, bare rows": "rows without column names are taken by position",
     "inputs, bare rows": "rows without column names are taken by position",

@@ -4,7 +4,7 @@
 //! model of the seed split is saved as MLflow saves models, and served by
 //! `mlflow models serve --env-manager local`; `cali-reg serve` serves our model of the same
 //! split; both on loopback. `xtask/python/conformance.py` sends both the same battery and fails
-//! on any difference its table of documented ones (the README's) does not name.
+//! on any difference its table of documented ones (docs/SERVING.md's) does not name.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,7 @@
 //! Tests that keep the tree tidy and the documents true to the code, in the manner of
 //! rust-analyzer's `xtask/src/tidy.rs`: every source file opens with module docs, no module
 //! imports one that imports it back, the libraries' dependencies point one way, and the crates
-//! and dependencies the README and `docs/architecture.md` name are the workspace's.
+//! and dependencies CONTRIBUTING.md and `docs/architecture.md` name are the workspace's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -47,12 +47,17 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 
 /// The names of a manifest's `[dependencies]` (not dev- or build-dependencies).
 fn dependencies(manifest: &Path) -> BTreeSet<String> {
+    dependencies_in(manifest, &["[dependencies]"])
+}
+
+/// The names of the dependencies in the manifest's `tables`.
+fn dependencies_in(manifest: &Path, tables: &[&str]) -> BTreeSet<String> {
     let text = std::fs::read_to_string(manifest).expect("a manifest");
     let mut inside = false;
     let mut names = BTreeSet::new();
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
-            inside = line == "[dependencies]";
+            inside = tables.contains(&line);
             continue;
         }
         if !inside || line.is_empty() || line.starts_with('#') {
@@ -348,9 +353,39 @@ fn the_documents_name_the_workspace_crates_and_their_dependencies() {
         }
     }
     assert!(wrong.is_empty(), "docs/architecture.md: {wrong:#?}");
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
-    let listed: BTreeSet<String> = table_rows(&readme, "| crate | what |")
+    let contributing = std::fs::read_to_string(root.join("CONTRIBUTING.md")).expect("CONTRIBUTING");
+    let listed: BTreeSet<String> = table_rows(&contributing, "| crate | what |")
         .into_keys()
         .collect();
-    assert_eq!(listed, names, "the README's crate table");
+    assert_eq!(listed, names, "CONTRIBUTING.md's crate table");
+}
+
+/// The README's dependency table names every crate the workspace depends on, tests included.
+#[test]
+fn the_readme_names_every_dependency() {
+    let crates = crates();
+    let readme = std::fs::read_to_string(project_root().join("README.md")).expect("README");
+    let named: String = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| crate | used for |"))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.split('|').nth(1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut missing = BTreeSet::new();
+    for dir in crates.values() {
+        let manifest = dir.join("Cargo.toml");
+        for dependency in dependencies_in(&manifest, &["[dependencies]", "[dev-dependencies]"]) {
+            let word = |w: &str| {
+                w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-' && c != '_') == dependency
+            };
+            if !crates.contains_key(&dependency) && !named.split_whitespace().any(word) {
+                missing.insert(dependency);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the README's dependency table leaves out {missing:?}"
+    );
 }

@@ -200,6 +200,9 @@ fn examples_are_read_with_continuations_and_output() {
     assert_eq!(found[0].command, "a \\\n  b");
     assert_eq!(found[0].shown, "out 1\nout 2\n");
     assert_eq!((found[1].line, found[1].command.as_str()), (7, "c &"));
-    assert_eq!((found[2].command.as_str(), found[2].shown.as_str()), ("d '{\n}'", ""));
+    assert_eq!(
+        (found[2].command.as_str(), found[2].shown.as_str()),
+        ("d '{\n}'", "")
+    );
     assert_eq!(port_of("cali-reg serve --port 9000"), 9000);
 }
