@@ -14,14 +14,14 @@ pub const IMAGE: &str = "cali-reg:latest";
 const TARGET: &str = "x86_64-unknown-linux-gnu";
 const RECORD: &str = "image.json";
 
-fn docker() -> Command {
+pub fn docker() -> Command {
     let mut c = Command::new("docker");
     c.env("DOCKER_BUILDKIT", "0");
     c
 }
 
 /// `Ok` when a Docker engine answers, else why not.
-fn engine() -> Result<(), String> {
+pub fn engine() -> Result<(), String> {
     match docker()
         .args(["info", "--format", "{{.ServerVersion}}"])
         .output()

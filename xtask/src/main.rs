@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask pipeline`: train → quantise → predict → container build and smoke run → size report,
 //!   skipping stages whose inputs and outputs are unchanged (as `dvc repro` does).
+//! - `cargo xtask dist`: the release files, each checked.
 //!
 //! It runs `cargo` through `$CARGO` and the built `cali-reg` binary as a process; of the
 //! project's libraries it shares only `dataset`'s atomic writer.
@@ -9,6 +10,7 @@
 mod bench;
 mod conformance;
 mod container;
+mod dist;
 mod gen_data;
 mod http;
 mod loadtest;
@@ -62,6 +64,10 @@ enum Task {
     /// 20,000 one-row and 2,000 thousand-row requests to `cali-reg serve` on loopback, then 16
     /// concurrent 10 MiB bodies (peak RSS, and RSS after 5 s idle)
     Loadtest,
+    /// The release files in target/dist/: the static binary's tarball, the abi3 manylinux
+    /// wheel, the image (`docker save`, when an engine answers) and SHA256SUMS; then each is
+    /// checked as a user would meet it
+    Dist,
     /// Write the manual page, from the binary's own definitions, to target/man/cali-reg.1
     Man,
     /// `cali-reg serve` against a real MLflow scoring server (installed in
@@ -92,6 +98,7 @@ fn main() -> ExitCode {
         } => gen_data::run(rows, features, seed, &output, format),
         Task::Bench(options) => bench::bench(&options),
         Task::Loadtest => loadtest::loadtest(),
+        Task::Dist => dist::dist(),
         Task::Man => man(),
         Task::Conformance => conformance::conformance(),
         Task::Test { args } => test(&args),
