@@ -31,8 +31,7 @@ pub fn dist() -> anyhow::Result<()> {
     let root = project_root();
     let out = root.join("target/dist");
     if out.exists() {
-        std::fs::remove_dir_all(&out)
-            .with_context(|| format!("cannot empty {}", out.display()))?;
+        std::fs::remove_dir_all(&out).with_context(|| format!("cannot empty {}", out.display()))?;
     }
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
 
@@ -94,7 +93,9 @@ fn tempfile_dir(root: &Path) -> anyhow::Result<PathBuf> {
 
 /// The default `cali-reg`, statically linked against glibc, stripped.
 fn build_static(root: &Path) -> anyhow::Result<PathBuf> {
-    println!("dist       cargo build --release -p cli --target {TARGET} (static, default features)");
+    println!(
+        "dist       cargo build --release -p cli --target {TARGET} (static, default features)"
+    );
     venv::run(
         cargo()
             .current_dir(root)
@@ -150,8 +151,12 @@ fn tarball(root: &Path, binary: &Path, version: &str, out: &Path) -> anyhow::Res
             .current_dir(out),
     )
     .context("tar failed")?;
-    venv::run(Command::new("gzip").args(["-n", "-9", "-f"]).arg(out.join(format!("{stem}.tar"))))
-        .context("gzip failed")?;
+    venv::run(
+        Command::new("gzip")
+            .args(["-n", "-9", "-f"])
+            .arg(out.join(format!("{stem}.tar"))),
+    )
+    .context("gzip failed")?;
     std::fs::remove_dir_all(&staging)?;
     Ok(tarball)
 }
@@ -160,11 +165,18 @@ fn tarball(root: &Path, binary: &Path, version: &str, out: &Path) -> anyhow::Res
 fn wheel(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
     let python = venv::ensure(root, "venv-dist", "dist.txt")?;
     let wheels = out.join("wheels");
-    println!("dist       maturin build --release --compatibility manylinux2014 --zig (crates/python)");
+    println!(
+        "dist       maturin build --release --compatibility manylinux2014 --zig (crates/python)"
+    );
     venv::run(
         Command::new(&python)
             .args(["-m", "maturin", "build", "--release", "--quiet"])
-            .args(["--compatibility", "manylinux2014", "--zig", "--manifest-path"])
+            .args([
+                "--compatibility",
+                "manylinux2014",
+                "--zig",
+                "--manifest-path",
+            ])
             .arg(root.join("crates/python/Cargo.toml"))
             .arg("--out")
             .arg(&wheels)
@@ -198,8 +210,13 @@ fn image(version: &str, out: &Path) -> anyhow::Result<PathBuf> {
     let tag = format!("cali-reg:{version}");
     venv::run(container::docker().args(["tag", container::IMAGE, &tag]))?;
     let file = out.join(format!("cali-reg-{version}-image.tar"));
-    venv::run(container::docker().args(["save", "--output"]).arg(&file).arg(&tag))
-        .context("docker save failed")?;
+    venv::run(
+        container::docker()
+            .args(["save", "--output"])
+            .arg(&file)
+            .arg(&tag),
+    )
+    .context("docker save failed")?;
     Ok(file)
 }
 
@@ -210,7 +227,13 @@ fn check_tarball(tarball: &Path, scratch: &Path) -> anyhow::Result<PathBuf> {
     println!("check      the tarball's binary, from an empty folder");
     let unpacked = scratch.join("unpacked");
     std::fs::create_dir_all(&unpacked)?;
-    venv::run(Command::new("tar").arg("-xzf").arg(tarball).arg("-C").arg(&unpacked))?;
+    venv::run(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(tarball)
+            .arg("-C")
+            .arg(&unpacked),
+    )?;
     let folder = unpacked.join(name(tarball).trim_end_matches(".tar.gz"));
     for file in ["cali-reg", "LICENSE", "README.md"] {
         if !folder.join(file).is_file() {
@@ -218,10 +241,16 @@ fn check_tarball(tarball: &Path, scratch: &Path) -> anyhow::Result<PathBuf> {
         }
     }
     let binary = folder.join("cali-reg");
-    let ldd = Command::new("ldd").arg(&binary).output().context("cannot run ldd")?;
+    let ldd = Command::new("ldd")
+        .arg(&binary)
+        .output()
+        .context("cannot run ldd")?;
     let said = String::from_utf8_lossy(&ldd.stdout) + String::from_utf8_lossy(&ldd.stderr);
     if !said.contains("not a dynamic executable") && !said.contains("statically linked") {
-        bail!("the tarball's binary is linked dynamically: {}", said.trim());
+        bail!(
+            "the tarball's binary is linked dynamically: {}",
+            said.trim()
+        );
     }
     let work = scratch.join("empty");
     std::fs::create_dir_all(&work)?;
@@ -233,7 +262,9 @@ fn check_tarball(tarball: &Path, scratch: &Path) -> anyhow::Result<PathBuf> {
                 command.env(key, value);
             }
         }
-        let out = command.output().context("cannot run the tarball's binary")?;
+        let out = command
+            .output()
+            .context("cannot run the tarball's binary")?;
         if !out.status.success() {
             bail!(
                 "`cali-reg {}` from the tarball failed: {}",
@@ -246,7 +277,10 @@ fn check_tarball(tarball: &Path, scratch: &Path) -> anyhow::Result<PathBuf> {
     run(&["train"])?;
     let line = run(&["predict"])?;
     if line.trim() != SAMPLE_LINE {
-        bail!("the tarball's binary printed {:?}, not {SAMPLE_LINE:?}", line.trim());
+        bail!(
+            "the tarball's binary printed {:?}, not {SAMPLE_LINE:?}",
+            line.trim()
+        );
     }
     println!("  {}", line.trim());
     Ok(work.join("artifacts/linear_model.msgpack"))
@@ -302,7 +336,11 @@ fn check_image(image: &Path, version: &str) -> anyhow::Result<()> {
     println!("check      docker load, then docker run");
     let tag = format!("cali-reg:{version}");
     venv::run(container::docker().args(["image", "rm", &tag]))?;
-    venv::run(container::docker().args(["load", "--quiet", "--input"]).arg(image))?;
+    venv::run(
+        container::docker()
+            .args(["load", "--quiet", "--input"])
+            .arg(image),
+    )?;
     let out = container::docker()
         .args(["run", "--rm", "--network", "none", "--read-only", &tag])
         .output()

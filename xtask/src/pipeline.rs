@@ -80,6 +80,15 @@ pub fn build_binary(root: &Path, build: Build) -> anyhow::Result<PathBuf> {
         "build      cargo build --release -p cli {}",
         features.join(" ")
     );
+    // A first build compiles every dependency: say so, and for about how long, before cargo
+    // starts (measured on 2 cores: docs/BENCHMARKS.md).
+    if !root.join("target/release/cali-reg").exists() {
+        let minutes = match build {
+            Build::Full => "6",
+            Build::Csv => "2",
+        };
+        println!("           a first build: about {minutes} minutes on 2 cores, fewer on more");
+    }
     // On a terminal cargo shows what it compiles and how far it is (a cold build takes minutes);
     // in a log, its lines would bury the stages'.
     let quiet = (!std::io::stderr().is_terminal()).then_some("--quiet");
