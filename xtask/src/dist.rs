@@ -335,7 +335,11 @@ print('  import cali_reg: a fit, and', sys.argv[1].rsplit('/', 1)[-1], 'loaded')
 fn check_image(image: &Path, version: &str) -> anyhow::Result<()> {
     println!("check      docker load, then docker run");
     let tag = format!("cali-reg:{version}");
-    venv::run(container::docker().args(["image", "rm", &tag]))?;
+    venv::run(
+        container::docker()
+            .args(["image", "rm", &tag])
+            .stdout(std::process::Stdio::null()),
+    )?;
     venv::run(
         container::docker()
             .args(["load", "--quiet", "--input"])
