@@ -351,7 +351,11 @@ mod tests {
                 // One or more commands joined by `&&`, each up to a comment or a redirection.
                 let line = line.split(" #").next().unwrap_or_default();
                 for example in line.split("&&") {
-                    let example = example.split(" > ").next().unwrap_or_default();
+                    let example = example
+                        .split(['>', '<'])
+                        .next()
+                        .unwrap_or_default()
+                        .trim_end();
                     let words: Vec<&str> = example.split_whitespace().collect();
                     assert_eq!(words.first(), Some(&"cali-reg"), "{name}: {line}");
                     if let Err(e) = Cli::try_parse_from(&words) {

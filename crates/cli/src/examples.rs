@@ -3,6 +3,7 @@
 //! none of them can name an option that does not exist.
 
 /// Printed by `cali-reg` without arguments, instead of the full help.
+#[cfg(feature = "train")]
 pub const SHORT_USAGE: &str = "\
 cali-reg: linear regression on California Housing (or your own table), quantised to uint8
 
@@ -14,10 +15,30 @@ Usage: cali-reg <COMMAND> [OPTIONS]
 
 `cali-reg --help` lists every command and option; `cali-reg help <COMMAND>` explains one.";
 
+/// The inference-only build's (the image's): it loads models, predicts and serves.
+#[cfg(not(feature = "train"))]
+pub const SHORT_USAGE: &str = "\
+cali-reg (inference only): predict with and serve a cali-reg model file
+
+Usage: cali-reg <COMMAND> [OPTIONS]
+
+  cali-reg predict    predict every row of --input FILE
+  cali-reg serve      serve the model over HTTP (MLflow's scoring protocol)
+  cali-reg inspect    show what a model file holds
+
+`cali-reg --help` lists every command and option; `cali-reg help <COMMAND>` explains one.";
+
+#[cfg(feature = "train")]
 pub const TOP: &str = "\
 Examples:
   cali-reg train && cali-reg quantize && cali-reg predict
   cali-reg train --data sales.csv --target revenue
+  cali-reg serve --quantized --port 8080";
+
+#[cfg(not(feature = "train"))]
+pub const TOP: &str = "\
+Examples:
+  cali-reg predict --quantized --input rows.csv -o predictions.csv
   cali-reg serve --quantized --port 8080";
 
 pub const COMPLETIONS: &str = "\
@@ -49,11 +70,19 @@ Examples:
   cali-reg quantize
   cali-reg quantize --artifacts runs/today --json";
 
+#[cfg(feature = "columnar")]
 pub const PREDICT: &str = "\
 Examples:
   cali-reg predict                                 # the five sample rows of the test split
   cali-reg predict --input houses.csv -o priced.csv
   cali-reg predict --quantized --input big.parquet -o predictions.parquet";
+
+/// Without Parquet (and, in the image's build, without the data set's sample rows).
+#[cfg(not(feature = "columnar"))]
+pub const PREDICT: &str = "\
+Examples:
+  cali-reg predict --input houses.csv -o priced.csv
+  cali-reg predict --quantized --input - < houses.csv";
 
 #[cfg(feature = "train")]
 pub const EVALUATE: &str = "\
