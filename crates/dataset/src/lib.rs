@@ -16,6 +16,9 @@
 //!   column-major design matrix; [`Derivation`] applies the recipe to a line for every path.
 //! - [`train_test_split`] returns the very index lists of scikit-learn's
 //!   `train_test_split(..., random_state=seed)`; [`hash_is_test`] is the streaming split.
+//! - [`nist::locate`] finds NIST StRD's linear-regression reference files for the numerics
+//!   tests the same way: `CALI_REG_NIST`, the cache, or NIST's site, each file checked against
+//!   its SHA-256.
 //!
 //! The in-memory load:
 //!
