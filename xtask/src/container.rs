@@ -36,10 +36,10 @@ pub fn engine() -> Result<(), String> {
     }
 }
 
-/// Build the inference-only binary, statically linked, with the size-tuned `dist` profile.
+/// Build the inference-only binary, statically linked, with the size-tuned `image` profile.
 fn build_static(root: &Path) -> anyhow::Result<PathBuf> {
     println!(
-        "container  cargo build --profile dist -p cli --no-default-features --features serve --target {TARGET} (static)"
+        "container  cargo build --profile image -p cli --no-default-features --features serve --target {TARGET} (static)"
     );
     let status = cargo()
         .current_dir(root)
@@ -48,7 +48,7 @@ fn build_static(root: &Path) -> anyhow::Result<PathBuf> {
             "build",
             "--quiet",
             "--profile",
-            "dist",
+            "image",
             "--package",
             "cli",
             "--no-default-features",
@@ -62,7 +62,7 @@ fn build_static(root: &Path) -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("static build failed ({status})");
     }
-    Ok(root.join("target").join(TARGET).join("dist/cali-reg"))
+    Ok(root.join("target").join(TARGET).join("image/cali-reg"))
 }
 
 /// The ID of the image as the engine has it now, if any.
