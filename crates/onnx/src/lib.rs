@@ -1,0 +1,261 @@
+//! `onnx`: cali-reg's linear models as ONNX files that onnxruntime runs in double precision.
+//!
+//! The graph takes `X`, float64 `[N, p]` (the model's features, in order), and gives `Y`,
+//! float64 `[N, 1]`, as skl2onnx shapes a regressor's output:
+//!
+//! - the float model: `Y = MatMul(X, W) + B`, with `W` `[p, 1]` and `B` `[1]` float64;
+//! - the quantised model keeps its uint8 codes: `W = (Cast(C) − Z) · S`, with `C` the uint8
+//!   codes `[p, 1]` and `Z`, `S` the zero point and the scale as float64 (one per channel), so
+//!   the weights are the ones `cali-reg` decodes, exactly, and the rest is as above. ONNX's
+//!   `DequantizeLinear` would give float32 weights, and onnxruntime folds it back to float at
+//!   load time anyway.
+//!
+//! Operator set 13 of the default domain, IR version 8. The model's feature names, and what the
+//! caller adds (the data's SHA-256, test metrics, the version), go to `metadata_props`.
+//!
+//! ```
+//! use linreg::LinearRegression;
+//! use nalgebra::{DMatrix, DVector};
+//! use prost::Message;
+//! let x = DMatrix::from_row_slice(3, 1, &[0.0, 1.0, 2.0]);
+//! let y = DVector::from_vec(vec![1.0, 3.0, 5.0]);
+//! let model = LinearRegression::new().fit(&x, &y).unwrap();
+//! let bytes = onnx::float_model(&model, &[]).encode_to_vec();
+//! let decoded = onnx::proto::ModelProto::decode(bytes.as_slice()).unwrap();
+//! assert_eq!(decoded.graph.unwrap().node.len(), 2);
+//! ```
+
+pub mod proto;
+
+use linreg::{Model, QuantizedModel};
+use proto::{
+    ATTRIBUTE_INT, AttributeProto, DOUBLE, Dimension, DimensionValue, GraphProto, ModelProto,
+    NodeProto, OperatorSetIdProto, StringStringEntryProto, TensorProto, TensorShapeProto,
+    TensorTypeProto, TypeProto, UINT8, ValueInfoProto,
+};
+
+/// The IR version written (ONNX 1.10 and later read it).
+pub const IR_VERSION: i64 = 8;
+/// The default domain's operator set used.
+pub const OPSET: i64 = 13;
+/// The graph's input: the features, float64 `[N, p]`.
+pub const INPUT: &str = "X";
+/// The graph's output: the predictions, float64 `[N, 1]`.
+pub const OUTPUT: &str = "Y";
+
+/// The float model as an ONNX model; `metadata` goes to `metadata_props` after the feature names.
+pub fn float_model(model: &Model, metadata: &[(&str, String)]) -> ModelProto {
+    let p = model.coefficients().len();
+    let graph = GraphProto {
+        node: vec![
+            node("MatMul", &[INPUT, "W"], "P"),
+            node("Add", &["P", "B"], OUTPUT),
+        ],
+        name: String::from("cali-reg"),
+        initializer: vec![
+            doubles("W", vec![dim(p), 1], model.coefficients()),
+            doubles("B", vec![1], &[model.intercept()]),
+        ],
+        input: vec![tensor_value(INPUT, p)],
+        output: vec![tensor_value(OUTPUT, 1)],
+    };
+    wrap(graph, &model.feature_names(), metadata)
+}
+
+/// The quantised model as an ONNX model whose weights are its uint8 codes, decoded in the graph.
+pub fn quantized_model(model: &QuantizedModel, metadata: &[(&str, String)]) -> ModelProto {
+    let tensor = model.weights();
+    let p = tensor.codes.len();
+    // One zero point and scale per channel: a scalar for a per-tensor code, else one per weight.
+    let per_weight = |value: fn(&quant::Params) -> f64| -> Vec<f64> {
+        let channel = p / tensor.params.len().max(1);
+        tensor
+            .params
+            .iter()
+            .flat_map(|params| std::iter::repeat_n(value(params), channel))
+            .collect()
+    };
+    let (zero, scale) = match tensor.params.as_slice() {
+        [one] => (
+            doubles("Z", vec![], &[f64::from(one.zero_point)]),
+            doubles("S", vec![], &[f64::from(one.scale)]),
+        ),
+        _ => (
+            doubles(
+                "Z",
+                vec![dim(p), 1],
+                &per_weight(|c| f64::from(c.zero_point)),
+            ),
+            doubles("S", vec![dim(p), 1], &per_weight(|c| f64::from(c.scale))),
+        ),
+    };
+    let mut cast = node("Cast", &["C"], "D");
+    cast.attribute.push(AttributeProto {
+        name: String::from("to"),
+        i: i64::from(DOUBLE),
+        r#type: ATTRIBUTE_INT,
+    });
+    let graph = GraphProto {
+        node: vec![
+            cast,
+            node("Sub", &["D", "Z"], "E"),
+            node("Mul", &["E", "S"], "W"),
+            node("MatMul", &[INPUT, "W"], "P"),
+            node("Add", &["P", "B"], OUTPUT),
+        ],
+        name: String::from("cali-reg"),
+        initializer: vec![
+            TensorProto {
+                dims: vec![dim(p), 1],
+                data_type: UINT8,
+                name: String::from("C"),
+                raw_data: tensor.codes.clone(),
+            },
+            zero,
+            scale,
+            doubles("B", vec![1], &[model.intercept()]),
+        ],
+        input: vec![tensor_value(INPUT, p)],
+        output: vec![tensor_value(OUTPUT, 1)],
+    };
+    wrap(graph, &model.recipe().feature_names(), metadata)
+}
+
+/// The model around a graph: versions, producer and metadata.
+fn wrap(graph: GraphProto, features: &[String], metadata: &[(&str, String)]) -> ModelProto {
+    let mut props = vec![StringStringEntryProto {
+        key: String::from("feature_names"),
+        value: features.join(","),
+    }];
+    props.extend(metadata.iter().map(|(key, value)| StringStringEntryProto {
+        key: (*key).to_owned(),
+        value: value.clone(),
+    }));
+    ModelProto {
+        ir_version: IR_VERSION,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
+        producer_name: String::from("cali-reg"),
+        producer_version: String::from(env!("CARGO_PKG_VERSION")),
+        doc_string: String::new(),
+        graph: Some(graph),
+        metadata_props: props,
+    }
+}
+
+fn node(op_type: &str, inputs: &[&str], output: &str) -> NodeProto {
+    NodeProto {
+        input: inputs.iter().map(|&i| i.to_owned()).collect(),
+        output: vec![output.to_owned()],
+        op_type: op_type.to_owned(),
+        attribute: Vec::new(),
+    }
+}
+
+/// A float64 constant of shape `dims` (a scalar when empty), little-endian.
+fn doubles(name: &str, dims: Vec<i64>, values: &[f64]) -> TensorProto {
+    TensorProto {
+        dims,
+        data_type: DOUBLE,
+        name: name.to_owned(),
+        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    }
+}
+
+/// A float64 tensor `[N, columns]`, N named at run time.
+fn tensor_value(name: &str, columns: usize) -> ValueInfoProto {
+    let dims = [
+        DimensionValue::DimParam(String::from("N")),
+        DimensionValue::DimValue(dim(columns)),
+    ];
+    ValueInfoProto {
+        name: name.to_owned(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TensorTypeProto {
+                elem_type: DOUBLE,
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .into_iter()
+                        .map(|value| Dimension { value: Some(value) })
+                        .collect(),
+                }),
+            }),
+        }),
+    }
+}
+
+/// A size as ONNX's int64 (a model has at most `linreg::MAX_FEATURES` features).
+fn dim(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use linreg::{LinearRegression, QuantizedModel};
+    use nalgebra::{DMatrix, DVector};
+    use prost::Message;
+
+    use super::*;
+
+    fn fitted() -> Model {
+        let x = DMatrix::from_row_slice(5, 2, &[0.0, 1.0, 1.0, 0.5, 2.0, 2.5, 3.0, 1.0, 4.0, 3.5]);
+        let y = DVector::from_vec(vec![1.0, 2.9, 6.1, 6.8, 10.2]);
+        LinearRegression::new().fit(&x, &y).unwrap()
+    }
+
+    #[test]
+    fn the_float_graph_holds_the_weights_and_the_metadata() {
+        let model = fitted();
+        let bytes = float_model(&model, &[("data_sha256", String::from("ab"))]).encode_to_vec();
+        let decoded = ModelProto::decode(bytes.as_slice()).unwrap();
+        let graph = decoded.graph.unwrap();
+        let w = &graph.initializer[0];
+        assert_eq!(
+            (w.name.as_str(), w.dims.as_slice(), w.data_type),
+            ("W", &[2, 1][..], DOUBLE)
+        );
+        let weights: Vec<f64> = w
+            .raw_data
+            .chunks(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(weights, model.coefficients());
+        let keys: Vec<&str> = decoded
+            .metadata_props
+            .iter()
+            .map(|p| p.key.as_str())
+            .collect();
+        assert_eq!(keys, ["feature_names", "data_sha256"]);
+        assert_eq!(decoded.metadata_props[0].value, "x0,x1");
+    }
+
+    #[test]
+    fn the_quantised_graph_keeps_the_codes_as_uint8() {
+        let quantized = QuantizedModel::quantize(&fitted()).unwrap();
+        let decoded =
+            ModelProto::decode(quantized_model(&quantized, &[]).encode_to_vec().as_slice())
+                .unwrap();
+        let graph = decoded.graph.unwrap();
+        let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+        assert_eq!(ops, ["Cast", "Sub", "Mul", "MatMul", "Add"]);
+        let codes = &graph.initializer[0];
+        assert_eq!(
+            (codes.data_type, codes.raw_data.as_slice()),
+            (UINT8, quantized.weights().codes.as_slice())
+        );
+        // The graph's weights, decoded as it decodes them, are the model's.
+        let (z, s) = (&graph.initializer[1], &graph.initializer[2]);
+        let scalar =
+            |t: &TensorProto| f64::from_le_bytes(t.raw_data.as_slice().try_into().unwrap());
+        let decoded_weights: Vec<f64> = codes
+            .raw_data
+            .iter()
+            .map(|&c| (f64::from(c) - scalar(z)) * scalar(s))
+            .collect();
+        assert_eq!(decoded_weights, quantized.coefficients());
+    }
+}
