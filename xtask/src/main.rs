@@ -313,6 +313,7 @@ mod tests {
             &image[..],
             &["--package", "cali-reg-linreg"],
             &["--package", "cali-reg-quant"],
+            &["--package", "cali-reg-onnx"],
             &["--package", "cali-reg-python"],
             &["--package", "cali-reg-pipeline"],
             &["--package", "cali-reg-serve"],

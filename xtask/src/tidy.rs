@@ -284,7 +284,9 @@ fn the_cycle_finder_finds_a_cycle() {
 fn libraries_depend_on_neither_the_binary_nor_clap_nor_each_other_backwards() {
     let crates = crates();
     let deps = |name: &str| dependencies(&crates[name].join("Cargo.toml"));
-    for library in ["quant", "recipe", "linreg", "dataset", "pipeline", "serve"] {
+    for library in [
+        "quant", "recipe", "linreg", "onnx", "dataset", "pipeline", "serve",
+    ] {
         let d = deps(library);
         assert!(
             !d.contains("clap") && !d.contains("cli") && !d.contains("anyhow"),
@@ -294,6 +296,7 @@ fn libraries_depend_on_neither_the_binary_nor_clap_nor_each_other_backwards() {
     for (library, never) in [
         ("quant", ["linreg", "polars", "dataset"]),
         ("linreg", ["polars", "dataset", "pipeline"]),
+        ("onnx", ["polars", "dataset", "pipeline"]),
         ("dataset", ["linreg", "pipeline", "serve"]),
         ("pipeline", ["serve", "polars", "cli"]),
     ] {

@@ -186,6 +186,10 @@ pub enum Command {
     #[cfg(feature = "serve")]
     #[command(after_help = examples::SERVE)]
     Serve(ServeArgs),
+    /// Write the model as a file other tools run: ONNX (float64), for onnxruntime
+    #[cfg(feature = "train")]
+    #[command(after_help = examples::EXPORT)]
+    Export(ExportArgs),
     /// Show what a model file holds
     #[command(after_help = examples::INSPECT)]
     Inspect {
@@ -284,6 +288,27 @@ pub struct PredictArgs {
     #[cfg(feature = "train")]
     #[arg(long, value_name = "FILE", conflicts_with = "input")]
     pub save_samples: Option<PathBuf>,
+}
+
+/// `export`'s own options.
+#[cfg(feature = "train")]
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The format to write
+    #[arg(long, value_enum, default_value_t = ExportFormat::Onnx)]
+    pub format: ExportFormat,
+    /// The file to write
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// What `export` writes.
+#[cfg(feature = "train")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// ONNX: input X float64 [N, p], output Y float64 [N, 1]; the quantised model keeps its
+    /// uint8 codes
+    Onnx,
 }
 
 /// `serve`'s own options.

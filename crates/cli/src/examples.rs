@@ -103,6 +103,12 @@ Examples:
   cali-reg serve --quantized --host 0.0.0.0 --port 9000
   cali-reg serve --model model.msgpack --max-body 1048576 --quiet";
 
+#[cfg(feature = "train")]
+pub const EXPORT: &str = "\
+Examples:
+  cali-reg export -o model.onnx
+  cali-reg export --quantized -o model.quant.onnx";
+
 pub const INSPECT: &str = "\
 Examples:
   cali-reg inspect artifacts/linear_model.msgpack

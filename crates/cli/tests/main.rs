@@ -4,6 +4,7 @@
 mod binary;
 mod columnar;
 mod docs;
+mod export;
 mod hostile;
 mod nist;
 #[path = "../../linreg/tests/nist/data.rs"]

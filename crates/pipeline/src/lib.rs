@@ -32,6 +32,7 @@ mod convert;
 mod data;
 mod error;
 mod evaluate;
+mod export;
 mod inspect;
 pub mod pass;
 #[cfg(feature = "report")]
@@ -58,6 +59,7 @@ pub use convert::{ConvertOptions, Converted, Scanned, scan};
 pub use data::{DataOptions, Location};
 pub use error::{Error, Result};
 pub use evaluate::{EvaluateOptions, Evaluated, Which, evaluate, load_predictor};
+pub use export::{ExportOptions, Exported, export};
 pub use inspect::{Details, Inspected, inspect};
 pub use predict::{Predicted, SAMPLES, SampleOptions, Sink, predict_samples, predict_table};
 pub use prepared::{Prepared, check_features, sample_rows};

@@ -5,6 +5,8 @@
 mod convert;
 #[cfg(feature = "train")]
 mod evaluate;
+#[cfg(feature = "train")]
+mod export;
 mod inspect;
 mod predict;
 mod quantize;
@@ -36,6 +38,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         #[cfg(feature = "train")]
         Command::Evaluate => Lock::shared(&common.artifacts),
         Command::Predict(_) => Lock::shared(&common.artifacts),
+        #[cfg(feature = "train")]
+        Command::Export(_) => Lock::shared(&common.artifacts),
         _ => None,
     };
     match &cli.command {
@@ -63,6 +67,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Report => report::run(common),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(common, args),
+        #[cfg(feature = "train")]
+        Command::Export(args) => export::run(common, args),
         Command::Inspect { model } => inspect::run(common, model),
         Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -1,0 +1,167 @@
+//! `cali-reg export`: the ONNX files, checked by ONNX's own checker and run by onnxruntime
+//! against `cali-reg predict` on every row of California (the test split among them).
+
+use std::path::Path;
+
+use crate::support::{Run, python};
+
+/// California's features from its raw columns, as the model's recipe derives them (IEEE
+/// division, as in Rust), written as Parquet with the features' names.
+const DERIVE: &str = r#"
+import sys, pyarrow as pa, pyarrow.parquet as pq
+raw = pq.read_table(sys.argv[1])
+c = lambda name: raw.column(name).to_numpy()
+features = {
+    "MedInc": c("median_income"), "HouseAge": c("housing_median_age"),
+    "AveRooms": c("total_rooms") / c("households"), "AveBedrms": c("total_bedrooms") / c("households"),
+    "Population": c("population"), "AveOccup": c("population") / c("households"),
+    "Latitude": c("latitude"), "Longitude": c("longitude"),
+}
+pq.write_table(pa.table(features), sys.argv[2])
+"#;
+
+/// Check both exported files with `onnx.checker.check_model(full_check=True)`, run them with
+/// onnxruntime on the features of every row, and compare with `cali-reg predict` (float and
+/// `--quantized`) to 1e-12; print what the files say of themselves.
+const SCRIPT: &str = r#"
+import sys, json
+import numpy as np, onnx, onnxruntime as ort, pyarrow.parquet as pq
+features_file, float_onnx, quant_onnx, float_pred, quant_pred = sys.argv[1:6]
+table = pq.read_table(features_file)
+out = {}
+for name, path, expected in [("float", float_onnx, float_pred), ("quantized", quant_onnx, quant_pred)]:
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    meta = {p.key: p.value for p in model.metadata_props}
+    names = meta["feature_names"].split(",")
+    x = np.column_stack([table.column(n).to_numpy() for n in names]).astype(np.float64)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    (y,) = session.run(None, {"X": x})
+    ours = pq.read_table(expected).column("prediction").to_numpy()
+    assert y.dtype == np.float64 and y.shape == (len(ours), 1), (y.dtype, y.shape)
+    error = float(np.max(np.abs(y[:, 0] - ours) / np.maximum(1.0, np.abs(ours))))
+    assert error <= 1e-12, (name, error)
+    inputs = session.get_inputs()[0]
+    out[name] = {"rows": len(ours), "error": error, "input": [inputs.name, inputs.type, inputs.shape],
+                 "ops": [n.op_type for n in model.graph.node], "meta": meta,
+                 "initializers": {i.name: onnx.TensorProto.DataType.Name(i.data_type) for i in model.graph.initializer}}
+print(json.dumps(out))
+"#;
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn onnx_files_pass_the_checker_and_onnxruntime_predicts_ours() {
+    let run = Run::new().trained();
+    run.ok(&["report"]); // the quantised model's test metrics, for its metadata
+    let dir = run.dir.path();
+    let (raw, features) = (dir.join("raw.parquet"), dir.join("features.parquet"));
+    run.ok(&["convert", "-o", path(&raw)]);
+    let derived = std::process::Command::new(python())
+        .args(["-c", DERIVE])
+        .args([&raw, &features])
+        .output()
+        .unwrap();
+    assert!(
+        derived.status.success(),
+        "{}",
+        String::from_utf8_lossy(&derived.stderr)
+    );
+    let (float_onnx, quant_onnx) = (dir.join("model.onnx"), dir.join("model.quant.onnx"));
+    let exported = run.json(&["export", "-o", path(&float_onnx)]);
+    let quant_exported = run.json(&["export", "--quantized", "-o", path(&quant_onnx)]);
+    let (float_pred, quant_pred) = (dir.join("float.parquet"), dir.join("quant.parquet"));
+    run.ok(&[
+        "predict",
+        "--input",
+        path(&features),
+        "-o",
+        path(&float_pred),
+    ]);
+    run.ok(&[
+        "predict",
+        "--quantized",
+        "--input",
+        path(&features),
+        "-o",
+        path(&quant_pred),
+    ]);
+
+    let out = std::process::Command::new(python())
+        .args(["-c", SCRIPT])
+        .args([
+            &features,
+            &float_onnx,
+            &quant_onnx,
+            &float_pred,
+            &quant_pred,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "onnx / onnxruntime: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (name, json) in [("float", &exported), ("quantized", &quant_exported)] {
+        let model = &seen[name];
+        assert_eq!(model["rows"], 20_640, "{name}");
+        assert_eq!(
+            model["input"],
+            serde_json::json!(["X", "tensor(double)", ["N", 8]])
+        );
+        // What the file says of itself is what `export --json` reported writing.
+        let meta = &model["meta"];
+        assert_eq!(
+            meta["feature_names"],
+            "MedInc,HouseAge,AveRooms,AveBedrms,Population,AveOccup,Latitude,Longitude"
+        );
+        for (key, value) in json["metadata"].as_object().unwrap() {
+            assert_eq!(&meta[key], value, "{name}: {key}");
+        }
+        assert_eq!(
+            meta["data_sha256"],
+            dataset::sha256_hex(&std::fs::read(crate::support::data_path()).unwrap())
+        );
+        assert_eq!(meta["cali_reg_version"], env!("CARGO_PKG_VERSION"));
+    }
+    let float_r2: f64 = seen["float"]["meta"]["test_r2"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (float_r2 - 0.575_787_706_032_452_3).abs() < 1e-12,
+        "{float_r2}"
+    );
+    let quant_r2: f64 = seen["quantized"]["meta"]["test_r2"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((quant_r2 - 0.5765).abs() < 5e-5, "{quant_r2}");
+    assert!(seen["quantized"]["meta"]["max_deviation_bound"].is_string());
+    assert_eq!(seen["float"]["ops"], serde_json::json!(["MatMul", "Add"]));
+    assert_eq!(
+        seen["quantized"]["ops"],
+        serde_json::json!(["Cast", "Sub", "Mul", "MatMul", "Add"])
+    );
+    assert_eq!(
+        seen["quantized"]["initializers"]["C"], "UINT8",
+        "the codes stay uint8"
+    );
+    assert_eq!(seen["float"]["initializers"]["W"], "DOUBLE");
+}
+
+#[test]
+fn export_without_a_model_is_one_line() {
+    let run = Run::new();
+    let (code, stderr) = run.fail(&["export", "-o", "model.onnx"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("linear_model.msgpack"), "{stderr}");
+    assert!(!run.dir.path().join("model.onnx").exists());
+}

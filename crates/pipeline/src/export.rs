@@ -1,0 +1,134 @@
+//! `export`: a model of the artifacts folder as a file other tools load: ONNX, for onnxruntime.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::evaluate::Which;
+use crate::run_record::{DataRecord, RunRecord};
+
+/// What to export, and where.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The artifacts folder whose record names the model.
+    pub artifacts: PathBuf,
+    /// The float or the quantised model.
+    pub which: Which,
+    /// The file to write.
+    pub output: PathBuf,
+}
+
+/// The file written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exported {
+    /// `"export"`.
+    pub command: &'static str,
+    /// `"onnx"`.
+    pub format: &'static str,
+    /// The model file exported.
+    pub model: String,
+    /// The file written.
+    pub output: String,
+    /// Its size.
+    pub bytes: usize,
+    /// The graph's input columns, in order.
+    pub features: Vec<String>,
+    /// The `metadata_props` written beside the feature names.
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl std::fmt::Display for Exported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "✔ {} → {} (ONNX, {} bytes): input {} float64 [N, {}] ({}), output {} float64 [N, 1]",
+            self.model,
+            self.output,
+            self.bytes,
+            onnx::INPUT,
+            self.features.len(),
+            self.features.join(", "),
+            onnx::OUTPUT
+        )
+    }
+}
+
+/// Write the model `which` of the folder as an ONNX file, with the data's SHA-256, the model's
+/// test metrics, the version and (quantised) its error bound in `metadata_props`. The caller
+/// holds the folder's shared lock.
+pub fn export(options: &ExportOptions) -> Result<Exported> {
+    let dir = &options.artifacts;
+    let record = RunRecord::open_or_empty(dir)?;
+    let mut metadata = vec![(String::from("cali_reg_version"), record_version(&record))];
+    if let Some(DataRecord::Table(table)) = &record.parameters.data {
+        metadata.push((String::from("data_sha256"), table.sha256.clone()));
+    }
+    let scores = match options.which {
+        Which::Float => record.metrics.float,
+        Which::Quantized => record.metrics.quantized,
+    };
+    if let Some(scores) = scores {
+        for (key, value) in [
+            ("test_r2", scores.r2),
+            ("test_rmse", scores.rmse),
+            ("test_mae", scores.mae),
+        ] {
+            if let Some(value) = value {
+                metadata.push((key.to_owned(), value.to_string()));
+            }
+        }
+    }
+    let (proto, features) = match options.which {
+        Which::Float => {
+            let model = record.load_float(dir)?;
+            let pairs = borrowed(&metadata);
+            (onnx::float_model(&model, &pairs), model.feature_names())
+        }
+        Which::Quantized => {
+            let model = record.load_quantized(dir)?;
+            metadata.push((
+                String::from("max_deviation_bound"),
+                model.max_deviation_bound().to_string(),
+            ));
+            let pairs = borrowed(&metadata);
+            (
+                onnx::quantized_model(&model, &pairs),
+                model.recipe().feature_names(),
+            )
+        }
+    };
+    let bytes = proto.encode_to_vec();
+    dataset::write_atomically(&options.output, &bytes)?;
+    Ok(Exported {
+        command: "export",
+        format: "onnx",
+        model: model_path(dir, options.which),
+        output: options.output.display().to_string(),
+        bytes: bytes.len(),
+        features,
+        metadata: metadata.into_iter().collect(),
+    })
+}
+
+/// The version of the tool that wrote the model: the record's, else this one's.
+fn record_version(record: &RunRecord) -> String {
+    if record.tool.version.is_empty() {
+        env!("CARGO_PKG_VERSION").to_owned()
+    } else {
+        record.tool.version.clone()
+    }
+}
+
+fn borrowed(metadata: &[(String, String)]) -> Vec<(&str, String)> {
+    metadata
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.clone()))
+        .collect()
+}
+
+fn model_path(dir: &Path, which: Which) -> String {
+    dir.join(which.file_name()).display().to_string()
+}
