@@ -300,6 +300,10 @@ pub struct ExportArgs {
     /// The file to write
     #[arg(long, short, value_name = "FILE")]
     pub output: PathBuf,
+    /// Take the raw columns of the training file (California's `longitude`, …,
+    /// `median_income`) and derive the features in the graph, as `predict --input` does
+    #[arg(long)]
+    pub raw: bool,
 }
 
 /// What `export` writes.

@@ -107,7 +107,8 @@ Examples:
 pub const EXPORT: &str = "\
 Examples:
   cali-reg export -o model.onnx
-  cali-reg export --quantized -o model.quant.onnx";
+  cali-reg export --quantized -o model.quant.onnx
+  cali-reg export --raw -o model.raw.onnx            # takes the training file's raw columns";
 
 pub const INSPECT: &str = "\
 Examples:

@@ -20,20 +20,19 @@ features = {
 pq.write_table(pa.table(features), sys.argv[2])
 "#;
 
-/// Check both exported files with `onnx.checker.check_model(full_check=True)`, run them with
-/// onnxruntime on the features of every row, and compare with `cali-reg predict` (float and
-/// `--quantized`) to 1e-12; print what the files say of themselves.
+/// Check each exported file with `onnx.checker.check_model(full_check=True)`, run it with
+/// onnxruntime on every row of its input table (the columns its metadata names), and compare
+/// with `cali-reg predict`'s predictions to 1e-12; print what the files say of themselves.
 const SCRIPT: &str = r#"
 import sys, json
 import numpy as np, onnx, onnxruntime as ort, pyarrow.parquet as pq
-features_file, float_onnx, quant_onnx, float_pred, quant_pred = sys.argv[1:6]
-table = pq.read_table(features_file)
 out = {}
-for name, path, expected in [("float", float_onnx, float_pred), ("quantized", quant_onnx, quant_pred)]:
+for name, path, table_file, expected in json.loads(sys.argv[1]):
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
     meta = {p.key: p.value for p in model.metadata_props}
-    names = meta["feature_names"].split(",")
+    names = meta.get("raw_columns", meta["feature_names"]).split(",")
+    table = pq.read_table(table_file)
     x = np.column_stack([table.column(n).to_numpy() for n in names]).astype(np.float64)
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     (y,) = session.run(None, {"X": x})
@@ -69,35 +68,43 @@ fn onnx_files_pass_the_checker_and_onnxruntime_predicts_ours() {
         "{}",
         String::from_utf8_lossy(&derived.stderr)
     );
-    let (float_onnx, quant_onnx) = (dir.join("model.onnx"), dir.join("model.quant.onnx"));
-    let exported = run.json(&["export", "-o", path(&float_onnx)]);
-    let quant_exported = run.json(&["export", "--quantized", "-o", path(&quant_onnx)]);
-    let (float_pred, quant_pred) = (dir.join("float.parquet"), dir.join("quant.parquet"));
-    run.ok(&[
-        "predict",
-        "--input",
-        path(&features),
-        "-o",
-        path(&float_pred),
-    ]);
-    run.ok(&[
-        "predict",
-        "--quantized",
-        "--input",
-        path(&features),
-        "-o",
-        path(&quant_pred),
-    ]);
-
-    let out = std::process::Command::new(python())
-        .args(["-c", SCRIPT])
-        .args([
+    // Each case: its name, the export's flags, the table onnxruntime reads, predict's flags.
+    let cases = [
+        ("float", vec![], &features, vec![]),
+        (
+            "quantized",
+            vec!["--quantized"],
             &features,
-            &float_onnx,
-            &quant_onnx,
-            &float_pred,
-            &quant_pred,
-        ])
+            vec!["--quantized"],
+        ),
+        ("raw", vec!["--raw"], &raw, vec![]),
+        (
+            "raw quantized",
+            vec!["--raw", "--quantized"],
+            &raw,
+            vec!["--quantized"],
+        ),
+    ];
+    let mut runs = Vec::new();
+    let mut exported = serde_json::Map::new();
+    for (i, (name, flags, table, predict_flags)) in cases.iter().enumerate() {
+        let onnx_file = dir.join(format!("model-{i}.onnx"));
+        let predictions = dir.join(format!("predictions-{i}.parquet"));
+        let mut export = vec!["export", "-o", path(&onnx_file)];
+        export.extend(flags);
+        exported.insert((*name).to_owned(), run.json(&export));
+        let mut predict = vec!["predict", "--input", path(table), "-o", path(&predictions)];
+        predict.extend(predict_flags);
+        run.ok(&predict);
+        runs.push(serde_json::json!([
+            name,
+            path(&onnx_file),
+            path(table),
+            path(&predictions)
+        ]));
+    }
+    let out = std::process::Command::new(python())
+        .args(["-c", SCRIPT, &serde_json::Value::Array(runs).to_string()])
         .output()
         .unwrap();
     assert!(
@@ -106,7 +113,7 @@ fn onnx_files_pass_the_checker_and_onnxruntime_predicts_ours() {
         String::from_utf8_lossy(&out.stderr)
     );
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for (name, json) in [("float", &exported), ("quantized", &quant_exported)] {
+    for (name, json) in &exported {
         let model = &seen[name];
         assert_eq!(model["rows"], 20_640, "{name}");
         assert_eq!(
@@ -119,6 +126,14 @@ fn onnx_files_pass_the_checker_and_onnxruntime_predicts_ours() {
             meta["feature_names"],
             "MedInc,HouseAge,AveRooms,AveBedrms,Population,AveOccup,Latitude,Longitude"
         );
+        let columns = meta.get("raw_columns").unwrap_or(&meta["feature_names"]);
+        let listed: Vec<&str> = json["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(columns.as_str().unwrap(), listed.join(","), "{name}");
         for (key, value) in json["metadata"].as_object().unwrap() {
             assert_eq!(&meta[key], value, "{name}: {key}");
         }
@@ -128,6 +143,16 @@ fn onnx_files_pass_the_checker_and_onnxruntime_predicts_ours() {
         );
         assert_eq!(meta["cali_reg_version"], env!("CARGO_PKG_VERSION"));
     }
+    assert!(
+        seen["raw"]["meta"]["raw_columns"]
+            .as_str()
+            .unwrap()
+            .contains("households")
+    );
+    assert_eq!(
+        seen["raw"]["ops"],
+        serde_json::json!(["Gather", "Gather", "Where", "Div", "MatMul", "Add"])
+    );
     let float_r2: f64 = seen["float"]["meta"]["test_r2"]
         .as_str()
         .unwrap()

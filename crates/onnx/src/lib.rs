@@ -20,7 +20,7 @@
 //! let x = DMatrix::from_row_slice(3, 1, &[0.0, 1.0, 2.0]);
 //! let y = DVector::from_vec(vec![1.0, 3.0, 5.0]);
 //! let model = LinearRegression::new().fit(&x, &y).unwrap();
-//! let bytes = onnx::float_model(&model, &[]).encode_to_vec();
+//! let bytes = onnx::float_model(&model, onnx::Input::Features, &[]).encode_to_vec();
 //! let decoded = onnx::proto::ModelProto::decode(bytes.as_slice()).unwrap();
 //! assert_eq!(decoded.graph.unwrap().node.len(), 2);
 //! ```
@@ -29,9 +29,9 @@ pub mod proto;
 
 use linreg::{Model, QuantizedModel};
 use proto::{
-    ATTRIBUTE_INT, AttributeProto, DOUBLE, Dimension, DimensionValue, GraphProto, ModelProto,
-    NodeProto, OperatorSetIdProto, StringStringEntryProto, TensorProto, TensorShapeProto,
-    TensorTypeProto, TypeProto, UINT8, ValueInfoProto,
+    ATTRIBUTE_INT, AttributeProto, BOOL, DOUBLE, Dimension, DimensionValue, GraphProto, INT64,
+    ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto, TensorProto,
+    TensorShapeProto, TensorTypeProto, TypeProto, UINT8, ValueInfoProto,
 };
 
 /// The IR version written (ONNX 1.10 and later read it).
@@ -43,27 +43,116 @@ pub const INPUT: &str = "X";
 /// The graph's output: the predictions, float64 `[N, 1]`.
 pub const OUTPUT: &str = "Y";
 
-/// The float model as an ONNX model; `metadata` goes to `metadata_props` after the feature names.
-pub fn float_model(model: &Model, metadata: &[(&str, String)]) -> ModelProto {
+/// What the graph's input `X` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// The model's features, in order (`metadata_props["feature_names"]`).
+    Features,
+    /// The raw columns the model's recipe reads (`metadata_props["raw_columns"]`), from which
+    /// the graph derives the features as `cali-reg` does: a column, or a column divided by
+    /// another (`Gather`, `Where`, `Div`).
+    Raw,
+}
+
+/// The float model as an ONNX model; `metadata` goes to `metadata_props` after the column names.
+pub fn float_model(model: &Model, input: Input, metadata: &[(&str, String)]) -> ModelProto {
     let p = model.coefficients().len();
-    let graph = GraphProto {
-        node: vec![
-            node("MatMul", &[INPUT, "W"], "P"),
-            node("Add", &["P", "B"], OUTPUT),
-        ],
-        name: String::from("cali-reg"),
-        initializer: vec![
-            doubles("W", vec![dim(p), 1], model.coefficients()),
-            doubles("B", vec![1], &[model.intercept()]),
-        ],
-        input: vec![tensor_value(INPUT, p)],
-        output: vec![tensor_value(OUTPUT, 1)],
-    };
-    wrap(graph, &model.feature_names(), metadata)
+    let Front {
+        features,
+        mut graph,
+        metadata: columns,
+    } = Front::new(model.recipe(), input);
+    graph.node.extend([
+        node("MatMul", &[features, "W"], "P"),
+        node("Add", &["P", "B"], OUTPUT),
+    ]);
+    graph.initializer.extend([
+        doubles("W", vec![dim(p), 1], model.coefficients()),
+        doubles("B", vec![1], &[model.intercept()]),
+    ]);
+    wrap(graph, &columns, metadata)
+}
+
+/// How the graph gets from `X` to the features: nothing to do, or the recipe's derivation.
+struct Front {
+    /// The name of the features tensor `[N, p]`.
+    features: &'static str,
+    /// Its nodes and constants, and `X`.
+    graph: GraphProto,
+    /// The column names, for `metadata_props`.
+    metadata: Vec<(&'static str, String)>,
+}
+
+impl Front {
+    fn new(recipe: &recipe::Recipe, input: Input) -> Self {
+        let names = recipe.feature_names();
+        let mut metadata = vec![("feature_names", names.join(","))];
+        let empty = |columns: usize| GraphProto {
+            node: Vec::new(),
+            name: String::from("cali-reg"),
+            initializer: Vec::new(),
+            input: vec![tensor_value(INPUT, columns)],
+            output: vec![tensor_value(OUTPUT, 1)],
+        };
+        if input == Input::Features {
+            return Self {
+                features: INPUT,
+                graph: empty(names.len()),
+                metadata,
+            };
+        }
+        let raw = recipe.raw_columns();
+        let at = |column: &str| dim(raw.iter().position(|c| c == column).unwrap_or(0));
+        let numerators: Vec<i64> = recipe.features.iter().map(|f| at(&f.column)).collect();
+        let denominators: Vec<Option<i64>> = recipe
+            .features
+            .iter()
+            .map(|f| f.divided_by.as_deref().map(at))
+            .collect();
+        metadata.push(("raw_columns", raw.join(",")));
+        let mut graph = empty(raw.len());
+        let gather = |indices: &str, output: &str| {
+            let mut gather = node("Gather", &[INPUT, indices], output);
+            gather.attribute.push(int_attribute("axis", 1));
+            gather
+        };
+        graph.initializer.push(int64s("Ni", &numerators));
+        if denominators.iter().all(Option::is_none) {
+            graph.node.push(gather("Ni", "F"));
+        } else {
+            // A feature without a denominator is divided by 1, which leaves it as it is.
+            graph.node.extend([
+                gather("Ni", "Nx"),
+                gather("Di", "Dx"),
+                node("Where", &["Dm", "Dx", "One"], "Dd"),
+                node("Div", &["Nx", "Dd"], "F"),
+            ]);
+            let indices: Vec<i64> = denominators.iter().map(|d| d.unwrap_or(0)).collect();
+            graph.initializer.extend([
+                int64s("Di", &indices),
+                TensorProto {
+                    dims: vec![dim(denominators.len())],
+                    data_type: BOOL,
+                    name: String::from("Dm"),
+                    raw_data: denominators.iter().map(|d| u8::from(d.is_some())).collect(),
+                },
+                doubles("One", vec![], &[1.0]),
+            ]);
+        }
+        Self {
+            features: "F",
+            graph,
+            metadata,
+        }
+    }
 }
 
 /// The quantised model as an ONNX model whose weights are its uint8 codes, decoded in the graph.
-pub fn quantized_model(model: &QuantizedModel, metadata: &[(&str, String)]) -> ModelProto {
+pub fn quantized_model(
+    model: &QuantizedModel,
+    input: Input,
+    metadata: &[(&str, String)],
+) -> ModelProto {
     let tensor = model.weights();
     let p = tensor.codes.len();
     // One zero point and scale per channel: a scalar for a per-tensor code, else one per weight.
@@ -90,47 +179,46 @@ pub fn quantized_model(model: &QuantizedModel, metadata: &[(&str, String)]) -> M
         ),
     };
     let mut cast = node("Cast", &["C"], "D");
-    cast.attribute.push(AttributeProto {
-        name: String::from("to"),
-        i: i64::from(DOUBLE),
-        r#type: ATTRIBUTE_INT,
-    });
-    let graph = GraphProto {
-        node: vec![
-            cast,
-            node("Sub", &["D", "Z"], "E"),
-            node("Mul", &["E", "S"], "W"),
-            node("MatMul", &[INPUT, "W"], "P"),
-            node("Add", &["P", "B"], OUTPUT),
-        ],
-        name: String::from("cali-reg"),
-        initializer: vec![
-            TensorProto {
-                dims: vec![dim(p), 1],
-                data_type: UINT8,
-                name: String::from("C"),
-                raw_data: tensor.codes.clone(),
-            },
-            zero,
-            scale,
-            doubles("B", vec![1], &[model.intercept()]),
-        ],
-        input: vec![tensor_value(INPUT, p)],
-        output: vec![tensor_value(OUTPUT, 1)],
-    };
-    wrap(graph, &model.recipe().feature_names(), metadata)
+    cast.attribute.push(int_attribute("to", i64::from(DOUBLE)));
+    let Front {
+        features,
+        mut graph,
+        metadata: columns,
+    } = Front::new(model.recipe(), input);
+    graph.node.extend([
+        cast,
+        node("Sub", &["D", "Z"], "E"),
+        node("Mul", &["E", "S"], "W"),
+        node("MatMul", &[features, "W"], "P"),
+        node("Add", &["P", "B"], OUTPUT),
+    ]);
+    graph.initializer.extend([
+        TensorProto {
+            dims: vec![dim(p), 1],
+            data_type: UINT8,
+            name: String::from("C"),
+            raw_data: tensor.codes.clone(),
+        },
+        zero,
+        scale,
+        doubles("B", vec![1], &[model.intercept()]),
+    ]);
+    wrap(graph, &columns, metadata)
 }
 
-/// The model around a graph: versions, producer and metadata.
-fn wrap(graph: GraphProto, features: &[String], metadata: &[(&str, String)]) -> ModelProto {
-    let mut props = vec![StringStringEntryProto {
-        key: String::from("feature_names"),
-        value: features.join(","),
-    }];
-    props.extend(metadata.iter().map(|(key, value)| StringStringEntryProto {
-        key: (*key).to_owned(),
-        value: value.clone(),
-    }));
+/// The model around a graph: versions, producer and metadata (the column names first).
+fn wrap(
+    graph: GraphProto,
+    columns: &[(&'static str, String)],
+    metadata: &[(&str, String)],
+) -> ModelProto {
+    let props = columns
+        .iter()
+        .chain(metadata)
+        .map(|(key, value)| StringStringEntryProto {
+            key: (*key).to_owned(),
+            value: value.clone(),
+        });
     ModelProto {
         ir_version: IR_VERSION,
         opset_import: vec![OperatorSetIdProto {
@@ -141,7 +229,7 @@ fn wrap(graph: GraphProto, features: &[String], metadata: &[(&str, String)]) -> 
         producer_version: String::from(env!("CARGO_PKG_VERSION")),
         doc_string: String::new(),
         graph: Some(graph),
-        metadata_props: props,
+        metadata_props: props.collect(),
     }
 }
 
@@ -151,6 +239,24 @@ fn node(op_type: &str, inputs: &[&str], output: &str) -> NodeProto {
         output: vec![output.to_owned()],
         op_type: op_type.to_owned(),
         attribute: Vec::new(),
+    }
+}
+
+fn int_attribute(name: &str, value: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.to_owned(),
+        i: value,
+        r#type: ATTRIBUTE_INT,
+    }
+}
+
+/// An int64 vector constant, little-endian.
+fn int64s(name: &str, values: &[i64]) -> TensorProto {
+    TensorProto {
+        dims: vec![dim(values.len())],
+        data_type: INT64,
+        name: name.to_owned(),
+        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     }
 }
 
@@ -210,7 +316,12 @@ mod tests {
     #[test]
     fn the_float_graph_holds_the_weights_and_the_metadata() {
         let model = fitted();
-        let bytes = float_model(&model, &[("data_sha256", String::from("ab"))]).encode_to_vec();
+        let bytes = float_model(
+            &model,
+            Input::Features,
+            &[("data_sha256", String::from("ab"))],
+        )
+        .encode_to_vec();
         let decoded = ModelProto::decode(bytes.as_slice()).unwrap();
         let graph = decoded.graph.unwrap();
         let w = &graph.initializer[0];
@@ -236,9 +347,12 @@ mod tests {
     #[test]
     fn the_quantised_graph_keeps_the_codes_as_uint8() {
         let quantized = QuantizedModel::quantize(&fitted()).unwrap();
-        let decoded =
-            ModelProto::decode(quantized_model(&quantized, &[]).encode_to_vec().as_slice())
-                .unwrap();
+        let decoded = ModelProto::decode(
+            quantized_model(&quantized, Input::Features, &[])
+                .encode_to_vec()
+                .as_slice(),
+        )
+        .unwrap();
         let graph = decoded.graph.unwrap();
         let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
         assert_eq!(ops, ["Cast", "Sub", "Mul", "MatMul", "Add"]);
@@ -257,5 +371,29 @@ mod tests {
             .map(|&c| (f64::from(c) - scalar(z)) * scalar(s))
             .collect();
         assert_eq!(decoded_weights, quantized.coefficients());
+    }
+
+    #[test]
+    fn a_recipe_without_ratios_only_gathers_its_columns() {
+        let decoded = ModelProto::decode(
+            float_model(&fitted(), Input::Raw, &[])
+                .encode_to_vec()
+                .as_slice(),
+        )
+        .unwrap();
+        let ops: Vec<&str> = decoded
+            .graph
+            .unwrap()
+            .node
+            .iter()
+            .map(|n| n.op_type.as_str())
+            .collect();
+        assert_eq!(ops, ["Gather", "MatMul", "Add"]);
+        let keys: Vec<&str> = decoded
+            .metadata_props
+            .iter()
+            .map(|p| p.key.as_str())
+            .collect();
+        assert_eq!(keys, ["feature_names", "raw_columns"]);
     }
 }

@@ -98,6 +98,10 @@ pub struct TensorProto {
 
 /// `TensorProto.DataType.UINT8`.
 pub const UINT8: i32 = 2;
+/// `TensorProto.DataType.INT64`.
+pub const INT64: i32 = 7;
+/// `TensorProto.DataType.BOOL`.
+pub const BOOL: i32 = 9;
 /// `TensorProto.DataType.DOUBLE`.
 pub const DOUBLE: i32 = 11;
 

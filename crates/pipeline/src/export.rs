@@ -1,4 +1,5 @@
-//! `export`: a model of the artifacts folder as a file other tools load: ONNX, for onnxruntime.
+//! `export`: a model of the artifacts folder as a file other tools load: ONNX, for onnxruntime,
+//! taking the model's features or (`raw`) the raw columns its recipe derives them from.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ pub struct ExportOptions {
     pub which: Which,
     /// The file to write.
     pub output: PathBuf,
+    /// Take the raw columns the recipe reads, and derive the features in the graph.
+    pub raw: bool,
 }
 
 /// The file written.
@@ -34,8 +37,10 @@ pub struct Exported {
     pub output: String,
     /// Its size.
     pub bytes: usize,
-    /// The graph's input columns, in order.
-    pub features: Vec<String>,
+    /// True when the graph takes the raw columns and derives the features itself.
+    pub raw: bool,
+    /// The graph's input columns, in order: the features, or with `raw` the raw columns.
+    pub columns: Vec<String>,
     /// The `metadata_props` written beside the feature names.
     pub metadata: BTreeMap<String, String>,
 }
@@ -44,13 +49,14 @@ impl std::fmt::Display for Exported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "✔ {} → {} (ONNX, {} bytes): input {} float64 [N, {}] ({}), output {} float64 [N, 1]",
+            "✔ {} → {} (ONNX, {} bytes): input {} float64 [N, {}] ({}{}), output {} float64 [N, 1]",
             self.model,
             self.output,
             self.bytes,
             onnx::INPUT,
-            self.features.len(),
-            self.features.join(", "),
+            self.columns.len(),
+            if self.raw { "raw columns: " } else { "" },
+            self.columns.join(", "),
             onnx::OUTPUT
         )
     }
@@ -81,11 +87,26 @@ pub fn export(options: &ExportOptions) -> Result<Exported> {
             }
         }
     }
-    let (proto, features) = match options.which {
+    let input = if options.raw {
+        onnx::Input::Raw
+    } else {
+        onnx::Input::Features
+    };
+    let columns = |recipe: &recipe::Recipe| {
+        if options.raw {
+            recipe.raw_columns()
+        } else {
+            recipe.feature_names()
+        }
+    };
+    let (proto, columns) = match options.which {
         Which::Float => {
             let model = record.load_float(dir)?;
             let pairs = borrowed(&metadata);
-            (onnx::float_model(&model, &pairs), model.feature_names())
+            (
+                onnx::float_model(&model, input, &pairs),
+                columns(model.recipe()),
+            )
         }
         Which::Quantized => {
             let model = record.load_quantized(dir)?;
@@ -95,8 +116,8 @@ pub fn export(options: &ExportOptions) -> Result<Exported> {
             ));
             let pairs = borrowed(&metadata);
             (
-                onnx::quantized_model(&model, &pairs),
-                model.recipe().feature_names(),
+                onnx::quantized_model(&model, input, &pairs),
+                columns(model.recipe()),
             )
         }
     };
@@ -108,7 +129,8 @@ pub fn export(options: &ExportOptions) -> Result<Exported> {
         model: model_path(dir, options.which),
         output: options.output.display().to_string(),
         bytes: bytes.len(),
-        features,
+        raw: options.raw,
+        columns,
         metadata: metadata.into_iter().collect(),
     })
 }

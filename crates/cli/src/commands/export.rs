@@ -9,6 +9,7 @@ pub fn run(common: &Common, args: &ExportArgs) -> anyhow::Result<()> {
         artifacts: common.artifacts.clone(),
         which: common.which(),
         output: args.output.clone(),
+        raw: args.raw,
     })?;
     output::result(&exported, common.json)
 }
