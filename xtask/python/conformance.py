@@ -2,6 +2,10 @@
 
     python conformance.py save DATA MODEL_DIR        # scikit-learn on the seed split, as MLflow saves it
     python conformance.py compare MLFLOW_URL OURS_URL  # the battery; exit 1 on an undocumented difference
+    python conformance.py exported MODEL_DIR URL DATA OURS_CSV
+        # `cali-reg export --format mlflow --raw`'s folder: mlflow.pyfunc.load_model(MODEL_DIR)
+        # and `mlflow models serve -m MODEL_DIR` at URL both predict OURS_CSV's `prediction`
+        # (cali-reg predict --input DATA) to 1e-12
 
 Both servers get the same requests. For each, the status, the set of JSON keys (of an object
 answer), the error_code and the predictions (to 1e-9 relative) are compared. A difference is
@@ -237,7 +241,38 @@ def save(data_path, model_dir):
     return 0
 
 
+def exported(model_dir, url, data_path, ours_path):
+    """cali-reg's MLflow model folder in MLflow's own loader and scoring server."""
+    import mlflow.pyfunc
+    import numpy as np
+    import pandas as pd
+
+    raw = pd.read_csv(data_path)[RAW]
+    ours = pd.read_csv(ours_path)["prediction"].to_numpy()
+    model = mlflow.pyfunc.load_model(model_dir)
+    # The signature names the columns: MLflow puts them in order, whatever order they come in.
+    loaded = model.predict(raw[list(reversed(RAW))])
+    loaded = np.asarray(loaded["Y"] if hasattr(loaded, "columns") else loaded, dtype=np.float64).reshape(-1)
+    error = float(np.max(np.abs(loaded - ours) / np.maximum(1.0, np.abs(ours))))
+    print(f"mlflow.pyfunc.load_model: {len(loaded)} rows, largest relative difference {error:.1e}")
+    if not error <= 1e-12:
+        return 1
+    rows = raw.iloc[:1000]
+    body = {"dataframe_split": {"columns": RAW, "data": rows.to_numpy().tolist()}}
+    status, answer = call(url, "POST", "/invocations", "application/json", json.dumps(body).encode())
+    if status != 200:
+        print(f"mlflow models serve answered {status}: {answer}")
+        return 1
+    predictions = answer["predictions"]
+    served = np.asarray([p["Y"] if isinstance(p, dict) else p for p in predictions], dtype=np.float64).reshape(-1)
+    error = float(np.max(np.abs(served - ours[:1000]) / np.maximum(1.0, np.abs(ours[:1000]))))
+    print(f"mlflow models serve: {len(served)} rows, largest relative difference {error:.1e}")
+    return 0 if error <= 1e-12 else 1
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "save":
         sys.exit(save(sys.argv[2], sys.argv[3]))
+    if sys.argv[1] == "exported":
+        sys.exit(exported(*sys.argv[2:6]))
     sys.exit(compare(sys.argv[2], sys.argv[3], sys.argv[4]))

@@ -4,7 +4,9 @@
 //! model of the seed split is saved as MLflow saves models, and served by
 //! `mlflow models serve --env-manager local`; `cali-reg serve` serves our model of the same
 //! split; both on loopback. `xtask/python/conformance.py` sends both the same battery and fails
-//! on any difference its table of documented ones (docs/SERVING.md's) does not name.
+//! on any difference its table of documented ones (docs/SERVING.md's) does not name. Then
+//! `cali-reg export --format mlflow --raw` writes an MLflow model folder, which
+//! `mlflow.pyfunc.load_model` and `mlflow models serve` must predict as `cali-reg predict` does.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -113,5 +115,77 @@ pub fn conformance() -> anyhow::Result<()> {
     if !compared.success() {
         bail!("the servers differ beyond the documented differences (above)");
     }
+    exported(&python, &bin, &work, &artifacts, &data)
+}
+
+/// `cali-reg export --format mlflow --raw`'s folder, loaded by `mlflow.pyfunc.load_model` and
+/// served by `mlflow models serve`, predicts what `cali-reg predict` does.
+fn exported(
+    python: &Path,
+    bin: &Path,
+    work: &Path,
+    artifacts: &Path,
+    data: &Path,
+) -> anyhow::Result<()> {
+    let folder = work.join("exported-mlflow-model");
+    let ours = work.join("predictions.csv");
+    for args in [
+        vec![
+            "export",
+            "--format",
+            "mlflow",
+            "--raw",
+            "-o",
+            path_str(&folder)?,
+        ],
+        vec![
+            "predict",
+            "--input",
+            path_str(data)?,
+            "-o",
+            path_str(&ours)?,
+        ],
+    ] {
+        let status = Command::new(bin)
+            .args(&args)
+            .arg("--artifacts")
+            .arg(artifacts)
+            .stdout(Stdio::null())
+            .status()?;
+        if !status.success() {
+            bail!("cali-reg {} failed ({status})", args.join(" "));
+        }
+    }
+    let port = crate::http::free_port()?;
+    let _served = spawn(
+        Command::new(python)
+            .args(["-m", "mlflow", "models", "serve", "--env-manager", "local"])
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-m"])
+            .arg(&folder)
+            .env("PATH", venv::path_with(python)),
+        &work.join("mlflow-exported.log"),
+    )?;
+    crate::http::ready(
+        &format!("127.0.0.1:{port}"),
+        120,
+        "MLflow's server of our folder",
+    )
+    .with_context(|| format!("see {}", work.join("mlflow-exported.log").display()))?;
+    let checked = Command::new(python)
+        .arg(project_root().join("xtask/python/conformance.py"))
+        .arg("exported")
+        .arg(&folder)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg(data)
+        .arg(&ours)
+        .status()?;
+    if !checked.success() {
+        bail!("MLflow does not predict what cali-reg does from the exported folder (above)");
+    }
     Ok(())
+}
+
+fn path_str(path: &Path) -> anyhow::Result<&str> {
+    path.to_str()
+        .with_context(|| format!("{} is not UTF-8", path.display()))
 }

@@ -186,7 +186,7 @@ pub enum Command {
     #[cfg(feature = "serve")]
     #[command(after_help = examples::SERVE)]
     Serve(ServeArgs),
-    /// Write the model as a file other tools run: ONNX (float64), for onnxruntime
+    /// Write the model as a file other tools run: ONNX (float64) for onnxruntime, or an MLflow model folder
     #[cfg(feature = "train")]
     #[command(after_help = examples::EXPORT)]
     Export(ExportArgs),
@@ -297,8 +297,8 @@ pub struct ExportArgs {
     /// The format to write
     #[arg(long, value_enum, default_value_t = ExportFormat::Onnx)]
     pub format: ExportFormat,
-    /// The file to write
-    #[arg(long, short, value_name = "FILE")]
+    /// The file to write (with --format mlflow, the folder, which must not exist or be empty)
+    #[arg(long, short, value_name = "PATH")]
     pub output: PathBuf,
     /// Take the raw columns of the training file (California's `longitude`, …,
     /// `median_income`) and derive the features in the graph, as `predict --input` does
@@ -313,6 +313,20 @@ pub enum ExportFormat {
     /// ONNX: input X float64 [N, p], output Y float64 [N, 1]; the quantised model keeps its
     /// uint8 codes
     Onnx,
+    /// An MLflow model folder (-o names the folder): MLmodel with the onnx and python_function
+    /// flavours and a signature of named float64 columns, model.onnx, requirements
+    Mlflow,
+}
+
+#[cfg(feature = "train")]
+impl ExportFormat {
+    /// The library's.
+    pub fn format(self) -> pipeline::ExportFormat {
+        match self {
+            Self::Onnx => pipeline::ExportFormat::Onnx,
+            Self::Mlflow => pipeline::ExportFormat::Mlflow,
+        }
+    }
 }
 
 /// `serve`'s own options.

@@ -108,7 +108,8 @@ pub const EXPORT: &str = "\
 Examples:
   cali-reg export -o model.onnx
   cali-reg export --quantized -o model.quant.onnx
-  cali-reg export --raw -o model.raw.onnx            # takes the training file's raw columns";
+  cali-reg export --raw -o model.raw.onnx            # takes the training file's raw columns
+  cali-reg export --format mlflow -o mlflow-model    # then: mlflow models serve -m mlflow-model";
 
 pub const INSPECT: &str = "\
 Examples:

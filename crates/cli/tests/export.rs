@@ -190,3 +190,58 @@ fn export_without_a_model_is_one_line() {
     assert!(stderr.contains("linear_model.msgpack"), "{stderr}");
     assert!(!run.dir.path().join("model.onnx").exists());
 }
+
+#[test]
+fn an_mlflow_folder_holds_the_model_its_signature_and_its_requirements() {
+    let run = Run::new().trained();
+    let folder = run.dir.path().join("mlflow-model");
+    let exported = run.json(&["export", "--format", "mlflow", "-o", path(&folder)]);
+    assert_eq!(exported["format"], "mlflow");
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "MLmodel",
+            "conda.yaml",
+            "model.onnx",
+            "python_env.yaml",
+            "requirements.txt"
+        ]
+    );
+    let mlmodel = std::fs::read_to_string(folder.join("MLmodel")).unwrap();
+    for needed in [
+        "loader_module: mlflow.onnx",
+        "data: model.onnx",
+        r#"\"name\":\"MedInc\",\"required\":true,\"type\":\"double\""#,
+        r#"\"dtype\":\"float64\",\"shape\":[-1,1]"#,
+        "\"cali_reg_version\": ",
+    ] {
+        assert!(
+            mlmodel.contains(needed),
+            "MLmodel lacks {needed}:\n{mlmodel}"
+        );
+    }
+    let requirements = std::fs::read_to_string(folder.join("requirements.txt")).unwrap();
+    assert!(requirements.contains("onnxruntime"), "{requirements}");
+    // The folder's model is the ONNX file `export` writes.
+    let file = run.dir.path().join("model.onnx");
+    run.ok(&["export", "-o", path(&file)]);
+    assert_eq!(
+        std::fs::read(folder.join("model.onnx")).unwrap(),
+        std::fs::read(&file).unwrap()
+    );
+    // A second export into the folder is refused in one line, and leaves nothing behind.
+    let (code, stderr) = run.fail(&["export", "--format", "mlflow", "-o", path(&folder)]);
+    assert_eq!((code, stderr.lines().count()), (1, 1), "{stderr}");
+    assert!(stderr.contains("exists and is not empty"), "{stderr}");
+    let leftovers: Vec<String> = std::fs::read_dir(run.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("cali-reg-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -191,6 +191,12 @@ pub enum Error {
     /// Options that do not go together.
     #[error("{0}")]
     Options(&'static str),
+    /// A folder to be written afresh that is already there.
+    #[error("{} exists and is not empty: an MLflow model folder is written afresh (remove it, or name another)", path.display())]
+    FolderExists {
+        /// The folder.
+        path: PathBuf,
+    },
     /// A file cannot be written.
     #[error("cannot write {what}")]
     Write {

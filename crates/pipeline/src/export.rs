@@ -1,5 +1,6 @@
 //! `export`: a model of the artifacts folder as a file other tools load: ONNX, for onnxruntime,
-//! taking the model's features or (`raw`) the raw columns its recipe derives them from.
+//! or an MLflow model folder around it; taking the model's features or (`raw`) the raw columns
+//! its recipe derives them from.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,14 +12,27 @@ use crate::error::Result;
 use crate::evaluate::Which;
 use crate::run_record::{DataRecord, RunRecord};
 
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// One ONNX file.
+    Onnx,
+    /// An MLflow model folder around the ONNX file (`mlflow.pyfunc.load_model`,
+    /// `mlflow models serve`).
+    Mlflow,
+}
+
 /// What to export, and where.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
+    /// The format.
+    pub format: ExportFormat,
     /// The artifacts folder whose record names the model.
     pub artifacts: PathBuf,
     /// The float or the quantised model.
     pub which: Which,
-    /// The file to write.
+    /// The file (ONNX) or folder (MLflow) to write.
     pub output: PathBuf,
     /// Take the raw columns the recipe reads, and derive the features in the graph.
     pub raw: bool,
@@ -29,14 +43,14 @@ pub struct ExportOptions {
 pub struct Exported {
     /// `"export"`.
     pub command: &'static str,
-    /// `"onnx"`.
-    pub format: &'static str,
+    /// The format.
+    pub format: ExportFormat,
     /// The model file exported.
     pub model: String,
-    /// The file written.
+    /// The file or folder written.
     pub output: String,
-    /// Its size.
-    pub bytes: usize,
+    /// Its size (a folder's: its files').
+    pub bytes: u64,
     /// True when the graph takes the raw columns and derives the features itself.
     pub raw: bool,
     /// The graph's input columns, in order: the features, or with `raw` the raw columns.
@@ -49,9 +63,13 @@ impl std::fmt::Display for Exported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "✔ {} → {} (ONNX, {} bytes): input {} float64 [N, {}] ({}{}), output {} float64 [N, 1]",
+            "✔ {} → {} ({}, {} bytes): input {} float64 [N, {}] ({}{}), output {} float64 [N, 1]",
             self.model,
             self.output,
+            match self.format {
+                ExportFormat::Onnx => "ONNX",
+                ExportFormat::Mlflow => "MLflow model, ONNX flavour",
+            },
             self.bytes,
             onnx::INPUT,
             self.columns.len(),
@@ -122,16 +140,25 @@ pub fn export(options: &ExportOptions) -> Result<Exported> {
         }
     };
     let bytes = proto.encode_to_vec();
-    dataset::write_atomically(&options.output, &bytes)?;
+    let metadata: BTreeMap<String, String> = metadata.into_iter().collect();
+    let size = match options.format {
+        ExportFormat::Onnx => {
+            dataset::write_atomically(&options.output, &bytes)?;
+            bytes.len() as u64
+        }
+        ExportFormat::Mlflow => {
+            crate::mlflow_model::write_folder(&options.output, &bytes, &columns, &metadata)?
+        }
+    };
     Ok(Exported {
         command: "export",
-        format: "onnx",
+        format: options.format,
         model: model_path(dir, options.which),
         output: options.output.display().to_string(),
-        bytes: bytes.len(),
+        bytes: size,
         raw: options.raw,
         columns,
-        metadata: metadata.into_iter().collect(),
+        metadata,
     })
 }
 

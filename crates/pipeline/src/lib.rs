@@ -34,6 +34,7 @@ mod error;
 mod evaluate;
 mod export;
 mod inspect;
+mod mlflow_model;
 pub mod pass;
 #[cfg(feature = "report")]
 mod plot;
@@ -59,7 +60,7 @@ pub use convert::{ConvertOptions, Converted, Scanned, scan};
 pub use data::{DataOptions, Location};
 pub use error::{Error, Result};
 pub use evaluate::{EvaluateOptions, Evaluated, Which, evaluate, load_predictor};
-pub use export::{ExportOptions, Exported, export};
+pub use export::{ExportFormat, ExportOptions, Exported, export};
 pub use inspect::{Details, Inspected, inspect};
 pub use predict::{Predicted, SAMPLES, SampleOptions, Sink, predict_samples, predict_table};
 pub use prepared::{Prepared, check_features, sample_rows};

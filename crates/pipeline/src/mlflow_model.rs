@@ -1,0 +1,109 @@
+//! An MLflow model folder around an ONNX file, as `mlflow.onnx.save_model` lays one out:
+//! `MLmodel` (the `onnx` and `python_function` flavours, a signature of named float64 columns
+//! and a float64 `[-1, 1]` tensor out, cali-reg's metadata), `model.onnx`, and the environment
+//! files MLflow writes (`conda.yaml`, `python_env.yaml`, `requirements.txt`). Written into a
+//! sibling temporary folder and renamed into place, so a reader never sees half a folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The model file's name inside the folder.
+pub const MODEL_FILE: &str = "model.onnx";
+
+/// The Python packages the folder's model needs to load (`mlflow.onnx`'s own list).
+const REQUIREMENTS: [&str; 4] = ["mlflow>=2.10", "numpy", "onnx>=1.14", "onnxruntime>=1.16"];
+
+/// Write the folder `dir` holding `onnx` (a model taking `columns` as float64); the total size
+/// of its files.
+pub fn write_folder(
+    dir: &Path,
+    onnx: &[u8],
+    columns: &[String],
+    metadata: &BTreeMap<String, String>,
+) -> Result<u64> {
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(Error::FolderExists {
+            path: dir.to_path_buf(),
+        });
+    }
+    let staging = staging_path(dir);
+    let _ = std::fs::remove_dir_all(&staging);
+    let write = |name: &str, bytes: &[u8]| -> Result<()> {
+        std::fs::write(staging.join(name), bytes).map_err(|cause| Error::Write {
+            what: staging.join(name).display().to_string(),
+            cause,
+        })
+    };
+    std::fs::create_dir_all(&staging).map_err(|cause| Error::Write {
+        what: staging.display().to_string(),
+        cause,
+    })?;
+    let requirements: String = REQUIREMENTS.iter().map(|r| format!("{r}\n")).collect();
+    let conda = format!(
+        "channels:\n- conda-forge\ndependencies:\n- python>=3.9\n- pip\n- pip:\n{}name: mlflow-env\n",
+        REQUIREMENTS
+            .iter()
+            .map(|r| format!("  - {r}\n"))
+            .collect::<String>()
+    );
+    let python_env = "python: '3.11'\nbuild_dependencies:\n- pip\n- setuptools\n- wheel\ndependencies:\n- -r requirements.txt\n";
+    let files: [(&str, &[u8]); 4] = [
+        (MODEL_FILE, onnx),
+        ("requirements.txt", requirements.as_bytes()),
+        ("conda.yaml", conda.as_bytes()),
+        ("python_env.yaml", python_env.as_bytes()),
+    ];
+    let mut size: u64 = 0;
+    for (name, bytes) in files {
+        write(name, bytes)?;
+        size += bytes.len() as u64;
+    }
+    let mlmodel = mlmodel(columns, metadata, size);
+    write("MLmodel", mlmodel.as_bytes())?;
+    size += mlmodel.len() as u64;
+    // An empty folder in the way (MLflow's own check allows it) is replaced.
+    let _ = std::fs::remove_dir(dir);
+    std::fs::rename(&staging, dir).map_err(|cause| Error::Rename {
+        from: staging.clone(),
+        to: dir.to_path_buf(),
+        cause,
+    })?;
+    Ok(size)
+}
+
+/// `.NAME.cali-reg-tmp-PID` beside the folder.
+fn staging_path(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| String::from("model"));
+    dir.with_file_name(format!(".{name}.cali-reg-tmp-{}", std::process::id()))
+}
+
+/// The `MLmodel` file: YAML, whose strings are written as JSON strings (YAML reads them alike).
+fn mlmodel(columns: &[String], metadata: &BTreeMap<String, String>, size: u64) -> String {
+    let quote = |text: &str| serde_json::Value::from(text).to_string();
+    let inputs: Vec<serde_json::Value> = columns
+        .iter()
+        .map(|c| serde_json::json!({"type": "double", "name": c, "required": true}))
+        .collect();
+    let outputs = serde_json::json!([
+        {"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 1]}}
+    ]);
+    let mut text = format!(
+        "flavors:\n  onnx:\n    code: null\n    data: {MODEL_FILE}\n    onnx_version: 1.14.0\n    \
+         providers:\n    - CPUExecutionProvider\n  python_function:\n    data: {MODEL_FILE}\n    \
+         env:\n      conda: conda.yaml\n      virtualenv: python_env.yaml\n    \
+         loader_module: mlflow.onnx\n    python_version: '3.11'\n\
+         model_size_bytes: {size}\nsignature:\n  inputs: {}\n  outputs: {}\n  params: null\n\
+         metadata:\n",
+        quote(&serde_json::Value::from(inputs).to_string()),
+        quote(&outputs.to_string()),
+    );
+    for (key, value) in metadata {
+        text.push_str(&format!("  {}: {}\n", quote(key), quote(value)));
+    }
+    text
+}
