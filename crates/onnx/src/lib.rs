@@ -57,19 +57,38 @@ pub enum Input {
 /// The float model as an ONNX model; `metadata` goes to `metadata_props` after the column names.
 pub fn float_model(model: &Model, input: Input, metadata: &[(&str, String)]) -> ModelProto {
     let p = model.coefficients().len();
+    let weights = doubles("W", vec![dim(p), 1], model.coefficients());
+    let recipe = model.recipe();
+    linear(
+        recipe,
+        input,
+        (Vec::new(), vec![weights]),
+        model.intercept(),
+        metadata,
+    )
+}
+
+/// The graph around the weights `W`: the features from `X` ([`Front`]), the nodes and
+/// constants that make `W`, then `Y = MatMul(features, W) + B`.
+fn linear(
+    recipe: &recipe::Recipe,
+    input: Input,
+    (nodes, constants): (Vec<NodeProto>, Vec<TensorProto>),
+    intercept: f64,
+    metadata: &[(&str, String)],
+) -> ModelProto {
     let Front {
         features,
         mut graph,
         metadata: columns,
-    } = Front::new(model.recipe(), input);
+    } = Front::new(recipe, input);
+    graph.node.extend(nodes);
     graph.node.extend([
         node("MatMul", &[features, "W"], "P"),
         node("Add", &["P", "B"], OUTPUT),
     ]);
-    graph.initializer.extend([
-        doubles("W", vec![dim(p), 1], model.coefficients()),
-        doubles("B", vec![1], &[model.intercept()]),
-    ]);
+    graph.initializer.extend(constants);
+    graph.initializer.push(doubles("B", vec![1], &[intercept]));
     wrap(graph, &columns, metadata)
 }
 
@@ -180,30 +199,25 @@ pub fn quantized_model(
     };
     let mut cast = node("Cast", &["C"], "D");
     cast.attribute.push(int_attribute("to", i64::from(DOUBLE)));
-    let Front {
-        features,
-        mut graph,
-        metadata: columns,
-    } = Front::new(model.recipe(), input);
-    graph.node.extend([
+    let nodes = vec![
         cast,
         node("Sub", &["D", "Z"], "E"),
         node("Mul", &["E", "S"], "W"),
-        node("MatMul", &[features, "W"], "P"),
-        node("Add", &["P", "B"], OUTPUT),
-    ]);
-    graph.initializer.extend([
-        TensorProto {
-            dims: vec![dim(p), 1],
-            data_type: UINT8,
-            name: String::from("C"),
-            raw_data: tensor.codes.clone(),
-        },
-        zero,
-        scale,
-        doubles("B", vec![1], &[model.intercept()]),
-    ]);
-    wrap(graph, &columns, metadata)
+    ];
+    let codes = TensorProto {
+        dims: vec![dim(p), 1],
+        data_type: UINT8,
+        name: String::from("C"),
+        raw_data: tensor.codes.clone(),
+    };
+    let constants = vec![codes, zero, scale];
+    linear(
+        model.recipe(),
+        input,
+        (nodes, constants),
+        model.intercept(),
+        metadata,
+    )
 }
 
 /// The model around a graph: versions, producer and metadata (the column names first).
