@@ -60,7 +60,7 @@ pub fn dist() -> anyhow::Result<()> {
             .current_dir(&out),
     )
     .context("the release files do not match SHA256SUMS")?;
-    let scratch = tempfile_dir(&root)?;
+    let scratch = fresh_dir(&root.join("target/dist-check"))?;
     let model = check_tarball(&files[0], &scratch)?;
     check_wheel(&files[1], &scratch, &model)?;
     if let Some(image) = files.get(2) {
@@ -81,14 +81,13 @@ fn name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A fresh scratch folder under `target/`, for the checks.
-fn tempfile_dir(root: &Path) -> anyhow::Result<PathBuf> {
-    let dir = root.join("target/dist-check");
+/// `dir`, emptied (or made).
+fn fresh_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot empty {}", dir.display()))?;
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(dir)
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir.to_path_buf())
 }
 
 /// The default `cali-reg`, statically linked against glibc, stripped.

@@ -51,6 +51,21 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Run `script` with `args` in the test venv's Python; its standard output.
+fn run_python(script: &str, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new(python())
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 #[test]
 fn onnx_files_pass_the_checker_and_onnxruntime_predicts_ours() {
     let run = Run::new().trained();
@@ -58,16 +73,7 @@ fn onnx_files_pass_the_checker_and_onnxruntime_predicts_ours() {
     let dir = run.dir.path();
     let (raw, features) = (dir.join("raw.parquet"), dir.join("features.parquet"));
     run.ok(&["convert", "-o", path(&raw)]);
-    let derived = std::process::Command::new(python())
-        .args(["-c", DERIVE])
-        .args([&raw, &features])
-        .output()
-        .unwrap();
-    assert!(
-        derived.status.success(),
-        "{}",
-        String::from_utf8_lossy(&derived.stderr)
-    );
+    run_python(DERIVE, &[path(&raw), path(&features)]);
     // Each case: its name, the export's flags, the table onnxruntime reads, predict's flags.
     let cases = [
         ("float", vec![], &features, vec![]),
@@ -103,16 +109,8 @@ fn onnx_files_pass_the_checker_and_onnxruntime_predicts_ours() {
             path(&predictions)
         ]));
     }
-    let out = std::process::Command::new(python())
-        .args(["-c", SCRIPT, &serde_json::Value::Array(runs).to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "onnx / onnxruntime: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run_python(SCRIPT, &[&serde_json::Value::Array(runs).to_string()]);
+    let seen: serde_json::Value = serde_json::from_slice(&out).unwrap();
     for (name, json) in &exported {
         let model = &seen[name];
         assert_eq!(model["rows"], 20_640, "{name}");

@@ -54,8 +54,16 @@ pub enum Input {
     Raw,
 }
 
+/// The columns of `X` in order: the recipe's features, or the raw columns it reads.
+pub fn input_columns(recipe: &recipe::Recipe, input: Input) -> Vec<String> {
+    match input {
+        Input::Features => recipe.feature_names(),
+        Input::Raw => recipe.raw_columns(),
+    }
+}
+
 /// The float model as an ONNX model; `metadata` goes to `metadata_props` after the column names.
-pub fn float_model(model: &Model, input: Input, metadata: &[(&str, String)]) -> ModelProto {
+pub fn float_model(model: &Model, input: Input, metadata: &[(String, String)]) -> ModelProto {
     let p = model.coefficients().len();
     let weights = doubles("W", vec![dim(p), 1], model.coefficients());
     let recipe = model.recipe();
@@ -75,7 +83,7 @@ fn linear(
     input: Input,
     (nodes, constants): (Vec<NodeProto>, Vec<TensorProto>),
     intercept: f64,
-    metadata: &[(&str, String)],
+    metadata: &[(String, String)],
 ) -> ModelProto {
     let Front {
         features,
@@ -99,13 +107,13 @@ struct Front {
     /// Its nodes and constants, and `X`.
     graph: GraphProto,
     /// The column names, for `metadata_props`.
-    metadata: Vec<(&'static str, String)>,
+    metadata: Vec<(String, String)>,
 }
 
 impl Front {
     fn new(recipe: &recipe::Recipe, input: Input) -> Self {
         let names = recipe.feature_names();
-        let mut metadata = vec![("feature_names", names.join(","))];
+        let mut metadata = vec![(String::from("feature_names"), names.join(","))];
         let empty = |columns: usize| GraphProto {
             node: Vec::new(),
             name: String::from("cali-reg"),
@@ -120,7 +128,7 @@ impl Front {
                 metadata,
             };
         }
-        let raw = recipe.raw_columns();
+        let raw = input_columns(recipe, input);
         let at = |column: &str| dim(raw.iter().position(|c| c == column).unwrap_or(0));
         let numerators: Vec<i64> = recipe.features.iter().map(|f| at(&f.column)).collect();
         let denominators: Vec<Option<i64>> = recipe
@@ -128,7 +136,7 @@ impl Front {
             .iter()
             .map(|f| f.divided_by.as_deref().map(at))
             .collect();
-        metadata.push(("raw_columns", raw.join(",")));
+        metadata.push((String::from("raw_columns"), raw.join(",")));
         let mut graph = empty(raw.len());
         let gather = |indices: &str, output: &str| {
             let mut gather = node("Gather", &[INPUT, indices], output);
@@ -170,7 +178,7 @@ impl Front {
 pub fn quantized_model(
     model: &QuantizedModel,
     input: Input,
-    metadata: &[(&str, String)],
+    metadata: &[(String, String)],
 ) -> ModelProto {
     let tensor = model.weights();
     let p = tensor.codes.len();
@@ -223,14 +231,14 @@ pub fn quantized_model(
 /// The model around a graph: versions, producer and metadata (the column names first).
 fn wrap(
     graph: GraphProto,
-    columns: &[(&'static str, String)],
-    metadata: &[(&str, String)],
+    columns: &[(String, String)],
+    metadata: &[(String, String)],
 ) -> ModelProto {
     let props = columns
         .iter()
         .chain(metadata)
         .map(|(key, value)| StringStringEntryProto {
-            key: (*key).to_owned(),
+            key: key.clone(),
             value: value.clone(),
         });
     ModelProto {
@@ -321,6 +329,18 @@ mod tests {
 
     use super::*;
 
+    fn keys(model: &ModelProto) -> Vec<&str> {
+        model
+            .metadata_props
+            .iter()
+            .map(|p| p.key.as_str())
+            .collect()
+    }
+
+    fn ops(graph: &GraphProto) -> Vec<&str> {
+        graph.node.iter().map(|n| n.op_type.as_str()).collect()
+    }
+
     fn fitted() -> Model {
         let x = DMatrix::from_row_slice(5, 2, &[0.0, 1.0, 1.0, 0.5, 2.0, 2.5, 3.0, 1.0, 4.0, 3.5]);
         let y = DVector::from_vec(vec![1.0, 2.9, 6.1, 6.8, 10.2]);
@@ -333,11 +353,11 @@ mod tests {
         let bytes = float_model(
             &model,
             Input::Features,
-            &[("data_sha256", String::from("ab"))],
+            &[(String::from("data_sha256"), String::from("ab"))],
         )
         .encode_to_vec();
         let decoded = ModelProto::decode(bytes.as_slice()).unwrap();
-        let graph = decoded.graph.unwrap();
+        let graph = decoded.graph.as_ref().unwrap();
         let w = &graph.initializer[0];
         assert_eq!(
             (w.name.as_str(), w.dims.as_slice(), w.data_type),
@@ -349,12 +369,7 @@ mod tests {
             .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
             .collect();
         assert_eq!(weights, model.coefficients());
-        let keys: Vec<&str> = decoded
-            .metadata_props
-            .iter()
-            .map(|p| p.key.as_str())
-            .collect();
-        assert_eq!(keys, ["feature_names", "data_sha256"]);
+        assert_eq!(keys(&decoded), ["feature_names", "data_sha256"]);
         assert_eq!(decoded.metadata_props[0].value, "x0,x1");
     }
 
@@ -368,8 +383,7 @@ mod tests {
         )
         .unwrap();
         let graph = decoded.graph.unwrap();
-        let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
-        assert_eq!(ops, ["Cast", "Sub", "Mul", "MatMul", "Add"]);
+        assert_eq!(ops(&graph), ["Cast", "Sub", "Mul", "MatMul", "Add"]);
         let codes = &graph.initializer[0];
         assert_eq!(
             (codes.data_type, codes.raw_data.as_slice()),
@@ -391,14 +405,8 @@ mod tests {
     fn a_recipe_without_ratios_only_gathers_its_columns() {
         let bytes = float_model(&fitted(), Input::Raw, &[]).encode_to_vec();
         let decoded = ModelProto::decode(bytes.as_slice()).unwrap();
-        let keys: Vec<&str> = decoded
-            .metadata_props
-            .iter()
-            .map(|p| p.key.as_str())
-            .collect();
-        assert_eq!(keys, ["feature_names", "raw_columns"]);
+        assert_eq!(keys(&decoded), ["feature_names", "raw_columns"]);
         let graph = decoded.graph.unwrap();
-        let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
-        assert_eq!(ops, ["Gather", "MatMul", "Add"]);
+        assert_eq!(ops(&graph), ["Gather", "MatMul", "Add"]);
     }
 }

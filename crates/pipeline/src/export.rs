@@ -110,20 +110,12 @@ pub fn export(options: &ExportOptions) -> Result<Exported> {
     } else {
         onnx::Input::Features
     };
-    let columns = |recipe: &recipe::Recipe| {
-        if options.raw {
-            recipe.raw_columns()
-        } else {
-            recipe.feature_names()
-        }
-    };
     let (proto, columns) = match options.which {
         Which::Float => {
             let model = record.load_float(dir)?;
-            let pairs = borrowed(&metadata);
             (
-                onnx::float_model(&model, input, &pairs),
-                columns(model.recipe()),
+                onnx::float_model(&model, input, &metadata),
+                onnx::input_columns(model.recipe(), input),
             )
         }
         Which::Quantized => {
@@ -132,10 +124,9 @@ pub fn export(options: &ExportOptions) -> Result<Exported> {
                 String::from("max_deviation_bound"),
                 model.max_deviation_bound().to_string(),
             ));
-            let pairs = borrowed(&metadata);
             (
-                onnx::quantized_model(&model, input, &pairs),
-                columns(model.recipe()),
+                onnx::quantized_model(&model, input, &metadata),
+                onnx::input_columns(model.recipe(), input),
             )
         }
     };
@@ -169,13 +160,6 @@ fn record_version(record: &RunRecord) -> String {
     } else {
         record.tool.version.clone()
     }
-}
-
-fn borrowed(metadata: &[(String, String)]) -> Vec<(&str, String)> {
-    metadata
-        .iter()
-        .map(|(key, value)| (key.as_str(), value.clone()))
-        .collect()
 }
 
 fn model_path(dir: &Path, which: Which) -> String {
