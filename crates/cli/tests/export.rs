@@ -242,4 +242,17 @@ fn an_mlflow_folder_holds_the_model_its_signature_and_its_requirements() {
         .filter(|n| n.contains("cali-reg-tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A file in the folder's place is refused the same way, and no staging folder is left.
+    let file = run.dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let (code, stderr) = run.fail(&["export", "--format", "mlflow", "-o", path(&file)]);
+    assert_eq!((code, stderr.lines().count()), (1, 1), "{stderr}");
+    let leftovers = std::fs::read_dir(run.dir.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().contains("cali-reg-tmp")
+        })
+        .count();
+    assert_eq!(leftovers, 0);
 }

@@ -23,20 +23,37 @@ pub fn write_folder(
     columns: &[String],
     metadata: &BTreeMap<String, String>,
 ) -> Result<u64> {
-    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+    // Anything there but an empty folder (a file, a folder with files) is in the way.
+    let empty_folder = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
+    if dir.symlink_metadata().is_ok() && !empty_folder {
         return Err(Error::FolderExists {
             path: dir.to_path_buf(),
         });
     }
     let staging = staging_path(dir);
     let _ = std::fs::remove_dir_all(&staging);
+    let written = fill_and_rename(&staging, dir, onnx, columns, metadata);
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    written
+}
+
+/// Write the files into `staging`, then rename it to `dir`.
+fn fill_and_rename(
+    staging: &Path,
+    dir: &Path,
+    onnx: &[u8],
+    columns: &[String],
+    metadata: &BTreeMap<String, String>,
+) -> Result<u64> {
     let write = |name: &str, bytes: &[u8]| -> Result<()> {
         std::fs::write(staging.join(name), bytes).map_err(|cause| Error::Write {
             what: staging.join(name).display().to_string(),
             cause,
         })
     };
-    std::fs::create_dir_all(&staging).map_err(|cause| Error::Write {
+    std::fs::create_dir_all(staging).map_err(|cause| Error::Write {
         what: staging.display().to_string(),
         cause,
     })?;
@@ -65,8 +82,8 @@ pub fn write_folder(
     size += mlmodel.len() as u64;
     // An empty folder in the way (MLflow's own check allows it) is replaced.
     let _ = std::fs::remove_dir(dir);
-    std::fs::rename(&staging, dir).map_err(|cause| Error::Rename {
-        from: staging.clone(),
+    std::fs::rename(staging, dir).map_err(|cause| Error::Rename {
+        from: staging.to_path_buf(),
         to: dir.to_path_buf(),
         cause,
     })?;
