@@ -120,6 +120,8 @@ fn test(args: &[String]) -> anyhow::Result<()> {
 
     let root = project_root();
     let python = venv::ensure(&root, "venv-test", "test.txt")?;
+    // MLflow in a venv of its own (its pins and Spark's do not mix); `conformance` uses it too.
+    let mlflow = venv::ensure(&root, "venv-conformance", "conformance.txt")?;
     let run = |command: &mut std::process::Command, what: &str| -> anyhow::Result<()> {
         venv::run(command).with_context(|| format!("{what} failed"))
     };
@@ -127,7 +129,8 @@ fn test(args: &[String]) -> anyhow::Result<()> {
         cargo()
             .args(["test", "--workspace"])
             .args(args)
-            .env("CALI_REG_PYTHON", &python),
+            .env("CALI_REG_PYTHON", &python)
+            .env("CALI_REG_MLFLOW_PYTHON", &mlflow),
         "cargo test",
     )?;
     if !args.is_empty() {

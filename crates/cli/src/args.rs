@@ -228,6 +228,15 @@ pub struct TrainArgs {
     /// `fit_intercept=False`); R² stays the centred one of `r2_score`
     #[arg(long)]
     pub no_intercept: bool,
+    /// Log the run to an MLflow tracking server (without URI: MLFLOW_TRACKING_URI, which alone
+    /// also turns logging on): params, metrics, the model file, run.json and an MLflow model
+    /// (`runs:/<id>/model`); `quantize` and `report` then add to the same run. Credentials
+    /// come from MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and
+    /// MLFLOW_TRACKING_PASSWORD, never from the URI; the experiment from MLFLOW_EXPERIMENT_ID
+    /// or MLFLOW_EXPERIMENT_NAME. Each request waits 5 s for a connection and 30 s in all
+    /// (MLFLOW_HTTP_REQUEST_TIMEOUT=SECONDS); a failure exits 1 after the local run is saved
+    #[arg(long, value_name = "URI", num_args = 0..=1)]
+    pub mlflow: Option<Option<String>>,
 }
 
 #[cfg(feature = "train")]

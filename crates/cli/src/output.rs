@@ -38,6 +38,26 @@ pub fn result<T: serde::Serialize + std::fmt::Display>(
     }
 }
 
+/// Print a command's result with what it logged to MLflow (the `mlflow` key); when logging
+/// failed, the result all the same, then the failure as the command's error.
+#[cfg(feature = "train")]
+pub fn tracked<T: serde::Serialize + std::fmt::Display>(
+    value: &T,
+    logged: Result<Option<pipeline::tracking::Logged>, pipeline::Error>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (mlflow, failure) = match logged {
+        Ok(mlflow) => (mlflow, None),
+        Err(e) => (None, Some(e)),
+    };
+    let tracked = pipeline::tracking::Tracked {
+        result: value,
+        mlflow: mlflow.as_ref(),
+    };
+    result(&tracked, json)?;
+    failure.map_or(Ok(()), |e| Err(e.into()))
+}
+
 /// Each warning on its own line of standard error.
 pub fn warnings(warnings: &[String]) {
     for warning in warnings {

@@ -16,3 +16,4 @@ mod run_record;
 mod serve;
 mod streaming;
 mod support;
+mod tracking;

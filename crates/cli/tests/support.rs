@@ -63,6 +63,17 @@ pub fn floats(v: &Value) -> Vec<f64> {
         .collect()
 }
 
+/// MLflow's variables that `train` reads.
+const MLFLOW_VARIABLES: [&str; 7] = [
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT",
+];
+
 /// A scratch artifacts folder and a way to run the binary against it.
 pub struct Run {
     pub dir: tempfile::TempDir,
@@ -89,6 +100,10 @@ impl Run {
             .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
             .env("CALI_REG_DATA_URL", "http://127.0.0.1:9/none")
             .current_dir(self.dir.path());
+        // Never the user's MLflow server: a test that logs names its own.
+        for name in MLFLOW_VARIABLES {
+            c.env_remove(name);
+        }
         c
     }
 

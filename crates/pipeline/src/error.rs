@@ -244,6 +244,18 @@ pub enum Error {
     /// The plot cannot be drawn.
     #[error("cannot draw predictions.svg: {0}")]
     Plot(String),
+    /// Tracking asked for in a way that cannot work (a URI with credentials, a half-set
+    /// variable): refused before anything runs.
+    #[error("{0}")]
+    TrackingSetup(String),
+    /// The tracking server failed or refused a request; the local run is saved all the same.
+    #[error("MLflow server {server}: {what} (the run is saved locally all the same)")]
+    Tracking {
+        /// The server's URI (it holds no credentials: such URIs are refused).
+        server: String,
+        /// What failed, scrubbed of credentials.
+        what: String,
+    },
     /// The fitting thread panicked.
     #[error("the fitting thread stopped unexpectedly")]
     Thread,

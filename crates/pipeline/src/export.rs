@@ -86,59 +86,16 @@ impl std::fmt::Display for Exported {
 pub fn export(options: &ExportOptions) -> Result<Exported> {
     let dir = &options.artifacts;
     let record = RunRecord::open_or_empty(dir)?;
-    let mut metadata = vec![(String::from("cali_reg_version"), record_version(&record))];
-    if let Some(DataRecord::Table(table)) = &record.parameters.data {
-        metadata.push((String::from("data_sha256"), table.sha256.clone()));
-    }
-    let scores = match options.which {
-        Which::Float => record.metrics.float,
-        Which::Quantized => record.metrics.quantized,
-    };
-    if let Some(scores) = scores {
-        for (key, value) in [
-            ("test_r2", scores.r2),
-            ("test_rmse", scores.rmse),
-            ("test_mae", scores.mae),
-        ] {
-            if let Some(value) = value {
-                metadata.push((key.to_owned(), value.to_string()));
-            }
-        }
-    }
-    let input = if options.raw {
-        onnx::Input::Raw
-    } else {
-        onnx::Input::Features
-    };
-    let (proto, columns) = match options.which {
-        Which::Float => {
-            let model = record.load_float(dir)?;
-            (
-                onnx::float_model(&model, input, &metadata),
-                onnx::input_columns(model.recipe(), input),
-            )
-        }
-        Which::Quantized => {
-            let model = record.load_quantized(dir)?;
-            metadata.push((
-                String::from("max_deviation_bound"),
-                model.max_deviation_bound().to_string(),
-            ));
-            (
-                onnx::quantized_model(&model, input, &metadata),
-                onnx::input_columns(model.recipe(), input),
-            )
-        }
-    };
-    let bytes = proto.encode_to_vec();
-    let metadata: BTreeMap<String, String> = metadata.into_iter().collect();
+    let graph = Graph::of(&record, dir, options.which, options.raw)?;
     let size = match options.format {
         ExportFormat::Onnx => {
-            dataset::write_atomically(&options.output, &bytes)?;
-            bytes.len() as u64
+            dataset::write_atomically(&options.output, &graph.bytes)?;
+            graph.bytes.len() as u64
         }
         ExportFormat::Mlflow => {
-            crate::mlflow_model::write_folder(&options.output, &bytes, &columns, &metadata)?
+            let files =
+                crate::mlflow_model::files(&graph.bytes, &graph.columns, &graph.metadata, None);
+            crate::mlflow_model::write_folder(&options.output, &files)?
         }
     };
     Ok(Exported {
@@ -148,9 +105,73 @@ pub fn export(options: &ExportOptions) -> Result<Exported> {
         output: options.output.display().to_string(),
         bytes: size,
         raw: options.raw,
-        columns,
-        metadata,
+        columns: graph.columns,
+        metadata: graph.metadata,
     })
+}
+
+/// A model as an ONNX file: its bytes, its input columns and the `metadata_props` beside the
+/// feature names.
+pub(crate) struct Graph {
+    pub bytes: Vec<u8>,
+    pub columns: Vec<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Graph {
+    /// The model `which` of the folder `dir` that `record` names, taking the features or (`raw`)
+    /// the raw columns.
+    pub fn of(record: &RunRecord, dir: &Path, which: Which, raw: bool) -> Result<Self> {
+        let mut metadata = vec![(String::from("cali_reg_version"), record_version(record))];
+        if let Some(DataRecord::Table(table)) = &record.parameters.data {
+            metadata.push((String::from("data_sha256"), table.sha256.clone()));
+        }
+        let scores = match which {
+            Which::Float => record.metrics.float,
+            Which::Quantized => record.metrics.quantized,
+        };
+        if let Some(scores) = scores {
+            for (key, value) in [
+                ("test_r2", scores.r2),
+                ("test_rmse", scores.rmse),
+                ("test_mae", scores.mae),
+            ] {
+                if let Some(value) = value {
+                    metadata.push((key.to_owned(), value.to_string()));
+                }
+            }
+        }
+        let input = if raw {
+            onnx::Input::Raw
+        } else {
+            onnx::Input::Features
+        };
+        let (proto, columns) = match which {
+            Which::Float => {
+                let model = record.load_float(dir)?;
+                (
+                    onnx::float_model(&model, input, &metadata),
+                    onnx::input_columns(model.recipe(), input),
+                )
+            }
+            Which::Quantized => {
+                let model = record.load_quantized(dir)?;
+                metadata.push((
+                    String::from("max_deviation_bound"),
+                    model.max_deviation_bound().to_string(),
+                ));
+                (
+                    onnx::quantized_model(&model, input, &metadata),
+                    onnx::input_columns(model.recipe(), input),
+                )
+            }
+        };
+        Ok(Self {
+            bytes: proto.encode_to_vec(),
+            columns,
+            metadata: metadata.into_iter().collect(),
+        })
+    }
 }
 
 /// The version of the tool that wrote the model: the record's, else this one's.

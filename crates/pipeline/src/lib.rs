@@ -50,6 +50,8 @@ mod shard;
 mod shortest;
 mod split;
 mod streaming;
+#[cfg(feature = "tracking")]
+pub mod tracking;
 mod train;
 mod training;
 
@@ -73,7 +75,7 @@ pub use report::{
 };
 pub use run_record::{
     ArtifactEntry, DataRecord, FORMAT, Image, NewFile, Parameters, PipelineStage, RecordedMetrics,
-    RunRecord, Scores, Sizes, Stage, StampRecord, StreamedSplit, TableRecord, Tool,
+    RunRecord, Scores, Sizes, Stage, StampRecord, StreamedSplit, TableRecord, Tool, TrackingRecord,
 };
 pub use scoring::{Scoring, Unscorable};
 pub use shard::{StatsOptions, StatsWritten, write_stats};

@@ -55,6 +55,21 @@ pub struct RunRecord {
     /// The pipeline's stages, as `cargo xtask pipeline` ran them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<BTreeMap<String, PipelineStage>>,
+    /// The MLflow run the training run was logged to (`train --mlflow`), which `quantize` and
+    /// `report` add to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<TrackingRecord>,
+}
+
+/// The MLflow run a record was logged to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackingRecord {
+    /// The tracking server's URI.
+    pub server: String,
+    /// The experiment.
+    pub experiment_id: String,
+    /// The run.
+    pub run_id: String,
 }
 
 fn format_1() -> u32 {

@@ -1,5 +1,8 @@
 //! `cali-reg report`: sizes and accuracy of the float model, our quantised model and the
-//! original's scheme, beside the original's published figures.
+//! original's scheme, beside the original's published figures; added to the MLflow run that
+//! `run.json` names, if any.
+
+use pipeline::tracking::{self, Step};
 
 use crate::args::Common;
 use crate::output;
@@ -11,5 +14,8 @@ pub fn run(common: &Common) -> anyhow::Result<()> {
         split: common.split(),
     })?;
     output::warnings(&report.warnings);
-    output::result(&report, common.json)
+    let logged = tracking::log_step(&common.artifacts, Step::Report, &|name| {
+        std::env::var(name).ok()
+    });
+    output::tracked(&report, logged, common.json)
 }
