@@ -190,6 +190,10 @@ pub enum Command {
     #[cfg(feature = "train")]
     #[command(after_help = examples::EXPORT)]
     Export(ExportArgs),
+    /// The params and metrics that changed between two runs (default: the last two of the
+    /// history), with their deltas
+    #[command(after_help = examples::DIFF)]
+    Diff(DiffArgs),
     /// Show what a model file holds
     #[command(after_help = examples::INSPECT)]
     Inspect {
@@ -237,6 +241,10 @@ pub struct TrainArgs {
     /// (MLFLOW_HTTP_REQUEST_TIMEOUT=SECONDS); a failure exits 1 after the local run is saved
     #[arg(long, value_name = "URI", num_args = 0..=1)]
     pub mlflow: Option<Option<String>>,
+    /// How many runs the history keeps (artifacts/runs/<time>-<model's sha>.json, which
+    /// `cali-reg diff` compares), this one included; 0 keeps none
+    #[arg(long, value_name = "N", default_value_t = pipeline::history::KEEP)]
+    pub keep: usize,
 }
 
 #[cfg(feature = "train")]
@@ -264,6 +272,7 @@ impl TrainArgs {
             // defaults only.
             split: common.split().for_training(),
             estimator: linreg::LinearRegression::new().fit_intercept(!self.no_intercept),
+            keep: self.keep,
         }
     }
 }
@@ -276,6 +285,19 @@ pub enum SplitKind {
     Permutation,
     /// a per-row hash of the row index and the seed (one pass, any file size)
     Hash,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older run: a run record (run.json, a file of artifacts/runs/) or a folder holding
+    /// one (default: the next-to-last run of the history)
+    pub old: Option<PathBuf>,
+    /// The newer run (default: the folder's run.json given OLD, else the last run of the
+    /// history)
+    pub new: Option<PathBuf>,
+    /// Print Markdown tables (for a pull request's comment) instead of text
+    #[arg(long, conflicts_with = "json")]
+    pub md: bool,
 }
 
 #[derive(Debug, Args)]

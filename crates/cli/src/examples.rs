@@ -51,7 +51,8 @@ pub const TRAIN: &str = "\
 Examples:
   cali-reg train                                   # California Housing, seed 42, 80/20 split
   cali-reg train --data sales.csv --target revenue --features price,ads
-  cali-reg train --streaming --split hash --data big.parquet --target y";
+  cali-reg train --streaming --split hash --data big.parquet --target y
+  cali-reg train --mlflow http://127.0.0.1:5000       # also log the run to an MLflow server";
 
 #[cfg(feature = "train")]
 pub const STATS: &str = "\
@@ -110,6 +111,12 @@ Examples:
   cali-reg export --quantized -o model.quant.onnx
   cali-reg export --raw -o model.raw.onnx            # takes the training file's raw columns
   cali-reg export --format mlflow -o mlflow-model    # then: mlflow models serve -m mlflow-model";
+
+pub const DIFF: &str = "\
+Examples:
+  cali-reg diff                                    # the last two training runs
+  cali-reg diff --md > comment.md                  # Markdown tables for a pull request
+  cali-reg diff artifacts/runs/20261205T043512.345Z-1a2b3c4d.json --json";
 
 pub const INSPECT: &str = "\
 Examples:

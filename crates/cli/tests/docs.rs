@@ -128,6 +128,10 @@ fn run_document(relative: &str) {
             .env("CALI_REG_DATA", data_path())
             // Never a download: the data set is named above.
             .env("CALI_REG_DATA_URL", "http://127.0.0.1:9/none");
+        // Never the user's MLflow server.
+        for name in crate::support::MLFLOW_VARIABLES {
+            sh.env_remove(name);
+        }
         sh
     };
     let mut background = Background(Vec::new());

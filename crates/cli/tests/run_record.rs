@@ -251,3 +251,83 @@ fn training_killed_at_random_moments_never_leaves_a_mismatch() {
     }
     assert!(!seen.is_empty());
 }
+
+/// Two runs that differ in seed: `diff` shows the seed, and the metrics that moved with their
+/// deltas (as the records give them), and nothing else; `--keep` bounds the history.
+#[test]
+fn diff_of_two_seeds_shows_the_seed_and_the_metrics_that_moved() {
+    let run = Run::new();
+    run.ok(&["train", "--keep", "2"]);
+    let first = record(&run);
+    run.ok(&["train", "--seed", "7", "--keep", "2"]);
+    let second = record(&run);
+    let diff = run.json(&["diff"]);
+    let keys = |part: &str| -> Vec<String> {
+        diff[part]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(keys("params"), ["seed"]);
+    assert_eq!(diff["params"][0]["old"], 42);
+    assert_eq!(diff["params"][0]["new"], 7);
+    assert!(diff["params"][0]["delta"].is_null());
+    assert_eq!(keys("metrics"), ["float.mae", "float.r2", "float.rmse"]);
+    for change in diff["metrics"].as_array().unwrap() {
+        let key = change["key"].as_str().unwrap().trim_start_matches("float.");
+        let (old, new) = (
+            first["metrics"]["float"][key].as_f64().unwrap(),
+            second["metrics"]["float"][key].as_f64().unwrap(),
+        );
+        assert_ne!(old, new);
+        assert_eq!(change["old"].as_f64().unwrap(), old);
+        assert_eq!(change["new"].as_f64().unwrap(), new);
+        assert_eq!(change["delta"].as_f64().unwrap(), new - old);
+    }
+    // The Markdown: one row per change, the deltas signed.
+    let md = run.ok(&["diff", "--md"]);
+    assert!(
+        md.contains(
+            "| Param | Old | New | Change |\n|---|---:|---:|---:|\n| seed | 42 | 7 | — |\n"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| float.r2 | 0.575788 | 0.607549 | +0.0317617 |"),
+        "{md}"
+    );
+    assert_eq!(md.matches("\n| float.").count(), 3, "{md}");
+    // The same run twice: nothing changed.
+    let same = run.ok(&["diff", "artifacts", "artifacts/run.json"]);
+    assert!(same.ends_with("no param or metric changed\n"), "{same}");
+    // A third run with --keep 2 leaves two.
+    run.ok(&["train", "--seed", "8", "--keep", "2"]);
+    let runs = std::fs::read_dir(run.artifacts().join("runs"))
+        .unwrap()
+        .count();
+    assert_eq!(runs, 2);
+}
+
+#[test]
+fn diff_without_two_runs_is_one_line() {
+    let run = Run::new();
+    let (code, stderr) = run.fail(&["diff"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("0 run(s) in the history"), "{stderr}");
+    run.ok(&["train", "--keep", "0"]);
+    let (_, stderr) = run.fail(&["diff"]);
+    assert!(stderr.contains("0 run(s)"), "{stderr}");
+    let (_, stderr) = run.fail(&["diff", "nowhere.json"]);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("nowhere.json: no run record there"),
+        "{stderr}"
+    );
+}
+
+/// The folder's run.json.
+fn record(run: &Run) -> Value {
+    serde_json::from_slice(&std::fs::read(run.artifacts().join("run.json")).unwrap()).unwrap()
+}

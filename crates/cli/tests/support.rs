@@ -64,7 +64,7 @@ pub fn floats(v: &Value) -> Vec<f64> {
 }
 
 /// MLflow's variables that `train` reads.
-const MLFLOW_VARIABLES: [&str; 7] = [
+pub const MLFLOW_VARIABLES: [&str; 7] = [
     "MLFLOW_TRACKING_URI",
     "MLFLOW_TRACKING_TOKEN",
     "MLFLOW_TRACKING_USERNAME",

@@ -256,6 +256,20 @@ pub enum Error {
         /// What failed, scrubbed of credentials.
         what: String,
     },
+    /// `diff` without two runs to compare.
+    #[error("{}: {found} run(s) in the history; `cali-reg diff` with no argument compares the last two (each `cali-reg train` adds one), or name two run records", folder.display())]
+    FewRuns {
+        /// The history's folder.
+        folder: PathBuf,
+        /// The runs in it.
+        found: usize,
+    },
+    /// A run record that is not there.
+    #[error("{}: no run record there", path.display())]
+    NoRecord {
+        /// The file.
+        path: PathBuf,
+    },
     /// The fitting thread panicked.
     #[error("the fitting thread stopped unexpectedly")]
     Thread,

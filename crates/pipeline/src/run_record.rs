@@ -55,6 +55,10 @@ pub struct RunRecord {
     /// The pipeline's stages, as `cargo xtask pipeline` ran them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<BTreeMap<String, PipelineStage>>,
+    /// When the training run started (UTC, `2026-12-05T04:35:12.345Z`): with the model's SHA-256,
+    /// the name of the run's copy in the history (`runs/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_at: Option<String>,
     /// The MLflow run the training run was logged to (`train --mlflow`), which `quantize` and
     /// `report` add to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -355,13 +359,20 @@ impl RunRecord {
         Self {
             format: FORMAT,
             parameters,
+            trained_at: Some(crate::history::utc_now()),
             ..Self::default()
         }
     }
 
     /// The record of the artifacts folder `dir`; `None` when it has none.
     pub fn open(dir: &Path) -> Result<Option<Self>> {
-        let path = dir.join(FILE);
+        Self::open_file(&dir.join(FILE))
+    }
+
+    /// The record in the file `path` (a `run.json`, or a copy in the history); `None` when
+    /// there is no such file.
+    pub fn open_file(path: &Path) -> Result<Option<Self>> {
+        let path = path.to_path_buf();
         let bytes =
             match std::fs::File::open(&path).and_then(|f| dataset::read_at_most(f, MAX_BYTES)) {
                 Ok(bytes) if bytes.len() as u64 > MAX_BYTES => {
@@ -441,7 +452,27 @@ impl RunRecord {
                 cause,
             })?;
         text.push('\n');
-        Ok(dataset::write_atomically(&dir.join(FILE), text.as_bytes())?)
+        dataset::write_atomically(&dir.join(FILE), text.as_bytes())?;
+        // The run's copy in the history follows the record (quantize and report add to it).
+        if let Some(name) = self.history_name() {
+            let folder = dir.join(crate::history::FOLDER);
+            std::fs::create_dir_all(&folder).map_err(|cause| Error::Write {
+                what: folder.display().to_string(),
+                cause,
+            })?;
+            dataset::write_atomically(&folder.join(name), text.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The name of this record's copy in the history (`runs/`):
+    /// `<time to the millisecond>-<first 8 hex digits of the model's SHA-256>.json`, which sort
+    /// in time order; `None` for a record of no training run.
+    pub fn history_name(&self) -> Option<String> {
+        let time = self.trained_at.as_deref()?;
+        let model = self.artifacts.get(crate::LINEAR)?;
+        let compact: String = time.chars().filter(|c| !matches!(c, '-' | ':')).collect();
+        Some(format!("{compact}-{}.json", model.sha256.get(..8)?))
     }
 
     /// The bytes of the file `name` of the folder `dir` that this record names, and the path

@@ -50,7 +50,7 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
     let mut record = RunRecord::fresh(parameters);
     record.metrics.float = Some(Scores::of(&metrics, Some(in_sample)));
     let scores = Scores::of(&metrics, None);
-    let (path, bytes) = commit_model(&options.artifacts, &mut record, &model, start)?;
+    let (path, bytes) = commit_model(options, &mut record, &model, start)?;
     Ok(Trained {
         command: "train",
         streaming: false,

@@ -1,7 +1,7 @@
 //! What a training run is asked ([`TrainOptions`]) and what it gives ([`Trained`]), whichever
 //! path it takes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use linreg::{LinearRegression, Model};
@@ -54,6 +54,9 @@ pub struct TrainOptions {
     pub split: SplitParams,
     /// The estimator (intercept or not).
     pub estimator: LinearRegression,
+    /// How many runs the history (`runs/`) keeps, this one included ([`crate::history::KEEP`]
+    /// by default).
+    pub keep: usize,
 }
 
 /// What a training run gives, whichever path it took: the same keys in JSON, `null` where a
@@ -137,14 +140,15 @@ pub(crate) fn scores_of(r2_rmse: Option<(f64, f64)>, in_sample: bool) -> Scores 
     }
 }
 
-/// Commit a training run's model with its record (the run's time noted); the model file's path
-/// and size.
+/// Commit a training run's model with its record (the run's time noted), and keep the newest
+/// runs of the history; the model file's path and size.
 pub(crate) fn commit_model(
-    dir: &Path,
+    options: &TrainOptions,
     record: &mut RunRecord,
     model: &Model,
     start: Instant,
 ) -> Result<(String, usize)> {
+    let dir = &options.artifacts;
     let path = dir.join(LINEAR);
     let bytes = artifacts::encode(&path, model)?;
     record.note_stage("train", start.elapsed().as_secs_f64());
@@ -155,5 +159,6 @@ pub(crate) fn commit_model(
             bytes: &bytes,
         }],
     )?;
+    crate::history::prune(dir, options.keep)?;
     Ok((path.display().to_string(), bytes.len()))
 }

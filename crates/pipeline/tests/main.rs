@@ -26,6 +26,7 @@ fn train_options(artifacts: &std::path::Path, source: Source, held_out: HeldOut)
         held_out,
         split: SplitChoice::default().for_training(),
         estimator: linreg::LinearRegression::new(),
+        keep: pipeline::history::KEEP,
     }
 }
 

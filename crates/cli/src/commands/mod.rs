@@ -3,6 +3,7 @@
 
 #[cfg(feature = "columnar")]
 mod convert;
+mod diff;
 #[cfg(feature = "train")]
 mod evaluate;
 #[cfg(feature = "train")]
@@ -40,6 +41,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Predict(_) => Lock::shared(&common.artifacts),
         #[cfg(feature = "train")]
         Command::Export(_) => Lock::shared(&common.artifacts),
+        Command::Diff(_) => Lock::shared(&common.artifacts),
         _ => None,
     };
     match &cli.command {
@@ -69,6 +71,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(common, args),
         #[cfg(feature = "train")]
         Command::Export(args) => export::run(common, args),
+        Command::Diff(args) => diff::run(common, args),
         Command::Inspect { model } => inspect::run(common, model),
         Command::Completions { shell } => {
             let mut script = Vec::new();
