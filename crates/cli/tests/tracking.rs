@@ -333,15 +333,25 @@ fn assert_local_run_intact(run: &Run) {
     run.ok(&["predict", "--summary"]);
 }
 
-/// Every output of a run: its stdout and stderr, and the folder's files.
+/// Every output of a run: its stdout and stderr, and every file of its folder (the history's
+/// too).
 fn everything(run: &Run, out: &Output) -> String {
-    let mut all = text(&out.stdout) + &text(&out.stderr);
-    for entry in std::fs::read_dir(run.artifacts()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            all += &text(&std::fs::read(&path).unwrap());
+    fn files(dir: &std::path::Path, all: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, all);
+            } else {
+                *all += &text(&std::fs::read(&path).unwrap());
+            }
         }
     }
+    let mut all = text(&out.stdout) + &text(&out.stderr);
+    files(&run.artifacts(), &mut all);
+    assert!(
+        all.contains("\"trained_at\""),
+        "the record is among the files read"
+    );
     all
 }
 

@@ -408,7 +408,13 @@ fn tags(command: &str, dir: &Path) -> Vec<Value> {
         ("mlflow.source.name", format!("cali-reg {command}")),
         ("mlflow.source.type", String::from("LOCAL")),
         ("cali_reg.version", String::from(env!("CARGO_PKG_VERSION"))),
-        ("cali_reg.artifacts", dir.display().to_string()),
+        (
+            "cali_reg.artifacts",
+            std::fs::canonicalize(dir)
+                .unwrap_or_else(|_| dir.to_path_buf())
+                .display()
+                .to_string(),
+        ),
     ];
     if let Some(user) = std::env::var("USER")
         .ok()
@@ -782,7 +788,15 @@ impl<'a> Client<'a> {
             ),
             ureq::Error::HostNotFound => String::from("host not found"),
             ureq::Error::ConnectionFailed => String::from("cannot connect"),
-            ureq::Error::Io(io) => format!("cannot connect or read ({io})"),
+            ureq::Error::Io(io) => match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    String::from("cannot connect (connection refused)")
+                }
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof => {
+                    String::from("the connection closed before an answer")
+                }
+                _ => format!("cannot connect or read ({io})"),
+            },
             other => other.to_string(),
         }
     }
