@@ -204,9 +204,14 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn a_run_logged_to_a_real_mlflow_server_holds_params_metrics_artifacts_and_a_loadable_model() {
+    // This server checks no credentials: the token goes along, and must show nowhere.
+    const TOKEN: &str = "tok-5e0c2b71-known";
     let server = MlflowServer::start(None);
     let run = Run::new();
-    let env = [("MLFLOW_EXPERIMENT_NAME", "cali-reg tests")];
+    let env = [
+        ("MLFLOW_EXPERIMENT_NAME", "cali-reg tests"),
+        ("MLFLOW_TRACKING_TOKEN", TOKEN),
+    ];
     let out = output(&run, &["train", "--json", "--mlflow", &server.uri], &env);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let trained: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -218,7 +223,11 @@ fn a_run_logged_to_a_real_mlflow_server_holds_params_metrics_artifacts_and_a_loa
     assert!(quantized.status.success(), "{}", text(&quantized.stderr));
     let quantized: Value = serde_json::from_slice(&quantized.stdout).unwrap();
     assert_eq!(quantized["mlflow"]["run_id"], run_id.as_str());
-    let report = run.json(&["report"]);
+    let report = output(&run, &["report", "--json"], &env);
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    assert!(!everything(&run, &out).contains(TOKEN));
+    assert!(!everything(&run, &report).contains(TOKEN));
+    let report: Value = serde_json::from_slice(&report.stdout).unwrap();
     assert_eq!(report["mlflow"]["run_id"], run_id.as_str());
     let record: Value =
         serde_json::from_slice(&std::fs::read(run.artifacts().join("run.json")).unwrap()).unwrap();
@@ -227,6 +236,7 @@ fn a_run_logged_to_a_real_mlflow_server_holds_params_metrics_artifacts_and_a_loa
 
     let got = mlflow_client(&server.uri, &[], GET_RUN, &[&run_id]);
     assert_eq!(got["status"], "FINISHED");
+    assert!(!got.to_string().contains(TOKEN), "{got}");
     let experiment = got["experiment_id"].as_str().unwrap();
     assert_eq!(trained["mlflow"]["experiment_id"], experiment);
     assert_ne!(
