@@ -190,6 +190,16 @@ pub enum Command {
     #[cfg(feature = "train")]
     #[command(after_help = examples::EXPORT)]
     Export(ExportArgs),
+    /// Standard errors, t, p-values and confidence intervals of the coefficients, R², F,
+    /// log-likelihood, AIC and BIC (statsmodels' OLS, or WLS with --weight), from the training
+    /// statistics: no pass over the data
+    #[cfg(feature = "train")]
+    #[command(after_help = examples::SUMMARY)]
+    Summary {
+        /// The confidence intervals' alpha: 0.05 gives 95% intervals
+        #[arg(long, default_value_t = 0.05, value_name = "A")]
+        alpha: f64,
+    },
     /// The params and metrics that changed between two runs (default: the last two of the
     /// history), with their deltas
     #[command(after_help = examples::DIFF)]

@@ -112,6 +112,12 @@ Examples:
   cali-reg export --raw -o model.raw.onnx            # takes the training file's raw columns
   cali-reg export --format mlflow -o mlflow-model    # then: mlflow models serve -m mlflow-model";
 
+#[cfg(feature = "train")]
+pub const SUMMARY: &str = "\
+Examples:
+  cali-reg summary                                 # 95% intervals
+  cali-reg summary --alpha 0.01 --json";
+
 pub const DIFF: &str = "\
 Examples:
   cali-reg diff                                    # the last two training runs

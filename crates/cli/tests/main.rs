@@ -6,6 +6,7 @@ mod columnar;
 mod docs;
 mod export;
 mod hostile;
+mod inference;
 mod nist;
 #[path = "../../linreg/tests/nist/data.rs"]
 mod nist_data;

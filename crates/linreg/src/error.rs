@@ -4,6 +4,12 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A confidence level's alpha outside (0, 1).
+    #[error("alpha {0}: must be between 0 and 1 (0.05 gives 95% intervals)")]
+    Alpha(f64),
+    /// A distribution that cannot be formed (degrees of freedom out of range).
+    #[error("{0}")]
+    Distribution(String),
     /// A feature column holds a single value, so its coefficient is undetermined.
     #[error("feature {0} is constant")]
     ConstantFeature(String),

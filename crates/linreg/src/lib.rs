@@ -34,6 +34,7 @@
 mod double_double;
 pub mod envelope;
 mod error;
+mod inference;
 mod metrics;
 mod model;
 mod normal_equations;
@@ -42,6 +43,7 @@ mod quantized;
 mod sufficient_stats;
 
 pub use error::{Error, Result};
+pub use inference::{Estimate, Inference, infer};
 pub use metrics::Metrics;
 pub use model::{InputLayout, LinearRegression, Model};
 pub use normal_equations::{Diagnostics, MAX_CONDITION};

@@ -75,6 +75,76 @@ pub fn solve(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> 
     })
 }
 
+/// The inverse of the Gram matrix the fit solved (the weighted co-moments of the centred
+/// columns with an intercept, of the raw columns without), in the features' units, row-major
+/// `p × p`: solved column by column with the double-double factor of the scaled matrix and one
+/// step of refinement, so that it keeps the digits of the coefficients.
+pub(crate) fn gram_inverse(
+    stats: &SufficientStats,
+    names: &[String],
+    fit_intercept: bool,
+) -> Result<Vec<f64>> {
+    check_problem(stats, names, fit_intercept)?;
+    let p = stats.n_features();
+    let system = Scaled::new(stats, names, fit_intercept)?;
+    let (_, factor) = system.factor(stats.extended(), names)?;
+    let mut inverse = vec![0.0; p * p];
+    for j in 0..p {
+        let unit: Vec<Dd> = (0..p)
+            .map(|i| Dd::from_f64(if i == j { 1.0 } else { 0.0 }))
+            .collect();
+        let column = system.refined(&factor, &unit);
+        for (i, x) in column.iter().enumerate() {
+            inverse[i * p + j] = x
+                .div(Dd::from_f64(system.norms[i]))
+                .div(Dd::from_f64(system.norms[j]))
+                .to_f64();
+        }
+    }
+    Ok(inverse)
+}
+
+/// The condition number statsmodels reports (`np.linalg.cond` of the design matrix, the
+/// constant column included with an intercept, rows scaled by √w with weights): the square root
+/// of the extreme eigenvalues' ratio of its raw Gram matrix. The largest from an `f64`
+/// eigensolver, the smallest by inverse iteration with the matrix's double-double Cholesky
+/// factor, whose relative error an `f64` eigensolver would multiply by the squared condition.
+pub(crate) fn design_condition(stats: &SufficientStats, fit_intercept: bool) -> f64 {
+    let p = stats.n_features();
+    let w = stats.weight_dd();
+    let k = p + usize::from(fit_intercept);
+    let raw = |i: usize, j: usize| {
+        stats
+            .comoment_dd(i, j)
+            .add(w.mul(stats.mean_dd(i)).mul(stats.mean_dd(j)))
+    };
+    let mut g = vec![Dd::ZERO; k * k];
+    let off = usize::from(fit_intercept);
+    for i in 0..p {
+        for j in 0..p {
+            g[(i + off) * k + j + off] = raw(i, j);
+        }
+    }
+    if fit_intercept {
+        g[0] = w;
+        for i in 0..p {
+            let s = w.mul(stats.mean_dd(i));
+            g[i + 1] = s;
+            g[(i + 1) * k] = s;
+        }
+    }
+    let rounded = DMatrix::from_fn(k, k, |i, j| g[i * k + j].to_f64());
+    let largest = nalgebra::SymmetricEigen::new(rounded)
+        .eigenvalues
+        .iter()
+        .fold(0.0_f64, |m, &v| m.max(v));
+    let Some(l) = cholesky(&g, k) else {
+        return f64::INFINITY;
+    };
+    let (ratio, _) = refined_condition_with(largest, &l, k, 200);
+    ratio.sqrt()
+}
+
 /// Refuse what no solve can answer: names that do not match, no features, fewer rows than
 /// parameters, a constant feature.
 fn check_problem(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> Result<()> {
@@ -177,10 +247,15 @@ impl Scaled {
     /// Solve with the factor `l`, then one step of iterative refinement with the residual in
     /// double-double.
     fn solve_refined(&self, l: &[Dd]) -> Vec<Dd> {
+        self.refined(l, &self.rhs)
+    }
+
+    /// Solve `g x = rhs` with the factor `l`, refined once.
+    fn refined(&self, l: &[Dd], rhs: &[Dd]) -> Vec<Dd> {
         let p = self.p;
-        let mut b = cholesky_solve(l, &self.rhs, p);
+        let mut b = cholesky_solve(l, rhs, p);
         let residual: Vec<Dd> = (0..p)
-            .map(|i| (0..p).fold(self.rhs[i], |r, j| r.sub(self.g[i * p + j].mul(b[j]))))
+            .map(|i| (0..p).fold(rhs[i], |r, j| r.sub(self.g[i * p + j].mul(b[j]))))
             .collect();
         for (bi, c) in b.iter_mut().zip(cholesky_solve(l, &residual, p)) {
             *bi = bi.add(c);
@@ -231,9 +306,19 @@ fn cholesky_solve(l: &[Dd], b: &[Dd], p: usize) -> Vec<Dd> {
 /// an `f64` eigensolver: its `largest` eigenvalue (which the `f64` solver gets right) over the
 /// smallest, found by inverse iteration, with that eigenvalue's eigenvector.
 fn refined_condition(largest: f64, l: &[Dd], p: usize) -> (f64, DVector<f64>) {
+    refined_condition_with(largest, l, p, 30)
+}
+
+/// [`refined_condition`] with `iterations` steps of inverse iteration.
+fn refined_condition_with(
+    largest: f64,
+    l: &[Dd],
+    p: usize,
+    iterations: usize,
+) -> (f64, DVector<f64>) {
     let mut v = vec![Dd::from_f64(1.0 / (p as f64).sqrt()); p];
     let mut growth = 0.0;
-    for _ in 0..30 {
+    for _ in 0..iterations {
         let next = cholesky_solve(l, &v, p);
         let norm = next
             .iter()

@@ -17,6 +17,9 @@ pub const QUANTIZED: &str = "quant_model.msgpack";
 pub const REPORT: &str = "report.md";
 /// The plot's file name.
 pub const PLOT: &str = "predictions.svg";
+/// The training rows' sufficient statistics (what `summary` infers from), as `stats` writes
+/// them.
+pub const TRAIN_STATS: &str = "train_stats.msgpack";
 
 /// Encode a file of ours; `path` names it in errors.
 pub fn encode<T: Artifact>(path: &Path, value: &T) -> Result<Vec<u8>> {

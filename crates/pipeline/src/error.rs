@@ -264,6 +264,12 @@ pub enum Error {
         /// The runs in it.
         found: usize,
     },
+    /// A model trained before `train` kept its statistics.
+    #[error("{}: not there (models trained before cali-reg kept its training statistics have none): run `cali-reg train` again", path.display())]
+    NoTrainStats {
+        /// The statistics file.
+        path: PathBuf,
+    },
     /// A run record that is not there.
     #[error("{}: no run record there", path.display())]
     NoRecord {

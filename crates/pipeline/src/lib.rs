@@ -52,12 +52,13 @@ mod shard;
 mod shortest;
 mod split;
 mod streaming;
+mod summary;
 #[cfg(feature = "tracking")]
 pub mod tracking;
 mod train;
 mod training;
 
-pub use artifacts::{LINEAR, Loaded, Lock, PLOT, QUANTIZED, REPORT};
+pub use artifacts::{LINEAR, Loaded, Lock, PLOT, QUANTIZED, REPORT, TRAIN_STATS};
 #[cfg(feature = "columnar")]
 pub use convert::convert;
 pub use convert::{ConvertOptions, Converted, Scanned, scan};
@@ -84,5 +85,6 @@ pub use scoring::{Scoring, Unscorable};
 pub use shard::{StatsOptions, StatsWritten, write_stats};
 pub use split::{SplitChoice, SplitParams};
 pub use streaming::{HeldOutRows, held_out};
+pub use summary::{Summary, SummaryOptions, summary};
 pub use train::train;
 pub use training::{HeldOut, STREAMING_THRESHOLD, Source, TrainOptions, Trained};

@@ -56,7 +56,7 @@ pub(crate) fn train(
         ..Parameters::default()
     });
     record.metrics.float = scores.rmse.map(|_| scores);
-    let (path, bytes) = commit_model(options, &mut record, &model, start)?;
+    let (path, bytes) = commit_model(options, &mut record, &model, train, start)?;
     let (seed, test_size) = match gathered.split {
         StreamedSplit::Hash { seed, test_size } => (Some(seed), Some(test_size)),
         _ => (None, None),

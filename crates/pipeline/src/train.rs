@@ -34,7 +34,7 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
     }
     let start = Instant::now();
     let prepared = Prepared::load(&options.data, options.split, located, previous.as_ref())?;
-    let (model, metrics, in_sample) = fit_and_score(&prepared, &options.estimator)?;
+    let (model, stats, metrics, in_sample) = fit_and_score(&prepared, &options.estimator)?;
     let parameters = Parameters {
         seed: Some(prepared.params.seed),
         test_size: Some(prepared.params.test_size),
@@ -50,7 +50,7 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
     let mut record = RunRecord::fresh(parameters);
     record.metrics.float = Some(Scores::of(&metrics, Some(in_sample)));
     let scores = Scores::of(&metrics, None);
-    let (path, bytes) = commit_model(options, &mut record, &model, start)?;
+    let (path, bytes) = commit_model(options, &mut record, &model, &stats, start)?;
     Ok(Trained {
         command: "train",
         streaming: false,
@@ -76,12 +76,12 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
     })
 }
 
-/// Fit on the training rows and score the test rows; after `--test-size 0` nothing is held
+/// Fit on the training rows (their statistics too) and score the test rows; after `--test-size 0` nothing is held
 /// out and the training rows are scored (`true`: the figures are in-sample).
 fn fit_and_score(
     prepared: &Prepared,
     estimator: &LinearRegression,
-) -> Result<(Model, Metrics, bool)> {
+) -> Result<(Model, SufficientStats, Metrics, bool)> {
     let table = &prepared.table;
     let estimator = estimator.clone().recipe(table.recipe.clone());
     let in_sample = prepared.split.test.is_empty();
@@ -117,7 +117,7 @@ fn fit_and_score(
         model.predict(x)?.as_slice(),
         w.map(|w| w.as_slice()),
     )?;
-    Ok((model, metrics, in_sample))
+    Ok((model, stats, metrics, in_sample))
 }
 
 /// Training rows from which a second thread shares the fit: below, starting it costs more

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use linreg::{LinearRegression, Model};
+use linreg::envelope::ShardStats;
+use linreg::{LinearRegression, Model, SufficientStats};
 use serde::Serialize;
 
-use crate::artifacts::{self, LINEAR};
+use crate::artifacts::{self, LINEAR, TRAIN_STATS};
 use crate::data::DataOptions;
 use crate::error::Result;
 use crate::run_record::{NewFile, RunRecord, Scores, finite};
@@ -140,24 +141,37 @@ pub(crate) fn scores_of(r2_rmse: Option<(f64, f64)>, in_sample: bool) -> Scores 
     }
 }
 
-/// Commit a training run's model with its record (the run's time noted), and keep the newest
-/// runs of the history; the model file's path and size.
+/// Commit a training run's model and its training statistics with its record (the run's time
+/// noted), and keep the newest runs of the history; the model file's path and size.
 pub(crate) fn commit_model(
     options: &TrainOptions,
     record: &mut RunRecord,
     model: &Model,
+    stats: &SufficientStats,
     start: Instant,
 ) -> Result<(String, usize)> {
     let dir = &options.artifacts;
     let path = dir.join(LINEAR);
     let bytes = artifacts::encode(&path, model)?;
+    let shard = ShardStats {
+        recipe: model.recipe().clone(),
+        stats: stats.clone(),
+        fit_intercept: model.fit_intercept(),
+    };
+    let stats_bytes = artifacts::encode(&dir.join(TRAIN_STATS), &shard)?;
     record.note_stage("train", start.elapsed().as_secs_f64());
     record.commit(
         dir,
-        &[NewFile {
-            name: LINEAR,
-            bytes: &bytes,
-        }],
+        &[
+            NewFile {
+                name: LINEAR,
+                bytes: &bytes,
+            },
+            NewFile {
+                name: TRAIN_STATS,
+                bytes: &stats_bytes,
+            },
+        ],
     )?;
     crate::history::prune(dir, options.keep)?;
     Ok((path.display().to_string(), bytes.len()))

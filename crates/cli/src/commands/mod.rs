@@ -20,6 +20,8 @@ mod serve;
 #[cfg(feature = "train")]
 mod stats;
 #[cfg(feature = "train")]
+mod summary;
+#[cfg(feature = "train")]
 mod train;
 
 use clap::CommandFactory;
@@ -42,6 +44,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         #[cfg(feature = "train")]
         Command::Export(_) => Lock::shared(&common.artifacts),
         Command::Diff(_) => Lock::shared(&common.artifacts),
+        #[cfg(feature = "train")]
+        Command::Summary { .. } => Lock::shared(&common.artifacts),
         _ => None,
     };
     match &cli.command {
@@ -72,6 +76,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         #[cfg(feature = "train")]
         Command::Export(args) => export::run(common, args),
         Command::Diff(args) => diff::run(common, args),
+        #[cfg(feature = "train")]
+        Command::Summary { alpha } => summary::run(common, *alpha),
         Command::Inspect { model } => inspect::run(common, model),
         Command::Completions { shell } => {
             let mut script = Vec::new();

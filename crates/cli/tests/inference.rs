@@ -1,0 +1,185 @@
+//! `cali-reg summary` against statsmodels 0.15 (`OLS`, `WLS` with weights, without a constant)
+//! on California's seed split, and the same figures from every training path.
+
+use serde_json::Value;
+
+use crate::support::{Run, data_path, python};
+
+/// statsmodels' fit of the same training rows (scikit-learn's split, seed 42) and our summary
+/// (argv[1]), compared: for each figure, the largest relative difference (p-values: 0 when both
+/// are below 1e-300).
+const STATSMODELS: &str = r#"
+import json, sys
+import numpy as np, pandas as pd, statsmodels.api as sm
+from sklearn.model_selection import train_test_split
+ours, data, kind = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+d = pd.read_csv(data)
+X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
+    "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
+    "Population": d.population, "AveOccup": d.population / d.households,
+    "Latitude": d.latitude, "Longitude": d.longitude})
+y = d.median_house_value / 100000
+Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, d.households, test_size=0.2, random_state=42)
+if kind == "ols":
+    r = sm.OLS(ytr, sm.add_constant(Xtr)).fit()
+elif kind == "wls":
+    r = sm.WLS(ytr, sm.add_constant(Xtr), weights=wtr).fit()
+else:
+    r = sm.OLS(ytr, Xtr).fit()
+def rel(a, b):
+    if a is None or b is None:
+        return float("inf") if (a is None) != (b is None) else 0.0
+    return abs(a - b) / max(abs(b), 1e-300)
+ci = r.conf_int(ours["alpha"]).to_numpy()
+worst = {}
+names = list(r.params.index)
+assert [e["name"] for e in ours["estimates"]] == names, names
+for i, e in enumerate(ours["estimates"]):
+    for key, ref in [("coef", r.params.iloc[i]), ("std_err", r.bse.iloc[i]),
+                     ("t", r.tvalues.iloc[i]), ("ci_lower", ci[i, 0]), ("ci_upper", ci[i, 1])]:
+        worst[key] = max(worst.get(key, 0.0), rel(e[key], ref))
+    p, ref = e["p_value"], r.pvalues.iloc[i]
+    worst["p_value"] = max(worst.get("p_value", 0.0), 0.0 if p < 1e-300 and ref < 1e-300 else rel(p, ref))
+weighted = kind == "wls"
+for key, ref in [("r2", r.rsquared), ("adj_r2", r.rsquared_adj), ("f_statistic", r.fvalue),
+                 ("scale", r.scale), ("ssr", r.ssr), ("df_resid", r.df_resid), ("df_model", r.df_model),
+                 ("nobs", r.nobs), ("condition_number", r.condition_number),
+                 ("log_likelihood", None if weighted else r.llf), ("aic", None if weighted else r.aic),
+                 ("bic", None if weighted else r.bic)]:
+    worst[key] = rel(ours[key], ref)
+p, ref = ours["f_p_value"], r.f_pvalue
+worst["f_p_value"] = 0.0 if p < 1e-300 and ref < 1e-300 else rel(p, ref)
+centred = 1 - r.ssr / np.sum((ytr - ytr.mean()) ** 2)
+print(json.dumps({"worst": worst, "centred_r2": float(centred)}))
+"#;
+
+/// Our summary, then statsmodels' comparison of it.
+fn compare(run: &Run, kind: &str) -> (Value, Value) {
+    let summary = run.json(&["summary"]);
+    let file = run.dir.path().join("summary.json");
+    std::fs::write(&file, summary.to_string()).unwrap();
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(STATSMODELS)
+        .arg(&file)
+        .arg(data_path())
+        .arg(kind)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (summary, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn assert_within(compared: &Value, kind: &str) {
+    for (key, worst) in compared["worst"].as_object().unwrap() {
+        let worst = worst.as_f64().unwrap();
+        let tolerance = if key.ends_with("p_value") { 1e-6 } else { 1e-9 };
+        assert!(
+            worst <= tolerance,
+            "{kind}: {key} differs from statsmodels by {worst:e} relative"
+        );
+    }
+}
+
+#[test]
+fn summary_equals_statsmodels_ols_on_the_seed_split() {
+    let run = Run::new();
+    run.ok(&["train"]);
+    let (summary, compared) = compare(&run, "ols");
+    assert_within(&compared, "OLS");
+    assert_eq!(summary["method"], "OLS");
+    assert_eq!(summary["nobs"], 16512);
+    // The text names the same figures.
+    let text = run.ok(&["summary", "--alpha", "0.01"]);
+    assert!(text.contains("OLS Regression Results"), "{text}");
+    assert!(text.contains("[0.005") && text.contains("0.995]"), "{text}");
+    assert!(
+        text.contains("R-squared:                   0.612551"),
+        "{text}"
+    );
+}
+
+#[test]
+fn summary_equals_statsmodels_wls_with_weights() {
+    let run = Run::new();
+    run.ok(&["train", "--weight", "households"]);
+    let (summary, compared) = compare(&run, "wls");
+    assert_within(&compared, "WLS");
+    assert_eq!(summary["method"], "WLS");
+    // Σ ln w is not in the statistics: no log-likelihood, said as null.
+    assert!(summary["log_likelihood"].is_null() && summary["aic"].is_null());
+}
+
+#[test]
+fn without_an_intercept_r2_is_the_uncentred_one_as_statsmodels_reports() {
+    let run = Run::new();
+    run.ok(&["train", "--no-intercept"]);
+    let (summary, compared) = compare(&run, "noconst");
+    assert_within(&compared, "OLS without a constant");
+    let r2 = summary["r2"].as_f64().unwrap();
+    let centred = compared["centred_r2"].as_f64().unwrap();
+    // Uncentred (1 − SSR/Σy²) is far above the centred 1 − SSR/Σ(y − ȳ)².
+    assert!(r2 > centred + 0.1, "{r2} vs centred {centred}");
+    let text = run.ok(&["summary"]);
+    assert!(
+        text.contains("No intercept: R² is the uncentred one"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_training_path_gives_the_same_summary() {
+    let memory = Run::new();
+    memory.ok(&["train", "--test-size", "0"]);
+    let streamed = Run::new();
+    streamed.ok(&["train", "--streaming", "--test-size", "0"]);
+    let merged = Run::new();
+    let stats = merged.dir.path().join("all.stats");
+    merged.ok(&["stats", "-o", stats.to_str().unwrap()]);
+    merged.ok(&["train", "--from-stats", stats.to_str().unwrap()]);
+    let reference = memory.json(&["summary"]);
+    for (path, run) in [("streaming", &streamed), ("statistics file", &merged)] {
+        let other = run.json(&["summary"]);
+        for key in ["r2", "f_statistic", "scale", "condition_number"] {
+            let (a, b) = (
+                other[key].as_f64().unwrap(),
+                reference[key].as_f64().unwrap(),
+            );
+            assert!((a - b).abs() <= 1e-9 * b.abs(), "{path}: {key} {a} vs {b}");
+        }
+        for (e, r) in other["estimates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(reference["estimates"].as_array().unwrap())
+        {
+            for key in ["coef", "std_err", "t", "ci_lower", "ci_upper"] {
+                let (a, b) = (e[key].as_f64().unwrap(), r[key].as_f64().unwrap());
+                assert!(
+                    (a - b).abs() <= 1e-9 * b.abs(),
+                    "{path}: {} {key} {a} vs {b}",
+                    e["name"]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn summary_of_a_bad_alpha_or_no_model_is_one_line() {
+    let run = Run::new();
+    let (code, stderr) = run.fail(&["summary"]);
+    assert_eq!(code, 1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    run.ok(&["train"]);
+    let (code, stderr) = run.fail(&["summary", "--alpha", "1.5"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("alpha 1.5: must be between 0 and 1"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,284 @@
+//! Inference from the sufficient statistics: the covariance of the estimates, their standard
+//! errors, t statistics, p-values and confidence intervals, and the fit's R², adjusted R², F
+//! test, log-likelihood, AIC and BIC, as statsmodels' `OLS` (`WLS` with weights) reports them,
+//! with no pass over the data.
+//!
+//! With `w` the weights (1 without), `W = Σw`, `n` the rows and `G` the Gram matrix the fit
+//! solved (weighted co-moments of the centred features with an intercept, of the raw ones
+//! without):
+//!
+//! - the residual sum of squares `SSR = Σ w (y − ŷ)²` is `Syy − 2 bᵀSxy + bᵀ G b`, in
+//!   double-double from the co-moments (exact for the coefficients given, no cancellation left
+//!   in `f64`); the scale is `σ² = SSR / (n − k)`, `k` the parameters;
+//! - the slopes' covariance is `σ² G⁻¹`; the intercept's variance `σ² (1/W + x̄ᵀ G⁻¹ x̄)`, its
+//!   covariance with the slopes `−σ² G⁻¹ x̄`;
+//! - R² is centred with an intercept and uncentred (`1 − SSR / Σ w y²`) without, as statsmodels
+//!   reports it (scikit-learn's `r2_score` is centred either way);
+//! - the log-likelihood is the Gaussian one at the estimates; with weights it needs `Σ ln w`,
+//!   which the statistics do not hold, so it (and AIC, BIC) is given only without weights.
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
+
+use crate::double_double::Dd;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::normal_equations::gram_inverse;
+use crate::sufficient_stats::SufficientStats;
+
+/// One estimate's row of the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// The feature, or `const` for the intercept.
+    pub name: String,
+    /// The coefficient.
+    pub coef: f64,
+    /// Its standard error.
+    pub std_err: f64,
+    /// coef / std_err.
+    pub t: f64,
+    /// Two-sided p-value of t with the residual degrees of freedom.
+    pub p_value: f64,
+    /// Lower end of the (1 − alpha) confidence interval.
+    pub ci_lower: f64,
+    /// Upper end.
+    pub ci_upper: f64,
+}
+
+/// The inference statistics of a fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inference {
+    /// The estimates, the intercept (`const`) first when fitted, as statsmodels orders
+    /// `add_constant`'s column.
+    pub estimates: Vec<Estimate>,
+    /// The confidence intervals' alpha.
+    pub alpha: f64,
+    /// Rows.
+    pub nobs: u64,
+    /// Whether the rows were weighted.
+    pub weighted: bool,
+    /// Model degrees of freedom: the features.
+    pub df_model: f64,
+    /// Residual degrees of freedom: rows − parameters.
+    pub df_resid: f64,
+    /// R² (centred with an intercept, uncentred without: see the module).
+    pub r2: f64,
+    /// Adjusted R².
+    pub adj_r2: f64,
+    /// The F statistic of all slopes being zero.
+    pub f_statistic: f64,
+    /// Its p-value.
+    pub f_p_value: f64,
+    /// Gaussian log-likelihood (`None` with weights).
+    pub log_likelihood: Option<f64>,
+    /// −2 llf + 2 k.
+    pub aic: Option<f64>,
+    /// −2 llf + k ln n.
+    pub bic: Option<f64>,
+    /// Residual sum of squares (weighted).
+    pub ssr: f64,
+    /// Residual variance, SSR / df_resid (statsmodels' `scale`).
+    pub scale: f64,
+    /// Its square root, the residual standard deviation.
+    pub resid_std: f64,
+    /// The design matrix's condition number, as statsmodels' summary gives it (`Cond. No.`).
+    pub condition_number: f64,
+    /// The covariance of the estimates, row-major, in the order of `estimates`.
+    pub covariance: Vec<f64>,
+}
+
+/// The inference statistics of `model` fitted on `stats`, with `(1 − alpha)` intervals;
+/// `weighted`: the rows were weighted (the statistics cannot tell weights that sum to the rows
+/// from none).
+pub fn infer(
+    stats: &SufficientStats,
+    model: &Model,
+    alpha: f64,
+    weighted: bool,
+) -> Result<Inference> {
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return Err(Error::Alpha(alpha));
+    }
+    let p = stats.n_features();
+    let names = model.feature_names();
+    if names.len() != p {
+        return Err(Error::Shape {
+            what: "features of the model and of the statistics",
+            expected: p,
+            got: names.len(),
+        });
+    }
+    let intercept = model.fit_intercept();
+    let b: Vec<Dd> = model
+        .coefficients()
+        .iter()
+        .map(|&c| Dd::from_f64(c))
+        .collect();
+    let w = stats.weight_dd();
+    // The Gram matrix the fit solved, and the features' cross-products with y, likewise.
+    let gram = |i: usize, j: usize| {
+        let c = stats.comoment_dd(i, j);
+        if intercept {
+            c
+        } else {
+            c.add(w.mul(stats.mean_dd(i)).mul(stats.mean_dd(j)))
+        }
+    };
+    let syy = gram(p, p);
+    let mut ssr = syy;
+    for i in 0..p {
+        ssr = ssr.sub(Dd::from_f64(2.0).mul(b[i]).mul(gram(i, p)));
+        for j in 0..p {
+            ssr = ssr.add(b[i].mul(b[j]).mul(gram(i, j)));
+        }
+    }
+    let ssr = ssr.to_f64().max(0.0);
+    // Total sum of squares: centred with an intercept, uncentred without (statsmodels').
+    let tss = syy.to_f64();
+    let n = stats.rows();
+    let k = p + usize::from(intercept);
+    let df_resid = n as f64 - k as f64;
+    if df_resid <= 0.0 {
+        return Err(Error::TooFewRows {
+            rows: n,
+            params: k + 1,
+        });
+    }
+    let scale = ssr / df_resid;
+    let inverse = gram_inverse(stats, &names, intercept)?;
+    let mean: Vec<f64> = (0..p).map(|j| stats.mean()[j]).collect();
+    // The covariance in the estimates' order: the intercept first.
+    let mut covariance = vec![0.0; k * k];
+    let at = |i: usize, j: usize| i * k + j;
+    let off = usize::from(intercept);
+    for i in 0..p {
+        for j in 0..p {
+            covariance[at(i + off, j + off)] = scale * inverse[i * p + j];
+        }
+    }
+    if intercept {
+        // G⁻¹ x̄
+        let gm: Vec<f64> = (0..p)
+            .map(|i| (0..p).map(|j| inverse[i * p + j] * mean[j]).sum())
+            .collect();
+        let quadratic: f64 = (0..p).map(|i| mean[i] * gm[i]).sum();
+        covariance[at(0, 0)] = scale * (1.0 / w.to_f64() + quadratic);
+        for i in 0..p {
+            covariance[at(0, i + 1)] = -scale * gm[i];
+            covariance[at(i + 1, 0)] = -scale * gm[i];
+        }
+    }
+    let t_dist =
+        StudentsT::new(0.0, 1.0, df_resid).map_err(|e| Error::Distribution(e.to_string()))?;
+    let multiplier = t_dist.inverse_cdf(1.0 - alpha / 2.0);
+    let mut values: Vec<(String, f64)> = Vec::with_capacity(k);
+    if intercept {
+        values.push((String::from("const"), model.intercept()));
+    }
+    values.extend(
+        names
+            .iter()
+            .cloned()
+            .zip(model.coefficients().iter().copied()),
+    );
+    let estimates = values
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, coef))| {
+            let std_err = covariance[at(i, i)].sqrt();
+            let t = coef / std_err;
+            Estimate {
+                name,
+                coef,
+                std_err,
+                t,
+                p_value: 2.0 * t_dist.sf(t.abs()),
+                ci_lower: coef - multiplier * std_err,
+                ci_upper: coef + multiplier * std_err,
+            }
+        })
+        .collect();
+    let r2 = 1.0 - ssr / tss;
+    let k_constant = usize::from(intercept) as f64;
+    let adj_r2 = 1.0 - (n as f64 - k_constant) / df_resid * (1.0 - r2);
+    let df_model = p as f64;
+    let f_statistic = ((tss - ssr) / df_model) / scale;
+    let f_p_value = FisherSnedecor::new(df_model, df_resid)
+        .map_err(|e| Error::Distribution(e.to_string()))?
+        .sf(f_statistic);
+    let log_likelihood = (!weighted).then(|| {
+        let half = n as f64 / 2.0;
+        -half * ((2.0 * std::f64::consts::PI).ln() + (ssr / n as f64).ln() + 1.0)
+    });
+    Ok(Inference {
+        estimates,
+        alpha,
+        nobs: n,
+        weighted,
+        df_model,
+        df_resid,
+        r2,
+        adj_r2,
+        f_statistic,
+        f_p_value,
+        log_likelihood,
+        aic: log_likelihood.map(|llf| -2.0 * llf + 2.0 * k as f64),
+        bic: log_likelihood.map(|llf| -2.0 * llf + (n as f64).ln() * k as f64),
+        ssr,
+        scale,
+        resid_std: scale.sqrt(),
+        condition_number: crate::normal_equations::design_condition(stats, intercept),
+        covariance,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::{DMatrix, DVector};
+
+    /// Simple regression, where the textbook formulas give every figure.
+    #[test]
+    fn simple_regression_matches_the_textbook() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let y = [1.1, 1.9, 3.2, 3.9, 5.1, 6.2];
+        let n = x.len() as f64;
+        let xm = x.iter().sum::<f64>() / n;
+        let ym = y.iter().sum::<f64>() / n;
+        let sxx: f64 = x.iter().map(|v| (v - xm).powi(2)).sum();
+        let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - xm) * (b - ym)).sum();
+        let slope = sxy / sxx;
+        let icpt = ym - slope * xm;
+        let ssr: f64 = x
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| (b - icpt - slope * a).powi(2))
+            .sum();
+        let s2 = ssr / (n - 2.0);
+        let se_slope = (s2 / sxx).sqrt();
+        let se_icpt = (s2 * (1.0 / n + xm * xm / sxx)).sqrt();
+
+        let model = crate::LinearRegression::new()
+            .fit(
+                &DMatrix::from_column_slice(6, 1, &x),
+                &DVector::from_column_slice(&y),
+            )
+            .unwrap();
+        let mut stats = SufficientStats::new(1).unwrap();
+        stats
+            .push_matrix(&DMatrix::from_column_slice(6, 1, &x), &y)
+            .unwrap();
+        let inf = infer(&stats, &model, 0.05, false).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1e-300);
+        assert_eq!(inf.estimates[0].name, "const");
+        assert!(close(inf.estimates[1].std_err, se_slope), "{inf:?}");
+        assert!(close(inf.estimates[0].std_err, se_icpt), "{inf:?}");
+        assert!(close(inf.ssr, ssr));
+        assert!((inf.df_resid - 4.0).abs() < 1e-15);
+        // t(4) 0.975 quantile: 2.7764451051977987 (scipy.stats.t.ppf).
+        let m = (inf.estimates[1].ci_upper - inf.estimates[1].coef) / se_slope;
+        assert!((m - 2.7764451051977987).abs() < 1e-9, "{m}");
+        assert!(close(inf.f_statistic, (slope / se_slope).powi(2)));
+        assert!(infer(&stats, &model, 1.5, false).is_err());
+    }
+}
