@@ -10,7 +10,7 @@ use linreg::{LinearRegression, Model, Recipe, SufficientStats};
 use nalgebra::{DMatrix, DVector};
 
 mod data;
-use data::{BARS, Nist, load, lre};
+use data::{BARS, Nist, SD_BARS, load, lre};
 
 impl Nist {
     fn p(&self) -> usize {
@@ -155,4 +155,50 @@ fn filip_is_fitted_to_seven_digits_from_every_path() {
         );
         assert!(digits >= 7.0, "Filip {path}: only {digits:.1} digits");
     }
+}
+
+/// The certified standard deviations of the estimates and the residual standard deviation,
+/// from `linreg::infer` on the statistics of each path: the digits of the worst estimate's and
+/// the residual's.
+#[test]
+fn certified_standard_deviations_to_statsmodels_digits_from_every_path() {
+    let mut failures = Vec::new();
+    for (name, sd_bar, resid_bar) in SD_BARS {
+        let set = load(name);
+        let n = set.y.len();
+        let cuts = [0, n / 3, 2 * n / 3, n];
+        let mut merged = SufficientStats::new(set.p()).unwrap();
+        for w in cuts.windows(2) {
+            let bytes = envelope::encode(&ShardStats {
+                recipe: set.recipe(),
+                stats: set.stats(w[0]..w[1], 1000),
+                fit_intercept: set.intercept,
+            })
+            .unwrap();
+            let back: ShardStats = envelope::decode(&bytes).unwrap();
+            merged.merge(&back.stats).unwrap();
+        }
+        let paths = [
+            ("in memory", set.in_memory(), set.stats(0..n, n)),
+            ("streamed", set.streamed(), set.stats(0..n, 7)),
+            ("statistics files", set.merged_files(), merged),
+        ];
+        for (path, model, stats) in paths {
+            let inference = linreg::infer(&stats, &model, 0.05, false).unwrap();
+            let sd = inference
+                .estimates
+                .iter()
+                .zip(&set.certified_sd)
+                .map(|(e, &c)| lre(e.std_err, c))
+                .fold(15.0, f64::min);
+            let resid = lre(inference.resid_std, set.residual_sd);
+            println!("{name:9} {path:17} standard deviations {sd:6.2}  residual SD {resid:6.2}");
+            if sd < sd_bar || resid < resid_bar {
+                failures.push(format!(
+                    "{name} {path}: {sd:.1} and {resid:.1} digits < {sd_bar} and {resid_bar}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }
