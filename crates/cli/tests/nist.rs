@@ -1,11 +1,11 @@
 //! NIST's reference problems through the command line: each written as a CSV (its model's
 //! columns, shortest round-trip decimals), then fitted on every row three ways: `train`,
 //! `train --streaming`, and `stats` then `train --from-stats`. Each must reach the digits
-//! `linreg`'s own test holds it to.
+//! `linreg`'s own test holds it to, and so must `summary`'s standard deviations.
 
 use serde_json::Value;
 
-use crate::nist_data::{BARS, Nist, load, lre};
+use crate::nist_data::{BARS, Nist, SD_BARS, load, lre};
 use crate::support::Run;
 
 /// The data set as a CSV with a header `x1,…,xk,y`.
@@ -55,28 +55,43 @@ fn fit_three_ways(run: &Run, name: &str, bar: f64) -> Vec<String> {
     }
     run.ok(&[&["stats", "-o", s][..], &common].concat());
     let streaming = ["train", "--streaming", "--split", "hash"];
-    [
-        ("train", run.json(&[&["train"][..], &common].concat())),
-        (
-            "train --streaming",
-            run.json(&[&streaming[..], &common].concat()),
-        ),
-        (
-            "stats, --from-stats",
-            run.json(&["train", "--from-stats", s]),
-        ),
-    ]
-    .iter()
-    .flat_map(|(path, fit)| {
-        let got = digits(&set, fit);
-        let coefficients =
-            (got < bar).then(|| format!("{name} by {path}: {got:.1} digits < {bar}"));
-        let fit_figures = fit_digits(&set, fit)
-            .filter(|&(sd, r2)| sd < 12.0 || r2 < 12.0)
-            .map(|(sd, r2)| format!("{name} by {path}: residual SD {sd:.1}, R² {r2:.1} digits"));
-        coefficients.into_iter().chain(fit_figures)
+    let mut failures = Vec::new();
+    for (path, args) in [
+        ("train", [&["train"][..], &common].concat()),
+        ("train --streaming", [&streaming[..], &common].concat()),
+        ("stats, --from-stats", vec!["train", "--from-stats", s]),
+    ] {
+        let fit = run.json(&args);
+        let got = digits(&set, &fit);
+        if got < bar {
+            failures.push(format!("{name} by {path}: {got:.1} digits < {bar}"));
+        }
+        if let Some((sd, r2)) = fit_digits(&set, &fit).filter(|&(sd, r2)| sd < 12.0 || r2 < 12.0) {
+            failures.push(format!(
+                "{name} by {path}: residual SD {sd:.1}, R² {r2:.1} digits"
+            ));
+        }
+        failures.extend(summary_shortfall(run, &set, name, path));
+    }
+    failures
+}
+
+/// `cali-reg summary`'s standard deviations of the estimates and residual SD against NIST's
+/// certified values, held to `linreg`'s bars.
+fn summary_shortfall(run: &Run, set: &Nist, name: &str, path: &str) -> Option<String> {
+    let (_, sd_bar, resid_bar) = SD_BARS.iter().find(|(n, ..)| *n == name)?;
+    let summary = run.json(&["summary"]);
+    let sd = summary["estimates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&set.certified_sd)
+        .map(|(e, &c)| lre(e["std_err"].as_f64().unwrap(), c))
+        .fold(15.0, f64::min);
+    let resid = lre(summary["resid_std"].as_f64().unwrap(), set.residual_sd);
+    (sd < *sd_bar || resid < *resid_bar).then(|| {
+        format!("{name} by {path}: summary's standard deviations {sd:.2}, residual SD {resid:.2} digits < {sd_bar}, {resid_bar}")
     })
-    .collect()
 }
 
 /// Correct digits of the in-sample residual standard deviation (NIST's divides by n − k; an
