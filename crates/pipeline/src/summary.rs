@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
+use linreg::Inference;
 use linreg::envelope::ShardStats;
-use linreg::{Estimate, Inference};
 use serde::Serialize;
 
 use crate::artifacts::{self, TRAIN_STATS};
@@ -65,107 +65,14 @@ pub fn summary(options: &SummaryOptions) -> Result<Summary> {
     })
 }
 
-/// A number in at most `width` characters, as statsmodels' tables show them.
-fn cell(x: f64, width: usize) -> String {
-    if x != 0.0 && x.abs() < 1e-3 {
-        return format!("{x:.3e}");
-    }
-    let text = format!("{x:.4}");
-    if text.len() <= width {
-        return text;
-    }
-    format!("{x:.3e}")
-}
-
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = &self.inference;
-        let rule = "=".repeat(78);
-        let title = format!("{:^78}", format!("{} Regression Results", self.method));
-        writeln!(f, "{}", title.trim_end())?;
-        writeln!(f, "{rule}")?;
-        let optional = |v: Option<f64>| v.map_or_else(|| String::from("—"), |v| format!("{v:.6}"));
-        let pairs = [
-            (
-                "Dep. Variable:",
-                self.target.clone(),
-                "R-squared:",
-                format!("{:.6}", s.r2),
-            ),
-            (
-                "Model:",
-                self.method.to_owned(),
-                "Adj. R-squared:",
-                format!("{:.6}", s.adj_r2),
-            ),
-            (
-                "Weights:",
-                self.weight.clone().unwrap_or_else(|| String::from("none")),
-                "F-statistic:",
-                format!("{:.6}", s.f_statistic),
-            ),
-            (
-                "No. Observations:",
-                s.nobs.to_string(),
-                "Prob (F-statistic):",
-                format!("{:.4e}", s.f_p_value),
-            ),
-            (
-                "Df Residuals:",
-                format!("{}", s.df_resid),
-                "Log-Likelihood:",
-                optional(s.log_likelihood),
-            ),
-            (
-                "Df Model:",
-                format!("{}", s.df_model),
-                "AIC:",
-                optional(s.aic),
-            ),
-            (
-                "Resid. Std:",
-                format!("{:.6}", s.resid_std),
-                "BIC:",
-                optional(s.bic),
-            ),
-        ];
-        for (a, b, c, d) in pairs {
-            writeln!(f, "{a:<20}{b:>18}   {c:<20}{d:>17}")?;
-        }
-        writeln!(f, "{rule}")?;
-        let lo = format!("[{}", s.alpha / 2.0);
-        let hi = format!("{}]", 1.0 - s.alpha / 2.0);
-        writeln!(
-            f,
-            "{:<14}{:>11}{:>11}{:>11}{:>9}{:>11}{:>11}",
-            "", "coef", "std err", "t", "P>|t|", lo, hi
-        )?;
-        writeln!(f, "{}", "-".repeat(78))?;
-        for Estimate {
-            name,
-            coef,
-            std_err,
-            t,
-            p_value,
-            ci_lower,
-            ci_upper,
-        } in &s.estimates
-        {
-            writeln!(
-                f,
-                "{name:<14}{:>11}{:>11}{:>11}{:>9.3}{:>11}{:>11}",
-                cell(*coef, 10),
-                cell(*std_err, 10),
-                cell(*t, 10),
-                p_value,
-                cell(*ci_lower, 10),
-                cell(*ci_upper, 10)
-            )?;
-        }
-        writeln!(f, "{rule}")?;
+        let table = self
+            .inference
+            .table(&self.target, self.method, self.weight.as_deref());
         write!(
             f,
-            "Cond. No. {:.6e} (of the design matrix; of the scaled normal equations solved: {:.4}){}",
+            "{table}\nCond. No. {:.6e} (of the design matrix; of the scaled normal equations solved: {:.4}){}",
             self.inference.condition_number,
             self.scaled_condition_number,
             if self

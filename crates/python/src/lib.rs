@@ -58,8 +58,9 @@ fn push(
 }
 
 /// What a fit returns to Python: coefficients, intercept, the model file's bytes, the
-/// condition number of the solve.
-type Fitted<'py> = (Vec<f64>, f64, Bound<'py, PyBytes>, f64);
+/// condition number of the solve, and the training statistics' bytes (a `.stats` file), which
+/// the inference statistics come from.
+type Fitted<'py> = (Vec<f64>, f64, Bound<'py, PyBytes>, f64, Bound<'py, PyBytes>);
 
 /// Least squares on the rows of `x` (float64, `n × p`), targets `y`, optional sample weights
 /// `w`, with or without an intercept; `names` name the features in the model file.
@@ -79,25 +80,53 @@ fn fit<'py>(
     let estimator = LinearRegression::new()
         .fit_intercept(fit_intercept)
         .recipe(Recipe::identity(&names, "y"));
-    let model = py
+    let (model, stats) = py
         .detach(|| {
             let mut stats = SufficientStats::new(p)?;
             push(&mut stats, &rows, n, &y, w.as_deref())?;
-            estimator.fit_stats(&stats)
+            Ok::<_, linreg::Error>((estimator.fit_stats(&stats)?, stats))
         })
         .map_err(value_error)?;
-    fitted(py, &model)
+    let shard = ShardStats {
+        recipe: model.recipe().clone(),
+        stats,
+        fit_intercept,
+    };
+    fitted(py, &model, &shard)
 }
 
-/// A model as a fit returns it to Python.
-fn fitted<'py>(py: Python<'py>, model: &Model) -> PyResult<Fitted<'py>> {
+/// A model as a fit returns it to Python, with the statistics it was fitted on.
+fn fitted<'py>(py: Python<'py>, model: &Model, stats: &ShardStats) -> PyResult<Fitted<'py>> {
     let bytes = envelope::encode(model).map_err(value_error)?;
+    let stats = envelope::encode(stats).map_err(value_error)?;
     Ok((
         model.coefficients().to_vec(),
         model.intercept(),
         PyBytes::new(py, &bytes),
         model.diagnostics().condition_number,
+        PyBytes::new(py, &stats),
     ))
+}
+
+/// The inference statistics of a model file's model fitted on a `.stats` file's rows, with
+/// `(1 − alpha)` intervals, as JSON (`linreg::Inference`), and statsmodels' summary table of
+/// them; `weighted`: the rows had weights.
+#[pyfunction]
+#[pyo3(signature = (model, stats, alpha, weighted, target = "y"))]
+fn inference(
+    model: &[u8],
+    stats: &[u8],
+    alpha: f64,
+    weighted: bool,
+    target: &str,
+) -> PyResult<(String, String)> {
+    let model: Model = envelope::decode(model).map_err(value_error)?;
+    let shard: ShardStats = envelope::decode(stats).map_err(value_error)?;
+    let inference = linreg::infer(&shard.stats, &model, alpha, weighted).map_err(value_error)?;
+    let json = serde_json::to_string(&inference).map_err(value_error)?;
+    let method = if weighted { "WLS" } else { "OLS" };
+    let weight = weighted.then_some("sample_weight");
+    Ok((json, inference.table(target, method, weight)))
 }
 
 /// What a model file holds, for Python: kind, coefficients, intercept, feature names, whether
@@ -258,7 +287,14 @@ impl Stats {
         let model = estimator
             .fit_stats(&self.shard.stats)
             .map_err(value_error)?;
-        fitted(py, &model)
+        fitted(py, &model, &self.shard)
+    }
+
+    /// Whether the rows had weights other than 1, as far as the statistics tell: their total
+    /// weight is not their count.
+    #[getter]
+    fn weighted(&self) -> bool {
+        self.shard.stats.weight() != self.shard.stats.rows() as f64
     }
 
     /// Rows with a positive weight.
@@ -298,6 +334,7 @@ fn write_atomically(path: std::path::PathBuf, data: &[u8]) -> PyResult<()> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(inference, m)?)?;
     m.add_function(wrap_pyfunction!(describe, m)?)?;
     m.add_function(wrap_pyfunction!(predict, m)?)?;
     m.add_function(wrap_pyfunction!(quantize, m)?)?;

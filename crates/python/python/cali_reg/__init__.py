@@ -107,6 +107,18 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of str, when X had column names (a pandas or polars DataFrame)
     condition_number_ : float, of the scaled Gram matrix the solve factored
+
+    Inference statistics, as statsmodels' ``OLS`` (``WLS`` with ``sample_weight``) gives them,
+    from the training rows' sufficient statistics (no second pass over the data). The arrays
+    follow ``params_``: the intercept first (when fitted), then ``coef_``, as statsmodels orders
+    ``add_constant``'s column. They are NaN where a fit has no residual degrees of freedom.
+
+    params_, bse_, tvalues_, pvalues_ : ndarray of shape (n_params,)
+    cov_params_ : ndarray of shape (n_params, n_params)
+    rsquared_, rsquared_adj_, fvalue_, f_pvalue_, scale_, df_resid_ : float
+    llf_, aic_, bic_ : float (NaN with ``sample_weight``: they need Σ ln w)
+    conf_int(alpha=0.05) : ndarray of shape (n_params, 2)
+    summary(alpha=0.05) : str, statsmodels' table
     """
 
     def __init__(self, fit_intercept=True):
@@ -142,14 +154,59 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
             raise ValueError(f"Found {n} sample(s) while a minimum of 2 is required (n_samples = {n}).")
         names = [str(c) for c in getattr(self, "feature_names_in_", [])] or [f"x{j}" for j in range(p)]
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        self._set(*_native.fit(X, y, weights, bool(self.fit_intercept), names))
+        self._set(*_native.fit(X, y, weights, bool(self.fit_intercept), names), weighted=weights is not None)
         return self
 
-    def _set(self, coef, intercept, model, condition):
+    def _set(self, coef, intercept, model, condition, stats, weighted=False):
         self.coef_ = np.asarray(coef, dtype=np.float64)
         self.intercept_ = float(intercept)
         self.condition_number_ = float(condition)
         self._model = model
+        self._stats = stats
+        self._weighted = bool(weighted)
+        k = len(self.coef_) + int(bool(self.fit_intercept))
+        nan = float("nan")
+        self.params_ = np.concatenate([[self.intercept_], self.coef_]) if self.fit_intercept else self.coef_.copy()
+        try:
+            found = self._inference(0.05)[0]
+        except ValueError:  # no residual degrees of freedom, or no solve
+            found = None
+        column = lambda key: np.array([e[key] for e in found["estimates"]]) if found else np.full(k, nan)
+        scalar = lambda key: nan if found is None or found[key] is None else float(found[key])
+        self.bse_ = column("std_err")
+        self.tvalues_ = column("t")
+        self.pvalues_ = column("p_value")
+        self.cov_params_ = np.array(found["covariance"]).reshape(k, k) if found else np.full((k, k), nan)
+        self.rsquared_ = scalar("r2")
+        self.rsquared_adj_ = scalar("adj_r2")
+        self.fvalue_ = scalar("f_statistic")
+        self.f_pvalue_ = scalar("f_p_value")
+        self.scale_ = scalar("scale")
+        self.df_resid_ = scalar("df_resid")
+        self.llf_ = scalar("log_likelihood")
+        self.aic_ = scalar("aic")
+        self.bic_ = scalar("bic")
+
+    def _inference(self, alpha):
+        import json
+
+        if getattr(self, "_stats", None) is None:
+            raise ValueError(
+                "a model read from a file holds no training statistics: fit it to get its inference statistics"
+            )
+        found, table = _native.inference(self._model, self._stats, float(alpha), self._weighted)
+        return json.loads(found), table
+
+    def conf_int(self, alpha=0.05):
+        """The (1 − alpha) confidence intervals of ``params_``, one row [lower, upper] each."""
+        self._check_fitted()
+        found = self._inference(alpha)[0]
+        return np.array([[e["ci_lower"], e["ci_upper"]] for e in found["estimates"]])
+
+    def summary(self, alpha=0.05):
+        """statsmodels' summary table of the fit, as text."""
+        self._check_fitted()
+        return self._inference(alpha)[1]
 
     def predict(self, X):
         """Predictions for the rows of X, computed as ``cali-reg predict`` computes them."""
@@ -266,7 +323,7 @@ class SufficientStats:
             raise ValueError("no rows to fit")
         names = self._stats.names
         model = LinearRegression(fit_intercept=self._stats.fit_intercept)
-        model._set(*self._stats.fit())
+        model._set(*self._stats.fit(), weighted=self._stats.weighted)
         model.n_features_in_ = len(names)
         if not all(n == f"x{j}" for j, n in enumerate(names)):
             model.feature_names_in_ = np.asarray(names, dtype=object)
