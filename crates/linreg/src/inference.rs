@@ -96,7 +96,7 @@ pub fn infer(
     alpha: f64,
     weighted: bool,
 ) -> Result<Inference> {
-    if !(alpha > 0.0 && alpha < 1.0) {
+    if !(0.0..1.0).contains(&alpha) || alpha == 0.0 {
         return Err(Error::Alpha(alpha));
     }
     let p = stats.n_features();
@@ -241,7 +241,8 @@ fn upper_quantile(t: &StudentsT, q: f64) -> f64 {
     let mut x = t.inverse_cdf(1.0 - q);
     for _ in 0..4 {
         let density = t.pdf(x);
-        if !(density > 0.0) {
+        // Zero, or not a number: no step to take.
+        if density.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             break;
         }
         let step = (t.sf(x) - q) / density;
