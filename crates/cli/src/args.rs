@@ -200,6 +200,22 @@ pub enum Command {
         #[arg(long, default_value_t = 0.05, value_name = "A")]
         alpha: f64,
     },
+    /// Exact k-fold cross-validation (folds as scikit-learn's KFold assigns them): each fold's
+    /// model solved from the other folds' statistics, its R², RMSE and MAE, their mean and std
+    #[cfg(feature = "train")]
+    #[command(after_help = examples::CV)]
+    Cv {
+        /// K, the number of folds
+        #[arg(long, default_value_t = 5, value_name = "K")]
+        folds: usize,
+        /// Shuffle the rows before cutting the folds, with --seed (default 42), as
+        /// KFold(shuffle=True, random_state=SEED)
+        #[arg(long)]
+        shuffle: bool,
+        /// Fit without an intercept
+        #[arg(long)]
+        no_intercept: bool,
+    },
     /// The params and metrics that changed between two runs (default: the last two of the
     /// history), with their deltas
     #[command(after_help = examples::DIFF)]

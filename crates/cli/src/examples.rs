@@ -118,6 +118,12 @@ Examples:
   cali-reg summary                                 # 95% intervals
   cali-reg summary --alpha 0.01 --json";
 
+#[cfg(feature = "train")]
+pub const CV: &str = "\
+Examples:
+  cali-reg cv                                      # 5 folds of consecutive rows
+  cali-reg cv --folds 10 --shuffle --seed 7 --json";
+
 pub const DIFF: &str = "\
 Examples:
   cali-reg diff                                    # the last two training runs

@@ -183,3 +183,104 @@ fn summary_of_a_bad_alpha_or_no_model_is_one_line() {
         "{stderr}"
     );
 }
+
+/// scikit-learn's `cross_validate(LinearRegression(), X, y, cv=KFold(k, shuffle, seed))` on
+/// the whole data set, each fold's R², RMSE and MAE as JSON lists.
+const CROSS_VALIDATE: &str = r#"
+import json, sys
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import KFold, cross_validate
+data, k, seed, intercept = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
+d = pd.read_csv(data)
+X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
+    "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
+    "Population": d.population, "AveOccup": d.population / d.households,
+    "Latitude": d.latitude, "Longitude": d.longitude})
+y = d.median_house_value / 100000
+folds = KFold(k) if seed == "none" else KFold(k, shuffle=True, random_state=int(seed))
+s = cross_validate(LinearRegression(fit_intercept=intercept), X, y, cv=folds,
+                   scoring=["r2", "neg_root_mean_squared_error", "neg_mean_absolute_error"])
+print(json.dumps({"r2": list(s["test_r2"]), "rmse": [-v for v in s["test_neg_root_mean_squared_error"]],
+                  "mae": [-v for v in s["test_neg_mean_absolute_error"]]}))
+"#;
+
+#[test]
+fn cv_equals_scikit_learns_cross_validate_with_kfold() {
+    let run = Run::new();
+    for (args, k, seed, intercept) in [
+        (vec!["cv"], "5", "none", "1"),
+        (
+            vec!["cv", "--folds", "10", "--shuffle", "--seed", "7"],
+            "10",
+            "7",
+            "1",
+        ),
+        (
+            vec!["cv", "--folds", "3", "--shuffle", "--no-intercept"],
+            "3",
+            "42",
+            "0",
+        ),
+    ] {
+        let ours = run.json(&args);
+        let out = std::process::Command::new(python())
+            .args(["-c", CROSS_VALIDATE])
+            .arg(data_path())
+            .args([k, seed, intercept])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let folds = ours["folds"].as_array().unwrap();
+        assert_eq!(folds.len(), k.parse::<usize>().unwrap());
+        for key in ["r2", "rmse", "mae"] {
+            let expected = theirs[key].as_array().unwrap();
+            let mut values = Vec::new();
+            for (fold, reference) in folds.iter().zip(expected) {
+                let (a, b) = (fold[key].as_f64().unwrap(), reference.as_f64().unwrap());
+                assert!(
+                    (a - b).abs() <= 1e-9 * b.abs(),
+                    "{args:?} fold {}: {key} {a} vs {b}",
+                    fold["fold"]
+                );
+                values.push(b);
+            }
+            // numpy's mean and std (ddof=0) of scikit-learn's scores.
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+                / values.len() as f64)
+                .sqrt();
+            let (m, s) = (
+                ours["mean"][key].as_f64().unwrap(),
+                ours["std"][key].as_f64().unwrap(),
+            );
+            assert!(
+                (m - mean).abs() <= 1e-9 * mean.abs(),
+                "{args:?}: mean {key} {m} vs {mean}"
+            );
+            assert!(
+                (s - std).abs() <= 1e-8 * std.abs(),
+                "{args:?}: std {key} {s} vs {std}"
+            );
+        }
+    }
+}
+
+#[test]
+fn cv_refuses_impossible_folds_and_a_seed_without_shuffle() {
+    let run = Run::new();
+    let (code, stderr) = run.fail(&["cv", "--folds", "1"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("--folds 1: k-fold cross-validation needs 2 to 20640 folds"),
+        "{stderr}"
+    );
+    let (code, stderr) = run.fail(&["cv", "--seed", "3"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--seed goes with --shuffle"), "{stderr}");
+}

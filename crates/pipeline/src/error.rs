@@ -256,6 +256,14 @@ pub enum Error {
         /// What failed, scrubbed of credentials.
         what: String,
     },
+    /// A number of folds the rows cannot give.
+    #[error("--folds {folds}: k-fold cross-validation needs 2 to {rows} folds for {rows} rows")]
+    Folds {
+        /// The folds asked for.
+        folds: usize,
+        /// The rows.
+        rows: usize,
+    },
     /// `diff` without two runs to compare.
     #[error("{}: {found} run(s) in the history; `cali-reg diff` with no argument compares the last two (each `cali-reg train` adds one), or name two run records", folder.display())]
     FewRuns {

@@ -29,6 +29,7 @@
 
 pub mod artifacts;
 mod convert;
+mod cv;
 mod data;
 mod diff;
 mod error;
@@ -62,6 +63,7 @@ pub use artifacts::{LINEAR, Loaded, Lock, PLOT, QUANTIZED, REPORT, TRAIN_STATS};
 #[cfg(feature = "columnar")]
 pub use convert::convert;
 pub use convert::{ConvertOptions, Converted, Scanned, scan};
+pub use cv::{CrossValidated, CvOptions, Fold, Spread, cross_validate};
 pub use data::{DataOptions, Location};
 pub use diff::{Change, Diff, DiffOptions, diff};
 pub use error::{Error, Result};

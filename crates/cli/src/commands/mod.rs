@@ -3,6 +3,8 @@
 
 #[cfg(feature = "columnar")]
 mod convert;
+#[cfg(feature = "train")]
+mod cv;
 mod diff;
 #[cfg(feature = "train")]
 mod evaluate;
@@ -76,6 +78,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         #[cfg(feature = "train")]
         Command::Export(args) => export::run(common, args),
         Command::Diff(args) => diff::run(common, args),
+        #[cfg(feature = "train")]
+        Command::Cv {
+            folds,
+            shuffle,
+            no_intercept,
+        } => cv::run(common, *folds, *shuffle, !no_intercept),
         #[cfg(feature = "train")]
         Command::Summary { alpha } => summary::run(common, *alpha),
         Command::Inspect { model } => inspect::run(common, model),

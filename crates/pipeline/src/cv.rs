@@ -1,0 +1,192 @@
+//! `cv`: exact k-fold cross-validation, folds assigned as scikit-learn's `KFold(K, shuffle,
+//! random_state)` assigns them. One pass gathers each fold's sufficient statistics; each fold's
+//! model is solved from the other folds' merged statistics (no refit over rows), then scored
+//! on the fold's rows: R², RMSE and MAE, as `cross_validate` scores them.
+
+use linreg::{LinearRegression, Metrics, SufficientStats};
+use serde::Serialize;
+
+use crate::data::DataOptions;
+use crate::error::{Error, Result};
+
+/// What `cv` is asked.
+#[derive(Debug, Clone)]
+pub struct CvOptions {
+    /// The table and its columns.
+    pub data: DataOptions,
+    /// K, at least 2.
+    pub folds: usize,
+    /// Shuffle the rows before cutting them into folds, with this seed (`KFold(shuffle=True,
+    /// random_state=seed)`); `None`: folds of consecutive rows.
+    pub shuffle: Option<u64>,
+    /// The estimator (intercept or not).
+    pub estimator: LinearRegression,
+}
+
+/// One fold's scores.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Fold {
+    /// Its number, from 1.
+    pub fold: usize,
+    /// Rows the fold's model was fitted on.
+    pub train_rows: u64,
+    /// Rows scored.
+    pub test_rows: u64,
+    /// R² of the fold's rows.
+    pub r2: f64,
+    /// RMSE.
+    pub rmse: f64,
+    /// MAE.
+    pub mae: f64,
+}
+
+/// Mean or standard deviation (numpy's, `ddof=0`) of the folds' scores.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    /// Of R².
+    pub r2: f64,
+    /// Of RMSE.
+    pub rmse: f64,
+    /// Of MAE.
+    pub mae: f64,
+}
+
+/// The cross-validation's scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrossValidated {
+    /// `"cv"`.
+    pub command: &'static str,
+    /// The table.
+    pub data: String,
+    /// Its rows.
+    pub rows: u64,
+    /// K.
+    pub k: usize,
+    /// The shuffle's seed, `null` for folds of consecutive rows.
+    pub shuffle_seed: Option<u64>,
+    /// Each fold's scores.
+    pub folds: Vec<Fold>,
+    /// Their means.
+    pub mean: Spread,
+    /// Their standard deviations.
+    pub std: Spread,
+}
+
+/// Cross-validate on the table of `options`.
+pub fn cross_validate(options: &CvOptions) -> Result<CrossValidated> {
+    let located = options.data.locate()?;
+    let table = dataset::load(&located, &options.data.spec)?;
+    let n = table.n_rows();
+    let k = options.folds;
+    if k < 2 || k > n {
+        return Err(Error::Folds { folds: k, rows: n });
+    }
+    let order: Vec<usize> = match options.shuffle {
+        Some(seed) => dataset::permutation(n, seed)?,
+        None => (0..n).collect(),
+    };
+    // KFold's sizes: n // k each, the first n % k one more.
+    let mut bounds = vec![0];
+    for f in 0..k {
+        bounds.push(bounds[f] + n / k + usize::from(f < n % k));
+    }
+    let w = table.w.as_ref().map(|w| w.as_slice());
+    let fold_rows: Vec<&[usize]> = bounds.windows(2).map(|b| &order[b[0]..b[1]]).collect();
+    let stats: Vec<SufficientStats> = fold_rows
+        .iter()
+        .map(|rows| {
+            let mut stats = SufficientStats::new(table.x.ncols())?;
+            stats.push_rows_weighted(&table.x, table.y.as_slice(), w, rows)?;
+            Ok(stats)
+        })
+        .collect::<Result<_>>()?;
+    let estimator = options.estimator.clone().recipe(table.recipe.clone());
+    let mut folds = Vec::with_capacity(k);
+    for (f, rows) in fold_rows.iter().enumerate() {
+        let mut rest = SufficientStats::new(table.x.ncols())?;
+        for (g, other) in stats.iter().enumerate() {
+            if g != f {
+                rest.merge(other)?;
+            }
+        }
+        let model = estimator.fit_stats(&rest)?;
+        let truth: Vec<f64> = rows.iter().map(|&r| table.y[r]).collect();
+        let predicted: Vec<f64> = rows
+            .iter()
+            .map(|&r| {
+                let row: Vec<f64> = table.x.row(r).iter().copied().collect();
+                model.predict_row(&row)
+            })
+            .collect();
+        let weights: Option<Vec<f64>> = w.map(|w| rows.iter().map(|&r| w[r]).collect());
+        let m = Metrics::compute_weighted(&truth, &predicted, weights.as_deref())?;
+        folds.push(Fold {
+            fold: f + 1,
+            train_rows: rest.rows(),
+            test_rows: rows.len() as u64,
+            r2: m.r2,
+            rmse: m.rmse,
+            mae: m.mae,
+        });
+    }
+    let spread = |f: &dyn Fn(&Fold) -> f64| {
+        let mean = folds.iter().map(f).sum::<f64>() / k as f64;
+        let var = folds.iter().map(|x| (f(x) - mean).powi(2)).sum::<f64>() / k as f64;
+        (mean, var.sqrt())
+    };
+    let (r2, rmse, mae) = (spread(&|x| x.r2), spread(&|x| x.rmse), spread(&|x| x.mae));
+    Ok(CrossValidated {
+        command: "cv",
+        data: table.file.clone(),
+        rows: n as u64,
+        k,
+        shuffle_seed: options.shuffle,
+        folds,
+        mean: Spread {
+            r2: r2.0,
+            rmse: rmse.0,
+            mae: mae.0,
+        },
+        std: Spread {
+            r2: r2.1,
+            rmse: rmse.1,
+            mae: mae.1,
+        },
+    })
+}
+
+impl std::fmt::Display for CrossValidated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = match self.shuffle_seed {
+            Some(seed) => format!("shuffled with seed {seed}"),
+            None => String::from("consecutive rows"),
+        };
+        writeln!(
+            f,
+            "✔ {}-fold cross-validation of {} ({} rows, {how})",
+            self.k, self.data, self.rows
+        )?;
+        writeln!(
+            f,
+            "{:<6}{:>8}{:>8}{:>10}{:>10}{:>10}",
+            "fold", "train", "test", "R²", "RMSE", "MAE"
+        )?;
+        for x in &self.folds {
+            writeln!(
+                f,
+                "{:<6}{:>8}{:>8}{:>10.4}{:>10.4}{:>10.4}",
+                x.fold, x.train_rows, x.test_rows, x.r2, x.rmse, x.mae
+            )?;
+        }
+        writeln!(
+            f,
+            "{:<22}{:>10.4}{:>10.4}{:>10.4}",
+            "mean", self.mean.r2, self.mean.rmse, self.mean.mae
+        )?;
+        write!(
+            f,
+            "{:<22}{:>10.4}{:>10.4}{:>10.4}",
+            "std", self.std.r2, self.std.rmse, self.std.mae
+        )
+    }
+}
