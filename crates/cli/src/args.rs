@@ -258,6 +258,10 @@ pub struct TrainArgs {
     /// `fit_intercept=False`); R² stays the centred one of `r2_score`
     #[arg(long)]
     pub no_intercept: bool,
+    /// Ridge: penalise the slopes by ALPHA times their squared norm, as scikit-learn's
+    /// Ridge(alpha) (the intercept unpenalised, the columns centred); 0 is least squares
+    #[arg(long, value_name = "ALPHA", default_value_t = 0.0)]
+    pub alpha: f64,
     /// Log the run to an MLflow tracking server (without URI: MLFLOW_TRACKING_URI, which alone
     /// also turns logging on): params, metrics, the model file, run.json and an MLflow model
     /// (`runs:/<id>/model`); `quantize` and `report` then add to the same run. Credentials
@@ -297,7 +301,9 @@ impl TrainArgs {
             // A training run starts afresh: its split comes from the command line or the
             // defaults only.
             split: common.split().for_training(),
-            estimator: linreg::LinearRegression::new().fit_intercept(!self.no_intercept),
+            estimator: linreg::LinearRegression::new()
+                .fit_intercept(!self.no_intercept)
+                .alpha(self.alpha),
             keep: self.keep,
         }
     }

@@ -284,3 +284,92 @@ fn cv_refuses_impossible_folds_and_a_seed_without_shuffle() {
     assert_eq!(code, 1);
     assert!(stderr.contains("--seed goes with --shuffle"), "{stderr}");
 }
+
+/// scikit-learn's `Ridge(alpha)` on the seed split's training rows: intercept, then the
+/// coefficients, as JSON.
+const RIDGE: &str = r#"
+import json, sys
+import pandas as pd
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import train_test_split
+data, alpha, intercept, weighted = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
+d = pd.read_csv(data)
+X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
+    "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
+    "Population": d.population, "AveOccup": d.population / d.households,
+    "Latitude": d.latitude, "Longitude": d.longitude})
+y = d.median_house_value / 100000
+Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, d.households, test_size=0.2, random_state=42)
+r = Ridge(alpha=alpha, fit_intercept=intercept).fit(Xtr, ytr, sample_weight=wtr if weighted else None)
+print(json.dumps([float(r.intercept_)] + [float(c) for c in r.coef_]))
+"#;
+
+#[test]
+fn ridge_equals_scikit_learns_ridge() {
+    let run = Run::new();
+    for (alpha, intercept, weighted) in [
+        ("1", true, false),
+        ("1000", true, false),
+        ("10", false, false),
+        ("100", true, true),
+    ] {
+        let mut args = vec!["train", "--alpha", alpha];
+        if !intercept {
+            args.push("--no-intercept");
+        }
+        if weighted {
+            args.extend(["--weight", "households"]);
+        }
+        let ours = run.json(&args);
+        let out = std::process::Command::new(python())
+            .args(["-c", RIDGE])
+            .arg(data_path())
+            .args([
+                alpha,
+                if intercept { "1" } else { "0" },
+                if weighted { "1" } else { "0" },
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: Vec<f64> = serde_json::from_slice(&out.stdout).unwrap();
+        let mine: Vec<f64> = std::iter::once(ours["intercept"].as_f64().unwrap())
+            .chain(crate::support::floats(&ours["coefficients"]))
+            .collect();
+        for (i, (a, b)) in mine.iter().zip(&theirs).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1e-12),
+                "alpha {alpha}, intercept {intercept}, weighted {weighted}: parameter {i}: {a} vs {b}"
+            );
+        }
+        // The penalty is recorded; the quantised model and predictions work unchanged; the
+        // summary, which is least squares', refuses in one line.
+        let record: Value =
+            serde_json::from_slice(&std::fs::read(run.artifacts().join("run.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            record["parameters"]["alpha"].as_f64(),
+            Some(alpha.parse().unwrap())
+        );
+        run.ok(&["quantize"]);
+        run.ok(&["predict", "--quantized"]);
+        let (code, stderr) = run.fail(&["summary"]);
+        assert_eq!(code, 1);
+        assert!(stderr.contains("ridge penalty"), "{stderr}");
+    }
+    // alpha 0 is least squares, byte for byte.
+    let plain = run.json(&["train"]);
+    let zero = run.json(&["train", "--alpha", "0"]);
+    assert_eq!(plain["coefficients"], zero["coefficients"]);
+    assert_eq!(zero["bytes"], 600);
+    let (code, stderr) = run.fail(&["train", "--alpha=-1"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("alpha -1: the ridge penalty must be a number ≥ 0"),
+        "{stderr}"
+    );
+}

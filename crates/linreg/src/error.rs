@@ -7,6 +7,14 @@ pub enum Error {
     /// A confidence level's alpha outside (0, 1).
     #[error("alpha {0}: must be between 0 and 1 (0.05 gives 95% intervals)")]
     Alpha(f64),
+    /// A ridge penalty that is negative or not a number.
+    #[error("alpha {0}: the ridge penalty must be a number ≥ 0")]
+    Penalty(f64),
+    /// Inference asked of a ridge model.
+    #[error(
+        "the model was fitted with a ridge penalty (alpha {0}): its coefficients are biased, and the summary's statistics are those of least squares; train without --alpha"
+    )]
+    RidgeInference(f64),
     /// A distribution that cannot be formed (degrees of freedom out of range).
     #[error("{0}")]
     Distribution(String),

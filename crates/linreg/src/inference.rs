@@ -99,6 +99,9 @@ pub fn infer(
     if !(0.0..1.0).contains(&alpha) || alpha == 0.0 {
         return Err(Error::Alpha(alpha));
     }
+    if model.alpha() != 0.0 {
+        return Err(Error::RidgeInference(model.alpha()));
+    }
     let p = stats.n_features();
     let names = model.feature_names();
     if names.len() != p {

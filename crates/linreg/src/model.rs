@@ -27,6 +27,8 @@ pub struct LinearRegression {
     fit_intercept: bool,
     /// Names and derivation of the features; `None` names them `x0`, `x1`, … and the target `y`.
     recipe: Option<Recipe>,
+    /// The ridge penalty on the slopes (scikit-learn's `Ridge(alpha)`); 0: least squares.
+    alpha: f64,
 }
 
 impl Default for LinearRegression {
@@ -34,6 +36,7 @@ impl Default for LinearRegression {
         Self {
             fit_intercept: true,
             recipe: None,
+            alpha: 0.0,
         }
     }
 }
@@ -56,6 +59,21 @@ impl LinearRegression {
     pub fn recipe(mut self, recipe: Recipe) -> Self {
         self.recipe = Some(recipe);
         self
+    }
+
+    /// Penalise the slopes by `alpha` times their squared norm, as scikit-learn's
+    /// `Ridge(alpha)`: the intercept is not penalised, the columns are centred on their
+    /// (weighted) means. 0 (the default) is least squares; a negative or non-finite `alpha` is
+    /// refused when fitting.
+    #[must_use]
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// The ridge penalty.
+    pub fn penalty(&self) -> f64 {
+        self.alpha
     }
 
     /// Whether the models have an intercept.
@@ -126,7 +144,10 @@ impl LinearRegression {
             }
         };
         let names = recipe.feature_names();
-        let solution = solve(stats, &names, self.fit_intercept)?;
+        if !(self.alpha >= 0.0 && self.alpha.is_finite()) {
+            return Err(Error::Penalty(self.alpha));
+        }
+        let solution = solve(stats, &names, self.fit_intercept, self.alpha)?;
         Ok(Model {
             recipe,
             coefficients: solution.coefficients,
@@ -137,6 +158,7 @@ impl LinearRegression {
             feature_max: stats.max().to_vec(),
             diagnostics: solution.diagnostics,
             fit_intercept: self.fit_intercept,
+            alpha: self.alpha,
         })
     }
 }
@@ -144,6 +166,7 @@ impl LinearRegression {
 /// A fitted linear model: `ŷ = x · coefficients + intercept`. Made by [`LinearRegression`] or
 /// read from a model file (checked on reading); its fields are read through accessors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ModelWire", into = "ModelWire")]
 pub struct Model {
     /// Feature names and how they come from raw columns.
     recipe: Recipe,
@@ -161,10 +184,90 @@ pub struct Model {
     feature_max: Vec<f64>,
     /// Rank and condition of the solve.
     diagnostics: Diagnostics,
-    /// Whether an intercept was fitted (`false`: the intercept is 0 and stays 0). Written to a
-    /// model file only when false, so files of models with an intercept are as before.
-    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    /// Whether an intercept was fitted (`false`: the intercept is 0 and stays 0).
     fit_intercept: bool,
+    /// The ridge penalty it was fitted with (0: least squares).
+    alpha: f64,
+}
+
+/// A model as its file holds it. The payload is positional (MessagePack arrays), so the last
+/// element carries both the intercept choice and the penalty: absent for least squares with
+/// an intercept (files as before), `false` without one (as before), `[fit_intercept, alpha]`
+/// for ridge.
+#[derive(Serialize, Deserialize)]
+struct ModelWire {
+    recipe: Recipe,
+    coefficients: Vec<f64>,
+    intercept: f64,
+    n_train: u64,
+    feature_mean: Vec<f64>,
+    feature_min: Vec<f64>,
+    feature_max: Vec<f64>,
+    diagnostics: Diagnostics,
+    #[serde(default = "Fit::default", skip_serializing_if = "Fit::is_default")]
+    fit_intercept: Fit,
+}
+
+/// The last element of a model's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Fit {
+    /// Least squares, with an intercept or not.
+    Intercept(bool),
+    /// Ridge: the intercept choice and the penalty.
+    Ridge(bool, f64),
+}
+
+impl Fit {
+    fn default() -> Self {
+        Self::Intercept(true)
+    }
+
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+    fn is_default(&self) -> bool {
+        *self == Self::Intercept(true)
+    }
+}
+
+impl From<ModelWire> for Model {
+    fn from(w: ModelWire) -> Self {
+        let (fit_intercept, alpha) = match w.fit_intercept {
+            Fit::Intercept(yes) => (yes, 0.0),
+            Fit::Ridge(yes, alpha) => (yes, alpha),
+        };
+        Self {
+            recipe: w.recipe,
+            coefficients: w.coefficients,
+            intercept: w.intercept,
+            n_train: w.n_train,
+            feature_mean: w.feature_mean,
+            feature_min: w.feature_min,
+            feature_max: w.feature_max,
+            diagnostics: w.diagnostics,
+            fit_intercept,
+            alpha,
+        }
+    }
+}
+
+impl From<Model> for ModelWire {
+    fn from(m: Model) -> Self {
+        Self {
+            recipe: m.recipe,
+            coefficients: m.coefficients,
+            intercept: m.intercept,
+            n_train: m.n_train,
+            feature_mean: m.feature_mean,
+            feature_min: m.feature_min,
+            feature_max: m.feature_max,
+            diagnostics: m.diagnostics,
+            fit_intercept: if m.alpha == 0.0 {
+                Fit::Intercept(m.fit_intercept)
+            } else {
+                Fit::Ridge(m.fit_intercept, m.alpha)
+            },
+        }
+    }
 }
 
 pub(crate) fn yes() -> bool {
@@ -177,6 +280,11 @@ pub(crate) fn is_true(value: &bool) -> bool {
 }
 
 impl Model {
+    /// The ridge penalty it was fitted with (0: least squares).
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
     /// Feature names and how they come from raw columns.
     pub fn recipe(&self) -> &Recipe {
         &self.recipe
@@ -248,6 +356,11 @@ impl Model {
         if self.feature_mean.len() != self.coefficients.len() {
             return Err(Error::Format(String::from(
                 "model has a wrong number of feature means",
+            )));
+        }
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return Err(Error::Format(String::from(
+                "model has a ridge penalty that is negative or not a number",
             )));
         }
         if !self.intercept.is_finite() || self.coefficients.iter().any(|c| !c.is_finite()) {
@@ -352,5 +465,60 @@ impl InputLayout {
     /// Indices of the input columns that are read (and so must be numeric).
     pub fn used_columns(&self) -> Vec<usize> {
         self.bound.used_columns()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope;
+
+    fn fitted(alpha: f64, intercept: bool) -> Model {
+        let x = DMatrix::from_row_slice(5, 2, &[1.0, 2.0, 2.0, 1.0, 3.0, 5.0, 4.0, 3.0, 5.0, 4.0]);
+        let y = DVector::from_vec(vec![3.1, 2.9, 8.2, 6.8, 9.1]);
+        LinearRegression::new()
+            .fit_intercept(intercept)
+            .alpha(alpha)
+            .fit(&x, &y)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_penalty_rides_in_the_file_and_least_squares_files_are_as_before() {
+        for intercept in [true, false] {
+            let ridge = fitted(2.5, intercept);
+            let back: Model = envelope::decode(&envelope::encode(&ridge).unwrap()).unwrap();
+            assert_eq!(back, ridge);
+            assert_eq!(back.alpha(), 2.5);
+            assert_eq!(back.fit_intercept(), intercept);
+            // Least squares: the payload's last element is absent (intercept) or `false`, as
+            // files written before ridge.
+            let plain = fitted(0.0, intercept);
+            let bytes = envelope::encode(&plain).unwrap();
+            let payload = envelope::payload(&plain).unwrap();
+            let last = *payload.last().unwrap();
+            if intercept {
+                assert_ne!(last, 0xc2, "no trailing false");
+            } else {
+                assert_eq!(last, 0xc2, "a trailing false");
+            }
+            let back: Model = envelope::decode(&bytes).unwrap();
+            assert_eq!(back.alpha(), 0.0);
+            assert_eq!(back, plain);
+        }
+    }
+
+    #[test]
+    fn a_penalty_shrinks_the_slopes_and_a_bad_one_is_refused() {
+        let plain = fitted(0.0, true);
+        let ridge = fitted(10.0, true);
+        let norm = |m: &Model| m.coefficients().iter().map(|c| c * c).sum::<f64>();
+        assert!(norm(&ridge) < norm(&plain));
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            let x = DMatrix::from_row_slice(3, 1, &[1.0, 2.0, 3.0]);
+            let y = DVector::from_vec(vec![1.0, 2.0, 2.5]);
+            let e = LinearRegression::new().alpha(bad).fit(&x, &y).unwrap_err();
+            assert!(matches!(e, Error::Penalty(_)), "{bad}: {e}");
+        }
     }
 }

@@ -45,11 +45,18 @@ pub struct Solution {
     pub diagnostics: Diagnostics,
 }
 
-/// Solve weighted least squares from `stats`; `names` label errors.
-pub fn solve(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> Result<Solution> {
+/// Solve weighted least squares from `stats`, with the ridge penalty `alpha` on the slopes (0:
+/// none); `names` label errors.
+pub fn solve(
+    stats: &SufficientStats,
+    names: &[String],
+    fit_intercept: bool,
+    alpha: f64,
+) -> Result<Solution> {
     check_problem(stats, names, fit_intercept)?;
     let p = stats.n_features();
-    let system = Scaled::new(stats, names, fit_intercept)?;
+    let mut system = Scaled::new(stats, names, fit_intercept)?;
+    system.penalise(alpha);
     let (diagnostics, factor) = system.factor(stats.extended(), names)?;
     let scaled = system.solve_refined(&factor);
     let coefficients: Vec<Dd> = scaled
@@ -213,6 +220,19 @@ impl Scaled {
             .map(|i| gram(i, p).div(Dd::from_f64(norms[i])))
             .collect();
         Ok(Self { p, norms, g, rhs })
+    }
+
+    /// Add the ridge penalty `alpha` to the diagonal, in the scaled units: `(G + αI) b = r`
+    /// becomes `(Gs + α D⁻²) bs = rs` with `D` the columns' norms.
+    fn penalise(&mut self, alpha: f64) {
+        if alpha == 0.0 {
+            return;
+        }
+        let p = self.p;
+        for i in 0..p {
+            let norm = Dd::from_f64(self.norms[i]);
+            self.g[i * p + i] = self.g[i * p + i].add(Dd::from_f64(alpha).div(norm.mul(norm)));
+        }
     }
 
     /// The diagnostics and the Cholesky factor, or the collinear columns named, above the

@@ -134,6 +134,9 @@ pub struct Parameters {
     /// Whether an intercept was fitted.
     #[serde(default = "yes")]
     pub fit_intercept: bool,
+    /// The ridge penalty (`train --alpha`); absent for least squares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
 }
 
 fn yes() -> bool {

@@ -34,6 +34,7 @@ pub(crate) fn train(
     let (train, test) = (&gathered.train, &gathered.test);
     let estimator = LinearRegression::new()
         .fit_intercept(gathered.fit_intercept)
+        .alpha(options.estimator.penalty())
         .recipe(gathered.recipe.clone());
     let model = estimator.fit_stats(train)?;
     // Nothing held out (--test-size 0, no test file): the figures are in-sample.
@@ -53,6 +54,7 @@ pub(crate) fn train(
         test_rows: test.rows(),
         fit_intercept: model.fit_intercept(),
         weight: options.data.spec.weight.clone(),
+        alpha: (model.alpha() != 0.0).then_some(model.alpha()),
         ..Parameters::default()
     });
     record.metrics.float = scores.rmse.map(|_| scores);

@@ -464,6 +464,9 @@ fn params(record: &RunRecord) -> Vec<(String, String)> {
         params.push(("feature_count", features.len().to_string()));
     }
     params.push(("fit_intercept", p.fit_intercept.to_string()));
+    if let Some(alpha) = p.alpha {
+        params.push(("alpha", alpha.to_string()));
+    }
     params.push((
         "weight",
         p.weight.clone().unwrap_or_else(|| String::from("none")),

@@ -45,6 +45,7 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
         train_rows: prepared.split.train.len() as u64,
         test_rows: prepared.split.test.len() as u64,
         fit_intercept: model.fit_intercept(),
+        alpha: (model.alpha() != 0.0).then_some(model.alpha()),
         ..Parameters::default()
     };
     let mut record = RunRecord::fresh(parameters);
