@@ -53,7 +53,7 @@ pub fn solve(
     fit_intercept: bool,
     alpha: f64,
 ) -> Result<Solution> {
-    check_problem(stats, names, fit_intercept)?;
+    check_problem(stats, names, fit_intercept, alpha)?;
     let p = stats.n_features();
     let mut system = Scaled::new(stats, names, fit_intercept)?;
     system.penalise(alpha);
@@ -91,7 +91,7 @@ pub(crate) fn gram_inverse(
     names: &[String],
     fit_intercept: bool,
 ) -> Result<Vec<f64>> {
-    check_problem(stats, names, fit_intercept)?;
+    check_problem(stats, names, fit_intercept, 0.0)?;
     let p = stats.n_features();
     let system = Scaled::new(stats, names, fit_intercept)?;
     let (_, factor) = system.factor(stats.extended(), names)?;
@@ -153,8 +153,13 @@ pub(crate) fn design_condition(stats: &SufficientStats, fit_intercept: bool) -> 
 }
 
 /// Refuse what no solve can answer: names that do not match, no features, fewer rows than
-/// parameters, a constant feature.
-fn check_problem(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> Result<()> {
+/// parameters (unless a ridge penalty `alpha` makes the system definite), a constant feature.
+fn check_problem(
+    stats: &SufficientStats,
+    names: &[String],
+    fit_intercept: bool,
+    alpha: f64,
+) -> Result<()> {
     let p = stats.n_features();
     same_len("feature names", p, names.len())?;
     if p == 0 {
@@ -165,7 +170,7 @@ fn check_problem(stats: &SufficientStats, names: &[String], fit_intercept: bool)
         });
     }
     let params = p + usize::from(fit_intercept);
-    if stats.rows() < params as u64 || stats.rows() == 0 {
+    if (stats.rows() < params as u64 && alpha == 0.0) || stats.rows() == 0 {
         return Err(Error::TooFewRows {
             rows: stats.rows(),
             params,

@@ -62,10 +62,11 @@ fn push(
 /// the inference statistics come from.
 type Fitted<'py> = (Vec<f64>, f64, Bound<'py, PyBytes>, f64, Bound<'py, PyBytes>);
 
-/// Least squares on the rows of `x` (float64, `n × p`), targets `y`, optional sample weights
-/// `w`, with or without an intercept; `names` name the features in the model file.
+/// Least squares (ridge with `alpha` > 0) on the rows of `x` (float64, `n × p`), targets `y`,
+/// optional sample weights `w`, with or without an intercept; `names` name the features in the
+/// model file.
 #[pyfunction]
-#[pyo3(signature = (x, y, w, fit_intercept, names))]
+#[pyo3(signature = (x, y, w, fit_intercept, names, alpha = 0.0))]
 fn fit<'py>(
     py: Python<'py>,
     x: PyReadonlyArray2<'py, f64>,
@@ -73,12 +74,14 @@ fn fit<'py>(
     w: Option<PyReadonlyArray1<'py, f64>>,
     fit_intercept: bool,
     names: Vec<String>,
+    alpha: f64,
 ) -> PyResult<Fitted<'py>> {
     let (n, p) = (x.shape()[0], x.shape()[1]);
     let (rows, y) = (layout(&x), vector(&y));
     let w = w.as_ref().map(vector);
     let estimator = LinearRegression::new()
         .fit_intercept(fit_intercept)
+        .alpha(alpha)
         .recipe(Recipe::identity(&names, "y"));
     let (model, stats) = py
         .detach(|| {

@@ -67,3 +67,21 @@ def test_polars_dataframes_too():
     np.testing.assert_allclose(model.coef_, plain.coef_, rtol=1e-12)
     test = pl.DataFrame({name: X_test[:, j] for j, name in enumerate(FEATURES)})
     np.testing.assert_allclose(model.predict(test), plain.predict(X_test), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("alpha", [0.1, 100.0])
+def test_ridge_equals_scikit_learn(fit_intercept, weighted, alpha):
+    from sklearn.linear_model import Ridge
+
+    X_train, X_test, y_train, _, w_train, _ = california()
+    w = w_train if weighted else None
+    ours = cali_reg.Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X_train, y_train, sample_weight=w)
+    ref = Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X_train, y_train, sample_weight=w)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-9)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.predict(X_test), ref.predict(X_test), rtol=1e-9)
+    assert np.isnan(ours.bse_).all()
+    with pytest.raises(ValueError, match="ridge penalty"):
+        ours.summary()

@@ -1,4 +1,4 @@
-"""scikit-learn's own test suite for estimators, on cali_reg.LinearRegression."""
+"""scikit-learn's own test suite for estimators, on cali_reg.LinearRegression and Ridge."""
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import cali_reg
@@ -18,8 +18,14 @@ EXPECTED_FAILED_CHECKS = {
 
 
 @parametrize_with_checks(
-    [cali_reg.LinearRegression(), cali_reg.LinearRegression(fit_intercept=False)],
-    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+    [
+        cali_reg.LinearRegression(),
+        cali_reg.LinearRegression(fit_intercept=False),
+        cali_reg.Ridge(),
+        cali_reg.Ridge(alpha=0.5, fit_intercept=False),
+    ],
+    # Ridge passes every check: its penalty makes both problems definite.
+    expected_failed_checks=lambda estimator: {} if isinstance(estimator, cali_reg.Ridge) else EXPECTED_FAILED_CHECKS,
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _native
 
-__all__ = ["LinearRegression", "QuantizedLinearRegression", "SufficientStats", "load"]
+__all__ = ["LinearRegression", "Ridge", "QuantizedLinearRegression", "SufficientStats", "load"]
 __version__ = _native.__version__
 
 try:  # scikit-learn's bases and validation, when it is installed
@@ -129,7 +129,9 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
         if _SKLEARN and sample_weight is None and _plain(X) and _plain(y, 1) and len(y) == len(X) >= 2 and X.shape[1] >= 1:
             # Plain float64 arrays: fitted as they are, without a validating copy.
             try:
-                fitted = _native.fit(X, y, None, bool(self.fit_intercept), [f"x{j}" for j in range(X.shape[1])])
+                fitted = _native.fit(
+                    X, y, None, bool(self.fit_intercept), [f"x{j}" for j in range(X.shape[1])], self._penalty()
+                )
             except ValueError:
                 fitted = None  # scikit-learn's validation below names what is wrong, or refits
             if fitted is not None:
@@ -154,8 +156,14 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
             raise ValueError(f"Found {n} sample(s) while a minimum of 2 is required (n_samples = {n}).")
         names = [str(c) for c in getattr(self, "feature_names_in_", [])] or [f"x{j}" for j in range(p)]
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        self._set(*_native.fit(X, y, weights, bool(self.fit_intercept), names), weighted=weights is not None)
+        self._set(
+            *_native.fit(X, y, weights, bool(self.fit_intercept), names, self._penalty()),
+            weighted=weights is not None,
+        )
         return self
+
+    def _penalty(self):
+        return 0.0
 
     def _set(self, coef, intercept, model, condition, stats, weighted=False):
         self.coef_ = np.asarray(coef, dtype=np.float64)
@@ -233,6 +241,33 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+class Ridge(LinearRegression):
+    """Ridge regression, as ``sklearn.linear_model.Ridge``: least squares plus ``alpha`` times
+    the squared norm of the slopes (the intercept is not penalised; the columns are centred on
+    their weighted means). Solved in Rust from the same sufficient statistics as
+    ``LinearRegression``, and saved as the same model files (``cali-reg train --alpha``'s).
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        The penalty, ≥ 0 (0 is least squares).
+    fit_intercept : bool, default True
+
+    The inference statistics of ``LinearRegression`` are least squares': here they are NaN and
+    ``summary()`` raises.
+    """
+
+    def __init__(self, alpha=1.0, fit_intercept=True):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+
+    def _penalty(self):
+        alpha = float(self.alpha)
+        if not (alpha >= 0 and np.isfinite(alpha)):
+            raise ValueError(f"alpha {self.alpha}: the ridge penalty must be a number >= 0")
+        return alpha
 
 
 class QuantizedLinearRegression(_Saved):
