@@ -259,9 +259,17 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_intercept: bool,
     /// Ridge: penalise the slopes by ALPHA times their squared norm, as scikit-learn's
-    /// Ridge(alpha) (the intercept unpenalised, the columns centred); 0 is least squares
-    #[arg(long, value_name = "ALPHA", default_value_t = 0.0)]
-    pub alpha: f64,
+    /// Ridge(alpha) (the intercept unpenalised, the columns centred); 0 is least squares.
+    /// `auto` picks among --alphas by --folds-fold cross-validation of the training rows, as
+    /// GridSearchCV(Ridge(), cv=KFold(K), scoring="neg_mean_squared_error")
+    #[arg(long, value_name = "ALPHA|auto", default_value = "0", value_parser = penalty)]
+    pub alpha: Penalty,
+    /// With --alpha auto: the candidates, comma-separated
+    #[arg(long, value_name = "A,B,…", value_delimiter = ',', default_values_t = [0.1, 1.0, 10.0])]
+    pub alphas: Vec<f64>,
+    /// With --alpha auto: K, the folds
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    pub folds: usize,
     /// Log the run to an MLflow tracking server (without URI: MLFLOW_TRACKING_URI, which alone
     /// also turns logging on): params, metrics, the model file, run.json and an MLflow model
     /// (`runs:/<id>/model`); `quantize` and `report` then add to the same run. Credentials
@@ -303,10 +311,37 @@ impl TrainArgs {
             split: common.split().for_training(),
             estimator: linreg::LinearRegression::new()
                 .fit_intercept(!self.no_intercept)
-                .alpha(self.alpha),
+                .alpha(match self.alpha {
+                    Penalty::Fixed(alpha) => alpha,
+                    Penalty::Auto => 0.0,
+                }),
             keep: self.keep,
+            alpha_search: (self.alpha == Penalty::Auto).then(|| pipeline::AlphaSearch {
+                alphas: self.alphas.clone(),
+                folds: self.folds,
+            }),
         }
     }
+}
+
+/// `--alpha`: a penalty, or `auto`.
+#[cfg(feature = "train")]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Penalty {
+    /// This penalty.
+    Fixed(f64),
+    /// Chosen by cross-validation.
+    Auto,
+}
+
+#[cfg(feature = "train")]
+fn penalty(text: &str) -> Result<Penalty, String> {
+    if text == "auto" {
+        return Ok(Penalty::Auto);
+    }
+    text.parse::<f64>()
+        .map(Penalty::Fixed)
+        .map_err(|_| format!("{text:?}: a number ≥ 0, or auto"))
 }
 
 /// How rows are put in the test set.

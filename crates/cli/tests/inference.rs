@@ -373,3 +373,75 @@ fn ridge_equals_scikit_learns_ridge() {
         "{stderr}"
     );
 }
+
+/// `GridSearchCV(Ridge(), {"alpha": …}, cv=KFold(k), scoring="neg_mean_squared_error")` on the
+/// seed split's training rows: the chosen alpha, each candidate's mean MSE, and the refitted
+/// model's intercept and coefficients.
+const GRID_SEARCH: &str = r#"
+import json, sys
+import pandas as pd
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, KFold, train_test_split
+data, alphas, k = sys.argv[1], [float(a) for a in sys.argv[2].split(",")], int(sys.argv[3])
+d = pd.read_csv(data)
+X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
+    "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
+    "Population": d.population, "AveOccup": d.population / d.households,
+    "Latitude": d.latitude, "Longitude": d.longitude})
+y = d.median_house_value / 100000
+Xtr, _, ytr, _ = train_test_split(X, y, test_size=0.2, random_state=42)
+g = GridSearchCV(Ridge(), {"alpha": alphas}, cv=KFold(k), scoring="neg_mean_squared_error").fit(Xtr, ytr)
+best = g.best_estimator_
+print(json.dumps({"alpha": g.best_params_["alpha"], "mse": [-s for s in g.cv_results_["mean_test_score"]],
+                  "parameters": [float(best.intercept_)] + [float(c) for c in best.coef_]}))
+"#;
+
+#[test]
+fn alpha_auto_equals_grid_search_cv() {
+    let run = Run::new();
+    for (alphas, k) in [("0.01,1,100,1000,10000", "5"), ("3000,30,0.3", "3")] {
+        let ours = run.json(&["train", "--alpha", "auto", "--alphas", alphas, "--folds", k]);
+        let out = std::process::Command::new(python())
+            .args(["-c", GRID_SEARCH])
+            .arg(data_path())
+            .args([alphas, k])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(ours["alpha"], theirs["alpha"], "{alphas}");
+        let search = &ours["alpha_search"];
+        for (candidate, mse) in search["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(theirs["mse"].as_array().unwrap())
+        {
+            let (a, b) = (candidate[1].as_f64().unwrap(), mse.as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-9 * b,
+                "{alphas}: alpha {}: MSE {a} vs {b}",
+                candidate[0]
+            );
+        }
+        let mine: Vec<f64> = std::iter::once(ours["intercept"].as_f64().unwrap())
+            .chain(crate::support::floats(&ours["coefficients"]))
+            .collect();
+        for (a, b) in mine
+            .iter()
+            .zip(crate::support::floats(&theirs["parameters"]))
+        {
+            assert!((a - b).abs() <= 1e-9 * b.abs(), "{alphas}: {a} vs {b}");
+        }
+    }
+    let (code, stderr) = run.fail(&["train", "--alpha", "auto", "--streaming"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("--alpha auto chooses by cross-validation in memory"),
+        "{stderr}"
+    );
+}

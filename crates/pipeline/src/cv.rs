@@ -91,15 +91,7 @@ pub fn cross_validate(options: &CvOptions) -> Result<CrossValidated> {
         bounds.push(bounds[f] + n / k + usize::from(f < n % k));
     }
     let w = table.w.as_ref().map(|w| w.as_slice());
-    let fold_rows: Vec<&[usize]> = bounds.windows(2).map(|b| &order[b[0]..b[1]]).collect();
-    let stats: Vec<SufficientStats> = fold_rows
-        .iter()
-        .map(|rows| {
-            let mut stats = SufficientStats::new(table.x.ncols())?;
-            stats.push_rows_weighted(&table.x, table.y.as_slice(), w, rows)?;
-            Ok(stats)
-        })
-        .collect::<Result<_>>()?;
+    let (fold_rows, stats) = fold_statistics(&table, &order, k)?;
     let estimator = options.estimator.clone().recipe(table.recipe.clone());
     let mut folds = Vec::with_capacity(k);
     for (f, rows) in fold_rows.iter().enumerate() {
@@ -152,6 +144,99 @@ pub fn cross_validate(options: &CvOptions) -> Result<CrossValidated> {
             rmse: rmse.1,
             mae: mae.1,
         },
+    })
+}
+
+/// KFold's folds of `order` (the rows in the order they are cut, `k` of them: `n / k` rows each,
+/// the first `n % k` one more), and each fold's sufficient statistics.
+fn fold_statistics<'a>(
+    table: &dataset::Table,
+    order: &'a [usize],
+    k: usize,
+) -> Result<(Vec<&'a [usize]>, Vec<SufficientStats>)> {
+    let n = order.len();
+    let mut bounds = vec![0];
+    for f in 0..k {
+        bounds.push(bounds[f] + n / k + usize::from(f < n % k));
+    }
+    let w = table.w.as_ref().map(|w| w.as_slice());
+    let fold_rows: Vec<&[usize]> = bounds.windows(2).map(|b| &order[b[0]..b[1]]).collect();
+    let stats = fold_rows
+        .iter()
+        .map(|rows| {
+            let mut stats = SufficientStats::new(table.x.ncols())?;
+            stats.push_rows_weighted(&table.x, table.y.as_slice(), w, rows)?;
+            Ok(stats)
+        })
+        .collect::<Result<_>>()?;
+    Ok((fold_rows, stats))
+}
+
+/// The ridge penalty a search chose, and each candidate's score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlphaChoice {
+    /// The penalty chosen.
+    pub alpha: f64,
+    /// The folds.
+    pub folds: usize,
+    /// Each candidate and its mean squared error, averaged over the folds.
+    pub candidates: Vec<(f64, f64)>,
+}
+
+/// Choose among `alphas` the ridge penalty whose models have the least mean squared error on
+/// held-out folds of `rows` (`k` folds of consecutive rows, `KFold(k)`), as scikit-learn's
+/// `GridSearchCV(Ridge(), {"alpha": alphas}, cv=KFold(k), scoring="neg_mean_squared_error")`
+/// chooses (the mean over folds; the first of equal ones). Each candidate costs `k` solves
+/// from merged statistics and `k` scores from each fold's statistics: no pass over the rows.
+pub(crate) fn choose_alpha(
+    table: &dataset::Table,
+    rows: &[usize],
+    estimator: &LinearRegression,
+    alphas: &[f64],
+    k: usize,
+) -> Result<AlphaChoice> {
+    if k < 2 || k > rows.len() {
+        return Err(Error::Folds {
+            folds: k,
+            rows: rows.len(),
+        });
+    }
+    let (_, stats) = fold_statistics(table, rows, k)?;
+    let rests: Vec<SufficientStats> = (0..k)
+        .map(|f| {
+            let mut rest = SufficientStats::new(table.x.ncols())?;
+            for (g, other) in stats.iter().enumerate() {
+                if g != f {
+                    rest.merge(other)?;
+                }
+            }
+            Ok(rest)
+        })
+        .collect::<Result<_>>()?;
+    let mut candidates = Vec::with_capacity(alphas.len());
+    for &alpha in alphas {
+        let estimator = estimator.clone().alpha(alpha).recipe(table.recipe.clone());
+        let mut total = 0.0;
+        for (rest, fold) in rests.iter().zip(&stats) {
+            let model = estimator.fit_stats(rest)?;
+            let (_, rmse) = fold
+                .r2_rmse(model.coefficients(), model.intercept())
+                .unwrap_or((f64::NAN, f64::NAN));
+            total += rmse * rmse;
+        }
+        candidates.push((alpha, total / k as f64));
+    }
+    let best = candidates
+        .iter()
+        .fold(None::<(f64, f64)>, |best, &(a, mse)| match best {
+            Some((_, b)) if b <= mse => best,
+            _ => Some((a, mse)),
+        })
+        .map_or(0.0, |(a, _)| a);
+    Ok(AlphaChoice {
+        alpha: best,
+        folds: k,
+        candidates,
     })
 }
 

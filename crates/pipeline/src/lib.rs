@@ -63,7 +63,7 @@ pub use artifacts::{LINEAR, Loaded, Lock, PLOT, QUANTIZED, REPORT, TRAIN_STATS};
 #[cfg(feature = "columnar")]
 pub use convert::convert;
 pub use convert::{ConvertOptions, Converted, Scanned, scan};
-pub use cv::{CrossValidated, CvOptions, Fold, Spread, cross_validate};
+pub use cv::{AlphaChoice, CrossValidated, CvOptions, Fold, Spread, cross_validate};
 pub use data::{DataOptions, Location};
 pub use diff::{Change, Diff, DiffOptions, diff};
 pub use error::{Error, Result};
@@ -89,4 +89,4 @@ pub use split::{SplitChoice, SplitParams};
 pub use streaming::{HeldOutRows, held_out};
 pub use summary::{Summary, SummaryOptions, summary};
 pub use train::train;
-pub use training::{HeldOut, STREAMING_THRESHOLD, Source, TrainOptions, Trained};
+pub use training::{AlphaSearch, HeldOut, STREAMING_THRESHOLD, Source, TrainOptions, Trained};

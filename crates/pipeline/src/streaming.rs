@@ -27,6 +27,11 @@ pub(crate) fn train(
     previous: Option<&RunRecord>,
     progress: &dyn Progress,
 ) -> Result<Trained> {
+    if options.alpha_search.is_some() {
+        return Err(Error::Options(
+            "--alpha auto chooses by cross-validation in memory: not with --streaming, --from-stats or a table over 256 MiB (give --alpha a number)",
+        ));
+    }
     let start = Instant::now();
     let params = options.split;
     dataset::check_split(params.seed, params.test_size)?;
@@ -78,6 +83,8 @@ pub(crate) fn train(
         test_size,
         split: gathered.split.to_string(),
         condition_number: model.diagnostics().condition_number,
+        alpha: model.alpha(),
+        alpha_search: None,
         coefficients: model.coefficients().to_vec(),
         intercept: model.intercept(),
         model: path,

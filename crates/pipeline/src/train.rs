@@ -34,7 +34,21 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
     }
     let start = Instant::now();
     let prepared = Prepared::load(&options.data, options.split, located, previous.as_ref())?;
-    let (model, stats, metrics, in_sample) = fit_and_score(&prepared, &options.estimator)?;
+    let search = match &options.alpha_search {
+        Some(search) => Some(crate::cv::choose_alpha(
+            &prepared.table,
+            &prepared.split.train,
+            &options.estimator,
+            &search.alphas,
+            search.folds,
+        )?),
+        None => None,
+    };
+    let estimator = match &search {
+        Some(chosen) => options.estimator.clone().alpha(chosen.alpha),
+        None => options.estimator.clone(),
+    };
+    let (model, stats, metrics, in_sample) = fit_and_score(&prepared, &estimator)?;
     let parameters = Parameters {
         seed: Some(prepared.params.seed),
         test_size: Some(prepared.params.test_size),
@@ -70,6 +84,8 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
             prepared.params.seed, prepared.params.test_size
         ),
         condition_number: model.diagnostics().condition_number,
+        alpha: model.alpha(),
+        alpha_search: search,
         coefficients: model.coefficients().to_vec(),
         intercept: model.intercept(),
         model: path,

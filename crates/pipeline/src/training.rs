@@ -58,6 +58,18 @@ pub struct TrainOptions {
     /// How many runs the history (`runs/`) keeps, this one included ([`crate::history::KEEP`]
     /// by default).
     pub keep: usize,
+    /// Choose the ridge penalty by k-fold cross-validation of the training rows (in memory),
+    /// instead of the estimator's.
+    pub alpha_search: Option<AlphaSearch>,
+}
+
+/// A search for the ridge penalty: the candidates and the folds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlphaSearch {
+    /// The candidates, each ≥ 0.
+    pub alphas: Vec<f64>,
+    /// K.
+    pub folds: usize,
 }
 
 /// What a training run gives, whichever path it took: the same keys in JSON, `null` where a
@@ -96,6 +108,10 @@ pub struct Trained {
     pub split: String,
     /// The condition number of the scaled normal equations.
     pub condition_number: f64,
+    /// The ridge penalty (0: least squares).
+    pub alpha: f64,
+    /// The search that chose it (`--alpha auto`), with each candidate's mean squared error.
+    pub alpha_search: Option<crate::cv::AlphaChoice>,
     /// The model file written.
     pub model: String,
     /// Its size.
@@ -118,6 +134,20 @@ impl std::fmt::Display for Trained {
                 f,
                 "✔ fitted (no test rows: pass --test-data FILE for metrics)"
             )?,
+        }
+        if let Some(search) = &self.alpha_search {
+            writeln!(
+                f,
+                "✔ Ridge alpha {} chosen by {}-fold cross-validation of the training rows ({})",
+                self.alpha,
+                search.folds,
+                search
+                    .candidates
+                    .iter()
+                    .map(|(a, mse)| format!("alpha {a}: MSE {mse:.6}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
         }
         if self.streaming {
             write!(

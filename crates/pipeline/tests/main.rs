@@ -27,6 +27,7 @@ fn train_options(artifacts: &std::path::Path, source: Source, held_out: HeldOut)
         split: SplitChoice::default().for_training(),
         estimator: linreg::LinearRegression::new(),
         keep: pipeline::history::KEEP,
+        alpha_search: None,
     }
 }
 
