@@ -199,6 +199,10 @@ pub enum Command {
         /// The confidence intervals' alpha: 0.05 gives 95% intervals
         #[arg(long, default_value_t = 0.05, value_name = "A")]
         alpha: f64,
+        /// A heteroscedasticity-robust covariance (statsmodels' cov_type): reads the training
+        /// rows again (in-memory runs), and gives z tests
+        #[arg(long, value_enum, value_name = "HC0|HC1|HC2|HC3")]
+        cov_type: Option<CovTypeArg>,
     },
     /// Exact k-fold cross-validation (folds as scikit-learn's KFold assigns them): each fold's
     /// model solved from the other folds' statistics, its R², RMSE and MAE, their mean and std
@@ -320,6 +324,33 @@ impl TrainArgs {
                 alphas: self.alphas.clone(),
                 folds: self.folds,
             }),
+        }
+    }
+}
+
+/// `summary --cov-type`.
+#[cfg(feature = "train")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum CovTypeArg {
+    /// White's
+    Hc0,
+    /// HC0 × n/(n − k)
+    Hc1,
+    /// e²/(1 − h)
+    Hc2,
+    /// e²/(1 − h)²
+    Hc3,
+}
+
+#[cfg(feature = "train")]
+impl CovTypeArg {
+    pub fn kind(self) -> linreg::CovType {
+        match self {
+            Self::Hc0 => linreg::CovType::HC0,
+            Self::Hc1 => linreg::CovType::HC1,
+            Self::Hc2 => linreg::CovType::HC2,
+            Self::Hc3 => linreg::CovType::HC3,
         }
     }
 }

@@ -445,3 +445,70 @@ fn alpha_auto_equals_grid_search_cv() {
         "{stderr}"
     );
 }
+
+/// statsmodels' `OLS(...).fit(cov_type=kind)` on the seed split's training rows against our
+/// summary (argv[1]): the largest relative differences.
+const ROBUST: &str = r#"
+import json, sys
+import pandas as pd, statsmodels.api as sm
+from sklearn.model_selection import train_test_split
+ours, data, kind = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+d = pd.read_csv(data)
+X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
+    "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
+    "Population": d.population, "AveOccup": d.population / d.households,
+    "Latitude": d.latitude, "Longitude": d.longitude})
+y = d.median_house_value / 100000
+Xtr, _, ytr, _ = train_test_split(X, y, test_size=0.2, random_state=42)
+r = sm.OLS(ytr, sm.add_constant(Xtr)).fit(cov_type=kind)
+rel = lambda a, b: abs(a - b) / max(abs(b), 1e-300)
+tiny = lambda a, b: a < 1e-300 and b < 1e-300
+ci = r.conf_int(ours["alpha"]).to_numpy()
+worst = {"std_err": 0.0, "t": 0.0, "ci": 0.0, "p_value": 0.0}
+for i, e in enumerate(ours["estimates"]):
+    worst["std_err"] = max(worst["std_err"], rel(e["std_err"], r.bse.iloc[i]))
+    worst["t"] = max(worst["t"], rel(e["t"], r.tvalues.iloc[i]))
+    worst["ci"] = max(worst["ci"], rel(e["ci_lower"], ci[i, 0]), rel(e["ci_upper"], ci[i, 1]))
+    if not tiny(e["p_value"], r.pvalues.iloc[i]):
+        worst["p_value"] = max(worst["p_value"], rel(e["p_value"], r.pvalues.iloc[i]))
+worst["f_statistic"] = rel(ours["f_statistic"], r.fvalue)
+worst["f_p_value"] = 0.0 if tiny(ours["f_p_value"], r.f_pvalue) else rel(ours["f_p_value"], r.f_pvalue)
+print(json.dumps(worst))
+"#;
+
+#[test]
+fn robust_covariances_equal_statsmodels_cov_type() {
+    let run = Run::new();
+    run.ok(&["train"]);
+    for kind in ["HC0", "HC1", "HC2", "HC3"] {
+        let summary = run.json(&["summary", "--cov-type", kind]);
+        assert_eq!(summary["cov_type"], kind);
+        let file = run.dir.path().join("robust.json");
+        std::fs::write(&file, summary.to_string()).unwrap();
+        let out = std::process::Command::new(python())
+            .args(["-c", ROBUST])
+            .arg(&file)
+            .arg(data_path())
+            .arg(kind)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let worst: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_within(&serde_json::json!({ "worst": worst }), kind);
+    }
+    let text = run.ok(&["summary", "--cov-type", "HC1"]);
+    assert!(
+        text.contains("Covariance Type:                   HC1"),
+        "{text}"
+    );
+    assert!(text.contains("P>|z|"), "{text}");
+    // After streaming, the rows are not read again.
+    run.ok(&["train", "--streaming", "--split", "hash"]);
+    let (code, stderr) = run.fail(&["summary", "--cov-type", "HC0"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("only after training in memory"), "{stderr}");
+}

@@ -85,6 +85,8 @@ pub struct Inference {
     pub condition_number: f64,
     /// The covariance of the estimates, row-major, in the order of `estimates`.
     pub covariance: Vec<f64>,
+    /// The robust covariance used (`None`: the classical one, statsmodels' `nonrobust`).
+    pub cov_type: Option<CovType>,
 }
 
 /// The inference statistics of `model` fitted on `stats`, with `(1 − alpha)` intervals;
@@ -232,6 +234,7 @@ pub fn infer(
         resid_std: scale.sqrt(),
         condition_number: crate::normal_equations::design_condition(stats, intercept),
         covariance,
+        cov_type: None,
     })
 }
 
@@ -255,6 +258,149 @@ fn upper_quantile(t: &StudentsT, q: f64) -> f64 {
         }
     }
     x
+}
+
+/// A heteroscedasticity-robust covariance, as statsmodels' `cov_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CovType {
+    /// White's: `C (Σ e² x xᵀ) C`.
+    HC0,
+    /// HC0 × n / (n − k).
+    HC1,
+    /// Each `e²` divided by `1 − h` (its leverage).
+    HC2,
+    /// Each `e²` divided by `(1 − h)²`.
+    HC3,
+}
+
+/// The sums a robust covariance needs, from a second pass over the training rows: call
+/// [`Robust::push`] for each row, then [`Inference::robust`].
+#[derive(Debug, Clone)]
+pub struct Robust {
+    kind: CovType,
+    /// `C = (X̃ᵀWX̃)⁻¹`, `k × k`, the estimates' order.
+    unscaled: Vec<f64>,
+    /// `Σ w² e² g x̃ x̃ᵀ`, `k × k`, `g` the kind's leverage factor.
+    meat: Vec<f64>,
+    k: usize,
+    intercept: bool,
+    coefficients: Vec<f64>,
+    constant: f64,
+}
+
+impl Robust {
+    /// The sums for `inference` (of the model with these `coefficients` and intercept).
+    pub fn new(inference: &Inference, kind: CovType, model: &Model) -> Self {
+        let k = inference.estimates.len();
+        Self {
+            kind,
+            unscaled: inference
+                .covariance
+                .iter()
+                .map(|c| c / inference.scale)
+                .collect(),
+            meat: vec![0.0; k * k],
+            k,
+            intercept: model.fit_intercept(),
+            coefficients: model.coefficients().to_vec(),
+            constant: model.intercept(),
+        }
+    }
+
+    /// Add a training row: its features, target and weight (1 without weights).
+    pub fn push(&mut self, x: &[f64], y: f64, w: f64) {
+        let k = self.k;
+        let xt: Vec<f64> = if self.intercept {
+            std::iter::once(1.0).chain(x.iter().copied()).collect()
+        } else {
+            x.to_vec()
+        };
+        let fitted = self.constant
+            + x.iter()
+                .zip(&self.coefficients)
+                .map(|(a, b)| a * b)
+                .sum::<f64>();
+        let e = y - fitted;
+        let factor = match self.kind {
+            CovType::HC0 | CovType::HC1 => 1.0,
+            CovType::HC2 | CovType::HC3 => {
+                let h: f64 = w
+                    * (0..k)
+                        .map(|i| {
+                            xt[i]
+                                * (0..k)
+                                    .map(|j| self.unscaled[i * k + j] * xt[j])
+                                    .sum::<f64>()
+                        })
+                        .sum::<f64>();
+                if self.kind == CovType::HC2 {
+                    1.0 / (1.0 - h)
+                } else {
+                    1.0 / ((1.0 - h) * (1.0 - h))
+                }
+            }
+        };
+        let u = w * w * e * e * factor;
+        for i in 0..k {
+            for j in 0..k {
+                self.meat[i * k + j] += u * xt[i] * xt[j];
+            }
+        }
+    }
+}
+
+impl Inference {
+    /// The same fit with the robust covariance `robust` gathered: standard errors, z statistics
+    /// and normal p-values and intervals, and the F test of the slopes made with it (Wald's, F
+    /// with the residual degrees of freedom), as statsmodels' `fit(cov_type=…)` gives them.
+    pub fn robust(mut self, robust: &Robust) -> Result<Self> {
+        use statrs::distribution::Normal;
+
+        let k = robust.k;
+        let c = &robust.unscaled;
+        let m = &robust.meat;
+        let mut cov = vec![0.0; k * k];
+        // C M C
+        let cm: Vec<f64> = (0..k * k)
+            .map(|ij| {
+                (0..k)
+                    .map(|l| c[(ij / k) * k + l] * m[l * k + ij % k])
+                    .sum()
+            })
+            .collect();
+        for i in 0..k {
+            for j in 0..k {
+                cov[i * k + j] = (0..k).map(|l| cm[i * k + l] * c[l * k + j]).sum();
+            }
+        }
+        if robust.kind == CovType::HC1 {
+            let factor = self.nobs as f64 / self.df_resid;
+            cov.iter_mut().for_each(|v| *v *= factor);
+        }
+        let normal = Normal::new(0.0, 1.0).map_err(|e| Error::Distribution(e.to_string()))?;
+        let z = normal.inverse_cdf(1.0 - self.alpha / 2.0);
+        for (i, e) in self.estimates.iter_mut().enumerate() {
+            e.std_err = cov[i * k + i].sqrt();
+            e.t = e.coef / e.std_err;
+            e.p_value = 2.0 * normal.sf(e.t.abs());
+            e.ci_lower = e.coef - z * e.std_err;
+            e.ci_upper = e.coef + z * e.std_err;
+        }
+        // Wald's F of the slopes: bᵀ V⁻¹ b / q, with V the slopes' block of the covariance.
+        let off = usize::from(robust.intercept);
+        let q = k - off;
+        let block = nalgebra::DMatrix::from_fn(q, q, |i, j| cov[(i + off) * k + j + off]);
+        let b = nalgebra::DVector::from_iterator(q, self.estimates[off..].iter().map(|e| e.coef));
+        if let Some(inverse) = block.cholesky().map(|ch| ch.inverse()) {
+            self.f_statistic = (b.transpose() * inverse * &b)[(0, 0)] / q as f64;
+            self.f_p_value = FisherSnedecor::new(q as f64, self.df_resid)
+                .map_err(|e| Error::Distribution(e.to_string()))?
+                .sf(self.f_statistic);
+        }
+        self.covariance = cov;
+        self.cov_type = Some(robust.kind);
+        Ok(self)
+    }
 }
 
 /// A number in at most `width` characters, as statsmodels' tables show them.
@@ -323,22 +469,35 @@ impl Inference {
                 "BIC:",
                 optional(self.bic),
             ),
+            (
+                "Covariance Type:",
+                self.cov_type
+                    .map_or_else(|| String::from("nonrobust"), |c| format!("{c:?}")),
+                "",
+                String::new(),
+            ),
         ];
         for (a, b, c, d) in pairs {
-            let _ = writeln!(f, "{a:<20}{b:>18}   {c:<20}{d:>17}");
+            let line = format!("{a:<20}{b:>18}   {c:<20}{d:>17}");
+            let _ = writeln!(f, "{}", line.trim_end());
         }
         let (lo, hi) = (
             format!("[{}", self.alpha / 2.0),
             format!("{}]", 1.0 - self.alpha / 2.0),
         );
+        // statsmodels' robust covariances come with z tests.
+        let (statistic, p_label) = match self.cov_type {
+            None => ("t", "P>|t|"),
+            Some(_) => ("z", "P>|z|"),
+        };
         let _ = writeln!(
             f,
             "{rule}\n{:<14}{:>11}{:>11}{:>11}{:>9}{:>11}{:>11}\n{}",
             "",
             "coef",
             "std err",
-            "t",
-            "P>|t|",
+            statistic,
+            p_label,
             lo,
             hi,
             "-".repeat(78)

@@ -43,7 +43,7 @@ mod quantized;
 mod sufficient_stats;
 
 pub use error::{Error, Result};
-pub use inference::{Estimate, Inference, infer};
+pub use inference::{CovType, Estimate, Inference, Robust, infer};
 pub use metrics::Metrics;
 pub use model::{InputLayout, LinearRegression, Model};
 pub use normal_equations::{Diagnostics, MAX_CONDITION};

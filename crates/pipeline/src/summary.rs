@@ -19,6 +19,10 @@ pub struct SummaryOptions {
     pub artifacts: PathBuf,
     /// The confidence intervals' alpha (0.05: 95% intervals).
     pub alpha: f64,
+    /// A heteroscedasticity-robust covariance, from a second pass over the training rows.
+    pub cov_type: Option<linreg::CovType>,
+    /// Where those rows are (the training run's data, by default).
+    pub data: crate::data::DataOptions,
 }
 
 /// The model's inference statistics.
@@ -42,6 +46,36 @@ pub struct Summary {
     pub scaled_condition_number: f64,
 }
 
+/// `inference` with the covariance `kind`, from a second pass over the training rows of an
+/// in-memory run (its permutation split, read again).
+fn robust(
+    options: &SummaryOptions,
+    record: &RunRecord,
+    model: &linreg::Model,
+    inference: Inference,
+    kind: linreg::CovType,
+) -> Result<Inference> {
+    if record.parameters.streaming {
+        return Err(Error::Options(
+            "--cov-type reads the training rows again: only after training in memory, for now",
+        ));
+    }
+    let params = crate::split::SplitChoice::default().resolve(Some(record));
+    let prepared = crate::prepared::Prepared::load_recorded(&options.data, params, record, false)?;
+    prepared.check_model(model.recipe())?;
+    let table = &prepared.table;
+    let mut sums = linreg::Robust::new(&inference, kind, model);
+    let mut row = vec![0.0; table.x.ncols()];
+    for &r in &prepared.split.train {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = table.x[(r, j)];
+        }
+        let w = table.w.as_ref().map_or(1.0, |w| w[r]);
+        sums.push(&row, table.y[r], w);
+    }
+    Ok(inference.robust(&sums)?)
+}
+
 /// The summary of the float model of the folder. The caller holds the folder's shared lock.
 pub fn summary(options: &SummaryOptions) -> Result<Summary> {
     let dir = &options.artifacts;
@@ -53,7 +87,10 @@ pub fn summary(options: &SummaryOptions) -> Result<Summary> {
     })?;
     let shard: ShardStats = artifacts::decode(&path, &bytes)?;
     let weight = record.parameters.weight.clone();
-    let inference = linreg::infer(&shard.stats, &model, options.alpha, weight.is_some())?;
+    let mut inference = linreg::infer(&shard.stats, &model, options.alpha, weight.is_some())?;
+    if let Some(kind) = options.cov_type {
+        inference = robust(options, &record, &model, inference, kind)?;
+    }
     Ok(Summary {
         command: "summary",
         model: dir.join(crate::LINEAR).display().to_string(),

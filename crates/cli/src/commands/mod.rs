@@ -85,7 +85,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             no_intercept,
         } => cv::run(common, *folds, *shuffle, !no_intercept),
         #[cfg(feature = "train")]
-        Command::Summary { alpha } => summary::run(common, *alpha),
+        Command::Summary { alpha, cov_type } => summary::run(common, *alpha, *cov_type),
         Command::Inspect { model } => inspect::run(common, model),
         Command::Completions { shell } => {
             let mut script = Vec::new();
