@@ -452,15 +452,18 @@ const ROBUST: &str = r#"
 import json, sys
 import pandas as pd, statsmodels.api as sm
 from sklearn.model_selection import train_test_split
-ours, data, kind = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+ours, data, kind, fit = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
 d = pd.read_csv(data)
 X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
     "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
     "Population": d.population, "AveOccup": d.population / d.households,
     "Latitude": d.latitude, "Longitude": d.longitude})
 y = d.median_house_value / 100000
-Xtr, _, ytr, _ = train_test_split(X, y, test_size=0.2, random_state=42)
-r = sm.OLS(ytr, sm.add_constant(Xtr)).fit(cov_type=kind)
+Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, d.households, test_size=0.2, random_state=42)
+if fit == "wls":
+    r = sm.WLS(ytr, sm.add_constant(Xtr), weights=wtr).fit(cov_type=kind)
+else:
+    r = sm.OLS(ytr, sm.add_constant(Xtr)).fit(cov_type=kind)
 rel = lambda a, b: abs(a - b) / max(abs(b), 1e-300)
 tiny = lambda a, b: a < 1e-300 and b < 1e-300
 ci = r.conf_int(ours["alpha"]).to_numpy()
@@ -479,8 +482,20 @@ print(json.dumps(worst))
 #[test]
 fn robust_covariances_equal_statsmodels_cov_type() {
     let run = Run::new();
-    run.ok(&["train"]);
-    for kind in ["HC0", "HC1", "HC2", "HC3"] {
+    for (fit, kind) in [
+        ("ols", "HC0"),
+        ("ols", "HC1"),
+        ("ols", "HC2"),
+        ("ols", "HC3"),
+        ("wls", "HC0"),
+        ("wls", "HC3"),
+    ] {
+        if fit == "wls" {
+            run.ok(&["train", "--weight", "households"]);
+        } else {
+            run.ok(&["train"]);
+        }
+        // The weights come from the training run's record, not this command's options.
         let summary = run.json(&["summary", "--cov-type", kind]);
         assert_eq!(summary["cov_type"], kind);
         let file = run.dir.path().join("robust.json");
@@ -489,7 +504,7 @@ fn robust_covariances_equal_statsmodels_cov_type() {
             .args(["-c", ROBUST])
             .arg(&file)
             .arg(data_path())
-            .arg(kind)
+            .args([kind, fit])
             .output()
             .unwrap();
         assert!(
@@ -498,7 +513,10 @@ fn robust_covariances_equal_statsmodels_cov_type() {
             String::from_utf8_lossy(&out.stderr)
         );
         let worst: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_within(&serde_json::json!({ "worst": worst }), kind);
+        assert_within(
+            &serde_json::json!({ "worst": worst }),
+            &format!("{fit} {kind}"),
+        );
     }
     let text = run.ok(&["summary", "--cov-type", "HC1"]);
     assert!(

@@ -61,7 +61,10 @@ fn robust(
         ));
     }
     let params = crate::split::SplitChoice::default().resolve(Some(record));
-    let prepared = crate::prepared::Prepared::load_recorded(&options.data, params, record, false)?;
+    // The rows as training weighted them, whatever this command was told.
+    let mut data = options.data.clone();
+    data.spec.weight = record.parameters.weight.clone();
+    let prepared = crate::prepared::Prepared::load_recorded(&data, params, record, false)?;
     prepared.check_model(model.recipe())?;
     let table = &prepared.table;
     let mut sums = linreg::Robust::new(&inference, kind, model);
