@@ -282,7 +282,10 @@ fn cv_refuses_impossible_folds_and_a_seed_without_shuffle() {
     );
     let (code, stderr) = run.fail(&["cv", "--seed", "3"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("--seed goes with --shuffle"), "{stderr}");
+    assert!(
+        stderr.contains("--seed goes with --shuffle or --streaming"),
+        "{stderr}"
+    );
 }
 
 /// scikit-learn's `Ridge(alpha)` on the seed split's training rows: intercept, then the
@@ -529,4 +532,41 @@ fn robust_covariances_equal_statsmodels_cov_type() {
     let (code, stderr) = run.fail(&["summary", "--cov-type", "HC0"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("only after training in memory"), "{stderr}");
+}
+
+/// `cv --streaming` against a second method: the same hash folds (`dataset::hash_fold` of each
+/// row's line: the header is line 1), each fold's model fitted on the other folds' rows in
+/// memory and scored on its rows, to 1e-9.
+#[test]
+fn streaming_cv_equals_fits_and_scores_of_the_rows() {
+    use linreg::{LinearRegression, Metrics};
+
+    let run = Run::new();
+    let ours = run.json(&["cv", "--streaming", "--folds", "4", "--seed", "9"]);
+    assert!(ours["mean"]["mae"].is_null() && ours["folds"][0]["mae"].is_null());
+    let options = pipeline::DataOptions {
+        path: Some(data_path()),
+        spec: dataset::Spec::default(),
+    };
+    let table = dataset::load(&options.locate().unwrap(), &options.spec).unwrap();
+    let n = table.n_rows();
+    for (f, fold) in ours["folds"].as_array().unwrap().iter().enumerate() {
+        let (test, train): (Vec<usize>, Vec<usize>) =
+            (0..n).partition(|&r| dataset::hash_fold(9, r as u64 + 2, 4) == f);
+        assert_eq!(fold["test_rows"], test.len() as u64);
+        assert_eq!(fold["train_rows"], train.len() as u64);
+        let model = LinearRegression::new()
+            .fit_rows(&table.x, &table.y, &train)
+            .unwrap();
+        let (x, y) = table.select(&test);
+        let predicted = model.predict(&x).unwrap();
+        let m = Metrics::compute_weighted(y.as_slice(), predicted.as_slice(), None).unwrap();
+        for (key, reference) in [("r2", m.r2), ("rmse", m.rmse)] {
+            let value = fold[key].as_f64().unwrap();
+            assert!(
+                (value - reference).abs() <= 1e-9 * reference.abs(),
+                "fold {f}: {key} {value} vs {reference}"
+            );
+        }
+    }
 }

@@ -88,8 +88,8 @@ pub use source::{
     URL_ENV, default_cache_dir, local_copy, read, table_sha256,
 };
 pub use split::{
-    DEFAULT_SEED, DEFAULT_TEST_SIZE, Mt19937, Split, check_split, hash_is_test, permutation,
-    train_test_split,
+    DEFAULT_SEED, DEFAULT_TEST_SIZE, Mt19937, Split, check_split, hash_fold, hash_is_test,
+    permutation, train_test_split,
 };
 pub use table::{
     Derivation, MAX_MAGNITUDE, Picked, Spec, Table, check_magnitude, is_usable, load, load_known,

@@ -181,6 +181,19 @@ pub fn hash_is_test(seed: u64, line: u64, test_size: f64) -> bool {
     ((h >> 11) as f64 / (1u64 << 53) as f64) < test_size
 }
 
+/// The hash fold of a stream (`cv --streaming`): the row on line `line` of the file goes to
+/// fold `0..k`, each with probability `1/k`, by the same hash as [`hash_is_test`].
+///
+/// ```
+/// let first = (1..=10_000).filter(|&l| dataset::hash_fold(42, l, 5) == 0).count();
+/// assert!((1_800..2_200).contains(&first));
+/// ```
+pub fn hash_fold(seed: u64, line: u64, k: usize) -> usize {
+    let h = mix(mix(seed) ^ line);
+    let u = (h >> 11) as f64 / (1u64 << 53) as f64;
+    ((u * k as f64) as usize).min(k.saturating_sub(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,9 @@ pub struct CvOptions {
     pub shuffle: Option<u64>,
     /// The estimator (intercept or not).
     pub estimator: LinearRegression,
+    /// Read the table once, in bounded memory, with each row's fold by a hash of its line and
+    /// this seed (any size; no MAE: statistics give no absolute errors).
+    pub streaming: Option<u64>,
 }
 
 /// One fold's scores.
@@ -36,8 +39,8 @@ pub struct Fold {
     pub r2: f64,
     /// RMSE.
     pub rmse: f64,
-    /// MAE.
-    pub mae: f64,
+    /// MAE (`null` after streaming).
+    pub mae: Option<f64>,
 }
 
 /// Mean or standard deviation (numpy's, `ddof=0`) of the folds' scores.
@@ -47,8 +50,8 @@ pub struct Spread {
     pub r2: f64,
     /// Of RMSE.
     pub rmse: f64,
-    /// Of MAE.
-    pub mae: f64,
+    /// Of MAE (`null` after streaming).
+    pub mae: Option<f64>,
 }
 
 /// The cross-validation's scores.
@@ -64,6 +67,8 @@ pub struct CrossValidated {
     pub k: usize,
     /// The shuffle's seed, `null` for folds of consecutive rows.
     pub shuffle_seed: Option<u64>,
+    /// The hash folds' seed, after streaming.
+    pub hash_seed: Option<u64>,
     /// Each fold's scores.
     pub folds: Vec<Fold>,
     /// Their means.
@@ -73,8 +78,14 @@ pub struct CrossValidated {
 }
 
 /// Cross-validate on the table of `options`.
-pub fn cross_validate(options: &CvOptions) -> Result<CrossValidated> {
+pub fn cross_validate(
+    options: &CvOptions,
+    progress: &dyn crate::Progress,
+) -> Result<CrossValidated> {
     let located = options.data.locate()?;
+    if let Some(seed) = options.streaming {
+        return streamed(options, &located.path, seed, progress);
+    }
     let table = dataset::load(&located, &options.data.spec)?;
     let n = table.n_rows();
     let k = options.folds;
@@ -118,33 +129,101 @@ pub fn cross_validate(options: &CvOptions) -> Result<CrossValidated> {
             test_rows: rows.len() as u64,
             r2: m.r2,
             rmse: m.rmse,
-            mae: m.mae,
+            mae: Some(m.mae),
         });
     }
+    Ok(summarised(
+        table.file.clone(),
+        n as u64,
+        options.shuffle,
+        None,
+        folds,
+    ))
+}
+
+/// The folds' scores with their means and standard deviations.
+fn summarised(
+    data: String,
+    rows: u64,
+    shuffle_seed: Option<u64>,
+    hash_seed: Option<u64>,
+    folds: Vec<Fold>,
+) -> CrossValidated {
+    let k = folds.len() as f64;
     let spread = |f: &dyn Fn(&Fold) -> f64| {
-        let mean = folds.iter().map(f).sum::<f64>() / k as f64;
-        let var = folds.iter().map(|x| (f(x) - mean).powi(2)).sum::<f64>() / k as f64;
+        let mean = folds.iter().map(f).sum::<f64>() / k;
+        let var = folds.iter().map(|x| (f(x) - mean).powi(2)).sum::<f64>() / k;
         (mean, var.sqrt())
     };
-    let (r2, rmse, mae) = (spread(&|x| x.r2), spread(&|x| x.rmse), spread(&|x| x.mae));
-    Ok(CrossValidated {
+    let (r2, rmse) = (spread(&|x| x.r2), spread(&|x| x.rmse));
+    let mae = folds
+        .iter()
+        .all(|x| x.mae.is_some())
+        .then(|| spread(&|x| x.mae.unwrap_or(f64::NAN)));
+    CrossValidated {
         command: "cv",
-        data: table.file.clone(),
-        rows: n as u64,
-        k,
-        shuffle_seed: options.shuffle,
-        folds,
+        data,
+        rows,
+        k: folds.len(),
+        shuffle_seed,
+        hash_seed,
         mean: Spread {
             r2: r2.0,
             rmse: rmse.0,
-            mae: mae.0,
+            mae: mae.map(|m| m.0),
         },
         std: Spread {
             r2: r2.1,
             rmse: rmse.1,
-            mae: mae.1,
+            mae: mae.map(|m| m.1),
         },
-    })
+        folds,
+    }
+}
+
+/// Cross-validation in one pass: each row's fold by [`dataset::hash_fold`] of its line.
+fn streamed(
+    options: &CvOptions,
+    path: &std::path::Path,
+    seed: u64,
+    progress: &dyn crate::Progress,
+) -> Result<CrossValidated> {
+    let k = options.folds;
+    if k < 2 {
+        return Err(Error::Folds { folds: k, rows: 0 });
+    }
+    let pass = crate::pass::pass_groups(
+        &options.data,
+        path,
+        None,
+        None,
+        k,
+        &|line| dataset::hash_fold(seed, line, k),
+        progress,
+    )?;
+    let estimator = options.estimator.clone().recipe(pass.recipe.clone());
+    let mut folds = Vec::with_capacity(k);
+    for (f, fold) in pass.groups.iter().enumerate() {
+        let mut rest = SufficientStats::new(pass.recipe.features.len())?;
+        for (g, other) in pass.groups.iter().enumerate() {
+            if g != f {
+                rest.merge(other)?;
+            }
+        }
+        let model = estimator.fit_stats(&rest)?;
+        let (r2, rmse) = fold
+            .r2_rmse(model.coefficients(), model.intercept())
+            .unwrap_or((f64::NAN, f64::NAN));
+        folds.push(Fold {
+            fold: f + 1,
+            train_rows: rest.rows(),
+            test_rows: fold.rows(),
+            r2,
+            rmse,
+            mae: None,
+        });
+    }
+    Ok(summarised(pass.name, pass.rows, None, Some(seed), folds))
 }
 
 /// KFold's folds of `order` (the rows in the order they are cut, `k` of them: `n / k` rows each,
@@ -242,10 +321,12 @@ pub(crate) fn choose_alpha(
 
 impl std::fmt::Display for CrossValidated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let how = match self.shuffle_seed {
-            Some(seed) => format!("shuffled with seed {seed}"),
-            None => String::from("consecutive rows"),
+        let how = match (self.shuffle_seed, self.hash_seed) {
+            (Some(seed), _) => format!("shuffled with seed {seed}"),
+            (None, Some(seed)) => format!("streamed, folds by a hash of each line and seed {seed}"),
+            (None, None) => String::from("consecutive rows"),
         };
+        let mae = |m: Option<f64>| m.map_or_else(|| String::from("—"), |m| format!("{m:.4}"));
         writeln!(
             f,
             "✔ {}-fold cross-validation of {} ({} rows, {how})",
@@ -259,19 +340,30 @@ impl std::fmt::Display for CrossValidated {
         for x in &self.folds {
             writeln!(
                 f,
-                "{:<6}{:>8}{:>8}{:>10.4}{:>10.4}{:>10.4}",
-                x.fold, x.train_rows, x.test_rows, x.r2, x.rmse, x.mae
+                "{:<6}{:>8}{:>8}{:>10.4}{:>10.4}{:>10}",
+                x.fold,
+                x.train_rows,
+                x.test_rows,
+                x.r2,
+                x.rmse,
+                mae(x.mae)
             )?;
         }
         writeln!(
             f,
-            "{:<22}{:>10.4}{:>10.4}{:>10.4}",
-            "mean", self.mean.r2, self.mean.rmse, self.mean.mae
+            "{:<22}{:>10.4}{:>10.4}{:>10}",
+            "mean",
+            self.mean.r2,
+            self.mean.rmse,
+            mae(self.mean.mae)
         )?;
         write!(
             f,
-            "{:<22}{:>10.4}{:>10.4}{:>10.4}",
-            "std", self.std.r2, self.std.rmse, self.std.mae
+            "{:<22}{:>10.4}{:>10.4}{:>10}",
+            "std",
+            self.std.r2,
+            self.std.rmse,
+            mae(self.std.mae)
         )
     }
 }

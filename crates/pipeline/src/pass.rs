@@ -35,11 +35,10 @@ pub struct Pass {
     pub name: String,
 }
 
-/// One chunk's rows, accumulated apart; merged in file order, so the result does not depend
-/// on the number of threads.
+/// One chunk's rows, accumulated apart by group; merged in file order, so the result does not
+/// depend on the number of threads.
 struct Share {
-    train: SufficientStats,
-    test: SufficientStats,
+    groups: Vec<SufficientStats>,
     rows: u64,
     bytes: u64,
 }
@@ -72,42 +71,42 @@ impl Batch {
     }
 }
 
-/// Parse, derive and accumulate one chunk.
+/// Parse, derive and accumulate one chunk, each row into the statistics of its group.
 fn share(
     derive: &Derivation,
     chunk: &Chunk,
-    is_test: &(dyn Fn(u64) -> bool + Sync),
+    groups: usize,
+    group_of: &(dyn Fn(u64) -> usize + Sync),
 ) -> Result<Share> {
     let p = derive.n_features();
     let mut share = Share {
-        train: SufficientStats::new(p)?,
-        test: SufficientStats::new(p)?,
+        groups: (0..groups)
+            .map(|_| SufficientStats::new(p))
+            .collect::<std::result::Result<_, _>>()?,
         rows: 0,
         bytes: chunk.len() as u64,
     };
     let weighted = derive.is_weighted();
-    let (mut to_train, mut to_test) = (Batch::new(p, weighted), Batch::new(p, weighted));
+    let mut batches: Vec<Batch> = (0..groups).map(|_| Batch::new(p, weighted)).collect();
     let mut raw = vec![0.0; derive.n_columns()];
     let mut features = vec![0.0; p];
     for (line, record) in chunk.lines() {
         let target = derive.row(line, record, &mut raw, &mut features)?;
-        let (batch, stats) = if is_test(line) {
-            (&mut to_test, &mut share.test)
-        } else {
-            (&mut to_train, &mut share.train)
-        };
+        let g = group_of(line);
+        let batch = &mut batches[g];
         batch.x.extend_from_slice(&features);
         batch.y.push(target);
         if let Some(w) = &mut batch.w {
             w.push(derive.weight(&raw));
         }
         if batch.y.len() == BATCH {
-            batch.flush(stats)?;
+            batch.flush(&mut share.groups[g])?;
         }
         share.rows += 1;
     }
-    to_train.flush(&mut share.train)?;
-    to_test.flush(&mut share.test)?;
+    for (batch, stats) in batches.iter_mut().zip(&mut share.groups) {
+        batch.flush(stats)?;
+    }
     Ok(share)
 }
 
@@ -122,6 +121,55 @@ pub fn pass(
     is_test: &(dyn Fn(u64) -> bool + Sync),
     progress: &dyn Progress,
 ) -> Result<Pass> {
+    let grouped = pass_groups(
+        data,
+        path,
+        recipe,
+        known_sha256,
+        2,
+        &|line| usize::from(is_test(line)),
+        progress,
+    )?;
+    let mut groups = grouped.groups.into_iter();
+    let (Some(train), Some(test)) = (groups.next(), groups.next()) else {
+        return Err(Error::Thread);
+    };
+    Ok(Pass {
+        recipe: grouped.recipe,
+        train,
+        test,
+        rows: grouped.rows,
+        sha256: grouped.sha256,
+        name: grouped.name,
+    })
+}
+
+/// What one pass into groups produced.
+#[derive(Debug)]
+pub struct GroupedPass {
+    /// How features came from the columns.
+    pub recipe: Recipe,
+    /// Each group's statistics.
+    pub groups: Vec<SufficientStats>,
+    /// Rows read.
+    pub rows: u64,
+    /// The table's SHA-256 (empty where it was not hashed).
+    pub sha256: String,
+    /// The table's name in messages.
+    pub name: String,
+}
+
+/// Read `path` once; each row goes to the statistics of group `group_of(line number)`, one of
+/// `groups` (the folds of `cv --streaming`; [`pass`]'s training and test rows).
+pub fn pass_groups(
+    data: &DataOptions,
+    path: &Path,
+    recipe: Option<&Recipe>,
+    known_sha256: Option<&str>,
+    groups: usize,
+    group_of: &(dyn Fn(u64) -> usize + Sync),
+    progress: &dyn Progress,
+) -> Result<GroupedPass> {
     let spec = &data.spec;
     let input = Input::open(path, spec.default_columns())?;
     let input = match known_sha256 {
@@ -137,13 +185,16 @@ pub fn pass(
     let input = input.reading_only(derive.used());
     let p = recipe.features.len();
     progress.start(input.size_hint());
-    let (mut train, mut test, mut rows, mut bytes) =
-        (SufficientStats::new(p)?, SufficientStats::new(p)?, 0, 0);
+    let mut all: Vec<SufficientStats> = (0..groups)
+        .map(|_| SufficientStats::new(p))
+        .collect::<std::result::Result<_, _>>()?;
+    let (mut rows, mut bytes) = (0, 0);
     let sha256 = input.for_each_chunk(
-        |chunk| share(&derive, chunk, is_test),
+        |chunk| share(&derive, chunk, groups, group_of),
         |share| {
-            train.merge(&share.train)?;
-            test.merge(&share.test)?;
+            for (total, part) in all.iter_mut().zip(&share.groups) {
+                total.merge(part)?;
+            }
             rows += share.rows;
             bytes += share.bytes;
             progress.advance(bytes, rows);
@@ -155,17 +206,16 @@ pub fn pass(
         return Err(Error::NoRows { file: name });
     }
     if let Some(column) = &spec.weight
-        && train.weight() + test.weight() == 0.0
+        && all.iter().map(SufficientStats::weight).sum::<f64>() == 0.0
     {
         return Err(Error::ZeroWeights {
             file: name,
             column: column.clone(),
         });
     }
-    Ok(Pass {
+    Ok(GroupedPass {
         recipe,
-        train,
-        test,
+        groups: all,
         rows,
         sha256: sha256.unwrap_or_default(),
         name,

@@ -83,7 +83,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             folds,
             shuffle,
             no_intercept,
-        } => cv::run(common, *folds, *shuffle, !no_intercept),
+            streaming,
+        } => cv::run(common, *folds, (*shuffle, *streaming), !no_intercept),
         #[cfg(feature = "train")]
         Command::Summary { alpha, cov_type } => summary::run(common, *alpha, *cov_type),
         Command::Inspect { model } => inspect::run(common, model),
