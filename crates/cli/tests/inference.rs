@@ -5,6 +5,25 @@ use serde_json::Value;
 
 use crate::support::{Run, data_path, python};
 
+/// What the Python scripts below start with: California's table with the features
+/// `cali-reg train` derives (`california(path)` gives `X`, `y` and the households column).
+const CALIFORNIA: &str = r#"
+import pandas as pd
+
+def california(path):
+    d = pd.read_csv(path)
+    X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
+        "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
+        "Population": d.population, "AveOccup": d.population / d.households,
+        "Latitude": d.latitude, "Longitude": d.longitude})
+    return X, d.median_house_value / 100000, d.households
+"#;
+
+/// A script of this file, after [`CALIFORNIA`].
+fn script(body: &str) -> String {
+    format!("{CALIFORNIA}{body}")
+}
+
 /// statsmodels' fit of the same training rows (scikit-learn's split, seed 42) and our summary
 /// (argv[1]), compared: for each figure, the largest relative difference (p-values: 0 when both
 /// are below 1e-300).
@@ -13,13 +32,8 @@ import json, sys
 import numpy as np, pandas as pd, statsmodels.api as sm
 from sklearn.model_selection import train_test_split
 ours, data, kind = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
-d = pd.read_csv(data)
-X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
-    "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
-    "Population": d.population, "AveOccup": d.population / d.households,
-    "Latitude": d.latitude, "Longitude": d.longitude})
-y = d.median_house_value / 100000
-Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, d.households, test_size=0.2, random_state=42)
+X, y, households = california(data)
+Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, households, test_size=0.2, random_state=42)
 if kind == "ols":
     r = sm.OLS(ytr, sm.add_constant(Xtr)).fit()
 elif kind == "wls":
@@ -60,7 +74,7 @@ fn compare(run: &Run, kind: &str) -> (Value, Value) {
     std::fs::write(&file, summary.to_string()).unwrap();
     let out = std::process::Command::new(python())
         .arg("-c")
-        .arg(STATSMODELS)
+        .arg(script(STATSMODELS))
         .arg(&file)
         .arg(data_path())
         .arg(kind)
@@ -192,12 +206,7 @@ import pandas as pd
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold, cross_validate
 data, k, seed, intercept = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
-d = pd.read_csv(data)
-X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
-    "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
-    "Population": d.population, "AveOccup": d.population / d.households,
-    "Latitude": d.latitude, "Longitude": d.longitude})
-y = d.median_house_value / 100000
+X, y, households = california(data)
 folds = KFold(k) if seed == "none" else KFold(k, shuffle=True, random_state=int(seed))
 s = cross_validate(LinearRegression(fit_intercept=intercept), X, y, cv=folds,
                    scoring=["r2", "neg_root_mean_squared_error", "neg_mean_absolute_error"])
@@ -225,7 +234,8 @@ fn cv_equals_scikit_learns_cross_validate_with_kfold() {
     ] {
         let ours = run.json(&args);
         let out = std::process::Command::new(python())
-            .args(["-c", CROSS_VALIDATE])
+            .arg("-c")
+            .arg(script(CROSS_VALIDATE))
             .arg(data_path())
             .args([k, seed, intercept])
             .output()
@@ -296,13 +306,8 @@ import pandas as pd
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import train_test_split
 data, alpha, intercept, weighted = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
-d = pd.read_csv(data)
-X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
-    "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
-    "Population": d.population, "AveOccup": d.population / d.households,
-    "Latitude": d.latitude, "Longitude": d.longitude})
-y = d.median_house_value / 100000
-Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, d.households, test_size=0.2, random_state=42)
+X, y, households = california(data)
+Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, households, test_size=0.2, random_state=42)
 r = Ridge(alpha=alpha, fit_intercept=intercept).fit(Xtr, ytr, sample_weight=wtr if weighted else None)
 print(json.dumps([float(r.intercept_)] + [float(c) for c in r.coef_]))
 "#;
@@ -325,7 +330,8 @@ fn ridge_equals_scikit_learns_ridge() {
         }
         let ours = run.json(&args);
         let out = std::process::Command::new(python())
-            .args(["-c", RIDGE])
+            .arg("-c")
+            .arg(script(RIDGE))
             .arg(data_path())
             .args([
                 alpha,
@@ -386,12 +392,7 @@ import pandas as pd
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold, train_test_split
 data, alphas, k = sys.argv[1], [float(a) for a in sys.argv[2].split(",")], int(sys.argv[3])
-d = pd.read_csv(data)
-X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
-    "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
-    "Population": d.population, "AveOccup": d.population / d.households,
-    "Latitude": d.latitude, "Longitude": d.longitude})
-y = d.median_house_value / 100000
+X, y, households = california(data)
 Xtr, _, ytr, _ = train_test_split(X, y, test_size=0.2, random_state=42)
 g = GridSearchCV(Ridge(), {"alpha": alphas}, cv=KFold(k), scoring="neg_mean_squared_error").fit(Xtr, ytr)
 best = g.best_estimator_
@@ -405,7 +406,8 @@ fn alpha_auto_equals_grid_search_cv() {
     for (alphas, k) in [("0.01,1,100,1000,10000", "5"), ("3000,30,0.3", "3")] {
         let ours = run.json(&["train", "--alpha", "auto", "--alphas", alphas, "--folds", k]);
         let out = std::process::Command::new(python())
-            .args(["-c", GRID_SEARCH])
+            .arg("-c")
+            .arg(script(GRID_SEARCH))
             .arg(data_path())
             .args([alphas, k])
             .output()
@@ -456,13 +458,8 @@ import json, sys
 import pandas as pd, statsmodels.api as sm
 from sklearn.model_selection import train_test_split
 ours, data, kind, fit = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
-d = pd.read_csv(data)
-X = pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
-    "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
-    "Population": d.population, "AveOccup": d.population / d.households,
-    "Latitude": d.latitude, "Longitude": d.longitude})
-y = d.median_house_value / 100000
-Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, d.households, test_size=0.2, random_state=42)
+X, y, households = california(data)
+Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, households, test_size=0.2, random_state=42)
 if fit == "wls":
     r = sm.WLS(ytr, sm.add_constant(Xtr), weights=wtr).fit(cov_type=kind)
 else:
@@ -504,7 +501,8 @@ fn robust_covariances_equal_statsmodels_cov_type() {
         let file = run.dir.path().join("robust.json");
         std::fs::write(&file, summary.to_string()).unwrap();
         let out = std::process::Command::new(python())
-            .args(["-c", ROBUST])
+            .arg("-c")
+            .arg(script(ROBUST))
             .arg(&file)
             .arg(data_path())
             .args([kind, fit])
