@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{Run, python};
+use crate::support::{Run, run_python};
 
 /// California's features from its raw columns, as the model's recipe derives them (IEEE
 /// division, as in Rust), written as Parquet with the features' names.
@@ -49,21 +49,6 @@ print(json.dumps(out))
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// Run `script` with `args` in the test venv's Python; its standard output.
-fn run_python(script: &str, args: &[&str]) -> Vec<u8> {
-    let out = std::process::Command::new(python())
-        .args(["-c", script])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Run, data_path, python};
+use crate::support::{Run, data_path, run_python};
 
 /// What the Python scripts below start with: California's table with the features
 /// `cali-reg train` derives (`california(path)` gives `X`, `y` and the households column).
@@ -19,19 +19,23 @@ def california(path):
     return X, d.median_house_value / 100000, d.households
 "#;
 
-/// A script of this file, after [`CALIFORNIA`].
-fn script(body: &str) -> String {
-    format!("{CALIFORNIA}{body}")
+/// A script of this file run after [`CALIFORNIA`] with `args` (the data set's path first),
+/// its standard output read as JSON.
+fn reference<T: serde::de::DeserializeOwned>(body: &str, args: &[&str]) -> T {
+    let data = data_path();
+    let mut all = vec![data.to_str().unwrap()];
+    all.extend_from_slice(args);
+    serde_json::from_slice(&run_python(&format!("{CALIFORNIA}{body}"), &all)).unwrap()
 }
 
 /// statsmodels' fit of the same training rows (scikit-learn's split, seed 42) and our summary
-/// (argv[1]), compared: for each figure, the largest relative difference (p-values: 0 when both
+/// (argv[2]), compared: for each figure, the largest relative difference (p-values: 0 when both
 /// are below 1e-300).
 const STATSMODELS: &str = r#"
 import json, sys
 import numpy as np, pandas as pd, statsmodels.api as sm
 from sklearn.model_selection import train_test_split
-ours, data, kind = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+data, ours, kind = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3]
 X, y, households = california(data)
 Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, households, test_size=0.2, random_state=42)
 if kind == "ols":
@@ -72,20 +76,10 @@ fn compare(run: &Run, kind: &str) -> (Value, Value) {
     let summary = run.json(&["summary"]);
     let file = run.dir.path().join("summary.json");
     std::fs::write(&file, summary.to_string()).unwrap();
-    let out = std::process::Command::new(python())
-        .arg("-c")
-        .arg(script(STATSMODELS))
-        .arg(&file)
-        .arg(data_path())
-        .arg(kind)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (summary, serde_json::from_slice(&out.stdout).unwrap())
+    (
+        summary,
+        reference(STATSMODELS, &[file.to_str().unwrap(), kind]),
+    )
 }
 
 fn assert_within(compared: &Value, kind: &str) {
@@ -233,19 +227,7 @@ fn cv_equals_scikit_learns_cross_validate_with_kfold() {
         ),
     ] {
         let ours = run.json(&args);
-        let out = std::process::Command::new(python())
-            .arg("-c")
-            .arg(script(CROSS_VALIDATE))
-            .arg(data_path())
-            .args([k, seed, intercept])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let theirs: Value = reference(CROSS_VALIDATE, &[k, seed, intercept]);
         let folds = ours["folds"].as_array().unwrap();
         assert_eq!(folds.len(), k.parse::<usize>().unwrap());
         for key in ["r2", "rmse", "mae"] {
@@ -329,23 +311,8 @@ fn ridge_equals_scikit_learns_ridge() {
             args.extend(["--weight", "households"]);
         }
         let ours = run.json(&args);
-        let out = std::process::Command::new(python())
-            .arg("-c")
-            .arg(script(RIDGE))
-            .arg(data_path())
-            .args([
-                alpha,
-                if intercept { "1" } else { "0" },
-                if weighted { "1" } else { "0" },
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let theirs: Vec<f64> = serde_json::from_slice(&out.stdout).unwrap();
+        let flag = |yes: bool| if yes { "1" } else { "0" };
+        let theirs: Vec<f64> = reference(RIDGE, &[alpha, flag(intercept), flag(weighted)]);
         let mine: Vec<f64> = std::iter::once(ours["intercept"].as_f64().unwrap())
             .chain(crate::support::floats(&ours["coefficients"]))
             .collect();
@@ -405,19 +372,7 @@ fn alpha_auto_equals_grid_search_cv() {
     let run = Run::new();
     for (alphas, k) in [("0.01,1,100,1000,10000", "5"), ("3000,30,0.3", "3")] {
         let ours = run.json(&["train", "--alpha", "auto", "--alphas", alphas, "--folds", k]);
-        let out = std::process::Command::new(python())
-            .arg("-c")
-            .arg(script(GRID_SEARCH))
-            .arg(data_path())
-            .args([alphas, k])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let theirs: Value = reference(GRID_SEARCH, &[alphas, k]);
         assert_eq!(ours["alpha"], theirs["alpha"], "{alphas}");
         let search = &ours["alpha_search"];
         for (candidate, mse) in search["candidates"]
@@ -452,12 +407,12 @@ fn alpha_auto_equals_grid_search_cv() {
 }
 
 /// statsmodels' `OLS(...).fit(cov_type=kind)` on the seed split's training rows against our
-/// summary (argv[1]): the largest relative differences.
+/// summary (argv[2]): the largest relative differences.
 const ROBUST: &str = r#"
 import json, sys
 import pandas as pd, statsmodels.api as sm
 from sklearn.model_selection import train_test_split
-ours, data, kind, fit = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
+data, ours, kind, fit = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
 X, y, households = california(data)
 Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, households, test_size=0.2, random_state=42)
 if fit == "wls":
@@ -500,20 +455,7 @@ fn robust_covariances_equal_statsmodels_cov_type() {
         assert_eq!(summary["cov_type"], kind);
         let file = run.dir.path().join("robust.json");
         std::fs::write(&file, summary.to_string()).unwrap();
-        let out = std::process::Command::new(python())
-            .arg("-c")
-            .arg(script(ROBUST))
-            .arg(&file)
-            .arg(data_path())
-            .args([kind, fit])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let worst: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let worst: Value = reference(ROBUST, &[file.to_str().unwrap(), kind, fit]);
         assert_within(
             &serde_json::json!({ "worst": worst }),
             &format!("{fit} {kind}"),

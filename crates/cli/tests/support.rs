@@ -26,6 +26,21 @@ pub fn python() -> PathBuf {
         })
 }
 
+/// Run `script` with `args` in the test venv's Python; its standard output.
+pub fn run_python(script: &str, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(python())
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Run `cmd` with `input` on its standard input; its output and status.
 pub fn with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
     use std::io::Write;

@@ -177,8 +177,13 @@ fn mix(mut z: u64) -> u64 {
 /// assert!((1_800..2_200).contains(&test));
 /// ```
 pub fn hash_is_test(seed: u64, line: u64, test_size: f64) -> bool {
+    hash_unit(seed, line) < test_size
+}
+
+/// The row on line `line`'s point in [0, 1), uniform, from a hash of the line and the seed.
+fn hash_unit(seed: u64, line: u64) -> f64 {
     let h = mix(mix(seed) ^ line);
-    ((h >> 11) as f64 / (1u64 << 53) as f64) < test_size
+    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The hash fold of a stream (`cv --streaming`): the row on line `line` of the file goes to
@@ -189,9 +194,7 @@ pub fn hash_is_test(seed: u64, line: u64, test_size: f64) -> bool {
 /// assert!((1_800..2_200).contains(&first));
 /// ```
 pub fn hash_fold(seed: u64, line: u64, k: usize) -> usize {
-    let h = mix(mix(seed) ^ line);
-    let u = (h >> 11) as f64 / (1u64 << 53) as f64;
-    ((u * k as f64) as usize).min(k.saturating_sub(1))
+    ((hash_unit(seed, line) * k as f64) as usize).min(k.saturating_sub(1))
 }
 
 #[cfg(test)]

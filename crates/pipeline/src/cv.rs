@@ -97,21 +97,11 @@ pub fn cross_validate(
         None => (0..n).collect(),
     };
     // KFold's sizes: n // k each, the first n % k one more.
-    let mut bounds = vec![0];
-    for f in 0..k {
-        bounds.push(bounds[f] + n / k + usize::from(f < n % k));
-    }
     let w = table.w.as_ref().map(|w| w.as_slice());
     let (fold_rows, stats) = fold_statistics(&table, &order, k)?;
     let estimator = options.estimator.clone().recipe(table.recipe.clone());
     let mut folds = Vec::with_capacity(k);
-    for (f, rows) in fold_rows.iter().enumerate() {
-        let mut rest = SufficientStats::new(table.x.ncols())?;
-        for (g, other) in stats.iter().enumerate() {
-            if g != f {
-                rest.merge(other)?;
-            }
-        }
+    for ((f, rows), rest) in fold_rows.iter().enumerate().zip(complements(&stats)?) {
         let model = estimator.fit_stats(&rest)?;
         let truth: Vec<f64> = rows.iter().map(|&r| table.y[r]).collect();
         let predicted: Vec<f64> = rows
@@ -203,13 +193,12 @@ fn streamed(
     )?;
     let estimator = options.estimator.clone().recipe(pass.recipe.clone());
     let mut folds = Vec::with_capacity(k);
-    for (f, fold) in pass.groups.iter().enumerate() {
-        let mut rest = SufficientStats::new(pass.recipe.features.len())?;
-        for (g, other) in pass.groups.iter().enumerate() {
-            if g != f {
-                rest.merge(other)?;
-            }
-        }
+    for ((f, fold), rest) in pass
+        .groups
+        .iter()
+        .enumerate()
+        .zip(complements(&pass.groups)?)
+    {
         let model = estimator.fit_stats(&rest)?;
         let (r2, rmse) = fold
             .r2_rmse(model.coefficients(), model.intercept())
@@ -251,6 +240,22 @@ fn fold_statistics<'a>(
     Ok((fold_rows, stats))
 }
 
+/// Each fold's complement, the rows its model is fitted on: every other fold's statistics,
+/// merged in fold order.
+fn complements(stats: &[SufficientStats]) -> Result<Vec<SufficientStats>> {
+    (0..stats.len())
+        .map(|f| {
+            let mut rest = SufficientStats::new(stats[f].n_features())?;
+            for (g, other) in stats.iter().enumerate() {
+                if g != f {
+                    rest.merge(other)?;
+                }
+            }
+            Ok(rest)
+        })
+        .collect()
+}
+
 /// The ridge penalty a search chose, and each candidate's score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlphaChoice {
@@ -281,17 +286,7 @@ pub(crate) fn choose_alpha(
         });
     }
     let (_, stats) = fold_statistics(table, rows, k)?;
-    let rests: Vec<SufficientStats> = (0..k)
-        .map(|f| {
-            let mut rest = SufficientStats::new(table.x.ncols())?;
-            for (g, other) in stats.iter().enumerate() {
-                if g != f {
-                    rest.merge(other)?;
-                }
-            }
-            Ok(rest)
-        })
-        .collect::<Result<_>>()?;
+    let rests = complements(&stats)?;
     let mut candidates = Vec::with_capacity(alphas.len());
     for &alpha in alphas {
         let estimator = estimator.clone().alpha(alpha).recipe(table.recipe.clone());
