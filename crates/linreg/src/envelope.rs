@@ -3,13 +3,16 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic  b"CALIREG\0"
-//!      8     2  format version, little endian (this build writes and reads 1)
+//!      8     2  format version, little endian (this build writes 2, reads 1 and 2)
 //!     10     1  kind (1 float model, 2 quantised model, 3 sufficient statistics)
 //!     11     1  reserved, 0
 //!     12     4  payload length, little endian
 //!     16     4  CRC-32 (IEEE) of the payload, little endian
 //!     20     …  payload: rmp-serde, compact (structs as arrays)
 //! ```
+//!
+//! Version 2 added the covariance of least-squares models (for prediction intervals) to the
+//! float model's payload; the quantised model's and the statistics' payloads are unchanged.
 //!
 //! Reading checks every field before the payload is decoded, so a truncated,
 //! damaged or foreign file is refused with a message that says which check failed.
@@ -28,7 +31,7 @@ pub const MAGIC: [u8; 8] = *b"CALIREG\0";
 /// device or a pipe that never ends is refused after this much, not read until memory runs out.
 pub const MAX_FILE: u64 = 64 << 20;
 /// The format version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER: usize = 20;
 
 /// What a file holds.
@@ -68,12 +71,27 @@ pub trait Artifact: Serialize + DeserializeOwned {
     const KIND: Kind;
     /// Check a decoded value for consistency.
     fn check(&self) -> Result<()>;
+    /// Decode the payload of a file of format `version` (one this build reads).
+    fn from_payload(_version: u16, body: &[u8]) -> Result<Self> {
+        from_msgpack(body)
+    }
+}
+
+fn from_msgpack<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    rmp_serde::from_slice(body).map_err(|e| Error::Payload(e.to_string()))
 }
 
 impl Artifact for Model {
     const KIND: Kind = Kind::Linear;
     fn check(&self) -> Result<()> {
         self.validate()
+    }
+    fn from_payload(version: u16, body: &[u8]) -> Result<Self> {
+        if version == 1 {
+            Ok(from_msgpack::<crate::model::ModelV1>(body)?.into())
+        } else {
+            from_msgpack(body)
+        }
     }
 }
 
@@ -139,6 +157,11 @@ fn le_u32(bytes: &[u8]) -> u32 {
     u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
+/// The format version in a file's header (`None`: too short to hold one).
+pub fn version(bytes: &[u8]) -> Option<u16> {
+    Some(u16::from_le_bytes([*bytes.get(8)?, *bytes.get(9)?]))
+}
+
 /// Read a file's bytes back into a value, checking magic, version, kind, length and checksum.
 pub fn decode<T: Artifact>(bytes: &[u8]) -> Result<T> {
     let n = bytes.len().min(MAGIC.len());
@@ -188,7 +211,7 @@ pub fn decode<T: Artifact>(bytes: &[u8]) -> Result<T> {
     if crc32fast::hash(body) != le_u32(&bytes[16..20]) {
         return Err(Error::Checksum);
     }
-    let value: T = rmp_serde::from_slice(body).map_err(|e| Error::Payload(e.to_string()))?;
+    let value = T::from_payload(version, body)?;
     value.check()?;
     Ok(value)
 }

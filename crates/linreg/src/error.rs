@@ -15,6 +15,12 @@ pub enum Error {
         "the model was fitted with a ridge penalty (alpha {0}): its coefficients are biased, and the summary's statistics are those of least squares; train without --alpha"
     )]
     RidgeInference(f64),
+    /// A prediction interval's level outside (0, 1).
+    #[error("interval level {0}: must lie strictly between 0 and 1 (0.95 gives 95% intervals)")]
+    Level(f64),
+    /// Intervals asked of a model that carries no covariance.
+    #[error("{0}")]
+    NoCovariance(String),
     /// A distribution that cannot be formed (degrees of freedom out of range).
     #[error("{0}")]
     Distribution(String),

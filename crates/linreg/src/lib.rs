@@ -11,6 +11,8 @@
 //!   training ranges and feature [`Recipe`], read through accessors.
 //! - [`QuantizedModel`] stores the weights as uint8 codes ([`quant`]) with a
 //!   bias-corrected intercept; [`OriginalScheme`] reproduces the Python original's scheme.
+//! - [`infer`] gives statsmodels' inference table from a model and its statistics, and
+//!   [`Model::bands`] prediction intervals from the model file alone.
 //! - [`Metrics`]: R², RMSE and MAE as scikit-learn defines them.
 //! - [`envelope`]: the model-file format (magic, version, kind, checksum, MessagePack).
 //!
@@ -35,6 +37,7 @@ mod double_double;
 pub mod envelope;
 mod error;
 mod inference;
+mod interval;
 mod metrics;
 mod model;
 mod normal_equations;
@@ -44,6 +47,7 @@ mod sufficient_stats;
 
 pub use error::{Error, Result};
 pub use inference::{CovType, Estimate, Inference, Robust, infer};
+pub use interval::{Bands, Covariance, INTERVAL_COLUMNS, Interval};
 pub use metrics::Metrics;
 pub use model::{InputLayout, LinearRegression, Model};
 pub use normal_equations::{Diagnostics, MAX_CONDITION};

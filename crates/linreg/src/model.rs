@@ -4,6 +4,7 @@ use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, same_len};
+use crate::interval::{Bands, Covariance};
 use crate::normal_equations::{Diagnostics, solve};
 use crate::sufficient_stats::SufficientStats;
 use recipe::{BoundRecipe, Recipe};
@@ -148,6 +149,11 @@ impl LinearRegression {
             return Err(Error::Penalty(self.alpha));
         }
         let solution = solve(stats, &names, self.fit_intercept, self.alpha)?;
+        let covariance = (self.alpha == 0.0)
+            .then(|| {
+                Covariance::of_fit(stats, &names, &solution.coefficients, self.fit_intercept)
+            })
+            .flatten();
         Ok(Model {
             recipe,
             coefficients: solution.coefficients,
@@ -159,14 +165,17 @@ impl LinearRegression {
             diagnostics: solution.diagnostics,
             fit_intercept: self.fit_intercept,
             alpha: self.alpha,
+            covariance,
         })
     }
 }
 
 /// A fitted linear model: `ŷ = x · coefficients + intercept`. Made by [`LinearRegression`] or
 /// read from a model file (checked on reading); its fields are read through accessors.
+///
+/// Its file payload (format version 2) is these fields in order, as a MessagePack array;
+/// version 1 files, which have no covariance, are read through [`ModelV1`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "ModelWire", into = "ModelWire")]
 pub struct Model {
     /// Feature names and how they come from raw columns.
     recipe: Recipe,
@@ -188,14 +197,15 @@ pub struct Model {
     fit_intercept: bool,
     /// The ridge penalty it was fitted with (0: least squares).
     alpha: f64,
+    /// What prediction intervals need (least squares with residual degrees of freedom only).
+    covariance: Option<Covariance>,
 }
 
-/// A model as its file holds it. The payload is positional (MessagePack arrays), so the last
-/// element carries both the intercept choice and the penalty: absent for least squares with
-/// an intercept (files as before), `false` without one (as before), `[fit_intercept, alpha]`
-/// for ridge.
-#[derive(Serialize, Deserialize)]
-struct ModelWire {
+/// A model as a version 1 file holds it. The payload is positional (MessagePack arrays), so
+/// the last element carries both the intercept choice and the penalty: absent for least
+/// squares with an intercept, `false` without one, `[fit_intercept, alpha]` for ridge.
+#[derive(Deserialize)]
+pub(crate) struct ModelV1 {
     recipe: Recipe,
     coefficients: Vec<f64>,
     intercept: f64,
@@ -204,12 +214,12 @@ struct ModelWire {
     feature_min: Vec<f64>,
     feature_max: Vec<f64>,
     diagnostics: Diagnostics,
-    #[serde(default = "Fit::default", skip_serializing_if = "Fit::is_default")]
+    #[serde(default = "Fit::default")]
     fit_intercept: Fit,
 }
 
-/// The last element of a model's payload.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// The last element of a version 1 model's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(untagged)]
 enum Fit {
     /// Least squares, with an intercept or not.
@@ -222,15 +232,10 @@ impl Fit {
     fn default() -> Self {
         Self::Intercept(true)
     }
-
-    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
-    fn is_default(&self) -> bool {
-        *self == Self::Intercept(true)
-    }
 }
 
-impl From<ModelWire> for Model {
-    fn from(w: ModelWire) -> Self {
+impl From<ModelV1> for Model {
+    fn from(w: ModelV1) -> Self {
         let (fit_intercept, alpha) = match w.fit_intercept {
             Fit::Intercept(yes) => (yes, 0.0),
             Fit::Ridge(yes, alpha) => (yes, alpha),
@@ -246,26 +251,7 @@ impl From<ModelWire> for Model {
             diagnostics: w.diagnostics,
             fit_intercept,
             alpha,
-        }
-    }
-}
-
-impl From<Model> for ModelWire {
-    fn from(m: Model) -> Self {
-        Self {
-            recipe: m.recipe,
-            coefficients: m.coefficients,
-            intercept: m.intercept,
-            n_train: m.n_train,
-            feature_mean: m.feature_mean,
-            feature_min: m.feature_min,
-            feature_max: m.feature_max,
-            diagnostics: m.diagnostics,
-            fit_intercept: if m.alpha == 0.0 {
-                Fit::Intercept(m.fit_intercept)
-            } else {
-                Fit::Ridge(m.fit_intercept, m.alpha)
-            },
+            covariance: None,
         }
     }
 }
@@ -330,6 +316,50 @@ impl Model {
         self.fit_intercept
     }
 
+    /// What prediction intervals need, when the file carries it (least-squares models of
+    /// format version 2 with residual degrees of freedom).
+    pub fn covariance(&self) -> Option<&Covariance> {
+        self.covariance.as_ref()
+    }
+
+    /// The prediction intervals of `level` (e.g. 0.95), or why there are none.
+    ///
+    /// ```
+    /// use linreg::LinearRegression;
+    /// use nalgebra::{DMatrix, DVector};
+    /// let x = DMatrix::from_row_slice(4, 1, &[0.0, 1.0, 2.0, 3.0]);
+    /// let y = DVector::from_vec(vec![1.0, 3.2, 4.9, 7.0]);
+    /// let model = LinearRegression::new().fit(&x, &y).unwrap();
+    /// let interval = model.bands(0.95).unwrap().interval(&[1.5], model.predict_row(&[1.5]));
+    /// assert!(interval.obs_ci_lower < interval.mean_ci_lower);
+    /// assert!(model.bands(1.5).is_err());
+    /// ```
+    pub fn bands(&self, level: f64) -> Result<Bands> {
+        match &self.covariance {
+            Some(c) => c.bands(&self.feature_mean, level),
+            None => Err(Error::NoCovariance(self.why_no_covariance())),
+        }
+    }
+
+    pub(crate) fn why_no_covariance(&self) -> String {
+        let k = self.coefficients.len() as u64 + u64::from(self.fit_intercept);
+        if self.alpha != 0.0 {
+            format!(
+                "the model was fitted with a ridge penalty (alpha {}): its estimates are biased and it has no prediction intervals; train without --alpha",
+                self.alpha
+            )
+        } else if self.n_train <= k {
+            format!(
+                "the model has no residual degrees of freedom ({} rows for {k} parameters): no prediction intervals",
+                self.n_train
+            )
+        } else {
+            String::from(
+                "the model file carries no covariance (it predates format version 2): train the model again to get prediction intervals",
+            )
+        }
+    }
+
     /// Feature names, in coefficient order.
     pub fn feature_names(&self) -> Vec<String> {
         self.recipe.feature_names()
@@ -367,6 +397,9 @@ impl Model {
             return Err(Error::Format(String::from(
                 "model has non-finite parameters",
             )));
+        }
+        if let Some(c) = &self.covariance {
+            c.validate(self.coefficients.len())?;
         }
         Ok(())
     }
@@ -484,28 +517,49 @@ mod tests {
     }
 
     #[test]
-    fn the_penalty_rides_in_the_file_and_least_squares_files_are_as_before() {
+    fn the_penalty_and_the_covariance_ride_in_the_file() {
         for intercept in [true, false] {
-            let ridge = fitted(2.5, intercept);
-            let back: Model = envelope::decode(&envelope::encode(&ridge).unwrap()).unwrap();
-            assert_eq!(back, ridge);
-            assert_eq!(back.alpha(), 2.5);
-            assert_eq!(back.fit_intercept(), intercept);
-            // Least squares: the payload's last element is absent (intercept) or `false`, as
-            // files written before ridge.
-            let plain = fitted(0.0, intercept);
-            let bytes = envelope::encode(&plain).unwrap();
-            let payload = envelope::payload(&plain).unwrap();
-            let last = *payload.last().unwrap();
-            if intercept {
-                assert_ne!(last, 0xc2, "no trailing false");
-            } else {
-                assert_eq!(last, 0xc2, "a trailing false");
+            for alpha in [0.0, 2.5] {
+                let model = fitted(alpha, intercept);
+                let bytes = envelope::encode(&model).unwrap();
+                assert_eq!(envelope::version(&bytes), Some(2));
+                let back: Model = envelope::decode(&bytes).unwrap();
+                assert_eq!(back, model);
+                assert_eq!(back.alpha(), alpha);
+                assert_eq!(back.fit_intercept(), intercept);
+                // Least squares carries its covariance; ridge has none, and says why.
+                assert_eq!(back.covariance().is_some(), alpha == 0.0);
+                if alpha != 0.0 {
+                    let e = back.bands(0.95).unwrap_err().to_string();
+                    assert!(e.contains("ridge penalty (alpha 2.5)"), "{e}");
+                }
             }
-            let back: Model = envelope::decode(&bytes).unwrap();
-            assert_eq!(back.alpha(), 0.0);
-            assert_eq!(back, plain);
         }
+    }
+
+    /// California's float model as the build before format version 2 wrote it (least squares
+    /// with an intercept, version 1): it loads and predicts, and refuses intervals in one line.
+    #[test]
+    fn a_version_1_file_still_loads_and_refuses_intervals() {
+        let bytes = include_bytes!("../tests/fixtures/california-v1.msgpack");
+        assert_eq!(envelope::version(bytes), Some(1));
+        let model: Model = envelope::decode(bytes).unwrap();
+        assert_eq!(model.n_train(), 16512);
+        assert!(model.fit_intercept());
+        assert_eq!(model.alpha(), 0.0);
+        assert!(model.covariance().is_none());
+        // The seed split's float coefficient of MedInc, as scikit-learn gives it.
+        approx::assert_relative_eq!(
+            model.coefficients()[0],
+            0.4486749096657172,
+            max_relative = 1e-9
+        );
+        let e = model.bands(0.95).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "the model file carries no covariance (it predates format version 2): train the model again to get prediction intervals"
+        );
+        assert!(!e.contains('\n'));
     }
 
     #[test]

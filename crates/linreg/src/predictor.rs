@@ -5,6 +5,7 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::envelope::{self, Kind};
 use crate::error::{Error, Result};
+use crate::interval::{Bands, Covariance};
 use crate::model::{Model, dot, predict_matrix};
 use crate::quantized::QuantizedModel;
 use recipe::Recipe;
@@ -40,6 +41,9 @@ pub struct Predictor {
     intercept: f64,
     min: Vec<f64>,
     max: Vec<f64>,
+    /// The covariance a quantised model borrows from the float model it was quantised from,
+    /// and that model's training means.
+    borrowed: Option<(Covariance, Vec<f64>)>,
 }
 
 /// Rows of a batch that had a feature outside its training range (they are predicted anyway).
@@ -82,6 +86,38 @@ impl Predictor {
             intercept,
             min,
             max,
+            borrowed: None,
+        }
+    }
+
+    /// Give a quantised model the covariance of `float`, the model it was quantised from
+    /// (checked: quantising `float` again gives it exactly), for [`bands`](Self::bands); its
+    /// intervals are then the float model's, around the quantised predictions. A float
+    /// model's own covariance is kept.
+    pub fn borrow_covariance(&mut self, float: &Model) -> Result<()> {
+        let AnyModel::Quantized(q) = &self.model else {
+            return Ok(());
+        };
+        if QuantizedModel::quantize(float)? != *q {
+            return Err(Error::NoCovariance(String::from(
+                "the float model given is not the one this quantised model was quantised from, so its covariance does not apply",
+            )));
+        }
+        let Some(covariance) = float.covariance() else {
+            return Err(Error::NoCovariance(float.why_no_covariance()));
+        };
+        self.borrowed = Some((covariance.clone(), float.feature_mean().to_vec()));
+        Ok(())
+    }
+
+    /// The prediction intervals of `level` (e.g. 0.95), or why there are none.
+    pub fn bands(&self, level: f64) -> Result<Bands> {
+        match (&self.model, &self.borrowed) {
+            (AnyModel::Float(m), _) => m.bands(level),
+            (AnyModel::Quantized(_), Some((covariance, centre))) => covariance.bands(centre, level),
+            (AnyModel::Quantized(_), None) => Err(Error::NoCovariance(String::from(
+                "a quantised model carries no covariance of its own: its intervals reuse the float model it was quantised from, which was not found",
+            ))),
         }
     }
 
