@@ -417,6 +417,12 @@ pub struct PredictArgs {
     /// Print one line `Sample predictions: […]` instead of the rows
     #[arg(long)]
     pub summary: bool,
+    /// Add prediction intervals of this level (0.95: 95%): columns mean_ci_lower and
+    /// mean_ci_upper (the fitted mean's), obs_ci_lower and obs_ci_upper (a new observation's),
+    /// as statsmodels' get_prediction(X).summary_frame(alpha = 1 − LEVEL); a quantised model
+    /// uses the covariance of the float model it was quantised from, found beside it
+    #[arg(long, value_name = "LEVEL")]
+    pub interval: Option<f64>,
     /// Also write the raw input columns of the sample rows to FILE (what the container image predicts)
     #[cfg(feature = "train")]
     #[arg(long, value_name = "FILE", conflicts_with = "input")]

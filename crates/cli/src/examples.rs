@@ -76,6 +76,7 @@ pub const PREDICT: &str = "\
 Examples:
   cali-reg predict                                 # the five sample rows of the test split
   cali-reg predict --input houses.csv -o priced.csv
+  cali-reg predict --input houses.csv --interval 0.95 -o priced.csv   # with 95% intervals
   cali-reg predict --quantized --input big.parquet -o predictions.parquet";
 
 /// Without Parquet (and, in the image's build, without the data set's sample rows).
@@ -83,7 +84,7 @@ Examples:
 pub const PREDICT: &str = "\
 Examples:
   cali-reg predict --input houses.csv -o priced.csv
-  cali-reg predict --quantized --input - < houses.csv";
+  cali-reg predict --quantized --interval 0.9 --input - < houses.csv";
 
 #[cfg(feature = "train")]
 pub const EVALUATE: &str = "\

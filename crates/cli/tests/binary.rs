@@ -179,7 +179,7 @@ fn inspect_shows_the_model() {
         out.lines()
             .next()
             .unwrap()
-            .ends_with(": float model, format 1, 600 bytes"),
+            .ends_with(": float model, format 2, 965 bytes"),
         "{out}"
     );
     assert!(
@@ -406,7 +406,7 @@ fn corrupt_model_files_are_refused() {
         &run,
         lin,
         |b| b[8] = 9,
-        "format version 9 is newer than this build reads (1)",
+        "format version 9 is newer than this build reads (2)",
         false,
     );
     let quant = run.artifacts().join("quant_model.msgpack");

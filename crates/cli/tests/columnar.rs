@@ -338,6 +338,36 @@ fn predictions_round_trip_through_parquet() {
             .collect();
         assert_eq!(got, csv_predictions);
     }
+    // With intervals, the four columns follow `prediction`, equal to the CSV output's.
+    let out = dir.join("intervals.parquet");
+    let args = ["predict", "--input", path(&input), "--interval", "0.9"];
+    succeeded(&case.run(&[&args[..], &["-o", path(&out)]].concat()));
+    let back = ParquetReader::new(File::open(&out).unwrap())
+        .finish()
+        .unwrap();
+    let names: Vec<&str> = back.get_column_names().iter().map(|n| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["a", "b", "y", "prediction", "mean_ci_lower", "mean_ci_upper", "obs_ci_lower", "obs_ci_upper"]
+    );
+    let text = String::from_utf8(case.run(&args).stdout).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header, names);
+    for (k, name) in names.iter().enumerate().skip(3) {
+        let csv: Vec<f64> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(k).unwrap().parse().unwrap())
+            .collect();
+        let parquet: Vec<f64> = back
+            .column(name)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(parquet, csv, "{name}");
+    }
     // A text column the model does not use goes through to CSV as written, quoted where it
     // must be; a null is an empty field.
     let mut noted = frame.clone();
@@ -369,7 +399,7 @@ fn predictions_round_trip_through_parquet() {
     assert_eq!(
         String::from_utf8_lossy(&run.stderr),
         format!(
-            "error: {}:1: the input has a column named prediction, which a Parquet file cannot hold twice\n",
+            "error: {}:1: the input has a column named prediction, which the output adds and a Parquet file cannot hold twice\n",
             path(&twice)
         )
     );

@@ -341,7 +341,7 @@ fn ridge_equals_scikit_learns_ridge() {
     let plain = run.json(&["train"]);
     let zero = run.json(&["train", "--alpha", "0"]);
     assert_eq!(plain["coefficients"], zero["coefficients"]);
-    assert_eq!(zero["bytes"], 600);
+    assert_eq!(zero["bytes"], plain["bytes"]);
     let (code, stderr) = run.fail(&["train", "--alpha=-1"]);
     assert_eq!(code, 1);
     assert!(
@@ -509,4 +509,137 @@ fn streaming_cv_equals_fits_and_scores_of_the_rows() {
             );
         }
     }
+}
+
+/// statsmodels' `get_prediction(X).summary_frame(alpha)` of every row of the data set, for the
+/// same fit, against our `predict --interval` columns (argv[2], CSV): the largest difference of
+/// each column relative to the larger of its value and the interval's half-width (an end near 0
+/// is the difference of two close numbers in both programs, so its own relative error says
+/// nothing of the interval), and the half-widths' relative differences.
+const INTERVALS: &str = r#"
+import json, sys
+import numpy as np, pandas as pd, statsmodels.api as sm
+from sklearn.model_selection import train_test_split
+data, ours, kind, level = sys.argv[1], pd.read_csv(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+X, y, households = california(data)
+Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, households, test_size=0.2, random_state=42)
+if kind == "ols":
+    r, new = sm.OLS(ytr, sm.add_constant(Xtr)).fit(), sm.add_constant(X)
+elif kind == "wls":
+    r, new = sm.WLS(ytr, sm.add_constant(Xtr), weights=wtr).fit(), sm.add_constant(X)
+else:
+    r, new = sm.OLS(ytr, Xtr).fit(), X
+frame = r.get_prediction(new).summary_frame(alpha=1 - level)
+worst = {}
+a, b = ours.prediction.to_numpy(), frame["mean"].to_numpy()
+worst["prediction"] = float(np.max(np.abs(a - b) / np.abs(b)))
+for kind in ["mean", "obs"]:
+    half = (frame[kind + "_ci_upper"] - frame["mean"]).to_numpy()
+    ours_half = (ours[kind + "_ci_upper"] - ours.prediction).to_numpy()
+    worst[kind + "_half_width"] = float(np.max(np.abs(ours_half - half) / half))
+    for end in ["lower", "upper"]:
+        name = f"{kind}_ci_{end}"
+        a, b = ours[name].to_numpy(), frame[name].to_numpy()
+        worst[name] = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), half)))
+print(json.dumps(worst))
+"#;
+
+#[test]
+fn prediction_intervals_equal_statsmodels_get_prediction() {
+    for (kind, train) in [
+        ("ols", &["train"][..]),
+        ("wls", &["train", "--weight", "households"][..]),
+        ("noconst", &["train", "--no-intercept"][..]),
+    ] {
+        let run = Run::new();
+        run.ok(train);
+        let out = run.dir.path().join("intervals.csv");
+        let data = data_path();
+        run.ok(&[
+            "predict",
+            "--input",
+            data.to_str().unwrap(),
+            "--interval",
+            "0.9",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let worst: Value = reference(INTERVALS, &[out.to_str().unwrap(), kind, "0.9"]);
+        for (column, worst) in worst.as_object().unwrap() {
+            let worst = worst.as_f64().unwrap();
+            assert!(
+                worst <= 1e-9,
+                "{kind}: {column} differs from statsmodels by {worst:e} relative"
+            );
+        }
+    }
+}
+
+/// The quantised model reuses the float model's covariance: the same half-widths around its
+/// own predictions; the sample line says the intervals; JSON gives them as columns.
+#[test]
+fn the_quantised_model_reuses_the_float_models_covariance() {
+    let run = Run::new();
+    run.ok(&["train"]);
+    run.ok(&["quantize"]);
+    let float = run.json(&["predict", "--interval", "0.95"]);
+    let quantised = run.json(&["predict", "--quantized", "--interval", "0.95"]);
+    assert_eq!(quantised["model"], "quantised");
+    let column = |v: &Value, k: &str| -> Vec<f64> {
+        v["intervals"][k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let predictions = |v: &Value| -> Vec<f64> {
+        v["predictions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (pf, pq) = (predictions(&float), predictions(&quantised));
+    assert_ne!(pf, pq, "the quantised predictions differ from the float ones");
+    for k in ["mean_ci_upper", "obs_ci_upper"] {
+        for (i, (f, q)) in column(&float, k).iter().zip(column(&quantised, k)).enumerate() {
+            let (wf, wq) = (f - pf[i], q - pq[i]);
+            assert!(
+                (wf - wq).abs() <= 1e-12 * wf,
+                "{k}[{i}]: half-width {wq} against the float model's {wf}"
+            );
+        }
+    }
+    assert_eq!(float["intervals"]["level"], 0.95);
+    let text = run.ok(&["predict", "--quantized", "--interval", "0.9", "--summary"]);
+    assert!(text.contains("\n90% prediction intervals: ["), "{text}");
+    // Without the float model beside it, the quantised model has no intervals, and says why
+    // in one line; it still predicts without them.
+    std::fs::remove_file(run.artifacts().join("linear_model.msgpack")).unwrap();
+    let (code, err) = run.fail(&["predict", "--quantized", "--interval", "0.9"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.trim_end(),
+        "error: a quantised model carries no covariance of its own: its intervals reuse the float model it was quantised from, which was not found"
+    );
+    run.ok(&["predict", "--quantized"]);
+}
+
+/// Bad levels are one line each, and a ridge model has no intervals.
+#[test]
+fn interval_levels_outside_zero_to_one_and_ridge_models_are_refused() {
+    let run = Run::new();
+    run.ok(&["train", "--alpha", "1"]);
+    for bad in ["0", "1", "-0.1", "95", "nan"] {
+        let (code, err) = run.fail(&["predict", &format!("--interval={bad}")]);
+        assert_eq!(code, 1, "{bad}");
+        assert_eq!(err.lines().count(), 1, "{bad}: {err}");
+        assert!(err.contains("must lie strictly between 0 and 1"), "{bad}: {err}");
+    }
+    let (code, err) = run.fail(&["predict", "--interval", "0.95"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("ridge penalty (alpha 1)"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

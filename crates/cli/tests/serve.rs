@@ -253,6 +253,72 @@ fn every_input_format_gives_the_same_predictions() {
     assert_eq!(server.stop(), 0);
 }
 
+/// MLflow's `params` field: `{"interval": 0.95}` answers records with the prediction and its
+/// four interval ends, the library's to the bit (whose equality with statsmodels is
+/// `inference::prediction_intervals_equal_statsmodels_get_prediction`); the quantised model
+/// answers them with the float model's covariance; bad params are 400 with a message.
+#[test]
+fn params_interval_answers_the_intervals_as_records() {
+    let rows = rows();
+    for quantized in [false, true] {
+        let extra: &[&str] = if quantized { &["--quantized"] } else { &[] };
+        let server = Server::start(extra);
+        let body = json!({
+            "dataframe_split": { "columns": FEATURES, "data": rows },
+            "params": { "interval": 0.95 },
+        });
+        let (status, answer) = server.post(&body);
+        assert_eq!(status, 200, "{answer}");
+        let float: linreg::Model = linreg::envelope::decode(
+            &std::fs::read(server.artifacts.join("linear_model.msgpack")).unwrap(),
+        )
+        .unwrap();
+        let model = if quantized {
+            let q: linreg::QuantizedModel = linreg::envelope::decode(
+                &std::fs::read(server.artifacts.join("quant_model.msgpack")).unwrap(),
+            )
+            .unwrap();
+            let mut p = linreg::Predictor::new(linreg::AnyModel::Quantized(q));
+            p.borrow_covariance(&float).unwrap();
+            p
+        } else {
+            linreg::Predictor::new(linreg::AnyModel::Float(float))
+        };
+        let bands = model.bands(0.95).unwrap();
+        let records = answer["predictions"].as_array().unwrap();
+        assert_eq!(records.len(), rows.len());
+        for (record, row) in records.iter().zip(&rows) {
+            let p = model.predict_row(row);
+            assert_eq!(record["prediction"].as_f64(), Some(p), "{record}");
+            for (name, v) in linreg::INTERVAL_COLUMNS
+                .iter()
+                .zip(bands.interval(row, p).values())
+            {
+                assert_eq!(record[*name].as_f64(), Some(v), "{name}: {record}");
+            }
+            assert_eq!(record.as_object().unwrap().len(), 5, "{record}");
+        }
+        // Without params, the plain list, as before.
+        let (status, plain) =
+            server.post(&json!({ "dataframe_split": { "columns": FEATURES, "data": rows } }));
+        assert_eq!(status, 200);
+        assert!(plain["predictions"][0].is_number(), "{plain}");
+    }
+    let server = Server::start(&[]);
+    let split = json!({ "columns": FEATURES, "data": rows });
+    for (params, says) in [
+        (json!({"interval": 1.5}), "interval level 1.5: must lie strictly between 0 and 1"),
+        (json!({"interval": "high"}), "params.interval must be a number between 0 and 1"),
+        (json!({"intervall": 0.9}), "unknown parameter \"intervall\""),
+        (json!([0.95]), "params must be an object"),
+    ] {
+        let (status, answer) = server.post(&json!({ "dataframe_split": split, "params": params }));
+        assert_eq!(status, 400, "{params}: {answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.contains(says), "{params}: {message}");
+    }
+}
+
 #[test]
 fn bad_requests_get_4xx_with_a_message() {
     let server = Server::start(&["--max-body", "2000"]);

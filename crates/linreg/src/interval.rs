@@ -123,9 +123,7 @@ impl Covariance {
     /// Everything the intervals of `level` (e.g. 0.95) need, around the training means
     /// `centre` (ignored without an intercept, where the centre is the origin).
     pub fn bands(&self, centre: &[f64], level: f64) -> Result<Bands> {
-        if !(level > 0.0 && level < 1.0) {
-            return Err(Error::Level(level));
-        }
+        check_level(level)?;
         let t = StudentsT::new(0.0, 1.0, self.df_resid)
             .map_err(|e| Error::Distribution(e.to_string()))?;
         let p = self.n_features();
@@ -138,8 +136,18 @@ impl Covariance {
             covariance: self.clone(),
             centre,
             multiplier: upper_quantile(&t, (1.0 - level) / 2.0),
+            level,
             p,
         })
+    }
+}
+
+/// Refuse a level outside (0, 1), before anything else is said about intervals.
+pub(crate) fn check_level(level: f64) -> Result<()> {
+    if level > 0.0 && level < 1.0 {
+        Ok(())
+    } else {
+        Err(Error::Level(level))
     }
 }
 
@@ -150,6 +158,7 @@ pub struct Bands {
     centre: Vec<f64>,
     /// Student's t quantile of the level.
     multiplier: f64,
+    level: f64,
     p: usize,
 }
 
@@ -179,6 +188,11 @@ impl Interval {
 }
 
 impl Bands {
+    /// The level, e.g. 0.95.
+    pub fn level(&self) -> f64 {
+        self.level
+    }
+
     /// The standard error of the fitted mean at the features `x`.
     pub fn mean_se(&self, x: &[f64]) -> f64 {
         let c = &self.covariance;

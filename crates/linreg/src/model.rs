@@ -335,6 +335,7 @@ impl Model {
     /// assert!(model.bands(1.5).is_err());
     /// ```
     pub fn bands(&self, level: f64) -> Result<Bands> {
+        crate::interval::check_level(level)?;
         match &self.covariance {
             Some(c) => c.bands(&self.feature_mean, level),
             None => Err(Error::NoCovariance(self.why_no_covariance())),

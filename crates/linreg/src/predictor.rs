@@ -42,8 +42,8 @@ pub struct Predictor {
     min: Vec<f64>,
     max: Vec<f64>,
     /// The covariance a quantised model borrows from the float model it was quantised from,
-    /// and that model's training means.
-    borrowed: Option<(Covariance, Vec<f64>)>,
+    /// and that model's training means; or why it has none.
+    borrowed: std::result::Result<(Covariance, Vec<f64>), String>,
 }
 
 /// Rows of a batch that had a feature outside its training range (they are predicted anyway).
@@ -86,7 +86,9 @@ impl Predictor {
             intercept,
             min,
             max,
-            borrowed: None,
+            borrowed: Err(String::from(
+                "a quantised model carries no covariance of its own: its intervals reuse the float model it was quantised from, which was not found",
+            )),
         }
     }
 
@@ -98,26 +100,29 @@ impl Predictor {
         let AnyModel::Quantized(q) = &self.model else {
             return Ok(());
         };
-        if QuantizedModel::quantize(float)? != *q {
-            return Err(Error::NoCovariance(String::from(
-                "the float model given is not the one this quantised model was quantised from, so its covariance does not apply",
-            )));
-        }
-        let Some(covariance) = float.covariance() else {
-            return Err(Error::NoCovariance(float.why_no_covariance()));
+        self.borrowed = if QuantizedModel::quantize(float)? != *q {
+            Err(String::from(
+                "the float model found is not the one this quantised model was quantised from, so its covariance does not apply",
+            ))
+        } else {
+            match float.covariance() {
+                Some(c) => Ok((c.clone(), float.feature_mean().to_vec())),
+                None => Err(float.why_no_covariance()),
+            }
         };
-        self.borrowed = Some((covariance.clone(), float.feature_mean().to_vec()));
-        Ok(())
+        self.borrowed
+            .as_ref()
+            .map(|_| ())
+            .map_err(|why| Error::NoCovariance(why.clone()))
     }
 
     /// The prediction intervals of `level` (e.g. 0.95), or why there are none.
     pub fn bands(&self, level: f64) -> Result<Bands> {
+        crate::interval::check_level(level)?;
         match (&self.model, &self.borrowed) {
             (AnyModel::Float(m), _) => m.bands(level),
-            (AnyModel::Quantized(_), Some((covariance, centre))) => covariance.bands(centre, level),
-            (AnyModel::Quantized(_), None) => Err(Error::NoCovariance(String::from(
-                "a quantised model carries no covariance of its own: its intervals reuse the float model it was quantised from, which was not found",
-            ))),
+            (AnyModel::Quantized(_), Ok((covariance, centre))) => covariance.bands(centre, level),
+            (AnyModel::Quantized(_), Err(why)) => Err(Error::NoCovariance(why.clone())),
         }
     }
 

@@ -101,11 +101,26 @@ pub struct Loaded {
 /// A model file of either kind, taken as it is (no record vouches for it).
 pub fn load_any(path: &Path) -> Result<Loaded> {
     let bytes = read_bounded(path, "model file")?;
+    let mut predictor = predictor(path, &bytes)?;
+    let beside = path.parent().unwrap_or(Path::new(".")).join(LINEAR);
+    if let Ok(float) = read_bounded(&beside, "model file") {
+        borrow_covariance(&mut predictor, &float);
+    }
     Ok(Loaded {
-        predictor: predictor(path, &bytes)?,
+        predictor,
         path: path.to_path_buf(),
         sha256: dataset::sha256_hex(&bytes),
     })
+}
+
+/// A quantised model's intervals reuse the covariance of the float model it was quantised
+/// from: `float`, the bytes of the float model file beside it, when it is that model (else its
+/// intervals are refused, saying why). A float model keeps its own.
+pub(crate) fn borrow_covariance(predictor: &mut Predictor, float: &[u8]) {
+    if let (AnyModel::Quantized(_), Ok(float)) = (predictor.model(), linreg::envelope::decode(float)) {
+        // A mismatch is recorded in the predictor and told only when intervals are asked for.
+        let _ = predictor.borrow_covariance(&float);
+    }
 }
 
 /// The model a folder holds under `name`, of the kind the name says.

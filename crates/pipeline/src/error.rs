@@ -229,11 +229,13 @@ pub enum Error {
     },
     /// An input that names a column the output adds.
     #[error(
-        "{file}:1: the input has a column named prediction, which a Parquet file cannot hold twice"
+        "{file}:1: the input has a column named {column}, which the output adds and a Parquet file cannot hold twice"
     )]
     PredictionColumn {
         /// The table.
         file: String,
+        /// The column.
+        column: String,
     },
     /// `convert` asked to write something other than Parquet.
     #[error("{}: convert writes Parquet: name the file *.parquet", path.display())]

@@ -107,7 +107,7 @@ pub fn inspect(path: &Path) -> Result<Inspected> {
         bytes: bytes.len(),
         sha256: dataset::sha256_hex(&bytes),
         kind: predictor.kind(),
-        format_version: FORMAT_VERSION,
+        format_version: linreg::envelope::version(&bytes).unwrap_or(FORMAT_VERSION),
         target: recipe.target.clone(),
         features: recipe.features.clone(),
         coefficients: predictor.coefficients().to_vec(),

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use linreg::{InputLayout, Predictor};
+use linreg::{Bands, InputLayout, Predictor};
 use serde::Serialize;
 
 use crate::data::DataOptions;
@@ -59,13 +59,45 @@ pub struct Predicted {
     pub output: Option<String>,
     /// The predictions, when collected.
     pub predictions: Option<Vec<f64>>,
+    /// Their prediction intervals, when asked for and collected.
+    pub intervals: Option<Intervals>,
     /// Warnings for the user (values outside the training ranges, other data).
     #[serde(skip)]
     pub warnings: Vec<String>,
 }
 
+/// Prediction intervals of one level, a column each, as statsmodels'
+/// `get_prediction(X).summary_frame(alpha)` names them (`alpha = 1 − level`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Intervals {
+    /// The level, e.g. 0.95.
+    pub level: f64,
+    /// Lower ends of the fitted means' intervals.
+    pub mean_ci_lower: Vec<f64>,
+    /// Upper ends of the fitted means' intervals.
+    pub mean_ci_upper: Vec<f64>,
+    /// Lower ends of new observations' intervals.
+    pub obs_ci_lower: Vec<f64>,
+    /// Upper ends of new observations' intervals.
+    pub obs_ci_upper: Vec<f64>,
+}
+
+impl Intervals {
+    fn new(level: f64, rows: &[[f64; 4]]) -> Self {
+        let column = |k: usize| rows.iter().map(|r| r[k]).collect();
+        Self {
+            level,
+            mean_ci_lower: column(0),
+            mean_ci_upper: column(1),
+            obs_ci_lower: column(2),
+            obs_ci_upper: column(3),
+        }
+    }
+}
+
 impl std::fmt::Display for Predicted {
-    /// The sample line, as the original prints it: `Sample predictions: [0.719 1.764 …]`.
+    /// The sample line, as the original prints it: `Sample predictions: [0.719 1.764 …]`; with
+    /// intervals, a second line of each new observation's interval.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let parts: Vec<String> = self
             .predictions
@@ -73,30 +105,58 @@ impl std::fmt::Display for Predicted {
             .flatten()
             .map(|v| format!("{v:.3}"))
             .collect();
-        write!(f, "Sample predictions: [{}]", parts.join(" "))
+        write!(f, "Sample predictions: [{}]", parts.join(" "))?;
+        if let Some(i) = &self.intervals {
+            let parts: Vec<String> = i
+                .obs_ci_lower
+                .iter()
+                .zip(&i.obs_ci_upper)
+                .map(|(lo, hi)| format!("[{lo:.3}, {hi:.3}]"))
+                .collect();
+            // 0.9 × 100 is 90.00000000000001 in binary: the level as a person wrote it.
+            let percent = (i.level * 1e6).round() / 1e4;
+            write!(f, "\n{percent}% prediction intervals: {}", parts.join(" "))?;
+        }
+        Ok(())
     }
 }
 
+/// The intervals of `level` for `predictor`, if asked.
+fn bands_of(predictor: &Predictor, level: Option<f64>) -> Result<Option<Bands>> {
+    Ok(level.map(|l| predictor.bands(l)).transpose()?)
+}
+
 /// Predict every row of `input` (CSV, `-` for standard input, Parquet, Arrow IPC, a folder or
-/// glob of Parquet files) into `sink`.
-pub fn predict_table(predictor: &Predictor, input: &Path, sink: Sink<'_>) -> Result<Predicted> {
+/// glob of Parquet files) into `sink`; with `interval`, the prediction intervals of that level
+/// too (columns `mean_ci_lower`, `mean_ci_upper`, `obs_ci_lower`, `obs_ci_upper`).
+pub fn predict_table(
+    predictor: &Predictor,
+    input: &Path,
+    sink: Sink<'_>,
+    interval: Option<f64>,
+) -> Result<Predicted> {
+    let bands = bands_of(predictor, interval)?;
     let rows = dataset::Input::open(input, None)?.unhashed();
     let name = rows.name().to_owned();
-    let (counted, output, predictions) = match sink {
+    let model = Model {
+        predictor,
+        bands: bands.as_ref(),
+    };
+    let (counted, output, collected) = match sink {
         Sink::Collect => {
-            let (counted, collected) = predict_rows(rows, predictor, None)?;
+            let (counted, collected) = predict_rows(rows, &model, None)?;
             (counted, None, Some(collected))
         }
         #[cfg(feature = "columnar")]
         Sink::File(path) if dataset::columnar::writes_parquet(&path) => {
-            (to_parquet(predictor, rows, &path)?, Some(path), None)
+            (to_parquet(&model, rows, &path)?, Some(path), None)
         }
         Sink::File(path) => {
             let destination = dataset::Destination::open(&path)?;
             let what = path.display().to_string();
             let file = destination.file()?;
             let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
-            let (counted, _) = predict_rows(rows, predictor, Some((&mut writer, &what)))?;
+            let (counted, _) = predict_rows(rows, &model, Some((&mut writer, &what)))?;
             writer
                 .flush()
                 .map_err(|cause| Error::Write { what, cause })?;
@@ -106,7 +166,7 @@ pub fn predict_table(predictor: &Predictor, input: &Path, sink: Sink<'_>) -> Res
         }
         Sink::Stream { writer, name } => {
             let mut writer = std::io::BufWriter::with_capacity(1 << 20, writer);
-            let (counted, _) = predict_rows(rows, predictor, Some((&mut writer, name)))?;
+            let (counted, _) = predict_rows(rows, &model, Some((&mut writer, name)))?;
             writer.flush().map_err(|cause| Error::Write {
                 what: name.to_owned(),
                 cause,
@@ -114,12 +174,20 @@ pub fn predict_table(predictor: &Predictor, input: &Path, sink: Sink<'_>) -> Res
             (counted, None, None)
         }
     };
+    let (predictions, intervals) = match collected {
+        Some((predictions, rows)) => (
+            Some(predictions),
+            interval.map(|level| Intervals::new(level, &rows)),
+        ),
+        None => (None, None),
+    };
     Ok(Predicted {
         command: "predict",
         model: predictor.kind(),
         rows: counted.0,
         output: output.map(|p| p.display().to_string()),
         predictions,
+        intervals,
         warnings: counted
             .1
             .iter()
@@ -137,6 +205,8 @@ pub struct SampleOptions {
     pub split: SplitChoice,
     /// Also write the sample rows' raw input columns to this file (what the image predicts).
     pub save_samples: Option<PathBuf>,
+    /// Prediction intervals of this level too.
+    pub interval: Option<f64>,
 }
 
 /// Predict the first [`SAMPLES`] test rows of the last training run's split.
@@ -145,6 +215,7 @@ pub fn predict_samples(
     record: &RunRecord,
     options: &SampleOptions,
 ) -> Result<Predicted> {
+    let bands = bands_of(predictor, options.interval)?;
     let (picked, warnings) = sample_rows(
         &options.data,
         options.split,
@@ -157,12 +228,25 @@ pub fn predict_samples(
         dataset::write_atomically(path, csv.as_bytes())?;
     }
     let predictions = predictor.predict(&picked.x)?.as_slice().to_vec();
+    let intervals = bands.map(|bands| {
+        let rows: Vec<[f64; 4]> = picked
+            .x
+            .row_iter()
+            .zip(&predictions)
+            .map(|(x, &p)| {
+                let x: Vec<f64> = x.iter().copied().collect();
+                bands.interval(&x, p).values()
+            })
+            .collect();
+        Intervals::new(bands.level(), &rows)
+    });
     Ok(Predicted {
         command: "predict",
         model: predictor.kind(),
         rows: predictions.len(),
         output: None,
         predictions: Some(predictions),
+        intervals,
         warnings,
     })
 }
@@ -192,6 +276,8 @@ type Counted = (usize, Vec<linreg::RangeWarning>);
 struct ChunkOut<'a> {
     text: Vec<u8>,
     predictions: Vec<f64>,
+    /// The intervals of the predictions, when asked for and kept.
+    intervals: Vec<[f64; 4]>,
     rows: usize,
     scoring: Scoring<'a>,
 }
@@ -233,6 +319,21 @@ fn at_line(file: &str, line: u64, e: linreg::Error) -> Error {
     }
 }
 
+/// The predictor and, when intervals are asked for, their bands.
+struct Model<'a> {
+    predictor: &'a Predictor,
+    bands: Option<&'a Bands>,
+}
+
+/// The header of the columns a prediction adds.
+fn added_columns(bands: Option<&Bands>) -> Vec<&'static str> {
+    let mut names = vec!["prediction"];
+    if bands.is_some() {
+        names.extend(linreg::INTERVAL_COLUMNS);
+    }
+    names
+}
+
 /// The input's name and columns, the layout bound to them and the columns read.
 struct Bound<'a> {
     name: &'a str,
@@ -245,11 +346,12 @@ struct Bound<'a> {
 /// as CSV, else the predictions are kept.
 fn predict_chunk<'a>(
     bound: &Bound<'_>,
-    predictor: &'a Predictor,
+    model: &Model<'a>,
     chunk: &dataset::Chunk,
     text: bool,
     buffers: &dataset::BufferPool,
 ) -> Result<ChunkOut<'a>> {
+    let predictor = model.predictor;
     // The output is the input's lines with a prediction each: about a quarter more.
     let room = if text {
         chunk.len() + chunk.len() / 4
@@ -259,6 +361,7 @@ fn predict_chunk<'a>(
     let mut out = ChunkOut {
         text: buffers.take(room),
         predictions: Vec::new(),
+        intervals: Vec::new(),
         rows: 0,
         scoring: Scoring::new(predictor),
     };
@@ -292,13 +395,19 @@ fn predict_chunk<'a>(
                 });
             }
         };
+        let interval = model.bands.map(|b| b.interval(&features, p).values());
         if text {
             record.write_csv(&mut out.text);
             out.text.push(b',');
             push_shortest(&mut out.text, p);
+            for v in interval.iter().flatten() {
+                out.text.push(b',');
+                push_shortest(&mut out.text, *v);
+            }
             out.text.push(b'\n');
         } else {
             out.predictions.push(p);
+            out.intervals.extend(interval);
         }
         out.rows += 1;
     }
@@ -309,9 +418,10 @@ fn predict_chunk<'a>(
 /// with its prediction to `sink` (named in errors), or collecting the predictions.
 fn predict_rows(
     rows: dataset::Input,
-    predictor: &Predictor,
+    model: &Model<'_>,
     mut sink: Option<(&mut dyn Write, &str)>,
-) -> Result<(Counted, Vec<f64>)> {
+) -> Result<(Counted, (Vec<f64>, Vec<[f64; 4]>))> {
+    let predictor = model.predictor;
     let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
     let (layout, used) = bind(predictor, &name, &columns)?;
     let bound = Bound {
@@ -327,21 +437,25 @@ fn predict_rows(
     if let Some((writer, what)) = &mut sink {
         writer
             .write_all(rows.header_line().unwrap_or_default())
-            .and_then(|()| writer.write_all(b",prediction\n"))
+            .and_then(|()| {
+                let added = added_columns(model.bands).join(",");
+                writer.write_all(format!(",{added}\n").as_bytes())
+            })
             .map_err(|e| cannot(what, e))?;
     }
     let text = sink.is_some();
-    let (mut total, mut collected) = (Scoring::new(predictor), Vec::new());
+    let (mut total, mut collected) = (Scoring::new(predictor), (Vec::new(), Vec::new()));
     let mut count = 0;
     let buffers = dataset::BufferPool::default();
     rows.for_each_chunk(
-        |chunk| predict_chunk(&bound, predictor, chunk, text, &buffers),
+        |chunk| predict_chunk(&bound, model, chunk, text, &buffers),
         |out| {
             if let Some((writer, what)) = &mut sink {
                 writer.write_all(&out.text).map_err(|e| cannot(what, e))?;
             }
             buffers.give(out.text);
-            collected.extend_from_slice(&out.predictions);
+            collected.0.extend_from_slice(&out.predictions);
+            collected.1.extend_from_slice(&out.intervals);
             total.merge(&out.scoring);
             count += out.rows;
             Ok(())
@@ -357,11 +471,16 @@ fn predict_rows(
 /// as numbers) and `prediction`, a row group for each chunk, through a temporary file renamed
 /// when every row has succeeded.
 #[cfg(feature = "columnar")]
-fn to_parquet(predictor: &Predictor, rows: dataset::Input, path: &Path) -> Result<Counted> {
+fn to_parquet(model: &Model<'_>, rows: dataset::Input, path: &Path) -> Result<Counted> {
+    let predictor = model.predictor;
     let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
     let (layout, used) = bind(predictor, &name, &columns)?;
-    if columns.iter().any(|c| c == "prediction") {
-        return Err(Error::PredictionColumn { file: name });
+    let added = added_columns(model.bands);
+    if let Some(column) = columns.iter().find(|c| added.contains(&c.as_str())) {
+        return Err(Error::PredictionColumn {
+            file: name,
+            column: column.clone(),
+        });
     }
     let bound = Bound {
         name: &name,
@@ -379,12 +498,20 @@ fn to_parquet(predictor: &Predictor, rows: dataset::Input, path: &Path) -> Resul
     let buffers = dataset::BufferPool::default();
     rows.for_each_chunk(
         |chunk| {
-            let out = predict_chunk(&bound, predictor, chunk, false, &buffers)?;
+            let out = predict_chunk(&bound, model, chunk, false, &buffers)?;
             let frame = chunk.frame(&name, &columns)?;
             Ok::<_, Error>((frame, out))
         },
         |(frame, out)| {
-            sink.write(frame, &out.predictions)?;
+            let mut values: Vec<(&str, Vec<f64>)> = vec![("prediction", out.predictions)];
+            if model.bands.is_some() {
+                for (k, column) in linreg::INTERVAL_COLUMNS.iter().enumerate() {
+                    values.push((column, out.intervals.iter().map(|r| r[k]).collect()));
+                }
+            }
+            let values: Vec<(&str, &[f64])> =
+                values.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+            sink.write(frame, &values)?;
             total.merge(&out.scoring);
             written += out.rows;
             Ok(())
@@ -410,6 +537,7 @@ mod tests {
             rows: 3,
             output: None,
             predictions: Some(vec![0.7191, 2.71, -0.0004]),
+            intervals: None,
             warnings: Vec::new(),
         };
         assert_eq!(

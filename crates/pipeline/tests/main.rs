@@ -75,6 +75,7 @@ fn a_whole_run_through_the_library_equals_scikit_learn() {
         data: data(),
         split: SplitChoice::default(),
         save_samples: None,
+        interval: None,
     };
     let predicted = pipeline::predict_samples(&predictor, &record, &samples).unwrap();
     // The Python original's sample line.

@@ -262,22 +262,98 @@ async fn invocations(
         "text/csv" => from_csv(&bytes)?,
         other => return Err(ApiError::UnsupportedMediaType(other.to_owned())),
     };
-    let (predictions, warnings, rows_outside) = predict(&app.current(), &table)?;
-    app.metrics.rows(predictions.len() as u64, rows_outside);
-    let answer = Answer {
-        predictions: &predictions,
-        warnings: &warnings,
+    let predictor = app.current();
+    let bands = match interval_param(table.params.as_ref())? {
+        Some(level) => Some(
+            predictor
+                .bands(level)
+                .map_err(|e| ApiError::InvalidParameter(e.to_string()))?,
+        ),
+        None => None,
     };
-    let body = serde_json::to_string(&answer).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let predicted = predict(&predictor, &table, bands.as_ref())?;
+    app.metrics
+        .rows(predicted.predictions.len() as u64, predicted.rows_outside);
+    let body = match &predicted.intervals {
+        None => serde_json::to_string(&Answer {
+            predictions: &predicted.predictions,
+            warnings: &predicted.warnings,
+        }),
+        Some(intervals) => serde_json::to_string(&Answer {
+            predictions: &Records {
+                predictions: &predicted.predictions,
+                intervals,
+            },
+            warnings: &predicted.warnings,
+        }),
+    }
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// The answer to `/invocations`, written straight from the predictions (no JSON tree).
+/// The level of MLflow's `params: {"interval": 0.95}`, if sent; any other parameter is refused,
+/// so that a misspelt one is not ignored.
+fn interval_param(params: Option<&serde_json::Value>) -> Result<Option<f64>, ApiError> {
+    let Some(params) = params else {
+        return Ok(None);
+    };
+    let Some(params) = params.as_object() else {
+        return Err(ApiError::BadRequest(String::from(
+            "params must be an object, such as {\"interval\": 0.95}",
+        )));
+    };
+    if let Some(other) = params.keys().find(|k| *k != "interval") {
+        return Err(ApiError::InvalidParameter(format!(
+            "params: unknown parameter {other:?}; this model takes \"interval\" (a level such as 0.95)"
+        )));
+    }
+    match params.get("interval") {
+        None => Ok(None),
+        Some(v) => v.as_f64().map(Some).ok_or_else(|| {
+            ApiError::InvalidParameter(format!(
+                "params.interval must be a number between 0 and 1, not {v}"
+            ))
+        }),
+    }
+}
+
+/// The answer to `/invocations`, written straight from the predictions (no JSON tree): a list
+/// of numbers, or with intervals a list of records (MLflow's form of a table of predictions).
 #[derive(serde::Serialize)]
-struct Answer<'a> {
-    predictions: &'a [f64],
+struct Answer<'a, P: serde::Serialize + ?Sized> {
+    predictions: &'a P,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     warnings: &'a [String],
+}
+
+/// Predictions with their intervals, serialised as `[{"prediction": …, "mean_ci_lower": …,
+/// …}, …]`.
+struct Records<'a> {
+    predictions: &'a [f64],
+    intervals: &'a [[f64; 4]],
+}
+
+impl serde::Serialize for Records<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+
+        struct Row<'r>(f64, &'r [f64; 4]);
+        impl serde::Serialize for Row<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(5))?;
+                map.serialize_entry("prediction", &self.0)?;
+                for (name, v) in linreg::INTERVAL_COLUMNS.iter().zip(self.1) {
+                    map.serialize_entry(name, v)?;
+                }
+                map.end()
+            }
+        }
+        let mut seq = s.serialize_seq(Some(self.predictions.len()))?;
+        for (p, i) in self.predictions.iter().zip(self.intervals) {
+            seq.serialize_element(&Row(*p, i))?;
+        }
+        seq.end()
+    }
 }
 
 /// Only a body over the limit is 413; a body that cannot be read (a bad chunk, a connection

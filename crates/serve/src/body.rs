@@ -6,7 +6,7 @@
 //! (arrays), records (objects) or columns (`{"name": [...], ...}`). A cell is a JSON number or a
 //! string that reads as one (CSV cells are text); anything else is kept aside, with its text, for
 //! the error that names its row and column once the columns are known. An object that names a
-//! key twice, or a body with two inputs, is refused.
+//! key twice, or a body with two inputs, is refused. MLflow's `params` object is kept as sent.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -112,6 +112,8 @@ pub struct Decoded {
     /// Why a shape check refused the body, when one did (the error serde carries then is a
     /// placeholder).
     shape: Option<String>,
+    /// MLflow's `params` object, as sent (checked by the caller).
+    pub params: Option<serde_json::Value>,
 }
 
 impl Decoded {
@@ -272,6 +274,8 @@ impl<'de> Visitor<'de> for Top<'_> {
                         columnar: true,
                     })?,
                 }
+            } else if key == "params" {
+                self.out.params = Some(map.next_value::<serde_json::Value>()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }

@@ -1,7 +1,7 @@
 //! A request's table bound to the model (by column names, or by position) and predicted row
 //! by row through the one checked row predictor (`pipeline::Scoring`).
 
-use linreg::{InputLayout, Predictor};
+use linreg::{Bands, InputLayout, Predictor};
 use pipeline::{Scoring, Unscorable};
 
 use crate::body::Decoded;
@@ -100,22 +100,41 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// The predictions of every row of `table`, and the range warnings; also the rows with a value
-/// outside the training ranges, for the metrics.
+/// What a request's rows gave.
+pub struct Predicted {
+    /// One per row.
+    pub predictions: Vec<f64>,
+    /// Their intervals, when asked for ([`linreg::INTERVAL_COLUMNS`]' order).
+    pub intervals: Option<Vec<[f64; 4]>>,
+    /// Range warnings.
+    pub warnings: Vec<String>,
+    /// Rows with a value outside the training ranges, for the metrics.
+    pub rows_outside: u64,
+}
+
+/// The predictions of every row of `table` (with the intervals of `bands`, if given), and the
+/// range warnings.
 pub fn predict(
     predictor: &Predictor,
     table: &Decoded,
-) -> Result<(Vec<f64>, Vec<String>, u64), ApiError> {
+    bands: Option<&Bands>,
+) -> Result<Predicted, ApiError> {
     let names = predictor.recipe().feature_names();
     let columns = Columns::of(predictor, table)?;
     let mut raw = vec![0.0; table.columns.as_ref().map_or(0, Vec::len)];
     let mut features = vec![0.0; names.len()];
     let mut scoring = Scoring::new(predictor);
     let mut predictions = Vec::with_capacity(table.n_rows());
+    let mut intervals = bands.map(|_| Vec::with_capacity(table.n_rows()));
     for r in 0..table.n_rows() {
         columns.features(table, r, &mut raw, &mut features)?;
         match scoring.score(&features) {
-            Ok(prediction) => predictions.push(prediction),
+            Ok(prediction) => {
+                predictions.push(prediction);
+                if let (Some(bands), Some(intervals)) = (bands, &mut intervals) {
+                    intervals.push(bands.interval(&features, prediction).values());
+                }
+            }
             Err(Unscorable::Feature { index, value }) => {
                 return Err(ApiError::InvalidParameter(format!(
                     "row {r}: {} is {value:e}, not a usable number (beyond ±1e100)",
@@ -129,6 +148,10 @@ pub fn predict(
             }
         }
     }
-    let warnings = scoring.warnings().iter().map(ToString::to_string).collect();
-    Ok((predictions, warnings, scoring.rows_outside()))
+    Ok(Predicted {
+        predictions,
+        intervals,
+        warnings: scoring.warnings().iter().map(ToString::to_string).collect(),
+        rows_outside: scoring.rows_outside(),
+    })
 }

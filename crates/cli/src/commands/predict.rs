@@ -15,9 +15,9 @@ pub fn run(common: &Common, args: &PredictArgs) -> anyhow::Result<()> {
     // With --json and no file, the predictions are one JSON object, not CSV.
     let collect = args.summary || (common.json && args.output.is_none());
     let predicted = match (&args.output, collect) {
-        (_, true) => pipeline::predict_table(&predictor, input, Sink::Collect)?,
+        (_, true) => pipeline::predict_table(&predictor, input, Sink::Collect, args.interval)?,
         (Some(path), false) => {
-            pipeline::predict_table(&predictor, input, Sink::File(path.clone()))?
+            pipeline::predict_table(&predictor, input, Sink::File(path.clone()), args.interval)?
         }
         (None, false) => {
             let mut stdout = std::io::stdout().lock();
@@ -25,7 +25,7 @@ pub fn run(common: &Common, args: &PredictArgs) -> anyhow::Result<()> {
                 writer: &mut stdout,
                 name: "standard output",
             };
-            pipeline::predict_table(&predictor, input, sink)?
+            pipeline::predict_table(&predictor, input, sink, args.interval)?
         }
     };
     output::warnings(&predicted.warnings);
@@ -47,6 +47,7 @@ fn samples(
         data: common.data(),
         split: common.split(),
         save_samples: args.save_samples.clone(),
+        interval: args.interval,
     };
     Ok(pipeline::predict_samples(predictor, record, &options)?)
 }

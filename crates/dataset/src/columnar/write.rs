@@ -83,11 +83,14 @@ impl ParquetSink {
         }
     }
 
-    /// Add `rows` with a `prediction` column (one each).
-    pub fn write(&mut self, rows: Frame, predictions: &[f64]) -> Result<()> {
+    /// Add `rows` with the float columns `added` (a name and one value per row each), such as
+    /// `prediction`.
+    pub fn write(&mut self, rows: Frame, added: &[(&str, &[f64])]) -> Result<()> {
         let mut frame = rows.0;
-        let prediction = Column::new("prediction".into(), predictions);
-        frame.with_column(prediction).map_err(|e| self.failed(e))?;
+        for (name, values) in added {
+            let column = Column::new((*name).into(), *values);
+            frame.with_column(column).map_err(|e| self.failed(e))?;
+        }
         self.write_rows(Frame(frame))
     }
 
