@@ -99,6 +99,7 @@ pub fn stage(root: &Path, ctx: &Runner, stages: &mut Stages, require: bool) -> a
     let inputs: Inputs = [
         ("static_binary", hash(&binary)?),
         ("quant_model", hash(&ctx.artifact("quant_model.msgpack"))?),
+        ("float_model", hash(&ctx.artifact("linear_model.msgpack"))?),
         ("samples", hash(&ctx.artifact("samples.csv"))?),
         ("dockerfile", hash(&dockerfile)?),
     ]
@@ -136,6 +137,8 @@ fn build_image(ctx: &Runner, binary: &Path, dockerfile: &Path) -> anyhow::Result
     for (from, name) in [
         (binary.to_path_buf(), "cali-reg"),
         (ctx.artifact("quant_model.msgpack"), "quant_model.msgpack"),
+        // The quantised model's prediction intervals reuse its float model's covariance.
+        (ctx.artifact("linear_model.msgpack"), "linear_model.msgpack"),
         (ctx.artifact("samples.csv"), "samples.csv"),
     ] {
         std::fs::copy(&from, context.join(name))
@@ -234,6 +237,65 @@ fn check_served(ctx: &Runner, addr: &str) -> anyhow::Result<()> {
         );
     }
     println!("  serve:  {} (same as the host)", served["predictions"]);
+    check_served_intervals(ctx, conn, &samples_path)
+}
+
+/// The sample rows with MLflow's `params: {"interval": 0.95}` through the served image: the
+/// same interval ends as the host's `predict --quantized --interval 0.95`.
+fn check_served_intervals(
+    ctx: &Runner,
+    mut conn: crate::http::Connection,
+    samples_path: &str,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(samples_path)?;
+    let mut lines = text.lines();
+    let columns: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let data: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(str::parse).collect::<Result<_, _>>())
+        .collect::<Result<_, _>>()
+        .context("samples.csv holds numbers")?;
+    let body = serde_json::json!({
+        "dataframe_split": {"columns": columns, "data": data},
+        "params": {"interval": 0.95},
+    });
+    let (status, answer) = conn.request(
+        "POST",
+        "/invocations",
+        "application/json",
+        body.to_string().as_bytes(),
+    )?;
+    if status != 200 {
+        bail!("/invocations with params answered {status}: {answer}");
+    }
+    let served: serde_json::Value = serde_json::from_str(&answer)?;
+    let host = Command::new(&ctx.bin)
+        .args(["predict", "--quantized", "--json", "--interval", "0.95"])
+        .args(["--input", samples_path])
+        .args(&ctx.common)
+        .output()?;
+    let host: serde_json::Value = serde_json::from_slice(&host.stdout).context("host intervals")?;
+    for column in [
+        "mean_ci_lower",
+        "mean_ci_upper",
+        "obs_ci_lower",
+        "obs_ci_upper",
+    ] {
+        let ours: Vec<&serde_json::Value> = served["predictions"]
+            .as_array()
+            .context("records")?
+            .iter()
+            .map(|r| &r[column])
+            .collect();
+        let want: Vec<&serde_json::Value> = host["intervals"][column]
+            .as_array()
+            .context("host intervals")?
+            .iter()
+            .collect();
+        if ours != want {
+            bail!("served {column} {ours:?} but the host gives {want:?}");
+        }
+    }
+    println!("  serve:  95% intervals with params (same as the host)");
     Ok(())
 }
 

@@ -348,7 +348,16 @@ fn predictions_round_trip_through_parquet() {
     let names: Vec<&str> = back.get_column_names().iter().map(|n| n.as_str()).collect();
     assert_eq!(
         names,
-        ["a", "b", "y", "prediction", "mean_ci_lower", "mean_ci_upper", "obs_ci_lower", "obs_ci_upper"]
+        [
+            "a",
+            "b",
+            "y",
+            "prediction",
+            "mean_ci_lower",
+            "mean_ci_upper",
+            "obs_ci_lower",
+            "obs_ci_upper"
+        ]
     );
     let text = String::from_utf8(case.run(&args).stdout).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();

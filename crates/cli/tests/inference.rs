@@ -602,9 +602,16 @@ fn the_quantised_model_reuses_the_float_models_covariance() {
             .collect()
     };
     let (pf, pq) = (predictions(&float), predictions(&quantised));
-    assert_ne!(pf, pq, "the quantised predictions differ from the float ones");
+    assert_ne!(
+        pf, pq,
+        "the quantised predictions differ from the float ones"
+    );
     for k in ["mean_ci_upper", "obs_ci_upper"] {
-        for (i, (f, q)) in column(&float, k).iter().zip(column(&quantised, k)).enumerate() {
+        for (i, (f, q)) in column(&float, k)
+            .iter()
+            .zip(column(&quantised, k))
+            .enumerate()
+        {
             let (wf, wq) = (f - pf[i], q - pq[i]);
             assert!(
                 (wf - wq).abs() <= 1e-12 * wf,
@@ -636,7 +643,10 @@ fn interval_levels_outside_zero_to_one_and_ridge_models_are_refused() {
         let (code, err) = run.fail(&["predict", &format!("--interval={bad}")]);
         assert_eq!(code, 1, "{bad}");
         assert_eq!(err.lines().count(), 1, "{bad}: {err}");
-        assert!(err.contains("must lie strictly between 0 and 1"), "{bad}: {err}");
+        assert!(
+            err.contains("must lie strictly between 0 and 1"),
+            "{bad}: {err}"
+        );
     }
     let (code, err) = run.fail(&["predict", "--interval", "0.95"]);
     assert_eq!(code, 1);

@@ -307,8 +307,14 @@ fn params_interval_answers_the_intervals_as_records() {
     let server = Server::start(&[]);
     let split = json!({ "columns": FEATURES, "data": rows });
     for (params, says) in [
-        (json!({"interval": 1.5}), "interval level 1.5: must lie strictly between 0 and 1"),
-        (json!({"interval": "high"}), "params.interval must be a number between 0 and 1"),
+        (
+            json!({"interval": 1.5}),
+            "interval level 1.5: must lie strictly between 0 and 1",
+        ),
+        (
+            json!({"interval": "high"}),
+            "params.interval must be a number between 0 and 1",
+        ),
         (json!({"intervall": 0.9}), "unknown parameter \"intervall\""),
         (json!([0.95]), "params must be an object"),
     ] {

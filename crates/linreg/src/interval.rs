@@ -64,10 +64,14 @@ impl Covariance {
         }
         let ssr = residual_sum_of_squares(stats, coefficients, fit_intercept);
         let inverse = gram_inverse(stats, names, fit_intercept).ok()?;
-        let symmetric =
-            nalgebra::DMatrix::from_fn(p, p, |i, j| 0.5 * (inverse[i * p + j] + inverse[j * p + i]));
+        let symmetric = nalgebra::DMatrix::from_fn(p, p, |i, j| {
+            0.5 * (inverse[i * p + j] + inverse[j * p + i])
+        });
         let l = symmetric.cholesky()?.l();
-        let factor = (0..p).flat_map(|i| (0..=i).map(move |j| (i, j))).map(|(i, j)| l[(i, j)]).collect();
+        let factor = (0..p)
+            .flat_map(|i| (0..=i).map(move |j| (i, j)))
+            .map(|(i, j)| l[(i, j)])
+            .collect();
         let inverse_weight = if fit_intercept {
             1.0 / stats.weight_dd().to_f64()
         } else {
@@ -235,7 +239,9 @@ mod tests {
         let x = DMatrix::from_row_slice(
             7,
             2,
-            &[1.0, 2.0, 2.0, 1.0, 3.0, 5.0, 4.0, 3.0, 5.0, 4.0, 6.0, 7.0, 7.5, 5.0],
+            &[
+                1.0, 2.0, 2.0, 1.0, 3.0, 5.0, 4.0, 3.0, 5.0, 4.0, 6.0, 7.0, 7.5, 5.0,
+            ],
         );
         let y = DVector::from_vec(vec![3.1, 2.9, 8.2, 6.8, 9.1, 12.5, 12.0]);
         for intercept in [true, false] {
@@ -255,12 +261,13 @@ mod tests {
             let inverse = (design.transpose() * &design).try_inverse().unwrap();
             let bands = model.bands(0.9).unwrap();
             // t(0.95; 4 or 5 df), scipy.stats.t.ppf
-            let t = if intercept { 2.1318467863266495 } else { 2.0150483733330233 };
+            let t = if intercept {
+                2.1318467863266495
+            } else {
+                2.0150483733330233
+            };
             for row in [[2.5, 3.0], [10.0, -1.0], [0.0, 0.0]] {
-                let xt = DVector::from_iterator(
-                    k,
-                    intercept.then_some(1.0).into_iter().chain(row),
-                );
+                let xt = DVector::from_iterator(k, intercept.then_some(1.0).into_iter().chain(row));
                 let se = (scale * (xt.transpose() * &inverse * &xt)[(0, 0)]).sqrt();
                 let obs = (se * se + scale).sqrt();
                 let p = model.predict_row(&row);

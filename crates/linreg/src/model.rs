@@ -150,9 +150,7 @@ impl LinearRegression {
         }
         let solution = solve(stats, &names, self.fit_intercept, self.alpha)?;
         let covariance = (self.alpha == 0.0)
-            .then(|| {
-                Covariance::of_fit(stats, &names, &solution.coefficients, self.fit_intercept)
-            })
+            .then(|| Covariance::of_fit(stats, &names, &solution.coefficients, self.fit_intercept))
             .flatten();
         Ok(Model {
             recipe,

@@ -117,7 +117,9 @@ pub fn load_any(path: &Path) -> Result<Loaded> {
 /// from: `float`, the bytes of the float model file beside it, when it is that model (else its
 /// intervals are refused, saying why). A float model keeps its own.
 pub(crate) fn borrow_covariance(predictor: &mut Predictor, float: &[u8]) {
-    if let (AnyModel::Quantized(_), Ok(float)) = (predictor.model(), linreg::envelope::decode(float)) {
+    if let (AnyModel::Quantized(_), Ok(float)) =
+        (predictor.model(), linreg::envelope::decode(float))
+    {
         // A mismatch is recorded in the predictor and told only when intervals are asked for.
         let _ = predictor.borrow_covariance(&float);
     }

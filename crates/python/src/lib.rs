@@ -8,7 +8,7 @@
 
 use linreg::envelope::{self, ShardStats};
 use linreg::{LinearRegression, Model, Predictor, QuantizedModel, Recipe, SufficientStats};
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -192,6 +192,51 @@ fn predict<'py>(
     Ok(PyArray1::from_vec(py, predictions))
 }
 
+/// Predictions and their intervals of `level` for the rows of `x` (an `n × 5` array: the
+/// prediction, then [`linreg::INTERVAL_COLUMNS`]); a quantised model borrows the covariance of
+/// `float`, the float model it was quantised from.
+#[pyfunction]
+#[pyo3(signature = (data, x, level, float = None))]
+fn predict_interval<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    x: PyReadonlyArray2<'py, f64>,
+    level: f64,
+    float: Option<&[u8]>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let mut predictor = Predictor::decode(data).map_err(value_error)?;
+    if let Some(float) = float {
+        let float: Model = envelope::decode(float).map_err(value_error)?;
+        // A mismatch is kept in the predictor and raised by `bands` below.
+        let _ = predictor.borrow_covariance(&float);
+    }
+    let bands = predictor.bands(level).map_err(value_error)?;
+    let (n, p) = (x.shape()[0], x.shape()[1]);
+    if p != predictor.coefficients().len() {
+        return Err(PyValueError::new_err(format!(
+            "X has {p} features, but the model takes {}",
+            predictor.coefficients().len()
+        )));
+    }
+    let x = x.as_array();
+    let out = py.detach(|| {
+        let mut row = vec![0.0; p];
+        let mut out = Vec::with_capacity(n * 5);
+        for r in 0..n {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = x[(r, j)];
+            }
+            let prediction = predictor.predict_row(&row);
+            out.push(prediction);
+            out.extend(bands.interval(&row, prediction).values());
+        }
+        out
+    });
+    numpy::ndarray::Array2::from_shape_vec((n, 5), out)
+        .map(|a| PyArray2::from_owned_array(py, a))
+        .map_err(value_error)
+}
+
 /// The uint8 model of a float model file (bias-corrected intercept): its bytes, the weights
 /// as decoded and the intercept.
 #[pyfunction]
@@ -340,6 +385,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(inference, m)?)?;
     m.add_function(wrap_pyfunction!(describe, m)?)?;
     m.add_function(wrap_pyfunction!(predict, m)?)?;
+    m.add_function(wrap_pyfunction!(predict_interval, m)?)?;
     m.add_function(wrap_pyfunction!(quantize, m)?)?;
     m.add_class::<Stats>()?;
     m.add_function(wrap_pyfunction!(write_atomically, m)?)?;

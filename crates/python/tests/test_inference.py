@@ -65,3 +65,51 @@ def test_a_loaded_model_has_no_statistics_to_infer_from(tmp_path):
     loaded = cali_reg.load(tmp_path / "m.msgpack")
     with pytest.raises(ValueError, match="holds no training statistics"):
         loaded.summary()
+
+
+def assert_intervals_match(got, frame, rtol=1e-9):
+    """Each end to `rtol` of the larger of its value and its interval's half-width (an end near 0
+    is the difference of two close numbers in both programs)."""
+    np.testing.assert_allclose(got["prediction"], frame["mean"], rtol=rtol)
+    for kind in ("mean", "obs"):
+        half = frame[kind + "_ci_upper"] - frame["mean"]
+        np.testing.assert_allclose(got[kind + "_ci_upper"] - got["prediction"], half, rtol=rtol)
+        for end in ("lower", "upper"):
+            name = f"{kind}_ci_{end}"
+            scale = np.maximum(np.abs(frame[name]), half)
+            assert np.max(np.abs(got[name] - frame[name]) / scale) <= rtol, name
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_prediction_intervals_equal_statsmodels(fit_intercept, weighted):
+    X_train, X_test, y_train, _, w_train, _ = california()
+    w = w_train if weighted else None
+    ours = cali_reg.LinearRegression(fit_intercept=fit_intercept).fit(X_train, y_train, sample_weight=w)
+    exog = sm.add_constant(X_test) if fit_intercept else X_test
+    frame = reference(fit_intercept, weighted).get_prediction(exog).summary_frame(alpha=0.1)
+    got = ours.predict(X_test, interval=0.9)
+    assert got.dtype.names == ("prediction", "mean_ci_lower", "mean_ci_upper", "obs_ci_lower", "obs_ci_upper")
+    assert_intervals_match(got, {k: frame[k].to_numpy() for k in frame.columns})
+
+
+def test_quantised_intervals_reuse_the_float_covariance_and_bad_levels_are_refused(tmp_path):
+    X_train, X_test, y_train, _, _, _ = california()
+    model = cali_reg.LinearRegression().fit(X_train, y_train)
+    model.save(tmp_path / "m.msgpack")
+    # Saved and loaded, the file carries what the intervals need.
+    loaded = cali_reg.load(tmp_path / "m.msgpack")
+    np.testing.assert_array_equal(loaded.predict(X_test, interval=0.95), model.predict(X_test, interval=0.95))
+    q = model.quantize()
+    fq, qq = model.predict(X_test, interval=0.95), q.predict(X_test, interval=0.95)
+    assert not np.array_equal(fq["prediction"], qq["prediction"])
+    np.testing.assert_allclose(qq["obs_ci_upper"] - qq["prediction"], fq["obs_ci_upper"] - fq["prediction"], rtol=1e-12)
+    # A quantised model read from its file alone does not know its float model.
+    q.save(tmp_path / "q.msgpack")
+    with pytest.raises(ValueError, match="reuse the float model it was quantised from"):
+        cali_reg.load(tmp_path / "q.msgpack").predict(X_test, interval=0.95)
+    for bad in (0.0, 1.0, 95, float("nan")):
+        with pytest.raises(ValueError, match="must lie strictly between 0 and 1"):
+            model.predict(X_test, interval=bad)
+    with pytest.raises(ValueError, match="ridge penalty"):
+        cali_reg.Ridge(alpha=1.0).fit(X_train, y_train).predict(X_test, interval=0.95)

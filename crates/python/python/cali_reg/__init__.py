@@ -91,6 +91,16 @@ class _Saved:
     def _predict_floats(self, X):
         return _native.predict(self._model, X)
 
+    def _predict_interval(self, X, interval):
+        level = float(interval)
+        table = _native.predict_interval(self._model, X, level, getattr(self, "_float", None))
+        return np.rec.fromarrays(table.T, names=_INTERVAL_FIELDS)
+
+
+# What ``predict(X, interval=…)`` returns: a record array, one field each (``pandas.DataFrame``
+# of it gives statsmodels' ``summary_frame`` columns, ``prediction`` for its ``mean``).
+_INTERVAL_FIELDS = ["prediction", "mean_ci_lower", "mean_ci_upper", "obs_ci_lower", "obs_ci_upper"]
+
 
 class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
     """Ordinary least squares, as ``sklearn.linear_model.LinearRegression``.
@@ -216,12 +226,20 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
         self._check_fitted()
         return self._inference(alpha)[1]
 
-    def predict(self, X):
-        """Predictions for the rows of X, computed as ``cali-reg predict`` computes them."""
+    def predict(self, X, interval=None):
+        """Predictions for the rows of X, computed as ``cali-reg predict`` computes them.
+
+        With ``interval`` (a level such as 0.95), a record array of the fields ``prediction``,
+        ``mean_ci_lower``, ``mean_ci_upper`` (the fitted mean's interval), ``obs_ci_lower`` and
+        ``obs_ci_upper`` (a new observation's), as statsmodels'
+        ``get_prediction(X).summary_frame(alpha=1 - interval)``; ``pandas.DataFrame(...)`` of
+        it is that table."""
         self._check_fitted()
         plain = _plain(X) and X.shape[1] == self.n_features_in_ and not hasattr(self, "feature_names_in_")
         if not (plain and np.isfinite(X).all()):
             X = _floats(X, self, reset=False)
+        if interval is not None:
+            return self._predict_interval(X, interval)
         return self._predict_floats(X)
 
     def quantize(self):
@@ -229,7 +247,10 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
         bias-corrected float intercept (``cali-reg quantize``)."""
         self._check_fitted()
         data, coef, intercept = _native.quantize(self._model)
-        return QuantizedLinearRegression._from_file(data, coef, intercept, self.n_features_in_)
+        quantized = QuantizedLinearRegression._from_file(data, coef, intercept, self.n_features_in_)
+        # Its prediction intervals reuse this model's covariance.
+        quantized._float = self._model
+        return quantized
 
     def _check_fitted(self):
         if _SKLEARN:
@@ -281,11 +302,15 @@ class QuantizedLinearRegression(_Saved):
         model.n_features_in_ = n_features
         return model
 
-    def predict(self, X):
-        """Predictions for the rows of X."""
+    def predict(self, X, interval=None):
+        """Predictions for the rows of X; with ``interval``, as ``LinearRegression.predict``
+        gives them, from the covariance of the float model it was quantised from (known when
+        it came from ``LinearRegression.quantize``)."""
         X = _floats(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but the model takes {self.n_features_in_}")
+        if interval is not None:
+            return self._predict_interval(X, interval)
         return self._predict_floats(X)
 
     def _check_fitted(self):
