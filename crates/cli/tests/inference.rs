@@ -406,7 +406,8 @@ fn alpha_auto_equals_grid_search_cv() {
     );
 }
 
-/// statsmodels' `OLS(...).fit(cov_type=kind)` on the seed split's training rows against our
+/// statsmodels' `OLS(...).fit(cov_type=kind)` on the seed split's training rows (`ols`, `wls`),
+/// or on every row (`ols_all`, `wls_all`: a streaming run that held nothing out), against our
 /// summary (argv[2]): the largest relative differences.
 const ROBUST: &str = r#"
 import json, sys
@@ -415,7 +416,9 @@ from sklearn.model_selection import train_test_split
 data, ours, kind, fit = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
 X, y, households = california(data)
 Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, households, test_size=0.2, random_state=42)
-if fit == "wls":
+if fit.endswith("_all"):
+    Xtr, ytr, wtr = X, y, households
+if fit.startswith("wls"):
     r = sm.WLS(ytr, sm.add_constant(Xtr), weights=wtr).fit(cov_type=kind)
 else:
     r = sm.OLS(ytr, sm.add_constant(Xtr)).fit(cov_type=kind)
@@ -467,11 +470,120 @@ fn robust_covariances_equal_statsmodels_cov_type() {
         "{text}"
     );
     assert!(text.contains("P>|z|"), "{text}");
-    // After streaming, the rows are not read again.
+}
+
+/// After streaming, the second pass streams the training rows again: a run that held nothing
+/// out against statsmodels on every row; a hash split's against the in-memory figures of the
+/// same rows (written out by a pass of our own over the hash split); statistics files have no
+/// rows to read, and say so.
+#[test]
+fn robust_covariances_after_streaming_read_the_rows_again() {
+    let run = Run::new();
+    for (fit, kind, train) in [
+        (
+            "ols_all",
+            "HC0",
+            &["train", "--streaming", "--test-size", "0"][..],
+        ),
+        (
+            "ols_all",
+            "HC3",
+            &["train", "--streaming", "--test-size", "0"][..],
+        ),
+        (
+            "wls_all",
+            "HC2",
+            &[
+                "train",
+                "--streaming",
+                "--test-size",
+                "0",
+                "--weight",
+                "households",
+            ][..],
+        ),
+    ] {
+        run.ok(train);
+        let summary = run.json(&["summary", "--cov-type", kind]);
+        let file = run.dir.path().join("robust.json");
+        std::fs::write(&file, summary.to_string()).unwrap();
+        let worst: Value = reference(ROBUST, &[file.to_str().unwrap(), kind, fit]);
+        assert_within(
+            &serde_json::json!({ "worst": worst }),
+            &format!("streamed {fit} {kind}"),
+        );
+    }
+    // A hash split: its training rows (by the same hash, from dataset's own function) written
+    // to a file and trained in memory on all of it give the same HC1 figures.
+    let data = std::fs::read_to_string(data_path()).unwrap();
+    let mut kept = String::new();
+    for (i, line) in data.lines().enumerate() {
+        // The header is line 1.
+        if i == 0 || !dataset::hash_is_test(42, i as u64 + 1, 0.2) {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    let train_rows = run.dir.path().join("train_rows.csv");
+    std::fs::write(&train_rows, kept).unwrap();
     run.ok(&["train", "--streaming", "--split", "hash"]);
+    let streamed = run.json(&["summary", "--cov-type", "HC1"]);
+    let (code, stderr) = run.fail(&[
+        "summary",
+        "--cov-type",
+        "HC1",
+        "--data",
+        train_rows.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("differs from the data the model was trained on"),
+        "{stderr}"
+    );
+    let in_memory = Run::new();
+    in_memory.ok(&[
+        "train",
+        "--data",
+        train_rows.to_str().unwrap(),
+        "--test-size",
+        "0",
+    ]);
+    // The second pass must read the rows trained on: another table is refused.
+    let (code, stderr) = in_memory.fail(&["summary", "--cov-type", "HC1"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("differs from the data the model was trained on")
+            && stderr.contains("pass --data with the table the model was trained on"),
+        "{stderr}"
+    );
+    let reference = in_memory.json(&[
+        "summary",
+        "--cov-type",
+        "HC1",
+        "--data",
+        train_rows.to_str().unwrap(),
+    ]);
+    for (a, b) in streamed["estimates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(reference["estimates"].as_array().unwrap())
+    {
+        for key in ["coef", "std_err"] {
+            let (a, b) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-9 * b.abs(), "{key}: {a} vs {b}");
+        }
+    }
+    // Statistics files: no rows to read again.
+    let stats = run.dir.path().join("all.stats");
+    run.ok(&["stats", "-o", stats.to_str().unwrap()]);
+    run.ok(&["train", "--from-stats", stats.to_str().unwrap()]);
     let (code, stderr) = run.fail(&["summary", "--cov-type", "HC0"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("only after training in memory"), "{stderr}");
+    assert!(
+        stderr.contains("a fit from statistics files has none"),
+        "{stderr}"
+    );
 }
 
 /// `cv --streaming` against a second method: the same hash folds (`dataset::hash_fold` of each

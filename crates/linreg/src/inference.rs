@@ -320,6 +320,14 @@ impl Robust {
         }
     }
 
+    /// Add the sums of `other` (the same fit's, over other rows): passes over chunks of a file
+    /// gather apart and merge in file order.
+    pub fn merge(&mut self, other: &Robust) {
+        for (a, b) in self.meat.iter_mut().zip(&other.meat) {
+            *a += b;
+        }
+    }
+
     /// Add a training row: its features, target and weight (1 without weights).
     pub fn push(&mut self, x: &[f64], y: f64, w: f64) {
         let k = self.k;

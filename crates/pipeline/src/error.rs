@@ -188,6 +188,11 @@ pub enum Error {
     /// `train --from-stats` without files.
     #[error("no statistics files given")]
     NoStatsFiles,
+    /// A second pass over the training rows given another table.
+    #[error(
+        "{0}; --cov-type reads the training rows again: pass --data with the table the model was trained on"
+    )]
+    NotTrainingRows(String),
     /// Options that do not go together.
     #[error("{0}")]
     Options(&'static str),

@@ -278,6 +278,65 @@ pub fn held_out(
     })
 }
 
+/// The sums of a robust covariance over the training rows of a streaming run, streamed again
+/// (chunks gather apart from copies of `template` and merge in file order): a hash split's
+/// training rows, or every row of the training file when a test file was held out. The table is
+/// hashed on the way: one that is not `trained_sha256` (the training run's) is refused.
+pub fn robust_sums(
+    data: &DataOptions,
+    split: &StreamedSplit,
+    model: &linreg::Model,
+    template: &linreg::Robust,
+    trained_sha256: Option<&str>,
+) -> Result<linreg::Robust> {
+    type IsTrain = Box<dyn Fn(u64) -> bool + Sync>;
+    let is_train: IsTrain = match split {
+        StreamedSplit::Hash { seed, test_size } => {
+            let (seed, test_size) = (*seed, *test_size);
+            Box::new(move |line| !dataset::hash_is_test(seed, line, test_size))
+        }
+        StreamedSplit::TestFile { .. } => Box::new(|_| true),
+        StreamedSplit::NoneHeldOut => {
+            return Err(Error::Options(
+                "--cov-type reads the training rows again, and a fit from statistics files has none: train from the table itself",
+            ));
+        }
+    };
+    let path = data.locate()?.path;
+    let spec = &data.spec;
+    let input = Input::open(&path, spec.default_columns())?;
+    let name = input.name().to_owned();
+    let derive = Derivation::new(&input, model.recipe())?.weighted_by(spec.weight.as_deref())?;
+    let input = input.reading_only(derive.used());
+    let mut total = template.clone();
+    let sha256 = input.for_each_chunk(
+        |chunk| {
+            let mut raw = vec![0.0; derive.n_columns()];
+            let mut features = vec![0.0; derive.n_features()];
+            let mut sums = template.clone();
+            for (line, record) in chunk.lines() {
+                let target = derive.row(line, record, &mut raw, &mut features)?;
+                if is_train(line) {
+                    sums.push(&features, target, derive.weight(&raw));
+                }
+            }
+            Ok::<_, Error>(sums)
+        },
+        |sums| {
+            total.merge(&sums);
+            Ok(())
+        },
+    )?;
+    if let (Some(trained), Some(read)) = (trained_sha256, sha256)
+        && trained != read
+    {
+        return Err(Error::NotTrainingRows(format!(
+            "{name} differs from the data the model was trained on (SHA-256 {trained})"
+        )));
+    }
+    Ok(total)
+}
+
 /// Statistics files merged: their recipe, statistics and intercept choice.
 struct Merged {
     recipe: Recipe,

@@ -46,8 +46,8 @@ pub struct Summary {
     pub scaled_condition_number: f64,
 }
 
-/// `inference` with the covariance `kind`, from a second pass over the training rows of an
-/// in-memory run (its permutation split, read again).
+/// `inference` with the covariance `kind`, from a second pass over the training rows: an
+/// in-memory run's permutation split read again, or a streaming run's rows streamed again.
 fn robust(
     options: &SummaryOptions,
     record: &RunRecord,
@@ -55,19 +55,24 @@ fn robust(
     inference: Inference,
     kind: linreg::CovType,
 ) -> Result<Inference> {
-    if record.parameters.streaming {
-        return Err(Error::Options(
-            "--cov-type reads the training rows again: only after training in memory, for now",
-        ));
-    }
-    let params = crate::split::SplitChoice::default().resolve(Some(record));
     // The rows as training weighted them, whatever this command was told.
     let mut data = options.data.clone();
     data.spec.weight = record.parameters.weight.clone();
-    let prepared = crate::prepared::Prepared::load_recorded(&data, params, record, false)?;
+    let template = linreg::Robust::new(&inference, kind, model);
+    if let Some(split) = &record.parameters.split {
+        let sums =
+            crate::streaming::robust_sums(&data, split, model, &template, record.data_sha256())?;
+        return Ok(inference.robust(&sums)?);
+    }
+    let params = crate::split::SplitChoice::default().resolve(Some(record));
+    // Training rows, not held-out ones: a run on every row (`--test-size 0`) has them too.
+    let prepared = crate::prepared::Prepared::load(&data, params, data.locate()?, Some(record))?;
     prepared.check_model(model.recipe())?;
+    if let Some(differs) = prepared.other_data_warning(record) {
+        return Err(Error::NotTrainingRows(differs));
+    }
     let table = &prepared.table;
-    let mut sums = linreg::Robust::new(&inference, kind, model);
+    let mut sums = template;
     let mut row = vec![0.0; table.x.ncols()];
     for &r in &prepared.split.train {
         for (j, v) in row.iter_mut().enumerate() {
