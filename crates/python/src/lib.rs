@@ -370,6 +370,72 @@ impl Stats {
     }
 }
 
+/// The hash folds (`cali-reg cv --streaming`'s, `dataset::hash_fold`) of `n` rows whose
+/// lines are `first_line`, `first_line + 1`, … (a CSV's first row is line 2).
+#[pyfunction]
+fn hash_folds<'py>(
+    py: Python<'py>,
+    seed: u64,
+    first_line: u64,
+    n: u64,
+    k: usize,
+) -> PyResult<Bound<'py, PyArray1<u32>>> {
+    if k < 2 {
+        return Err(PyValueError::new_err(format!(
+            "{k} folds: cross-validation needs at least 2"
+        )));
+    }
+    let folds = (first_line..first_line + n)
+        .map(|line| dataset::hash_fold(seed, line, k) as u32)
+        .collect();
+    Ok(PyArray1::from_vec(py, folds))
+}
+
+/// Each fold's model solved from the other folds' merged statistics, and scored on the fold's
+/// own statistics: `(model file bytes, train rows, test rows, R², RMSE)` per fold.
+#[pyfunction]
+fn cross_validate_stats<'py>(
+    py: Python<'py>,
+    folds: Vec<PyRef<'py, Stats>>,
+) -> PyResult<Vec<(Bound<'py, PyBytes>, u64, u64, f64, f64)>> {
+    let Some(first) = folds.first() else {
+        return Err(PyValueError::new_err("no folds"));
+    };
+    let estimator = LinearRegression::new()
+        .fit_intercept(first.shard.fit_intercept)
+        .recipe(first.shard.recipe.clone());
+    let mut out = Vec::with_capacity(folds.len());
+    for (f, fold) in folds.iter().enumerate() {
+        if fold.shard.stats.rows() == 0 {
+            return Err(PyValueError::new_err(format!(
+                "fold {} has no rows: fewer rows than folds",
+                f + 1
+            )));
+        }
+        let mut rest = SufficientStats::new(fold.shard.stats.n_features()).map_err(value_error)?;
+        for (g, other) in folds.iter().enumerate() {
+            if g != f {
+                rest.merge(&other.shard.stats).map_err(value_error)?;
+            }
+        }
+        let model = estimator.fit_stats(&rest).map_err(value_error)?;
+        let (r2, rmse) = fold
+            .shard
+            .stats
+            .r2_rmse(model.coefficients(), model.intercept())
+            .unwrap_or((f64::NAN, f64::NAN));
+        let bytes = envelope::encode(&model).map_err(value_error)?;
+        out.push((
+            PyBytes::new(py, &bytes),
+            rest.rows(),
+            fold.shard.stats.rows(),
+            r2,
+            rmse,
+        ));
+    }
+    Ok(out)
+}
+
 /// Write `data` to `path` through a temporary file and a rename (the command line's writer:
 /// never a half-written file).
 #[pyfunction]
@@ -386,6 +452,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(describe, m)?)?;
     m.add_function(wrap_pyfunction!(predict, m)?)?;
     m.add_function(wrap_pyfunction!(predict_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(hash_folds, m)?)?;
+    m.add_function(wrap_pyfunction!(cross_validate_stats, m)?)?;
     m.add_function(wrap_pyfunction!(quantize, m)?)?;
     m.add_class::<Stats>()?;
     m.add_function(wrap_pyfunction!(write_atomically, m)?)?;

@@ -109,3 +109,51 @@ def test_engine_statistics_and_the_command_line(client, table, tmp_path):
         capture_output=True, text=True, check=True, env=env,
     )
     np.testing.assert_allclose(json.loads(out.stdout)["coefficients"], reference(table).coef_, rtol=1e-12)
+
+
+def cv_references(table, tmp_path, k, seed):
+    """The same cross-validation two other ways: `cali-reg cv --streaming` on the table as one
+    CSV (R², RMSE and the fold sizes), and scikit-learn's `cross_validate` with the same folds
+    (`PredefinedSplit` of the hash folds of lines 2, 3, …): R², RMSE and MAE."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import PredefinedSplit, cross_validate
+
+    whole = tmp_path / "whole.csv"
+    table.to_csv(whole, index=False)
+    out = subprocess.run(
+        [binary(), "cv", "--streaming", "--folds", str(k), "--seed", str(seed), "--data", str(whole),
+         "--target", TARGET, "--artifacts", str(tmp_path / "cv"), "--json"],
+        capture_output=True, text=True, check=True, env={**os.environ},
+    )
+    cli = json.loads(out.stdout)
+    features = [c for c in table.columns if c != TARGET]
+    folds = cali_reg._native.hash_folds(seed, 2, len(table), k)
+    sk = cross_validate(
+        LinearRegression(), table[features].to_numpy(), table[TARGET].to_numpy(), cv=PredefinedSplit(folds),
+        scoring=("r2", "neg_root_mean_squared_error", "neg_mean_absolute_error"),
+    )
+    return cli, sk, str(whole)
+
+
+def assert_cv_matches(ours, cli, sk, k):
+    assert [f["fold"] for f in ours["folds"]] == list(range(1, k + 1))
+    for mine, theirs in zip(ours["folds"], cli["folds"]):
+        assert (mine["train_rows"], mine["test_rows"]) == (theirs["train_rows"], theirs["test_rows"])
+        np.testing.assert_allclose([mine["r2"], mine["rmse"]], [theirs["r2"], theirs["rmse"]], rtol=1e-9)
+    np.testing.assert_allclose([f["r2"] for f in ours["folds"]], sk["test_r2"], rtol=1e-9)
+    np.testing.assert_allclose([f["rmse"] for f in ours["folds"]], -sk["test_neg_root_mean_squared_error"], rtol=1e-9)
+    np.testing.assert_allclose([f["mae"] for f in ours["folds"]], -sk["test_neg_mean_absolute_error"], rtol=1e-9)
+    np.testing.assert_allclose(ours["mean"]["mae"], np.mean(-sk["test_neg_mean_absolute_error"]), rtol=1e-9)
+    np.testing.assert_allclose(ours["std"]["r2"], np.std(sk["test_r2"]), rtol=1e-6)
+
+
+def test_cv_on_a_cluster_equals_the_command_line_and_scikit_learn(client, table, tmp_path):
+    ddf = dd.read_csv(write_shards(tmp_path / "shards", table))
+    ours = cali_reg.dask.cv(ddf, TARGET, k=5, seed=7)
+    cli, sk, _ = cv_references(table, tmp_path, 5, 7)
+    assert ours["rows"] == len(table) and ours["k"] == 5
+    assert_cv_matches(ours, cli, sk, 5)
+    with pytest.raises(ValueError, match="at least 2"):
+        cali_reg.dask.cv(ddf, TARGET, k=1)
+    with pytest.raises(ValueError, match="K must not exceed the rows"):
+        cali_reg.dask.cv(dd.from_pandas(table.head(3), npartitions=1), TARGET, k=5)

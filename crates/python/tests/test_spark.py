@@ -79,3 +79,15 @@ def test_a_missing_value_fails_the_job_naming_the_column(spark, table, tmp_path)
     df = spark.read.csv(str(folder), header=True, inferSchema=True)
     with pytest.raises(Exception, match="column total_rooms"):
         cali_reg.spark.fit(df, TARGET)
+
+
+def test_cv_in_spark_equals_the_command_line_and_scikit_learn(spark, table, tmp_path):
+    from test_dask import assert_cv_matches, cv_references
+
+    cli, sk, whole = cv_references(table, tmp_path, 4, 3)
+    # One file, cut into partitions in its byte order (a folder's files would be packed by size).
+    df = spark.read.csv(whole, header=True, inferSchema=True)
+    assert df.rdd.getNumPartitions() >= 4
+    ours = cali_reg.spark.cv(df, TARGET, k=4, seed=3)
+    assert ours["rows"] == len(table)
+    assert_cv_matches(ours, cli, sk, 4)
