@@ -201,14 +201,14 @@ impl Bands {
     pub fn mean_se(&self, x: &[f64]) -> f64 {
         let c = &self.covariance;
         // ‖Lᵀ d‖², d = x − x̄: column j of L is row j of Lᵀ.
-        let mut quadratic = 0.0;
-        for j in 0..self.p {
-            let mut z = 0.0;
-            for i in j..self.p {
-                z += c.factor[i * (i + 1) / 2 + j] * (x[i] - self.centre[i]);
-            }
-            quadratic += z * z;
-        }
+        let quadratic: f64 = (0..self.p)
+            .map(|j| {
+                let z: f64 = (j..self.p)
+                    .map(|i| c.factor[i * (i + 1) / 2 + j] * (x[i] - self.centre[i]))
+                    .sum();
+                z * z
+            })
+            .sum();
         (c.scale * (c.inverse_weight + quadratic)).sqrt()
     }
 

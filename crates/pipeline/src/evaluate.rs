@@ -45,10 +45,10 @@ pub fn load_predictor(
     let (bytes, path) = record.read_file(artifacts, which.file_name())?;
     let model: AnyModel = crate::artifacts::model_of(which.file_name(), &path, &bytes)?;
     let mut predictor = Predictor::new(model);
-    if which == Which::Quantized {
-        if let Ok((float, _)) = record.read_file(artifacts, LINEAR) {
-            crate::artifacts::borrow_covariance(&mut predictor, &float);
-        }
+    if which == Which::Quantized
+        && let Ok((float, _)) = record.read_file(artifacts, LINEAR)
+    {
+        crate::artifacts::borrow_covariance(&mut predictor, &float);
     }
     Ok(Loaded {
         predictor,

@@ -271,6 +271,9 @@ fn raw_rows_csv(columns: &[String], raw: &[Vec<f64>], recipe: &linreg::Recipe) -
 /// Rows predicted and the warnings for values outside the training ranges.
 type Counted = (usize, Vec<linreg::RangeWarning>);
 
+/// Collected predictions, and their intervals when asked for.
+type Collected = (Vec<f64>, Vec<[f64; 4]>);
+
 /// What one chunk of input rows gives: the output text (or the predictions when they are
 /// collected), its rows, and their scoring.
 struct ChunkOut<'a> {
@@ -420,7 +423,7 @@ fn predict_rows(
     rows: dataset::Input,
     model: &Model<'_>,
     mut sink: Option<(&mut dyn Write, &str)>,
-) -> Result<(Counted, (Vec<f64>, Vec<[f64; 4]>))> {
+) -> Result<(Counted, Collected)> {
     let predictor = model.predictor;
     let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
     let (layout, used) = bind(predictor, &name, &columns)?;

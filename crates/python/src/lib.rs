@@ -391,13 +391,16 @@ fn hash_folds<'py>(
     Ok(PyArray1::from_vec(py, folds))
 }
 
+/// One fold of [`cross_validate_stats`]: its model file's bytes, train rows, test rows, R², RMSE.
+type FoldScore<'py> = (Bound<'py, PyBytes>, u64, u64, f64, f64);
+
 /// Each fold's model solved from the other folds' merged statistics, and scored on the fold's
 /// own statistics: `(model file bytes, train rows, test rows, R², RMSE)` per fold.
 #[pyfunction]
 fn cross_validate_stats<'py>(
     py: Python<'py>,
     folds: Vec<PyRef<'py, Stats>>,
-) -> PyResult<Vec<(Bound<'py, PyBytes>, u64, u64, f64, f64)>> {
+) -> PyResult<Vec<FoldScore<'py>>> {
     let Some(first) = folds.first() else {
         return Err(PyValueError::new_err("no folds"));
     };
