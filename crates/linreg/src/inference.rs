@@ -14,8 +14,9 @@
 //!   covariance with the slopes `−σ² G⁻¹ x̄`;
 //! - R² is centred with an intercept and uncentred (`1 − SSR / Σ w y²`) without, as statsmodels
 //!   reports it (scikit-learn's `r2_score` is centred either way);
-//! - the log-likelihood is the Gaussian one at the estimates; with weights it needs `Σ ln w`,
-//!   which the statistics do not hold, so it (and AIC, BIC) is given only without weights.
+//! - the log-likelihood is the Gaussian one at the estimates, plus `½ Σ ln w` with weights
+//!   (statsmodels' `WLS`), a sum the statistics keep; statistics from files written before they
+//!   kept it give none (nor AIC, BIC) for a weighted fit.
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
@@ -69,7 +70,7 @@ pub struct Inference {
     pub f_statistic: f64,
     /// Its p-value.
     pub f_p_value: f64,
-    /// Gaussian log-likelihood (`None` with weights).
+    /// Gaussian log-likelihood (`None` for a weighted fit from statistics without `Σ ln w`).
     pub log_likelihood: Option<f64>,
     /// −2 llf + 2 k.
     pub aic: Option<f64>,
@@ -195,9 +196,16 @@ pub fn infer(
     let f_p_value = FisherSnedecor::new(df_model, df_resid)
         .map_err(|e| Error::Distribution(e.to_string()))?
         .sf(f_statistic);
-    let log_likelihood = (!weighted).then(|| {
+    // statsmodels' WLS adds ½ Σ ln w; statistics read from a file older than that sum have none.
+    let log_weights = if weighted {
+        stats.log_weight_sum()
+    } else {
+        Some(0.0)
+    };
+    let log_likelihood = log_weights.map(|log_weights| {
         let half = n as f64 / 2.0;
         -half * ((2.0 * std::f64::consts::PI).ln() + (ssr / n as f64).ln() + 1.0)
+            + 0.5 * log_weights
     });
     Ok(Inference {
         estimates,
@@ -544,6 +552,43 @@ impl Inference {
 mod tests {
     use super::*;
     use nalgebra::{DMatrix, DVector};
+
+    /// With weights, the log-likelihood adds ½ Σ ln w (statsmodels' WLS), from statistics of
+    /// one batch, of merged halves, and none from statistics that predate the sum.
+    #[test]
+    fn weighted_log_likelihood_adds_half_the_log_weights() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
+        let y = [1.1, 1.9, 3.2, 3.9, 5.1, 6.2, 6.8];
+        let w = [1.0, 2.0, 0.5, 3.0, 1.5, 0.0, 2.5];
+        let mut stats = SufficientStats::new(1).unwrap();
+        stats.push_batch(&x, &y, Some(&w)).unwrap();
+        let (mut a, mut b) = (
+            SufficientStats::new(1).unwrap(),
+            SufficientStats::new(1).unwrap(),
+        );
+        a.push_batch(&x[..3], &y[..3], Some(&w[..3])).unwrap();
+        b.push_batch(&x[3..], &y[3..], Some(&w[3..])).unwrap();
+        a.merge(&b).unwrap();
+        let log_weights: f64 = w.iter().filter(|&&w| w > 0.0).map(|w| w.ln()).sum();
+        for s in [&stats, &a] {
+            approx::assert_relative_eq!(s.log_weight_sum().unwrap(), log_weights, epsilon = 1e-15);
+        }
+        let model = crate::LinearRegression::new().fit_stats(&stats).unwrap();
+        let weighted = infer(&stats, &model, 0.05, true).unwrap();
+        let plain = infer(&stats, &model, 0.05, false).unwrap();
+        approx::assert_relative_eq!(
+            weighted.log_likelihood.unwrap() - plain.log_likelihood.unwrap(),
+            0.5 * log_weights,
+            max_relative = 1e-12
+        );
+        // A file written before the sum was kept: no log-likelihood for a weighted fit.
+        let mut old = serde_json::to_value(&stats).unwrap();
+        old.as_object_mut().unwrap().remove("log_weight");
+        let old: SufficientStats = serde_json::from_value(old).unwrap();
+        assert_eq!(old.log_weight_sum(), None);
+        let inference = infer(&old, &model, 0.05, true).unwrap();
+        assert!(inference.log_likelihood.is_none() && inference.aic.is_none());
+    }
 
     /// Simple regression, where the textbook formulas give every figure.
     #[test]

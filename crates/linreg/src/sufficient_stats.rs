@@ -73,6 +73,10 @@ pub struct SufficientStats {
     /// Whether every row was accumulated in double-double.
     #[serde(default)]
     extended: bool,
+    /// `Σ ln w` over the rows with a positive weight, in double-double (high, low): the
+    /// weighted log-likelihood's term. `None` in files written before it was kept.
+    #[serde(default)]
+    log_weight: Option<(f64, f64)>,
 }
 
 /// The low part at `i` of a vector of low parts, which may be empty (zeros).
@@ -464,7 +468,25 @@ impl SufficientStats {
             mean_lo: vec![0.0; d],
             comoment_lo: vec![0.0; d * d],
             extended: true,
+            log_weight: Some((0.0, 0.0)),
         })
+    }
+
+    /// `Σ ln w` over the rows with a positive weight (0 without weights); `None` for statistics
+    /// read from a file written before it was kept.
+    pub fn log_weight_sum(&self) -> Option<f64> {
+        self.log_weight
+            .map(|(hi, lo)| Dd::from_parts(hi, lo).to_f64())
+    }
+
+    fn add_log_weight(&mut self, sum: Option<Dd>) {
+        self.log_weight = match (self.log_weight, sum) {
+            (Some((hi, lo)), Some(sum)) => {
+                let total = Dd::from_parts(hi, lo).add(sum);
+                Some((total.hi, total.lo))
+            }
+            _ => None,
+        };
     }
 
     /// Number of features.
@@ -559,6 +581,14 @@ impl SufficientStats {
             }
             Ok::<(), Error>(())
         })?;
+        if let Some(w) = weights {
+            // Checked above: every weight is finite and ≥ 0.
+            let sum = w
+                .iter()
+                .filter(|&&w| w > 0.0)
+                .fold(Dd::ZERO, |sum, &w| sum.add_f64(w.ln()));
+            work.add_log_weight(Some(sum));
+        }
         *self = work;
         Ok(())
     }
@@ -871,6 +901,7 @@ impl SufficientStats {
             &comoment,
             other.extended,
         );
+        self.add_log_weight(other.log_weight.map(|(hi, lo)| Dd::from_parts(hi, lo)));
         Ok(())
     }
 
@@ -925,6 +956,9 @@ impl SufficientStats {
             && low_ok(&self.mean_lo, d)
             && low_ok(&self.comoment_lo, d * d)
             && self.weight_lo.is_finite()
+            && self
+                .log_weight
+                .is_none_or(|(hi, lo)| hi.is_finite() && lo.is_finite())
             && self.min.len() == self.n_features
             && self.max.len() == self.n_features
             && self.weight.is_finite()

@@ -126,7 +126,7 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
     params_, bse_, tvalues_, pvalues_ : ndarray of shape (n_params,)
     cov_params_ : ndarray of shape (n_params, n_params)
     rsquared_, rsquared_adj_, fvalue_, f_pvalue_, scale_, df_resid_ : float
-    llf_, aic_, bic_ : float (NaN with ``sample_weight``: they need Σ ln w)
+    llf_, aic_, bic_ : float (with ``sample_weight``, statsmodels' WLS log-likelihood)
     conf_int(alpha=0.05) : ndarray of shape (n_params, 2)
     summary(alpha=0.05) : str, statsmodels' table
     """
