@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::StudentsT;
 
 use crate::error::{Error, Result};
-use crate::inference::{residual_sum_of_squares, upper_quantile};
 use crate::normal_equations::gram_inverse;
+use crate::residual::{residual_sum_of_squares, upper_quantile};
 use crate::sufficient_stats::SufficientStats;
 
 /// The names of the interval columns, in the order [`Interval::values`] gives them.

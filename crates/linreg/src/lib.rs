@@ -43,6 +43,7 @@ mod model;
 mod normal_equations;
 mod predictor;
 mod quantized;
+mod residual;
 mod sufficient_stats;
 
 pub use error::{Error, Result};

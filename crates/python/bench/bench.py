@@ -2,7 +2,9 @@
 
     python crates/python/bench/bench.py "$CALI_REG_DATA"
 
-California's training split (16,512 × 8): median of 50 fits each. Then 10⁷ × 8 random rows in
+California's training split (16,512 × 8): median of 50 fits each, of the C-ordered array and of
+a pandas DataFrame of it (whose ``to_numpy()`` is Fortran-ordered), and of the DataFrame with the
+summary's statistics read too (``bse_``, which every fit computes). Then 10⁷ × 8 random rows in
 memory (640 MB of float64), each library in a fresh process of its own: wall time of one fit,
 and the resident memory the fit adds to the process (its peak, sampled while it runs, less
 what was resident before: the interpreter, the libraries, X and y).
@@ -26,6 +28,17 @@ def california(path):
 
     X_train, _, y_train, _, _, _ = split()
     return X_train, y_train
+
+
+class _Summarised:
+    """A fit that reads the summary's figures as well."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, X, y):
+        self.model.fit(X, y)
+        return self.model.bse_, self.model.pvalues_
 
 
 def median_ms(fit, X, y, runs=50):
@@ -80,12 +93,19 @@ def main(path):
     import sklearn
     from sklearn.linear_model import LinearRegression
 
+    import pandas as pd
+
     X, y = california(path)
-    ours, theirs = median_ms(cali_reg.LinearRegression, X, y), median_ms(LinearRegression, X, y)
-    print(f"scikit-learn {sklearn.__version__}, NumPy {np.__version__}")
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    assert frame.to_numpy().flags.f_contiguous
+    print(f"scikit-learn {sklearn.__version__}, NumPy {np.__version__}, pandas {pd.__version__}")
     print("| fit | cali-reg | scikit-learn | ratio |")
     print("|---|--:|--:|--:|")
-    print(f"| California's training split, 16,512 × 8 (median of 50) | {ours:.3f} ms | {theirs:.2f} ms | {theirs / ours:.0f}× |")
+    for what, data in [("C-ordered array", X), ("pandas DataFrame", frame)]:
+        ours, theirs = median_ms(cali_reg.LinearRegression, data, y), median_ms(LinearRegression, data, y)
+        print(f"| California's training split, 16,512 × 8, {what} (median of 50) | {ours:.3f} ms | {theirs:.2f} ms | {theirs / ours:.0f}× |")
+    with_summary = median_ms(lambda: _Summarised(cali_reg.LinearRegression()), frame, y)
+    print(f"| the same DataFrame, fit and `bse_`, `pvalues_` read | {with_summary:.3f} ms | | |")
     results = {}
     for which in ("cali-reg", "scikit-learn"):
         out = subprocess.run([sys.executable, __file__, "--big", which], capture_output=True, text=True, check=True)
