@@ -269,7 +269,8 @@ pub struct TrainArgs {
     /// Ridge: penalise the slopes by ALPHA times their squared norm, as scikit-learn's
     /// Ridge(alpha) (the intercept unpenalised, the columns centred); 0 is least squares.
     /// `auto` picks among --alphas by --folds-fold cross-validation of the training rows, as
-    /// GridSearchCV(Ridge(), cv=KFold(K), scoring="neg_mean_squared_error")
+    /// GridSearchCV(Ridge(), cv=KFold(K), scoring="neg_mean_squared_error") (streaming: folds by
+    /// the split's hash)
     #[arg(long, value_name = "ALPHA|auto", default_value = "0", value_parser = penalty)]
     pub alpha: Penalty,
     /// With --alpha auto: the candidates, comma-separated

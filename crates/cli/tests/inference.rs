@@ -355,11 +355,15 @@ const GRID_SEARCH: &str = r#"
 import json, sys
 import pandas as pd
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import GridSearchCV, KFold, train_test_split
+from sklearn.model_selection import GridSearchCV, KFold, PredefinedSplit, train_test_split
 data, alphas, k = sys.argv[1], [float(a) for a in sys.argv[2].split(",")], int(sys.argv[3])
 X, y, households = california(data)
 Xtr, _, ytr, _ = train_test_split(X, y, test_size=0.2, random_state=42)
-g = GridSearchCV(Ridge(), {"alpha": alphas}, cv=KFold(k), scoring="neg_mean_squared_error").fit(Xtr, ytr)
+cv = KFold(k)
+if len(sys.argv) > 4:  # every row, in the hash folds given (a streaming run's)
+    Xtr, ytr = X, y
+    cv = PredefinedSplit([int(f) for f in open(sys.argv[4]).read().split()])
+g = GridSearchCV(Ridge(), {"alpha": alphas}, cv=cv, scoring="neg_mean_squared_error").fit(Xtr, ytr)
 best = g.best_estimator_
 print(json.dumps({"alpha": g.best_params_["alpha"], "mse": [-s for s in g.cv_results_["mean_test_score"]],
                   "parameters": [float(best.intercept_)] + [float(c) for c in best.coef_]}))
@@ -396,12 +400,83 @@ fn alpha_auto_equals_grid_search_cv() {
             assert!((a - b).abs() <= 1e-9 * b.abs(), "{alphas}: {a} vs {b}");
         }
     }
-    let (code, stderr) = run.fail(&["train", "--alpha", "auto", "--streaming"]);
-    assert_eq!(code, 1);
+    // Streaming: the hash folds of every row (`--test-size 0`: `dataset::hash_fold`'s, the
+    // folds of `cv --streaming`), against the same search over the same folds.
+    let alphas = "0.1,10,1000,30000";
+    let ours = run.json(&[
+        "train",
+        "--streaming",
+        "--test-size",
+        "0",
+        "--seed",
+        "7",
+        "--alpha",
+        "auto",
+        "--alphas",
+        alphas,
+        "--folds",
+        "4",
+    ]);
+    let rows = std::fs::read_to_string(data_path())
+        .unwrap()
+        .lines()
+        .count() as u64
+        - 1;
+    let folds: Vec<String> = (2..rows + 2)
+        .map(|line| dataset::hash_fold(7, line, 4).to_string())
+        .collect();
+    let folds_file = run.dir.path().join("folds.txt");
+    std::fs::write(&folds_file, folds.join(" ")).unwrap();
+    let theirs: Value = reference(GRID_SEARCH, &[alphas, "4", folds_file.to_str().unwrap()]);
+    assert_eq!(ours["alpha"], theirs["alpha"]);
+    assert_eq!(ours["alpha_search"]["folds"], 4);
+    for (candidate, mse) in ours["alpha_search"]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(theirs["mse"].as_array().unwrap())
+    {
+        let (a, b) = (candidate[1].as_f64().unwrap(), mse.as_f64().unwrap());
+        assert!(
+            (a - b).abs() <= 1e-9 * b,
+            "streamed {candidate}: {a} vs {b}"
+        );
+    }
+    for (a, b) in std::iter::once(&ours["intercept"])
+        .chain(ours["coefficients"].as_array().unwrap())
+        .zip(theirs["parameters"].as_array().unwrap())
+    {
+        let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-9 * b.abs(), "streamed: {a} vs {b}");
+    }
+    // A hash split: the search runs on the training rows' folds, and records its choice.
+    let split = run.json(&["train", "--streaming", "--split", "hash", "--alpha", "auto"]);
     assert!(
-        stderr.contains("--alpha auto chooses by cross-validation in memory"),
-        "{stderr}"
+        split["alpha_search"]["candidates"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 1
     );
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.artifacts().join("run.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        record["parameters"]["alpha"].as_f64().unwrap_or(0.0),
+        split["alpha"].as_f64().unwrap()
+    );
+    // Statistics files have no rows to cut into folds.
+    let stats = run.dir.path().join("all.stats");
+    run.ok(&["stats", "-o", stats.to_str().unwrap()]);
+    let (code, stderr) = run.fail(&[
+        "train",
+        "--from-stats",
+        stats.to_str().unwrap(),
+        "--alpha",
+        "auto",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not with --from-stats"), "{stderr}");
 }
 
 /// statsmodels' `OLS(...).fit(cov_type=kind)` on the seed split's training rows (`ols`, `wls`),

@@ -89,7 +89,7 @@ pub use source::{
 };
 pub use split::{
     DEFAULT_SEED, DEFAULT_TEST_SIZE, Mt19937, Split, check_split, hash_fold, hash_is_test,
-    permutation, train_test_split,
+    hash_train_fold, permutation, train_test_split,
 };
 pub use table::{
     Derivation, MAX_MAGNITUDE, Picked, Spec, Table, check_magnitude, is_usable, load, load_known,

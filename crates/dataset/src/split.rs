@@ -197,6 +197,27 @@ pub fn hash_fold(seed: u64, line: u64, k: usize) -> usize {
     ((hash_unit(seed, line) * k as f64) as usize).min(k.saturating_sub(1))
 }
 
+/// The fold of a hash split's training row for a search by k-fold cross-validation
+/// (`train --streaming --alpha auto`): `None` for a test row ([`hash_is_test`]); a training
+/// row's point, rescaled from `[test_size, 1)` to `[0, 1)`, picks its fold, so the folds share
+/// the training rows evenly, and with `test_size` 0 they are [`hash_fold`]'s.
+///
+/// ```
+/// for line in 1..1000 {
+///     assert_eq!(dataset::hash_train_fold(7, line, 0.0, 5), Some(dataset::hash_fold(7, line, 5)));
+///     let fold = dataset::hash_train_fold(7, line, 0.2, 5);
+///     assert_eq!(fold.is_none(), dataset::hash_is_test(7, line, 0.2));
+/// }
+/// ```
+pub fn hash_train_fold(seed: u64, line: u64, test_size: f64, k: usize) -> Option<usize> {
+    let u = hash_unit(seed, line);
+    if u < test_size {
+        return None;
+    }
+    let v = (u - test_size) / (1.0 - test_size);
+    Some(((v * k as f64) as usize).min(k.saturating_sub(1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -286,12 +286,34 @@ pub(crate) fn choose_alpha(
         });
     }
     let (_, stats) = fold_statistics(table, rows, k)?;
-    let rests = complements(&stats)?;
+    choose_alpha_of_folds(
+        &stats,
+        &estimator.clone().recipe(table.recipe.clone()),
+        alphas,
+    )
+}
+
+/// [`choose_alpha`] from the folds' statistics (each fold's model from the others' merged):
+/// also what a streaming run's hash folds give.
+pub(crate) fn choose_alpha_of_folds(
+    stats: &[SufficientStats],
+    estimator: &LinearRegression,
+    alphas: &[f64],
+) -> Result<AlphaChoice> {
+    let k = stats.len();
+    // A fold without rows: fewer rows than folds, or a hash that left one empty.
+    if stats.iter().any(|s| s.rows() == 0) {
+        return Err(Error::Folds {
+            folds: k,
+            rows: stats.iter().map(SufficientStats::rows).sum::<u64>() as usize,
+        });
+    }
+    let rests = complements(stats)?;
     let mut candidates = Vec::with_capacity(alphas.len());
     for &alpha in alphas {
-        let estimator = estimator.clone().alpha(alpha).recipe(table.recipe.clone());
+        let estimator = estimator.clone().alpha(alpha);
         let mut total = 0.0;
-        for (rest, fold) in rests.iter().zip(&stats) {
+        for (rest, fold) in rests.iter().zip(stats) {
             let model = estimator.fit_stats(rest)?;
             let (_, rmse) = fold
                 .r2_rmse(model.coefficients(), model.intercept())

@@ -12,7 +12,7 @@ use linreg::{LinearRegression, Predictor, Recipe, SufficientStats};
 use crate::artifacts;
 use crate::data::DataOptions;
 use crate::error::{Error, Result};
-use crate::pass::pass;
+use crate::pass::{Pass, pass, pass_groups};
 use crate::progress::Progress;
 use crate::run_record::{
     DataRecord, Parameters, RunRecord, StampRecord, StreamedSplit, TableRecord,
@@ -27,9 +27,9 @@ pub(crate) fn train(
     previous: Option<&RunRecord>,
     progress: &dyn Progress,
 ) -> Result<Trained> {
-    if options.alpha_search.is_some() {
+    if options.alpha_search.is_some() && matches!(options.source, Source::Statistics(_)) {
         return Err(Error::Options(
-            "--alpha auto chooses by cross-validation in memory: not with --streaming, --from-stats or a table over 256 MiB (give --alpha a number)",
+            "--alpha auto chooses by cross-validation of the rows: not with --from-stats (give --alpha a number)",
         ));
     }
     let start = Instant::now();
@@ -41,6 +41,18 @@ pub(crate) fn train(
         .fit_intercept(gathered.fit_intercept)
         .alpha(options.estimator.penalty())
         .recipe(gathered.recipe.clone());
+    let search = match (&options.alpha_search, &gathered.folds) {
+        (Some(search), Some(folds)) => Some(crate::cv::choose_alpha_of_folds(
+            folds,
+            &estimator,
+            &search.alphas,
+        )?),
+        _ => None,
+    };
+    let estimator = match &search {
+        Some(chosen) => estimator.alpha(chosen.alpha),
+        None => estimator,
+    };
     let model = estimator.fit_stats(train)?;
     // Nothing held out (--test-size 0, no test file): the figures are in-sample.
     let in_sample = test.rows() == 0
@@ -84,7 +96,7 @@ pub(crate) fn train(
         split: gathered.split.to_string(),
         condition_number: model.diagnostics().condition_number,
         alpha: model.alpha(),
-        alpha_search: None,
+        alpha_search: search,
         coefficients: model.coefficients().to_vec(),
         intercept: model.intercept(),
         model: path,
@@ -102,6 +114,8 @@ struct Gathered {
     split: StreamedSplit,
     /// From the options, or as the statistics files recorded it.
     fit_intercept: bool,
+    /// The training rows' statistics by hash fold, for `--alpha auto` (their merge is `train`).
+    folds: Option<Vec<SufficientStats>>,
 }
 
 /// One pass over the data (hash split or all rows), or merged statistics files; then the test
@@ -137,6 +151,7 @@ fn gather(
                     None => StreamedSplit::NoneHeldOut,
                 },
                 fit_intercept: merged.fit_intercept,
+                folds: None,
             }
         }
         Source::Table | Source::Streaming => {
@@ -154,16 +169,39 @@ fn gather(
                 None => options.data.locate()?.path,
             };
             let held_out = test_file.is_none();
-            let is_test = move |line: u64| held_out && dataset::hash_is_test(seed, line, test_size);
             let known = previous.and_then(|r| r.known_sha256(&path));
-            let pass = pass(
+            // With a search, the training rows go to k hash folds (group f + 1), the test rows
+            // to group 0; their merge is the training statistics.
+            let k = options.alpha_search.as_ref().map_or(1, |s| s.folds);
+            let share = if held_out { test_size } else { 0.0 };
+            let group_of = move |line: u64| match dataset::hash_train_fold(seed, line, share, k) {
+                Some(fold) => fold + 1,
+                None => 0,
+            };
+            let grouped = pass_groups(
                 &options.data,
                 &path,
                 None,
                 known.as_deref(),
-                &is_test,
+                k + 1,
+                &group_of,
                 progress,
             )?;
+            let mut groups = grouped.groups.into_iter();
+            let test = groups.next().ok_or(Error::Thread)?;
+            let folds: Vec<SufficientStats> = groups.collect();
+            let mut train = SufficientStats::new(grouped.recipe.features.len())?;
+            for fold in &folds {
+                train.merge(fold)?;
+            }
+            let pass = Pass {
+                recipe: grouped.recipe,
+                train,
+                test,
+                rows: grouped.rows,
+                sha256: grouped.sha256,
+                name: grouped.name,
+            };
             Gathered {
                 source: DataRecord::Table(TableRecord {
                     file: pass.name,
@@ -182,6 +220,7 @@ fn gather(
                 train: pass.train,
                 test: pass.test,
                 fit_intercept: options.estimator.fits_intercept(),
+                folds: options.alpha_search.is_some().then_some(folds),
             }
         }
     };
