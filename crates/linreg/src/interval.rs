@@ -12,16 +12,17 @@
 //! ```
 //!
 //! the algebraic identity of statsmodels' `x̃ᵀ (X̃ᵀWX̃)⁻¹ x̃ σ²` (`x̃` with the constant). The
-//! file keeps the lower Cholesky factor `L` of `G⁻¹` (`G⁻¹ = L Lᵀ`), so the quadratic form is
-//! the sum of squares `‖Lᵀ(x − x̄)‖²`: never negative, and centred, so no cancellation against
-//! the intercept's large variance. The intervals are `ŷ ± t·se`, `t` the `1 − α/2` quantile of
+//! file keeps the triangular factor of the scaled inverse that the solve gives for free: with
+//! `L` the Cholesky factor of the scaled Gram matrix (the one the fit solved, in double-double)
+//! and `D` the columns' norms, `M = L⁻¹ D⁻¹` has `G⁻¹ = Mᵀ M`, so the quadratic form is the sum
+//! of squares `‖M (x − x̄)‖²`: never negative, and centred, so no cancellation against the
+//! intercept's large variance. The intervals are `ŷ ± t·se`, `t` the `1 − α/2` quantile of
 //! Student's t with the residual degrees of freedom.
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::StudentsT;
 
 use crate::error::{Error, Result};
-use crate::normal_equations::gram_inverse;
 use crate::residual::{residual_sum_of_squares, upper_quantile};
 use crate::sufficient_stats::SufficientStats;
 
@@ -36,7 +37,8 @@ pub const INTERVAL_COLUMNS: [&str; 4] = [
 /// What a least-squares model keeps for prediction intervals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Covariance {
-    /// `L`, the lower Cholesky factor of `G⁻¹`, packed by rows: `L₀₀, L₁₀, L₁₁, L₂₀, …`.
+    /// `M = L⁻¹ D⁻¹`, lower triangular, packed by rows (`M₀₀, M₁₀, M₁₁, M₂₀, …`): `L` the
+    /// Cholesky factor of the scaled Gram matrix, `D` the columns' norms; `G⁻¹ = Mᵀ M`.
     factor: Vec<f64>,
     /// The residual variance `σ²` (statsmodels' `scale`).
     scale: f64,
@@ -48,13 +50,13 @@ pub struct Covariance {
 
 impl Covariance {
     /// The covariance of a least-squares fit with `coefficients` (and an intercept or not) on
-    /// `stats`; `None` when it has no residual degree of freedom or `G` is not positive
-    /// definite in `f64`.
+    /// `stats`, from the solve's `inverse_factor`; `None` when it has no residual degree of
+    /// freedom.
     pub(crate) fn of_fit(
         stats: &SufficientStats,
-        names: &[String],
         coefficients: &[f64],
         fit_intercept: bool,
+        inverse_factor: Vec<f64>,
     ) -> Option<Self> {
         let p = stats.n_features();
         let k = p + usize::from(fit_intercept);
@@ -63,22 +65,13 @@ impl Covariance {
             return None;
         }
         let ssr = residual_sum_of_squares(stats, coefficients, fit_intercept);
-        let inverse = gram_inverse(stats, names, fit_intercept).ok()?;
-        let symmetric = nalgebra::DMatrix::from_fn(p, p, |i, j| {
-            0.5 * (inverse[i * p + j] + inverse[j * p + i])
-        });
-        let l = symmetric.cholesky()?.l();
-        let factor = (0..p)
-            .flat_map(|i| (0..=i).map(move |j| (i, j)))
-            .map(|(i, j)| l[(i, j)])
-            .collect();
         let inverse_weight = if fit_intercept {
             1.0 / stats.weight_dd().to_f64()
         } else {
             0.0
         };
         Some(Self {
-            factor,
+            factor: inverse_factor,
             scale: ssr / df_resid,
             df_resid,
             inverse_weight,
@@ -201,14 +194,19 @@ impl Bands {
     pub fn mean_se(&self, x: &[f64]) -> f64 {
         let c = &self.covariance;
         // ‖Lᵀ d‖², d = x − x̄: column j of L is row j of Lᵀ.
-        let quadratic: f64 = (0..self.p)
-            .map(|j| {
-                let z: f64 = (j..self.p)
-                    .map(|i| c.factor[i * (i + 1) / 2 + j] * (x[i] - self.centre[i]))
-                    .sum();
-                z * z
-            })
-            .sum();
+        // ‖M d‖², d = x − x̄, M lower triangular by rows.
+        let mut quadratic = 0.0;
+        let mut start = 0;
+        for i in 0..self.p {
+            let row = &c.factor[start..=start + i];
+            let z: f64 = row
+                .iter()
+                .zip(x.iter().zip(&self.centre))
+                .map(|(m, (v, centre))| m * (v - centre))
+                .sum();
+            quadratic += z * z;
+            start += i + 1;
+        }
         (c.scale * (c.inverse_weight + quadratic)).sqrt()
     }
 

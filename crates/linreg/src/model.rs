@@ -149,9 +149,9 @@ impl LinearRegression {
             return Err(Error::Penalty(self.alpha));
         }
         let solution = solve(stats, &names, self.fit_intercept, self.alpha)?;
-        let covariance = (self.alpha == 0.0)
-            .then(|| Covariance::of_fit(stats, &names, &solution.coefficients, self.fit_intercept))
-            .flatten();
+        let covariance = solution.inverse_factor.and_then(|factor| {
+            Covariance::of_fit(stats, &solution.coefficients, self.fit_intercept, factor)
+        });
         Ok(Model {
             recipe,
             coefficients: solution.coefficients,

@@ -43,6 +43,10 @@ pub struct Solution {
     pub intercept: f64,
     /// Rank and condition.
     pub diagnostics: Diagnostics,
+    /// Least squares only: `M = L⁻¹ D⁻¹`, lower triangular, packed by rows (`M₀₀, M₁₀, M₁₁,
+    /// M₂₀, …`), with `L` the Cholesky factor of the scaled Gram matrix and `D` the columns'
+    /// norms, so that `dᵀ G⁻¹ d = ‖M d‖²` for the Gram matrix `G` the fit solved.
+    pub inverse_factor: Option<Vec<f64>>,
 }
 
 /// Solve weighted least squares from `stats`, with the ridge penalty `alpha` on the slopes (0:
@@ -79,7 +83,25 @@ pub fn solve(
         coefficients: coefficients.iter().map(|b| b.to_f64()).collect(),
         intercept,
         diagnostics,
+        inverse_factor: (alpha == 0.0).then(|| inverse_factor(&factor, &system.norms, p)),
     })
+}
+
+/// `L⁻¹ D⁻¹` (see [`Solution::inverse_factor`]): `L` inverted in double-double by forward
+/// substitution, then each column divided by its norm; packed by rows.
+fn inverse_factor(l: &[Dd], norms: &[f64], p: usize) -> Vec<f64> {
+    let mut x = vec![Dd::ZERO; p * p];
+    for j in 0..p {
+        x[j * p + j] = Dd::from_f64(1.0).div(l[j * p + j]);
+        for i in j + 1..p {
+            let sum = (j..i).fold(Dd::ZERO, |acc, k| acc.add(l[i * p + k].mul(x[k * p + j])));
+            x[i * p + j] = Dd::ZERO.sub(sum).div(l[i * p + i]);
+        }
+    }
+    (0..p)
+        .flat_map(|i| (0..=i).map(move |j| (i, j)))
+        .map(|(i, j)| x[i * p + j].div(Dd::from_f64(norms[j])).to_f64())
+        .collect()
 }
 
 /// The inverse of the Gram matrix the fit solved (the weighted co-moments of the centred

@@ -202,6 +202,71 @@ fn shifted_rows_any(
     }
 }
 
+/// The unweighted pass over a batch given column by column (`columns[j]` the batch's values
+/// of feature `j`): [`shifted_rows`], reading the columns in step, so that `scratch` holds the
+/// shifted rows row-major as there.
+fn shifted_columns(
+    columns: &[&[f64]],
+    y: &[f64],
+    shift: &[f64],
+    scratch: &mut [f64],
+    acc: Sums<'_>,
+) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match columns.len() {
+                $($n => shifted_columns_fixed::<$n>(columns, y, shift, scratch, acc),)*
+                p => {
+                    let rows: Vec<f64> = (0..y.len())
+                        .flat_map(|r| columns.iter().map(move |c| c[r]))
+                        .collect();
+                    shifted_rows_any(p, &rows, y, shift, scratch, acc);
+                }
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+}
+
+fn shifted_columns_fixed<const P: usize>(
+    columns: &[&[f64]],
+    y: &[f64],
+    shift: &[f64],
+    scratch: &mut [f64],
+    acc: Sums<'_>,
+) {
+    let m = y.len();
+    let cols: [&[f64]; P] = std::array::from_fn(|i| &columns[i][..m]);
+    let c: [f64; P] = std::array::from_fn(|i| shift[i]);
+    let ty = shift[P];
+    let (mut s, mut k) = ([0.0; P], [0.0; P]);
+    let mut lo: [f64; P] = std::array::from_fn(|i| acc.min[i]);
+    let mut hi: [f64; P] = std::array::from_fn(|i| acc.max[i]);
+    let (mut sy, mut yy) = (0.0, 0.0);
+    for (r, (z, &target)) in scratch.chunks_exact_mut(P).zip(y).enumerate() {
+        let zy = target - ty;
+        for i in 0..P {
+            let v = cols[i][r];
+            let zc = v - c[i];
+            z[i] = zc;
+            s[i] += zc;
+            k[i] += zc * zy;
+            lo[i] = if v < lo[i] { v } else { lo[i] };
+            hi[i] = if v > hi[i] { v } else { hi[i] };
+        }
+        sy += zy;
+        yy += zy * zy;
+    }
+    for i in 0..P {
+        acc.sums[i] += s[i];
+        acc.cross[i] += k[i];
+    }
+    acc.min[..P].copy_from_slice(&lo);
+    acc.max[..P].copy_from_slice(&hi);
+    acc.sums[P] += sy;
+    acc.cross[P] += yy;
+}
+
 /// Refuse a batch with a non-finite value or a negative weight, naming the row (offset by `first_row`).
 ///
 /// `Ok` means every value is finite: a sum that overflowed to infinity on its own is accepted
@@ -277,7 +342,7 @@ fn comoment_about_mean(
     (sums, cross): (&[f64], &[f64]),
     weight: f64,
 ) -> (DMatrix<f64>, Vec<f64>) {
-    let (d, n) = (p + 1, scratch.len() / p.max(1));
+    let n = scratch.len() / p.max(1);
     // The buffer read as p × n (a column per row) times n × p.
     let zt =
         DMatrixView::from_slice_with_strides_generic(scratch, Dyn(p), Dyn(n), Const::<1>, Dyn(p));
@@ -285,8 +350,19 @@ fn comoment_about_mean(
         DMatrixView::from_slice_with_strides_generic(scratch, Dyn(n), Dyn(p), Dyn(p), Const::<1>);
     let mut gram = DMatrix::<f64>::zeros(p, p);
     gram.gemm(1.0, &zt, &z, 0.0);
+    comoment_with(&gram, p, (sums, cross), weight)
+}
+
+/// The co-moments about the batch mean from `Σ w z zᵀ` of the features (`gram`) and the sums.
+fn comoment_with(
+    gram: &DMatrix<f64>,
+    p: usize,
+    (sums, cross): (&[f64], &[f64]),
+    weight: f64,
+) -> (DMatrix<f64>, Vec<f64>) {
+    let d = p + 1;
     let mut comoment = DMatrix::<f64>::zeros(d, d);
-    comoment.view_mut((0, 0), (p, p)).copy_from(&gram);
+    comoment.view_mut((0, 0), (p, p)).copy_from(gram);
     for (i, &k) in cross.iter().enumerate() {
         comoment[(i, p)] = k;
         comoment[(p, i)] = k;
@@ -779,7 +855,82 @@ impl SufficientStats {
         ] {
             same_len(what, expected, got)?;
         }
-        self.push_gathered(columns, n, y, weights, 0..n)
+        if weights.is_some() || p == 0 {
+            return self.push_gathered(columns, n, y, weights, 0..n);
+        }
+        // Unweighted: each batch read in place, column by column; a batch the fast pass cannot
+        // take (a non-finite value, or columns too nearly collinear for double precision) is
+        // gathered into rows and pushed as rows are.
+        let mut work = self.clone();
+        SCRATCH.with_borrow_mut(|scratch| {
+            let mut rows = Vec::new();
+            for start in (0..n).step_by(BATCH) {
+                let end = (start + BATCH).min(n);
+                let batch: Vec<&[f64]> = columns
+                    .chunks_exact(n)
+                    .map(|column| &column[start..end])
+                    .collect();
+                if work.push_column_batch(&batch, &y[start..end], scratch) {
+                    continue;
+                }
+                rows.clear();
+                rows.extend((start..end).flat_map(|r| batch.iter().map(move |c| c[r - start])));
+                if !work.push_unchecked(&rows, &y[start..end], None, scratch) {
+                    check_batch(&rows, &y[start..end], None, p, start)?;
+                }
+            }
+            Ok::<(), Error>(())
+        })?;
+        *self = work;
+        Ok(())
+    }
+
+    /// One unweighted batch given column by column, as [`push_unchecked`](Self::push_unchecked)
+    /// takes rows. Returns false, merging nothing, when the batch needs the rows' path: a
+    /// non-finite value, or conditioning that double precision does not carry.
+    fn push_column_batch(&mut self, columns: &[&[f64]], y: &[f64], scratch: &mut Vec<f64>) -> bool {
+        let (p, m) = (self.n_features, y.len());
+        if m == 0 {
+            return true;
+        }
+        let shift: Vec<f64> = if self.weight > 0.0 {
+            self.mean.clone()
+        } else {
+            columns
+                .iter()
+                .map(|c| c.iter().sum::<f64>() / m as f64)
+                .chain([y.iter().sum::<f64>() / m as f64])
+                .collect()
+        };
+        scratch.resize(m * p, 0.0);
+        let (mut sums, mut cross) = (vec![0.0; p + 1], vec![0.0; p + 1]);
+        let (mut min, mut max) = (self.min.clone(), self.max.clone());
+        let acc = Sums {
+            sums: &mut sums,
+            cross: &mut cross,
+            min: &mut min,
+            max: &mut max,
+        };
+        shifted_columns(columns, y, &shift, &mut scratch[..m * p], acc);
+        if !(sums.iter().chain(&cross).all(|s| s.is_finite())
+            && shift.iter().all(|s| s.is_finite()))
+        {
+            return false;
+        }
+        let weight = m as f64;
+        let (comoment, delta) = comoment_about_mean(&scratch[..m * p], p, (&sums, &cross), weight);
+        if !matches!(conditioning(&comoment), Conditioning::Fine) {
+            return false;
+        }
+        let mean: Vec<Dd> = shift
+            .iter()
+            .zip(&delta)
+            .map(|(&c, &dl)| Dd::from_f64(c).add_f64(dl))
+            .collect();
+        let comoment: Vec<Dd> = comoment.iter().map(|&v| Dd::from_f64(v)).collect();
+        (self.min, self.max) = (min, max);
+        self.merge_moments(m as u64, Dd::from_f64(weight), &mean, &comoment, false);
+        true
     }
 
     /// Gather the rows `rows` (each index in `0..n`, in storage order) of the column-major
@@ -1036,25 +1187,69 @@ mod tests {
             .collect();
         let y: Vec<f64> = (0..n).map(|r| ((r * 31) % 97) as f64 - 40.0).collect();
         let w: Vec<f64> = (0..n).map(|r| (r % 4) as f64).collect();
-        let mut by_columns = SufficientStats::new(p).unwrap();
-        by_columns.push_columns(&columns, n, &y, Some(&w)).unwrap();
-        let mut by_rows = SufficientStats::new(p).unwrap();
-        by_rows.push_batch(&rows, &y, Some(&w)).unwrap();
-        assert_eq!(by_columns.rows(), by_rows.rows());
-        for i in 0..=p {
-            assert_relative_eq!(
-                by_columns.mean()[i],
-                by_rows.mean()[i],
-                max_relative = 1e-14
-            );
-            for j in 0..=p {
+        // Weighted (gathered into rows), and unweighted (read column by column).
+        for weights in [Some(&w[..]), None] {
+            let mut by_columns = SufficientStats::new(p).unwrap();
+            by_columns.push_columns(&columns, n, &y, weights).unwrap();
+            let mut by_rows = SufficientStats::new(p).unwrap();
+            by_rows.push_batch(&rows, &y, weights).unwrap();
+            assert_eq!(by_columns.rows(), by_rows.rows());
+            assert_eq!(by_columns.min(), by_rows.min());
+            assert_eq!(by_columns.max(), by_rows.max());
+            for i in 0..=p {
                 assert_relative_eq!(
-                    by_columns.comoment(i, j),
-                    by_rows.comoment(i, j),
-                    max_relative = 1e-12
+                    by_columns.mean()[i],
+                    by_rows.mean()[i],
+                    max_relative = 1e-14
                 );
+                for j in 0..=p {
+                    assert_relative_eq!(
+                        by_columns.comoment(i, j),
+                        by_rows.comoment(i, j),
+                        max_relative = 1e-12
+                    );
+                }
             }
         }
+        // A NaN is refused at its row, and nothing is kept; a batch too nearly collinear for
+        // double precision goes the rows' way (double-double) and equals it.
+        let mut poisoned = columns.clone();
+        poisoned[n + 4321] = f64::NAN;
+        let mut stats = SufficientStats::new(p).unwrap();
+        let e = stats.push_columns(&poisoned, n, &y, None).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::NonFinite {
+                    row: 4321,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(stats.rows(), 0);
+        let collinear: Vec<f64> = (0..n)
+            .map(|r| r as f64)
+            .chain((0..n).map(|r| 2.0 * r as f64 + 1e-9 * ((r % 3) as f64)))
+            .collect();
+        let target: Vec<f64> = (0..n).map(|r| (r % 5) as f64).collect();
+        let mut by_columns = SufficientStats::new(2).unwrap();
+        by_columns
+            .push_columns(&collinear, n, &target, None)
+            .unwrap();
+        let rows2: Vec<f64> = (0..n)
+            .flat_map(|r| [collinear[r], collinear[n + r]])
+            .collect();
+        let mut by_rows = SufficientStats::new(2).unwrap();
+        by_rows.push_batch(&rows2, &target, None).unwrap();
+        assert_eq!(by_columns.extended(), by_rows.extended());
+        assert_relative_eq!(
+            by_columns.comoment(0, 1),
+            by_rows.comoment(0, 1),
+            max_relative = 1e-15
+        );
+        let mut by_columns = SufficientStats::new(p).unwrap();
         assert!(matches!(
             by_columns.push_columns(&columns[1..], n, &y, None),
             Err(Error::Shape { .. })

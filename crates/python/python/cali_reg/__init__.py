@@ -62,6 +62,25 @@ def _floats(X, model=None, reset=True):
     return X
 
 
+def _float_frame(X, ndim=2):
+    """A pandas DataFrame of float64 columns named by strings (a Series of float64 for
+    ``ndim`` 1): its values as one float64 array, without a copy where pandas holds them in one
+    block, and its column names; else ``None``, and the caller validates X as it is."""
+    if not type(X).__module__.startswith("pandas"):
+        return None
+    if ndim == 1:
+        if getattr(X, "dtype", None) != np.float64:
+            return None
+        return X.to_numpy()
+    dtypes, columns = getattr(X, "dtypes", None), getattr(X, "columns", None)
+    if dtypes is None or columns is None or not all(d == np.float64 for d in dtypes):
+        return None
+    names = list(columns)
+    if not all(type(n) is str for n in names) or len(set(names)) != len(names):
+        return None
+    return X.to_numpy(dtype=np.float64), names
+
+
 def _plain(X, ndim=2):
     """Whether X is a float64 NumPy array of `ndim` dimensions in C or Fortran order: what the
     Rust side reads as it is, and scikit-learn's validation would hand back unchanged (its
@@ -136,20 +155,31 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features), y (n_samples,), optional sample_weight."""
+        names, given = None, (X, y)
+        frame = _float_frame(X)
+        if frame is not None:
+            X, names = frame
+        y_plain = _float_frame(y, 1)
+        if y_plain is not None:
+            y = y_plain
         if _SKLEARN and sample_weight is None and _plain(X) and _plain(y, 1) and len(y) == len(X) >= 2 and X.shape[1] >= 1:
-            # Plain float64 arrays: fitted as they are, without a validating copy.
+            # Plain float64 arrays (a DataFrame's own, Fortran-ordered, read in place): fitted as
+            # they are, without a validating copy.
             try:
                 fitted = _native.fit(
-                    X, y, None, bool(self.fit_intercept), [f"x{j}" for j in range(X.shape[1])], self._penalty()
+                    X, y, None, bool(self.fit_intercept), names or [f"x{j}" for j in range(X.shape[1])], self._penalty()
                 )
             except ValueError:
                 fitted = None  # scikit-learn's validation below names what is wrong, or refits
             if fitted is not None:
                 self.n_features_in_ = X.shape[1]
-                if hasattr(self, "feature_names_in_"):
+                if names is not None:
+                    self.feature_names_in_ = np.asarray(names, dtype=object)
+                elif hasattr(self, "feature_names_in_"):
                     del self.feature_names_in_
                 self._set(*fitted)
                 return self
+            X, y = given
         if _SKLEARN:
             X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, multi_output=False)
             if sample_weight is not None:
@@ -182,28 +212,49 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
         self._model = model
         self._stats = stats
         self._weighted = bool(weighted)
-        k = len(self.coef_) + int(bool(self.fit_intercept))
-        nan = float("nan")
         self.params_ = np.concatenate([[self.intercept_], self.coef_]) if self.fit_intercept else self.coef_.copy()
-        try:
-            found = self._inference(0.05)[0]
-        except ValueError:  # no residual degrees of freedom, or no solve
-            found = None
-        column = lambda key: np.array([e[key] for e in found["estimates"]]) if found else np.full(k, nan)
-        scalar = lambda key: nan if found is None or found[key] is None else float(found[key])
-        self.bse_ = column("std_err")
-        self.tvalues_ = column("t")
-        self.pvalues_ = column("p_value")
-        self.cov_params_ = np.array(found["covariance"]).reshape(k, k) if found else np.full((k, k), nan)
-        self.rsquared_ = scalar("r2")
-        self.rsquared_adj_ = scalar("adj_r2")
-        self.fvalue_ = scalar("f_statistic")
-        self.f_pvalue_ = scalar("f_p_value")
-        self.scale_ = scalar("scale")
-        self.df_resid_ = scalar("df_resid")
-        self.llf_ = scalar("log_likelihood")
-        self.aic_ = scalar("aic")
-        self.bic_ = scalar("bic")
+        # The inference figures (``bse_``, …) are computed from the statistics when first read.
+        self.__dict__.pop("_found", None)
+
+    def _figures(self):
+        """The inference statistics at alpha 0.05, computed once; ``None`` where there are
+        none (no residual degrees of freedom, a ridge model, a model read from a file)."""
+        if "_found" not in self.__dict__:
+            self._check_fitted()
+            try:
+                found = self._inference(0.05)[0]
+            except ValueError:
+                found = None
+            self._found = found
+        return self._found
+
+    def _column(key):
+        def get(self):
+            found = self._figures()
+            if found is None:
+                return np.full(len(self.params_), np.nan)
+            return np.array([e[key] for e in found["estimates"]])
+
+        return property(get)
+
+    def _scalar(key):
+        def get(self):
+            found = self._figures()
+            return np.nan if found is None or found[key] is None else float(found[key])
+
+        return property(get)
+
+    bse_, tvalues_, pvalues_ = _column("std_err"), _column("t"), _column("p_value")
+    rsquared_, rsquared_adj_ = _scalar("r2"), _scalar("adj_r2")
+    fvalue_, f_pvalue_ = _scalar("f_statistic"), _scalar("f_p_value")
+    scale_, df_resid_ = _scalar("scale"), _scalar("df_resid")
+    llf_, aic_, bic_ = _scalar("log_likelihood"), _scalar("aic"), _scalar("bic")
+    del _column, _scalar
+
+    @property
+    def cov_params_(self):
+        found, k = self._figures(), len(self.params_)
+        return np.full((k, k), np.nan) if found is None else np.array(found["covariance"]).reshape(k, k)
 
     def _inference(self, alpha):
         import json
