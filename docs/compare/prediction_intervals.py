@@ -2,7 +2,8 @@
 statsmodels 0.15 `get_prediction(X).summary_frame(alpha=1 - level)` of the same fit (argv[3]:
 ols, wls (weights households) or noconst; argv[4]: the level). Prints the largest relative
 difference of the half-widths, and of the ends relative to the larger of their value and the
-half-width. docs/ACCURACY.md gives the commands."""
+half-width, and of the predictions, as one JSON object. docs/ACCURACY.md gives the commands;
+the test inference::prediction_intervals_equal_statsmodels_get_prediction runs this script."""
 import json, sys
 import numpy as np, pandas as pd, statsmodels.api as sm
 from sklearn.model_selection import train_test_split
@@ -21,10 +22,10 @@ elif kind == "wls":
 else:
     r, new = sm.OLS(ytr, Xtr).fit(), X
 frame = r.get_prediction(new).summary_frame(alpha=1 - level)
-out = {}
+out = {"prediction": float(np.max(np.abs(ours.prediction - frame["mean"]) / np.abs(frame["mean"])))}
 for k in ["mean", "obs"]:
     half = (frame[k + "_ci_upper"] - frame["mean"]).to_numpy()
     oh = (ours[k + "_ci_upper"] - ours.prediction).to_numpy()
     out[k + "_half"] = float(np.max(np.abs(oh - half) / half))
     out[k + "_ends"] = max(float(np.max(np.abs(ours[f"{k}_ci_{e}"] - frame[f"{k}_ci_{e}"]) / np.maximum(np.abs(frame[f"{k}_ci_{e}"]), half))) for e in ["lower", "upper"])
-print(kind, " ".join(f"{k} {v:.1e}" for k, v in out.items()))
+print(json.dumps(out))

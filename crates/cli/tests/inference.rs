@@ -1,6 +1,8 @@
 //! `cali-reg summary` against statsmodels 0.15 (`OLS`, `WLS` with weights, without a constant)
 //! on California's seed split, and the same figures from every training path.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::support::{Run, data_path, run_python};
@@ -369,36 +371,37 @@ print(json.dumps({"alpha": g.best_params_["alpha"], "mse": [-s for s in g.cv_res
                   "parameters": [float(best.intercept_)] + [float(c) for c in best.coef_]}))
 "#;
 
+/// Our `train --alpha auto --json` against [`GRID_SEARCH`]'s answer: the choice, each
+/// candidate's mean MSE and the refitted model, to 1e-9.
+fn assert_same_search(ours: &Value, theirs: &Value, what: &str) {
+    assert_eq!(ours["alpha"], theirs["alpha"], "{what}");
+    for (candidate, mse) in ours["alpha_search"]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(crate::support::floats(&theirs["mse"]))
+    {
+        let a = candidate[1].as_f64().unwrap();
+        assert!(
+            (a - mse).abs() <= 1e-9 * mse,
+            "{what}: alpha {}: MSE {a} vs {mse}",
+            candidate[0]
+        );
+    }
+    let mine = std::iter::once(ours["intercept"].as_f64().unwrap())
+        .chain(crate::support::floats(&ours["coefficients"]));
+    for (a, b) in mine.zip(crate::support::floats(&theirs["parameters"])) {
+        assert!((a - b).abs() <= 1e-9 * b.abs(), "{what}: {a} vs {b}");
+    }
+}
+
 #[test]
 fn alpha_auto_equals_grid_search_cv() {
     let run = Run::new();
     for (alphas, k) in [("0.01,1,100,1000,10000", "5"), ("3000,30,0.3", "3")] {
         let ours = run.json(&["train", "--alpha", "auto", "--alphas", alphas, "--folds", k]);
         let theirs: Value = reference(GRID_SEARCH, &[alphas, k]);
-        assert_eq!(ours["alpha"], theirs["alpha"], "{alphas}");
-        let search = &ours["alpha_search"];
-        for (candidate, mse) in search["candidates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(theirs["mse"].as_array().unwrap())
-        {
-            let (a, b) = (candidate[1].as_f64().unwrap(), mse.as_f64().unwrap());
-            assert!(
-                (a - b).abs() <= 1e-9 * b,
-                "{alphas}: alpha {}: MSE {a} vs {b}",
-                candidate[0]
-            );
-        }
-        let mine: Vec<f64> = std::iter::once(ours["intercept"].as_f64().unwrap())
-            .chain(crate::support::floats(&ours["coefficients"]))
-            .collect();
-        for (a, b) in mine
-            .iter()
-            .zip(crate::support::floats(&theirs["parameters"]))
-        {
-            assert!((a - b).abs() <= 1e-9 * b.abs(), "{alphas}: {a} vs {b}");
-        }
+        assert_same_search(&ours, &theirs, alphas);
     }
     // Streaming: the hash folds of every row (`--test-size 0`: `dataset::hash_fold`'s, the
     // folds of `cv --streaming`), against the same search over the same folds.
@@ -428,27 +431,8 @@ fn alpha_auto_equals_grid_search_cv() {
     let folds_file = run.dir.path().join("folds.txt");
     std::fs::write(&folds_file, folds.join(" ")).unwrap();
     let theirs: Value = reference(GRID_SEARCH, &[alphas, "4", folds_file.to_str().unwrap()]);
-    assert_eq!(ours["alpha"], theirs["alpha"]);
     assert_eq!(ours["alpha_search"]["folds"], 4);
-    for (candidate, mse) in ours["alpha_search"]["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(theirs["mse"].as_array().unwrap())
-    {
-        let (a, b) = (candidate[1].as_f64().unwrap(), mse.as_f64().unwrap());
-        assert!(
-            (a - b).abs() <= 1e-9 * b,
-            "streamed {candidate}: {a} vs {b}"
-        );
-    }
-    for (a, b) in std::iter::once(&ours["intercept"])
-        .chain(ours["coefficients"].as_array().unwrap())
-        .zip(theirs["parameters"].as_array().unwrap())
-    {
-        let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
-        assert!((a - b).abs() <= 1e-9 * b.abs(), "streamed: {a} vs {b}");
-    }
+    assert_same_search(&ours, &theirs, "streamed");
     // A hash split: the search runs on the training rows' folds, and records its choice.
     let split = run.json(&["train", "--streaming", "--split", "hash", "--alpha", "auto"]);
     assert!(
@@ -696,39 +680,6 @@ fn streaming_cv_equals_fits_and_scores_of_the_rows() {
     }
 }
 
-/// statsmodels' `get_prediction(X).summary_frame(alpha)` of every row of the data set, for the
-/// same fit, against our `predict --interval` columns (argv[2], CSV): the largest difference of
-/// each column relative to the larger of its value and the interval's half-width (an end near 0
-/// is the difference of two close numbers in both programs, so its own relative error says
-/// nothing of the interval), and the half-widths' relative differences.
-const INTERVALS: &str = r#"
-import json, sys
-import numpy as np, pandas as pd, statsmodels.api as sm
-from sklearn.model_selection import train_test_split
-data, ours, kind, level = sys.argv[1], pd.read_csv(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-X, y, households = california(data)
-Xtr, _, ytr, _, wtr, _ = train_test_split(X, y, households, test_size=0.2, random_state=42)
-if kind == "ols":
-    r, new = sm.OLS(ytr, sm.add_constant(Xtr)).fit(), sm.add_constant(X)
-elif kind == "wls":
-    r, new = sm.WLS(ytr, sm.add_constant(Xtr), weights=wtr).fit(), sm.add_constant(X)
-else:
-    r, new = sm.OLS(ytr, Xtr).fit(), X
-frame = r.get_prediction(new).summary_frame(alpha=1 - level)
-worst = {}
-a, b = ours.prediction.to_numpy(), frame["mean"].to_numpy()
-worst["prediction"] = float(np.max(np.abs(a - b) / np.abs(b)))
-for kind in ["mean", "obs"]:
-    half = (frame[kind + "_ci_upper"] - frame["mean"]).to_numpy()
-    ours_half = (ours[kind + "_ci_upper"] - ours.prediction).to_numpy()
-    worst[kind + "_half_width"] = float(np.max(np.abs(ours_half - half) / half))
-    for end in ["lower", "upper"]:
-        name = f"{kind}_ci_{end}"
-        a, b = ours[name].to_numpy(), frame[name].to_numpy()
-        worst[name] = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), half)))
-print(json.dumps(worst))
-"#;
-
 #[test]
 fn prediction_intervals_equal_statsmodels_get_prediction() {
     for (kind, train) in [
@@ -749,7 +700,17 @@ fn prediction_intervals_equal_statsmodels_get_prediction() {
             "-o",
             out.to_str().unwrap(),
         ]);
-        let worst: Value = reference(INTERVALS, &[out.to_str().unwrap(), kind, "0.9"]);
+        // statsmodels' `get_prediction(X).summary_frame(alpha)` of every row for the same fit:
+        // the script docs/ACCURACY.md measures with (the ends relative to the larger of their
+        // value and the half-width: an end near 0 is the difference of two close numbers).
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/compare/prediction_intervals.py");
+        let script = std::fs::read_to_string(script).unwrap();
+        let worst: Value = serde_json::from_slice(&run_python(
+            &script,
+            &[data.to_str().unwrap(), out.to_str().unwrap(), kind, "0.9"],
+        ))
+        .unwrap();
         for (column, worst) in worst.as_object().unwrap() {
             let worst = worst.as_f64().unwrap();
             assert!(

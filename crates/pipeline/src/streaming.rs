@@ -12,7 +12,7 @@ use linreg::{LinearRegression, Predictor, Recipe, SufficientStats};
 use crate::artifacts;
 use crate::data::DataOptions;
 use crate::error::{Error, Result};
-use crate::pass::{Pass, pass, pass_groups};
+use crate::pass::{pass, pass_groups};
 use crate::progress::Progress;
 use crate::run_record::{
     DataRecord, Parameters, RunRecord, StampRecord, StreamedSplit, TableRecord,
@@ -194,20 +194,12 @@ fn gather(
             for fold in &folds {
                 train.merge(fold)?;
             }
-            let pass = Pass {
-                recipe: grouped.recipe,
-                train,
-                test,
-                rows: grouped.rows,
-                sha256: grouped.sha256,
-                name: grouped.name,
-            };
             Gathered {
                 source: DataRecord::Table(TableRecord {
-                    file: pass.name,
+                    file: grouped.name,
                     found_by: None,
-                    sha256: pass.sha256,
-                    rows: pass.rows,
+                    sha256: grouped.sha256,
+                    rows: grouped.rows,
                     stamp: StampRecord::of(&path),
                 }),
                 split: match test_file {
@@ -216,9 +208,9 @@ fn gather(
                     },
                     None => StreamedSplit::Hash { seed, test_size },
                 },
-                recipe: pass.recipe,
-                train: pass.train,
-                test: pass.test,
+                recipe: grouped.recipe,
+                train,
+                test,
                 fit_intercept: options.estimator.fits_intercept(),
                 folds: options.alpha_search.is_some().then_some(folds),
             }
