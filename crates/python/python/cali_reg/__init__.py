@@ -63,22 +63,22 @@ def _floats(X, model=None, reset=True):
 
 
 def _float_frame(X, ndim=2):
-    """A pandas DataFrame of float64 columns named by strings (a Series of float64 for
-    ``ndim`` 1): its values as one float64 array, without a copy where pandas holds them in one
-    block, and its column names; else ``None``, and the caller validates X as it is."""
-    if not type(X).__module__.startswith("pandas"):
+    """A pandas DataFrame whose values are float64 and whose columns are named by distinct
+    strings (a float64 Series for ``ndim`` 1): its values as one array, without a copy where
+    pandas holds them in one block, and its column names; else ``None``, and the caller
+    validates X as it is. (Read from ``to_numpy()``'s dtype: checking ``dtypes`` took longer
+    than the rest of the check.)"""
+    if not type(X).__module__.startswith("pandas") or not hasattr(X, "to_numpy"):
+        return None
+    values = X.to_numpy()
+    if values.dtype != np.float64 or values.ndim != ndim:
         return None
     if ndim == 1:
-        if getattr(X, "dtype", None) != np.float64:
-            return None
-        return X.to_numpy()
-    dtypes, columns = getattr(X, "dtypes", None), getattr(X, "columns", None)
-    if dtypes is None or columns is None or not all(d == np.float64 for d in dtypes):
-        return None
-    names = list(columns)
+        return values
+    names = X.columns.tolist()
     if not all(type(n) is str for n in names) or len(set(names)) != len(names):
         return None
-    return X.to_numpy(dtype=np.float64), names
+    return values, names
 
 
 def _plain(X, ndim=2):
