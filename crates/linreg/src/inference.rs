@@ -117,14 +117,8 @@ pub fn infer(
     let intercept = model.fit_intercept();
     let ssr = residual_sum_of_squares(stats, model.coefficients(), intercept);
     let w = stats.weight_dd();
-    let syy = stats.comoment_dd(p, p);
-    let syy = if intercept {
-        syy
-    } else {
-        syy.add(w.mul(stats.mean_dd(p)).mul(stats.mean_dd(p)))
-    };
     // Total sum of squares: centred with an intercept, uncentred without (statsmodels').
-    let tss = syy.to_f64();
+    let tss = stats.gram_dd(p, p, intercept).to_f64();
     let n = stats.rows();
     let k = p + usize::from(intercept);
     let df_resid = n as f64 - k as f64;

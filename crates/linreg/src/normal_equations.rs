@@ -142,11 +142,7 @@ pub(crate) fn design_condition(stats: &SufficientStats, fit_intercept: bool) -> 
     let p = stats.n_features();
     let w = stats.weight_dd();
     let k = p + usize::from(fit_intercept);
-    let raw = |i: usize, j: usize| {
-        stats
-            .comoment_dd(i, j)
-            .add(w.mul(stats.mean_dd(i)).mul(stats.mean_dd(j)))
-    };
+    let raw = |i: usize, j: usize| stats.gram_dd(i, j, false);
     let mut g = vec![Dd::ZERO; k * k];
     let off = usize::from(fit_intercept);
     for i in 0..p {
@@ -220,15 +216,7 @@ impl Scaled {
     /// From the Gram matrix of the centred columns, or of the raw ones without an intercept.
     fn new(stats: &SufficientStats, names: &[String], fit_intercept: bool) -> Result<Self> {
         let p = stats.n_features();
-        let w = stats.weight_dd();
-        let gram = |i: usize, j: usize| {
-            let c = stats.comoment_dd(i, j);
-            if fit_intercept {
-                c
-            } else {
-                c.add(w.mul(stats.mean_dd(i)).mul(stats.mean_dd(j)))
-            }
-        };
+        let gram = |i: usize, j: usize| stats.gram_dd(i, j, fit_intercept);
         let norms: Vec<f64> = (0..p).map(|j| gram(j, j).sqrt().to_f64()).collect();
         if let Some(j) = norms.iter().position(|&s| !(s > 0.0 && s.is_finite())) {
             return Err(Error::ConstantFeature(names[j].clone()));

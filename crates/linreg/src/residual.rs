@@ -15,16 +15,8 @@ pub(crate) fn residual_sum_of_squares(
 ) -> f64 {
     let p = stats.n_features();
     let b: Vec<Dd> = coefficients.iter().map(|&c| Dd::from_f64(c)).collect();
-    let w = stats.weight_dd();
     // The Gram matrix the fit solved, and the features' cross-products with y, likewise.
-    let gram = |i: usize, j: usize| {
-        let c = stats.comoment_dd(i, j);
-        if intercept {
-            c
-        } else {
-            c.add(w.mul(stats.mean_dd(i)).mul(stats.mean_dd(j)))
-        }
-    };
+    let gram = |i: usize, j: usize| stats.gram_dd(i, j, intercept);
     let mut ssr = gram(p, p);
     for i in 0..p {
         ssr = ssr.sub(Dd::from_f64(2.0).mul(b[i]).mul(gram(i, p)));

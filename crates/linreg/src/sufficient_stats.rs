@@ -606,6 +606,18 @@ impl SufficientStats {
         Dd::from_parts(self.comoment[k], low(&self.comoment_lo, k))
     }
 
+    /// Entry `(i, j)` (the target is `n_features`) of the Gram matrix a fit solves, in
+    /// double-double: the co-moment about the means with an intercept, the raw cross-product
+    /// `Σ w zᵢ zⱼ` without (the co-moment plus `W z̄ᵢ z̄ⱼ`).
+    pub(crate) fn gram_dd(&self, i: usize, j: usize, fit_intercept: bool) -> Dd {
+        let c = self.comoment_dd(i, j);
+        if fit_intercept {
+            c
+        } else {
+            c.add(self.weight_dd().mul(self.mean_dd(i)).mul(self.mean_dd(j)))
+        }
+    }
+
     /// Whether every row was accumulated in double-double (the co-moments then carry about 32
     /// digits, and the solve accepts worse-conditioned problems).
     pub fn extended(&self) -> bool {

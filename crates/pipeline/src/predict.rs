@@ -138,25 +138,25 @@ pub fn predict_table(
     let bands = bands_of(predictor, interval)?;
     let rows = dataset::Input::open(input, None)?.unhashed();
     let name = rows.name().to_owned();
-    let model = Model {
+    let scorer = Scorer {
         predictor,
         bands: bands.as_ref(),
     };
     let (counted, output, collected) = match sink {
         Sink::Collect => {
-            let (counted, collected) = predict_rows(rows, &model, None)?;
+            let (counted, collected) = predict_rows(rows, &scorer, None)?;
             (counted, None, Some(collected))
         }
         #[cfg(feature = "columnar")]
         Sink::File(path) if dataset::columnar::writes_parquet(&path) => {
-            (to_parquet(&model, rows, &path)?, Some(path), None)
+            (to_parquet(&scorer, rows, &path)?, Some(path), None)
         }
         Sink::File(path) => {
             let destination = dataset::Destination::open(&path)?;
             let what = path.display().to_string();
             let file = destination.file()?;
             let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
-            let (counted, _) = predict_rows(rows, &model, Some((&mut writer, &what)))?;
+            let (counted, _) = predict_rows(rows, &scorer, Some((&mut writer, &what)))?;
             writer
                 .flush()
                 .map_err(|cause| Error::Write { what, cause })?;
@@ -166,7 +166,7 @@ pub fn predict_table(
         }
         Sink::Stream { writer, name } => {
             let mut writer = std::io::BufWriter::with_capacity(1 << 20, writer);
-            let (counted, _) = predict_rows(rows, &model, Some((&mut writer, name)))?;
+            let (counted, _) = predict_rows(rows, &scorer, Some((&mut writer, name)))?;
             writer.flush().map_err(|cause| Error::Write {
                 what: name.to_owned(),
                 cause,
@@ -323,7 +323,7 @@ fn at_line(file: &str, line: u64, e: linreg::Error) -> Error {
 }
 
 /// The predictor and, when intervals are asked for, their bands.
-struct Model<'a> {
+struct Scorer<'a> {
     predictor: &'a Predictor,
     bands: Option<&'a Bands>,
 }
@@ -349,12 +349,12 @@ struct Bound<'a> {
 /// as CSV, else the predictions are kept.
 fn predict_chunk<'a>(
     bound: &Bound<'_>,
-    model: &Model<'a>,
+    scorer: &Scorer<'a>,
     chunk: &dataset::Chunk,
     text: bool,
     buffers: &dataset::BufferPool,
 ) -> Result<ChunkOut<'a>> {
-    let predictor = model.predictor;
+    let predictor = scorer.predictor;
     // The output is the input's lines with a prediction each: about a quarter more.
     let room = if text {
         chunk.len() + chunk.len() / 4
@@ -398,7 +398,7 @@ fn predict_chunk<'a>(
                 });
             }
         };
-        let interval = model.bands.map(|b| b.interval(&features, p).values());
+        let interval = scorer.bands.map(|b| b.interval(&features, p).values());
         if text {
             record.write_csv(&mut out.text);
             out.text.push(b',');
@@ -421,10 +421,10 @@ fn predict_chunk<'a>(
 /// with its prediction to `sink` (named in errors), or collecting the predictions.
 fn predict_rows(
     rows: dataset::Input,
-    model: &Model<'_>,
+    scorer: &Scorer<'_>,
     mut sink: Option<(&mut dyn Write, &str)>,
 ) -> Result<(Counted, Collected)> {
-    let predictor = model.predictor;
+    let predictor = scorer.predictor;
     let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
     let (layout, used) = bind(predictor, &name, &columns)?;
     let bound = Bound {
@@ -441,7 +441,7 @@ fn predict_rows(
         writer
             .write_all(rows.header_line().unwrap_or_default())
             .and_then(|()| {
-                let added = added_columns(model.bands).join(",");
+                let added = added_columns(scorer.bands).join(",");
                 writer.write_all(format!(",{added}\n").as_bytes())
             })
             .map_err(|e| cannot(what, e))?;
@@ -451,7 +451,7 @@ fn predict_rows(
     let mut count = 0;
     let buffers = dataset::BufferPool::default();
     rows.for_each_chunk(
-        |chunk| predict_chunk(&bound, model, chunk, text, &buffers),
+        |chunk| predict_chunk(&bound, scorer, chunk, text, &buffers),
         |out| {
             if let Some((writer, what)) = &mut sink {
                 writer.write_all(&out.text).map_err(|e| cannot(what, e))?;
@@ -474,11 +474,11 @@ fn predict_rows(
 /// as numbers) and `prediction`, a row group for each chunk, through a temporary file renamed
 /// when every row has succeeded.
 #[cfg(feature = "columnar")]
-fn to_parquet(model: &Model<'_>, rows: dataset::Input, path: &Path) -> Result<Counted> {
-    let predictor = model.predictor;
+fn to_parquet(scorer: &Scorer<'_>, rows: dataset::Input, path: &Path) -> Result<Counted> {
+    let predictor = scorer.predictor;
     let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
     let (layout, used) = bind(predictor, &name, &columns)?;
-    let added = added_columns(model.bands);
+    let added = added_columns(scorer.bands);
     if let Some(column) = columns.iter().find(|c| added.contains(&c.as_str())) {
         return Err(Error::PredictionColumn {
             file: name,
@@ -501,13 +501,13 @@ fn to_parquet(model: &Model<'_>, rows: dataset::Input, path: &Path) -> Result<Co
     let buffers = dataset::BufferPool::default();
     rows.for_each_chunk(
         |chunk| {
-            let out = predict_chunk(&bound, model, chunk, false, &buffers)?;
+            let out = predict_chunk(&bound, scorer, chunk, false, &buffers)?;
             let frame = chunk.frame(&name, &columns)?;
             Ok::<_, Error>((frame, out))
         },
         |(frame, out)| {
             let mut values: Vec<(&str, Vec<f64>)> = vec![("prediction", out.predictions)];
-            if model.bands.is_some() {
+            if scorer.bands.is_some() {
                 for (k, column) in linreg::INTERVAL_COLUMNS.iter().enumerate() {
                     values.push((column, out.intervals.iter().map(|r| r[k]).collect()));
                 }
