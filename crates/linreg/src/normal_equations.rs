@@ -344,7 +344,10 @@ fn refined_condition(largest: f64, l: &[Dd], p: usize) -> (f64, DVector<f64>) {
     refined_condition_with(largest, l, p, 30)
 }
 
-/// [`refined_condition`] with `iterations` steps of inverse iteration.
+/// [`refined_condition`] with at most `iterations` steps of inverse iteration. The growth rises
+/// monotonically towards the smallest eigenvalue's inverse by steps that shrink geometrically;
+/// the iteration stops at the first step that leaves it unchanged in `f64` (California's
+/// summary: 200 steps took 0.4 ms of its 0.48).
 fn refined_condition_with(
     largest: f64,
     l: &[Dd],
@@ -359,8 +362,11 @@ fn refined_condition_with(
             .iter()
             .fold(Dd::ZERO, |acc, x| acc.add(x.mul(*x)))
             .sqrt();
-        growth = norm.to_f64();
+        let previous = std::mem::replace(&mut growth, norm.to_f64());
         v = next.iter().map(|x| x.div(norm)).collect();
+        if growth == previous {
+            break;
+        }
     }
     let vector = DVector::from_iterator(p, v.iter().map(|x| x.to_f64()));
     (largest * growth, vector)

