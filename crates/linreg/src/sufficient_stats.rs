@@ -208,86 +208,133 @@ fn shifted_rows_any(
     }
 }
 
-/// Lanes of the column pass's sums: four partial sums per column, added at the end, so that
-/// the loop vectorises (a single running sum is one dependent chain of additions).
-const LANES: usize = 4;
-
-/// Of one column shifted by `c` (`z = v − c`), the `j`-th of `p`: `Σ z`, `Σ z·zy` and its
-/// range folded into `range`, in [`LANES`] partial sums each; each `z` is written to its row of
-/// `rows` (row-major, `p` wide), where the GEMM reads it.
-fn shifted_column(
-    (column, j, c): (&[f64], usize, f64),
-    zy: &[f64],
-    rows: &mut [f64],
-    p: usize,
-    range: (f64, f64),
-) -> (f64, f64, f64, f64) {
-    let (mut s, mut k) = ([0.0; LANES], [0.0; LANES]);
-    let (mut lo, mut hi) = ([range.0; LANES], [range.1; LANES]);
-    let (head, tail) = column.as_chunks::<LANES>();
-    let (ys, y_tail) = zy.as_chunks::<LANES>();
-    for ((vs, ys), out) in head.iter().zip(ys).zip(rows.chunks_exact_mut(LANES * p)) {
-        let z: [f64; LANES] = std::array::from_fn(|l| vs[l] - c);
-        for l in 0..LANES {
-            out[l * p + j] = z[l];
-        }
-        s = std::array::from_fn(|l| s[l] + z[l]);
-        k = std::array::from_fn(|l| k[l] + z[l] * ys[l]);
-        lo = std::array::from_fn(|l| if vs[l] < lo[l] { vs[l] } else { lo[l] });
-        hi = std::array::from_fn(|l| if vs[l] > hi[l] { vs[l] } else { hi[l] });
-    }
-    let first = head.len() * LANES;
-    for (l, (&v, &y)) in tail.iter().zip(y_tail).enumerate() {
-        let z = v - c;
-        rows[(first + l) * p + j] = z;
-        s[l] += z;
-        k[l] += z * y;
-        lo[l] = lo[l].min(v);
-        hi[l] = hi[l].max(v);
-    }
-    let lo = lo.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (s.iter().sum(), k.iter().sum(), lo, hi)
-}
+/// Columns the column pass reads in step: a group's sums stay in SSE2's sixteen registers.
+const GROUP: usize = 4;
 
 /// The unweighted pass over a batch given column by column (`columns[j]` the batch's values
-/// of feature `j`, `zy` the target's shifted values), one column at a time
-/// ([`shifted_column`]): contiguous reads, the shifted rows left in `scratch` row-major for the
-/// GEMM as [`shifted_rows`] leaves them.
+/// of feature `j`): [`shifted_rows`]'s sums in its order (row after row, so that both layouts
+/// give the same bits), [`GROUP`] columns read in step at a time, and the ranges column by
+/// column. `scratch` gets the shifted rows row-major, as there.
 fn shifted_columns(
     columns: &[&[f64]],
-    zy: &[f64],
+    y: &[f64],
     shift: &[f64],
     scratch: &mut [f64],
     acc: Sums<'_>,
 ) {
     let p = columns.len();
-    for (j, column) in columns.iter().enumerate() {
-        let range = (acc.min[j], acc.max[j]);
-        let (sum, cross, lo, hi) = shifted_column((column, j, shift[j]), zy, scratch, p, range);
-        acc.sums[j] += sum;
-        acc.cross[j] += cross;
-        (acc.min[j], acc.max[j]) = (lo, hi);
+    let ty = shift[p];
+    for (g, group) in columns.chunks(GROUP).enumerate() {
+        let first = g * GROUP;
+        let out = Group {
+            first,
+            shift: &shift[first..first + group.len()],
+            sums: &mut acc.sums[first..first + group.len()],
+            cross: &mut acc.cross[first..first + group.len()],
+        };
+        match group.len() {
+            1 => in_step::<1>(group, y, ty, scratch, out),
+            2 => in_step::<2>(group, y, ty, scratch, out),
+            3 => in_step::<3>(group, y, ty, scratch, out),
+            _ => in_step::<GROUP>(group, y, ty, scratch, out),
+        }
     }
-    let (sum, squares) = sum_and_squares(zy);
-    acc.sums[p] += sum;
-    acc.cross[p] += squares;
+    let (mut sy, mut yy) = (0.0, 0.0);
+    for &target in y {
+        let zy = target - ty;
+        sy += zy;
+        yy += zy * zy;
+    }
+    acc.sums[p] += sy;
+    acc.cross[p] += yy;
+    for (j, column) in columns.iter().enumerate() {
+        (acc.min[j], acc.max[j]) = widen_range(column, (acc.min[j], acc.max[j]));
+    }
 }
 
-/// `Σ v` and `Σ v²`, in [`LANES`] partial sums each (one running sum is a chain of dependent
-/// additions, four cycles each).
-fn sum_and_squares(v: &[f64]) -> (f64, f64) {
-    let (mut s, mut k) = ([0.0; LANES], [0.0; LANES]);
-    let (head, tail) = v.as_chunks::<LANES>();
+/// Where a group of columns starting at column `first` puts its sums.
+struct Group<'a> {
+    first: usize,
+    shift: &'a [f64],
+    sums: &'a mut [f64],
+    cross: &'a mut [f64],
+}
+
+/// The shifted values and sums of `G` columns, read in step row by row.
+fn in_step<const G: usize>(
+    columns: &[&[f64]],
+    y: &[f64],
+    ty: f64,
+    scratch: &mut [f64],
+    out: Group<'_>,
+) {
+    let p = scratch.len() / y.len();
+    let cols: [&[f64]; G] = std::array::from_fn(|i| &columns[i][..y.len()]);
+    let c: [f64; G] = std::array::from_fn(|i| out.shift[i]);
+    let (mut s, mut k) = ([0.0; G], [0.0; G]);
+    for (r, (z, &target)) in scratch.chunks_exact_mut(p).zip(y).enumerate() {
+        let zy = target - ty;
+        let z = &mut z[out.first..out.first + G];
+        for i in 0..G {
+            let zc = cols[i][r] - c[i];
+            z[i] = zc;
+            s[i] += zc;
+            k[i] += zc * zy;
+        }
+    }
+    for i in 0..G {
+        out.sums[i] += s[i];
+        out.cross[i] += k[i];
+    }
+}
+
+/// `range` widened to take in every value of `column` (in four lanes, so that it vectorises).
+fn widen_range(column: &[f64], range: (f64, f64)) -> (f64, f64) {
+    let (mut lo, mut hi) = ([range.0; 4], [range.1; 4]);
+    let (head, tail) = column.as_chunks::<4>();
     for vs in head {
-        s = std::array::from_fn(|l| s[l] + vs[l]);
-        k = std::array::from_fn(|l| k[l] + vs[l] * vs[l]);
+        lo = std::array::from_fn(|l| if vs[l] < lo[l] { vs[l] } else { lo[l] });
+        hi = std::array::from_fn(|l| if vs[l] > hi[l] { vs[l] } else { hi[l] });
     }
-    for (l, &v) in tail.iter().enumerate() {
-        s[l] += v;
-        k[l] += v * v;
+    for &v in tail {
+        lo[0] = lo[0].min(v);
+        hi[0] = hi[0].max(v);
     }
-    (s.iter().sum(), k.iter().sum())
+    (
+        lo.iter().copied().fold(f64::INFINITY, f64::min),
+        hi.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    )
+}
+
+/// The means of `columns` and then of `y` (a batch's first-batch shift), each sum in row order
+/// as [`first_batch_mean`] takes a row-major batch's, [`GROUP`] columns in step.
+fn column_means(columns: &[&[f64]], y: &[f64]) -> Vec<f64> {
+    #[expect(
+        clippy::needless_range_loop,
+        reason = "row r of every column of the group, in step"
+    )]
+    fn sums<const G: usize>(group: &[&[f64]], m: usize) -> [f64; G] {
+        let cols: [&[f64]; G] = std::array::from_fn(|i| &group[i][..m]);
+        let mut s = [0.0; G];
+        for r in 0..m {
+            for i in 0..G {
+                s[i] += cols[i][r];
+            }
+        }
+        s
+    }
+    let (all, m): (Vec<&[f64]>, usize) = (columns.iter().copied().chain([y]).collect(), y.len());
+    let mut means = Vec::with_capacity(all.len());
+    for group in all.chunks(GROUP) {
+        let s = match group.len() {
+            1 => sums::<1>(group, m).to_vec(),
+            2 => sums::<2>(group, m).to_vec(),
+            3 => sums::<3>(group, m).to_vec(),
+            _ => sums::<GROUP>(group, m).to_vec(),
+        };
+        means.extend(s.iter().map(|sum| sum / m as f64));
+    }
+    means
 }
 
 /// Refuse a batch with a non-finite value or a negative weight, naming the row (offset by `first_row`).
@@ -931,18 +978,9 @@ impl SufficientStats {
         let shift: Vec<f64> = if self.weight > 0.0 {
             self.mean.clone()
         } else {
-            columns
-                .iter()
-                .chain([&y])
-                .map(|c| sum_and_squares(c).0 / m as f64)
-                .collect()
+            column_means(columns, y)
         };
-        // The features' shifted rows, then the target's shifted values.
-        scratch.resize(m * (p + 1), 0.0);
-        let (z, zy) = scratch[..m * (p + 1)].split_at_mut(m * p);
-        for (d, &v) in zy.iter_mut().zip(y) {
-            *d = v - shift[p];
-        }
+        scratch.resize(m * p, 0.0);
         let (mut sums, mut cross) = (vec![0.0; p + 1], vec![0.0; p + 1]);
         let (mut min, mut max) = (self.min.clone(), self.max.clone());
         let acc = Sums {
@@ -951,7 +989,7 @@ impl SufficientStats {
             min: &mut min,
             max: &mut max,
         };
-        shifted_columns(columns, zy, &shift, z, acc);
+        shifted_columns(columns, y, &shift, &mut scratch[..m * p], acc);
         if !(sums.iter().chain(&cross).all(|s| s.is_finite())
             && shift.iter().all(|s| s.is_finite()))
         {
@@ -1217,16 +1255,29 @@ mod tests {
     fn columns_read_in_place_equal_the_same_rows_pushed_row_major() {
         // 10,000 rows over several batches, weighted; columns back to back, as NumPy's Fortran
         // order and nalgebra lay them out.
-        let (n, p) = (10_000, 3);
+        let n = 10_000;
         let value = |r: usize, c: usize| ((r * 7 + c * 13) % 101) as f64 * 0.37 + c as f64;
-        let columns: Vec<f64> = (0..p)
+        let y: Vec<f64> = (0..n).map(|r| ((r * 31) % 97) as f64 - 40.0).collect();
+        let w: Vec<f64> = (0..n).map(|r| (r % 4) as f64).collect();
+        // Six columns are read in step as groups of four and two.
+        let six: Vec<f64> = (0..6)
             .flat_map(|c| (0..n).map(move |r| value(r, c)))
             .collect();
+        let six_rows: Vec<f64> = (0..n)
+            .flat_map(|r| (0..6).map(move |c| value(r, c)))
+            .collect();
+        let (mut by_columns, mut by_rows) = (
+            SufficientStats::new(6).unwrap(),
+            SufficientStats::new(6).unwrap(),
+        );
+        by_columns.push_columns(&six, n, &y, None).unwrap();
+        by_rows.push_batch(&six_rows, &y, None).unwrap();
+        assert_eq!(by_columns, by_rows);
+        let p = 3;
+        let columns = six[..p * n].to_vec();
         let rows: Vec<f64> = (0..n)
             .flat_map(|r| (0..p).map(move |c| value(r, c)))
             .collect();
-        let y: Vec<f64> = (0..n).map(|r| ((r * 31) % 97) as f64 - 40.0).collect();
-        let w: Vec<f64> = (0..n).map(|r| (r % 4) as f64).collect();
         // Weighted (gathered into rows), and unweighted (read column by column).
         for weights in [Some(&w[..]), None] {
             let mut by_columns = SufficientStats::new(p).unwrap();
@@ -1236,6 +1287,10 @@ mod tests {
             assert_eq!(by_columns.rows(), by_rows.rows());
             assert_eq!(by_columns.min(), by_rows.min());
             assert_eq!(by_columns.max(), by_rows.max());
+            if weights.is_none() {
+                // The rows' sums in the rows' order: the same bits, whatever the layout.
+                assert_eq!(by_columns, by_rows);
+            }
             for i in 0..=p {
                 assert_relative_eq!(
                     by_columns.mean()[i],

@@ -2,9 +2,11 @@
 
     python crates/python/bench/bench.py "$CALI_REG_DATA"
 
-California's training split (16,512 × 8): median of 50 fits each, of the C-ordered array and of
-a pandas DataFrame of it (whose ``to_numpy()`` is Fortran-ordered), and of the DataFrame with the
-summary's statistics read too (``bse_``, which every fit computes). Then 10⁷ × 8 random rows in
+California's training split (16,512 × 8): median of 50 fits each (the two libraries' runs
+alternating), of the C-ordered array and of a pandas DataFrame of it (whose ``to_numpy()`` is
+Fortran-ordered); again with OpenBLAS limited to one thread (threadpoolctl), scikit-learn's faster
+setting on two cores; and of the DataFrame with the summary's figures read too (``bse_`` and
+``pvalues_``, computed when first read). Then 10⁷ × 8 random rows in
 memory (640 MB of float64), each library in a fresh process of its own: wall time of one fit,
 and the resident memory the fit adds to the process (its peak, sampled while it runs, less
 what was resident before: the interpreter, the libraries, X and y).
@@ -41,13 +43,17 @@ class _Summarised:
         return self.model.bse_, self.model.pvalues_
 
 
-def median_ms(fit, X, y, runs=50):
-    times = []
+def median_ms(fits, X, y, runs=50):
+    """The median time of each of `fits` (estimator factories) on X, y, in ms: their runs
+    alternate, so that what one leaves behind (OpenBLAS's threads spinning after a
+    scikit-learn fit, caches) falls on both alike."""
+    times = [[] for _ in fits]
     for _ in range(runs):
-        start = time.perf_counter()
-        fit().fit(X, y)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+        for fit, took in zip(fits, times):
+            start = time.perf_counter()
+            fit().fit(X, y)
+            took.append((time.perf_counter() - start) * 1e3)
+    return [statistics.median(took) for took in times]
 
 
 def rss_mib():
@@ -101,10 +107,16 @@ def main(path):
     print(f"scikit-learn {sklearn.__version__}, NumPy {np.__version__}, pandas {pd.__version__}")
     print("| fit | cali-reg | scikit-learn | ratio |")
     print("|---|--:|--:|--:|")
+    from threadpoolctl import threadpool_limits
+
     for what, data in [("C-ordered array", X), ("pandas DataFrame", frame)]:
-        ours, theirs = median_ms(cali_reg.LinearRegression, data, y), median_ms(LinearRegression, data, y)
-        print(f"| California's training split, 16,512 × 8, {what} (median of 50) | {ours:.3f} ms | {theirs:.2f} ms | {theirs / ours:.0f}× |")
-    with_summary = median_ms(lambda: _Summarised(cali_reg.LinearRegression()), frame, y)
+        ours, theirs = median_ms([cali_reg.LinearRegression, LinearRegression], data, y)
+        print(f"| California's training split, 16,512 × 8, {what} (median of 50) | {ours:.3f} ms | {theirs:.2f} ms | {theirs / ours:.1f}× |")
+    with threadpool_limits(limits=1):  # scikit-learn's LAPACK on one thread: faster here
+        for what, data in [("C-ordered array", X), ("pandas DataFrame", frame)]:
+            ours, theirs = median_ms([cali_reg.LinearRegression, LinearRegression], data, y)
+            print(f"| the same, {what}, BLAS limited to one thread | {ours:.3f} ms | {theirs:.2f} ms | {theirs / ours:.1f}× |")
+    (with_summary,) = median_ms([lambda: _Summarised(cali_reg.LinearRegression())], frame, y)
     print(f"| the same DataFrame, fit and `bse_`, `pvalues_` read | {with_summary:.3f} ms | | |")
     results = {}
     for which in ("cali-reg", "scikit-learn"):
