@@ -21,6 +21,9 @@ pub enum Error {
     /// Intervals asked of a model that carries no covariance.
     #[error("{0}")]
     NoCovariance(String),
+    /// A training distribution or a drift comparison that cannot be formed.
+    #[error("{0}")]
+    Drift(String),
     /// A distribution that cannot be formed (degrees of freedom out of range).
     #[error("{0}")]
     Distribution(String),

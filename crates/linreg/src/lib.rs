@@ -15,6 +15,8 @@
 //!   [`Model::bands`] prediction intervals from the model file alone.
 //! - [`Metrics`]: R², RMSE and MAE as scikit-learn defines them.
 //! - [`envelope`]: the model-file format (magic, version, kind, checksum, MessagePack).
+//! - [`drift`]: training distributions (quantile histograms) and the measures that compare
+//!   new values with them.
 //!
 //! No dataframe engine is involved: a program that loads a model and predicts needs
 //! nalgebra and serde only.
@@ -34,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod double_double;
+pub mod drift;
 pub mod envelope;
 mod error;
 mod inference;
