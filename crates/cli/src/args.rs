@@ -204,6 +204,20 @@ pub enum Command {
         #[arg(long, value_enum, value_name = "HC0|HC1|HC2|HC3")]
         cov_type: Option<CovTypeArg>,
     },
+    /// How the rows of --data drifted from the model's training rows: for each feature and for
+    /// the predictions, PSI, Kolmogorov–Smirnov, Wasserstein-1 over the training SD, the share
+    /// outside the training range and the mean shift; one streaming pass
+    #[cfg(feature = "train")]
+    #[command(after_help = examples::DRIFT)]
+    Drift {
+        /// Exit with status 3 when a feature's or the predictions' METRIC passes VALUE (psi, ks,
+        /// wasserstein, out_of_range, mean_shift: its size); repeatable
+        #[arg(long, value_name = "METRIC=VALUE")]
+        fail_above: Vec<pipeline::Threshold>,
+        /// A Markdown table instead of text
+        #[arg(long)]
+        md: bool,
+    },
     /// Exact k-fold cross-validation (folds as scikit-learn's KFold assigns them): each fold's
     /// model solved from the other folds' statistics, its R², RMSE and MAE, their mean and std
     #[cfg(feature = "train")]

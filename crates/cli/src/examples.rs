@@ -120,6 +120,13 @@ Examples:
   cali-reg summary --alpha 0.01 --json";
 
 #[cfg(feature = "train")]
+pub const DRIFT: &str = "\
+Examples:
+  cali-reg drift --data new.csv                    # a table of the measures
+  cali-reg drift --data new.csv --md > drift.md
+  cali-reg drift --data new.csv --fail-above psi=0.2 --fail-above wasserstein=0.1   # exit 3 past them";
+
+#[cfg(feature = "train")]
 pub const CV: &str = "\
 Examples:
   cali-reg cv                                      # 5 folds of consecutive rows

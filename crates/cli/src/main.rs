@@ -39,6 +39,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of our output went away (`cali-reg … | head -1`): nothing is wrong.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // `drift --fail-above`: the report is out; the drift is the failure cron and CI watch.
+        #[cfg(feature = "train")]
+        Err(e) if e.is::<commands::drift::Exceeded>() => {
+            output::stderr(format_args!("error: {e}"));
+            ExitCode::from(3)
+        }
         Err(e) => {
             output::stderr(format_args!("error: {}", one_line(&format!("{e:#}"))));
             ExitCode::from(1)

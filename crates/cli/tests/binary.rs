@@ -134,8 +134,10 @@ fn report_writes_the_table_plot_and_record() {
 
     let sizes = |name: &str| std::fs::metadata(dir.join(name)).unwrap().len();
     let (float, quant) = (sizes("linear_model.msgpack"), sizes("quant_model.msgpack"));
+    // The quantised model is smaller than the original's; the float model carries the
+    // covariance and the training distributions besides, within issue 29's 4 KB.
     assert!(
-        quant < float && quant < 486 && float < 1097,
+        quant < float && quant < 486 && float < 4096,
         "{quant} {float}"
     );
 
@@ -179,7 +181,7 @@ fn inspect_shows_the_model() {
         out.lines()
             .next()
             .unwrap()
-            .ends_with(": float model, format 2, 965 bytes"),
+            .ends_with(": float model, format 3, 3528 bytes"),
         "{out}"
     );
     assert!(
@@ -406,7 +408,7 @@ fn corrupt_model_files_are_refused() {
         &run,
         lin,
         |b| b[8] = 9,
-        "format version 9 is newer than this build reads (2)",
+        "format version 9 is newer than this build reads (3)",
         false,
     );
     let quant = run.artifacts().join("quant_model.msgpack");

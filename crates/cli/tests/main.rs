@@ -4,6 +4,7 @@
 mod binary;
 mod columnar;
 mod docs;
+mod drift;
 mod export;
 mod hostile;
 mod inference;

@@ -28,7 +28,12 @@ pub const DEFAULT_BINS: usize = 32;
 pub const PSI_FLOOR: f64 = 1e-4;
 
 /// A column's training distribution: count, moments, range and histogram.
+///
+/// In a file the counts are stored as their differences from an even share of the count
+/// ([`Stored`]): quantile bins hold nearly even shares, so each difference takes a byte where
+/// a count takes three (California's model file: 4.1 KB → 3.5 KB).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Stored", try_from = "Stored")]
 pub struct Distribution {
     count: u64,
     mean: f64,
@@ -43,6 +48,71 @@ pub struct Distribution {
     /// The means of the training values in the two outer bins (the tails, whose widths the
     /// edges do not bound).
     outer_means: [f64; 2],
+}
+
+/// A [`Distribution`] as a file holds it: the counts as differences from [`even_shares`].
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    count: u64,
+    mean: f64,
+    std: f64,
+    min: f64,
+    max: f64,
+    edges: Vec<f32>,
+    differences: Vec<i64>,
+    outer_means: [f64; 2],
+}
+
+/// `count` split as evenly as whole numbers allow over `bins` bins.
+fn even_shares(count: u64, bins: usize) -> impl Iterator<Item = u64> {
+    let k = bins as u128;
+    (0..k).map(move |i| ((i + 1) * u128::from(count) / k - i * u128::from(count) / k) as u64)
+}
+
+impl From<Distribution> for Stored {
+    fn from(d: Distribution) -> Self {
+        let even = even_shares(d.count, d.counts.len());
+        Self {
+            differences: d
+                .counts
+                .iter()
+                .zip(even)
+                .map(|(&c, e)| c as i64 - e as i64)
+                .collect(),
+            count: d.count,
+            mean: d.mean,
+            std: d.std,
+            min: d.min,
+            max: d.max,
+            edges: d.edges,
+            outer_means: d.outer_means,
+        }
+    }
+}
+
+impl TryFrom<Stored> for Distribution {
+    type Error = String;
+
+    fn try_from(s: Stored) -> std::result::Result<Self, String> {
+        let even = even_shares(s.count, s.differences.len());
+        let counts = s
+            .differences
+            .iter()
+            .zip(even)
+            .map(|(&d, e)| u64::try_from(e as i64 + d).ok())
+            .collect::<Option<Vec<u64>>>()
+            .ok_or("a training distribution has a negative count")?;
+        Ok(Self {
+            count: s.count,
+            mean: s.mean,
+            std: s.std,
+            min: s.min,
+            max: s.max,
+            edges: s.edges,
+            counts,
+            outer_means: s.outer_means,
+        })
+    }
 }
 
 impl Distribution {
@@ -206,6 +276,79 @@ impl Distribution {
             rows: new.count,
             new_mean: new.mean,
         })
+    }
+}
+
+/// A model's training distributions: each feature's (in the model's order), the target's, and
+/// the training predictions'.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingDistributions {
+    /// One per feature, in coefficient order.
+    pub features: Vec<Distribution>,
+    /// The target's.
+    pub target: Distribution,
+    /// The model's predictions of its training rows.
+    pub prediction: Distribution,
+}
+
+impl TrainingDistributions {
+    /// The distributions of the training rows' features (one column each, in the model's
+    /// order), target and predictions, over `bins` quantile bins each (exact: in memory).
+    pub fn of(
+        features: &[Vec<f64>],
+        target: &[f64],
+        prediction: &[f64],
+        bins: usize,
+    ) -> Result<Self> {
+        Ok(Self {
+            features: features
+                .iter()
+                .map(|column| Distribution::of(column, bins))
+                .collect::<Result<_>>()?,
+            target: Distribution::of(target, bins)?,
+            prediction: Distribution::of(prediction, bins)?,
+        })
+    }
+
+    /// Check a value read from a file: one distribution per feature, each well formed.
+    pub fn validate(&self, features: usize) -> Result<()> {
+        if self.features.len() != features {
+            return Err(Error::Format(format!(
+                "the model's training distributions are of {} features, not {features}",
+                self.features.len()
+            )));
+        }
+        self.features
+            .iter()
+            .chain([&self.target, &self.prediction])
+            .try_for_each(Distribution::validate)
+    }
+}
+
+impl Distribution {
+    /// Check a value read from a file: finite numbers, increasing edges, one count per bin
+    /// adding up to the count.
+    fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::Format(format!("a training distribution {what}")));
+        let numbers = [self.mean, self.std, self.min, self.max];
+        if !numbers
+            .iter()
+            .chain(&self.outer_means)
+            .all(|v| v.is_finite())
+        {
+            return bad("has a number that is not finite");
+        }
+        if !self.edges.windows(2).all(|e| e[0] < e[1]) || !self.edges.iter().all(|e| e.is_finite())
+        {
+            return bad("has edges that do not increase");
+        }
+        if self.counts.len() != self.edges.len() + 1
+            || self.counts.iter().sum::<u64>() != self.count
+            || self.count == 0
+        {
+            return bad("has counts that do not match its bins or its count");
+        }
+        Ok(())
     }
 }
 
@@ -524,6 +667,21 @@ mod tests {
             (all.counts(), all.count(), all.below, all.above)
         );
         assert!((a.mean() - all.mean()).abs() < 1e-12 && (a.std() - all.std()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn files_keep_the_counts_as_differences_from_even_shares() {
+        let skewed = values(1000, |i| if i < 400 { 1.0 } else { i as f64 });
+        for v in [values(1000, |i| ((i * 7919) % 1000) as f64), skewed] {
+            let d = Distribution::of(&v, 32).unwrap();
+            let bytes = rmp_serde::to_vec(&d).unwrap();
+            let back: Distribution = rmp_serde::from_slice(&bytes).unwrap();
+            assert_eq!(back, d);
+        }
+        // A count below zero is refused, not wrapped.
+        let mut stored = Stored::from(Distribution::of(&[1.0, 2.0, 3.0, 4.0], 2).unwrap());
+        stored.differences[0] = -5;
+        assert!(Distribution::try_from(stored).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic  b"CALIREG\0"
-//!      8     2  format version, little endian (this build writes 2, reads 1 and 2)
+//!      8     2  format version, little endian (this build writes 3, reads 1 to 3)
 //!     10     1  kind (1 float model, 2 quantised model, 3 sufficient statistics)
 //!     11     1  reserved, 0
 //!     12     4  payload length, little endian
@@ -12,7 +12,9 @@
 //! ```
 //!
 //! Version 2 added the covariance of least-squares models (for prediction intervals) to the
-//! float model's payload; the quantised model's and the statistics' payloads are unchanged.
+//! float model's payload; version 3 the training rows' distributions (for drift), at its end
+//! (nil when the model has none); the quantised model's and the statistics' payloads are
+//! unchanged.
 //!
 //! Reading checks every field before the payload is decoded, so a truncated,
 //! damaged or foreign file is refused with a message that says which check failed.
@@ -31,7 +33,7 @@ pub const MAGIC: [u8; 8] = *b"CALIREG\0";
 /// device or a pipe that never ends is refused after this much, not read until memory runs out.
 pub const MAX_FILE: u64 = 64 << 20;
 /// The format version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 const HEADER: usize = 20;
 
 /// What a file holds.
@@ -87,10 +89,10 @@ impl Artifact for Model {
         self.validate()
     }
     fn from_payload(version: u16, body: &[u8]) -> Result<Self> {
-        if version == 1 {
-            Ok(from_msgpack::<crate::model::ModelV1>(body)?.into())
-        } else {
-            from_msgpack(body)
+        match version {
+            1 => Ok(from_msgpack::<crate::model::ModelV1>(body)?.into()),
+            2 => Ok(from_msgpack::<crate::model::ModelV2>(body)?.into()),
+            _ => from_msgpack(body),
         }
     }
 }

@@ -3,6 +3,7 @@
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
+use crate::drift::TrainingDistributions;
 use crate::error::{Error, Result, same_len};
 use crate::interval::{Bands, Covariance};
 use crate::normal_equations::{Diagnostics, solve};
@@ -164,6 +165,7 @@ impl LinearRegression {
             fit_intercept: self.fit_intercept,
             alpha: self.alpha,
             covariance,
+            distributions: None,
         })
     }
 }
@@ -171,8 +173,9 @@ impl LinearRegression {
 /// A fitted linear model: `ŷ = x · coefficients + intercept`. Made by [`LinearRegression`] or
 /// read from a model file (checked on reading); its fields are read through accessors.
 ///
-/// Its file payload (format version 2) is these fields in order, as a MessagePack array;
-/// version 1 files, which have no covariance, are read through [`ModelV1`].
+/// Its file payload (format version 3) is these fields in order, as a MessagePack array;
+/// version 2 files, which end before the distributions, are read through [`ModelV2`], and
+/// version 1 files, which have no covariance either, through [`ModelV1`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     /// Feature names and how they come from raw columns.
@@ -197,6 +200,46 @@ pub struct Model {
     alpha: f64,
     /// What prediction intervals need (least squares with residual degrees of freedom only).
     covariance: Option<Covariance>,
+    /// The training rows' distributions, which drift is measured against (format version 3;
+    /// none in older files, nor for models trained by streaming or from statistics).
+    distributions: Option<Box<TrainingDistributions>>,
+}
+
+/// A model as a version 2 file holds it: a version 3 model without its last element, the
+/// distributions. (A version 3 payload is one element longer, so a header damaged from 3 to 2
+/// does not pass for a version 2 file.)
+#[derive(Deserialize)]
+pub(crate) struct ModelV2 {
+    recipe: Recipe,
+    coefficients: Vec<f64>,
+    intercept: f64,
+    n_train: u64,
+    feature_mean: Vec<f64>,
+    feature_min: Vec<f64>,
+    feature_max: Vec<f64>,
+    diagnostics: Diagnostics,
+    fit_intercept: bool,
+    alpha: f64,
+    covariance: Option<Covariance>,
+}
+
+impl From<ModelV2> for Model {
+    fn from(v: ModelV2) -> Self {
+        Self {
+            recipe: v.recipe,
+            coefficients: v.coefficients,
+            intercept: v.intercept,
+            n_train: v.n_train,
+            feature_mean: v.feature_mean,
+            feature_min: v.feature_min,
+            feature_max: v.feature_max,
+            diagnostics: v.diagnostics,
+            fit_intercept: v.fit_intercept,
+            alpha: v.alpha,
+            covariance: v.covariance,
+            distributions: None,
+        }
+    }
 }
 
 /// A model as a version 1 file holds it. The payload is positional (MessagePack arrays), so
@@ -250,6 +293,7 @@ impl From<ModelV1> for Model {
             fit_intercept,
             alpha,
             covariance: None,
+            distributions: None,
         }
     }
 }
@@ -359,6 +403,27 @@ impl Model {
         }
     }
 
+    /// The training rows' distributions, when the model file carries them.
+    pub fn distributions(&self) -> Option<&TrainingDistributions> {
+        self.distributions.as_deref()
+    }
+
+    /// The distributions, or why there are none, in one line.
+    pub fn require_distributions(&self) -> Result<&TrainingDistributions> {
+        self.distributions.as_deref().ok_or_else(|| {
+            Error::Drift(String::from(
+                "the model file carries no training distributions (it predates format version 3, or was trained by streaming, from statistics files or in Python, which do not keep them yet): train it in memory to measure drift against it",
+            ))
+        })
+    }
+
+    /// This model with its training rows' distributions (one per feature, in order).
+    pub fn with_distributions(mut self, distributions: TrainingDistributions) -> Result<Self> {
+        distributions.validate(self.coefficients.len())?;
+        self.distributions = Some(Box::new(distributions));
+        Ok(self)
+    }
+
     /// Feature names, in coefficient order.
     pub fn feature_names(&self) -> Vec<String> {
         self.recipe.feature_names()
@@ -399,6 +464,9 @@ impl Model {
         }
         if let Some(c) = &self.covariance {
             c.validate(self.coefficients.len())?;
+        }
+        if let Some(d) = &self.distributions {
+            d.validate(self.coefficients.len())?;
         }
         Ok(())
     }
@@ -516,12 +584,51 @@ mod tests {
     }
 
     #[test]
+    fn version_2_files_load_without_distributions_and_drift_is_refused_in_one_line() {
+        let x = DMatrix::from_row_slice(4, 1, &[0.0, 1.0, 2.0, 4.0]);
+        let y = DVector::from_vec(vec![1.0, 3.0, 5.0, 8.0]);
+        let model = LinearRegression::new().fit(&x, &y).unwrap();
+        // A version 2 file: the payload without its last element (written by hand: the
+        // header, then the payload as version 2 had it), read back without distributions.
+        let v3 = crate::envelope::encode(&model).unwrap();
+        let mut payload = v3[20..].to_vec();
+        assert_eq!(payload[0], 0x9c, "a 12-element array");
+        assert_eq!(payload.pop(), Some(0xc0), "nil: no distributions");
+        payload[0] = 0x9b;
+        let mut bytes = v3[..20].to_vec();
+        bytes[8..10].copy_from_slice(&2_u16.to_le_bytes());
+        bytes[12..16].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        bytes[16..20].copy_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        bytes.extend_from_slice(&payload);
+        let back: Model = crate::envelope::decode(&bytes).unwrap();
+        assert_eq!(back, model);
+        let e = back.require_distributions().unwrap_err().to_string();
+        assert!(
+            e.contains("carries no training distributions") && !e.contains('\n'),
+            "{e}"
+        );
+        // With them, they ride in the file.
+        let column = |v: &[f64]| v.to_vec();
+        let d = crate::drift::TrainingDistributions::of(
+            &[column(&[0.0, 1.0, 2.0, 4.0])],
+            &[1.0, 3.0, 5.0, 8.0],
+            &[1.0, 3.0, 5.0, 8.0],
+            4,
+        )
+        .unwrap();
+        let model = model.with_distributions(d.clone()).unwrap();
+        let back: Model =
+            crate::envelope::decode(&crate::envelope::encode(&model).unwrap()).unwrap();
+        assert_eq!(back.distributions(), Some(&d));
+    }
+
+    #[test]
     fn the_penalty_and_the_covariance_ride_in_the_file() {
         for intercept in [true, false] {
             for alpha in [0.0, 2.5] {
                 let model = fitted(alpha, intercept);
                 let bytes = envelope::encode(&model).unwrap();
-                assert_eq!(envelope::version(&bytes), Some(2));
+                assert_eq!(envelope::version(&bytes), Some(3));
                 let back: Model = envelope::decode(&bytes).unwrap();
                 assert_eq!(back, model);
                 assert_eq!(back.alpha(), alpha);

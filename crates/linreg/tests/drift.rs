@@ -178,6 +178,11 @@ fn measures_equal_numpy_and_scipy_on_the_full_data_or_lie_within_their_bounds() 
         let drifted = matches!(name.as_str(), "MedInc" | "AveOccup");
         assert_eq!(drift.psi > 0.1, drifted, "{name}: PSI {}", drift.psi);
         assert_eq!(w > 0.1, drifted, "{name}: W/σ {w}");
-        assert_eq!(drift.wasserstein > 0.1, drifted, "{name}: W/σ {}", drift.wasserstein);
+        assert_eq!(
+            drift.wasserstein > 0.1,
+            drifted,
+            "{name}: W/σ {}",
+            drift.wasserstein
+        );
     }
 }

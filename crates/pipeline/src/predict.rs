@@ -286,7 +286,11 @@ struct ChunkOut<'a> {
 }
 
 /// The model's features bound to an input's columns, and which columns it reads.
-fn bind(predictor: &Predictor, name: &str, columns: &[String]) -> Result<(InputLayout, Vec<bool>)> {
+pub(crate) fn bind(
+    predictor: &Predictor,
+    name: &str,
+    columns: &[String],
+) -> Result<(InputLayout, Vec<bool>)> {
     let layout = InputLayout::bind(predictor.recipe(), columns).map_err(|cause| Error::AtLine {
         file: name.to_owned(),
         line: 1,
@@ -338,11 +342,66 @@ fn added_columns(bands: Option<&Bands>) -> Vec<&'static str> {
 }
 
 /// The input's name and columns, the layout bound to them and the columns read.
-struct Bound<'a> {
-    name: &'a str,
-    columns: &'a [String],
-    layout: &'a InputLayout,
-    used: &'a [bool],
+pub(crate) struct Bound<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) columns: &'a [String],
+    pub(crate) layout: &'a InputLayout,
+    pub(crate) used: &'a [bool],
+}
+
+/// Reads one input line after another into the model's features and predicts it, checked:
+/// the buffers of a chunk's lines, reused.
+pub(crate) struct LineScorer<'b> {
+    bound: &'b Bound<'b>,
+    raw: Vec<f64>,
+    /// The last line's features, in the model's order.
+    pub(crate) features: Vec<f64>,
+    names: Vec<String>,
+}
+
+impl<'b> LineScorer<'b> {
+    /// For `bound`'s input and the model whose features are `names`.
+    pub(crate) fn new(bound: &'b Bound<'b>, names: Vec<String>) -> Self {
+        Self {
+            bound,
+            raw: vec![0.0; bound.columns.len()],
+            features: vec![0.0; bound.layout.n_features()],
+            names,
+        }
+    }
+
+    /// The prediction of `record` (line `line` of the chunk), its features left in
+    /// `self.features`; a cell that is not a number, a feature that cannot be derived or used,
+    /// or a prediction that is not finite is an error at its file and line.
+    pub(crate) fn score(
+        &mut self,
+        record: &dataset::Record<'_>,
+        line: u64,
+        scoring: &mut Scoring<'_>,
+    ) -> Result<f64> {
+        let bound = self.bound;
+        let (name, line) = record.place(bound.name, line);
+        record
+            .parse(bound.used, &mut self.raw)
+            .map_err(|p| dataset::Error::at(name, line, bound.columns, p))?;
+        bound
+            .layout
+            .features(0, &self.raw, &mut self.features)
+            .map_err(|e| at_line(name, line, e))?;
+        scoring.score(&self.features).map_err(|e| match e {
+            Unscorable::Feature { index, value } => Error::Data(dataset::Error::NotFiniteDerived {
+                file: name.to_owned(),
+                line,
+                feature: self.names[index].clone(),
+                value,
+            }),
+            Unscorable::Prediction(value) => Error::NotFinite {
+                file: name.to_owned(),
+                line,
+                value,
+            },
+        })
+    }
 }
 
 /// Predict every row of a chunk; with `text`, each input line and its prediction are written
@@ -368,37 +427,11 @@ fn predict_chunk<'a>(
         rows: 0,
         scoring: Scoring::new(predictor),
     };
-    let mut raw = vec![0.0; bound.columns.len()];
-    let mut features = vec![0.0; bound.layout.n_features()];
-    let names = predictor.recipe().feature_names();
+    let mut line_of = LineScorer::new(bound, predictor.recipe().feature_names());
     for (line, record) in chunk.lines() {
-        let (name, line) = record.place(bound.name, line);
-        record
-            .parse(bound.used, &mut raw)
-            .map_err(|p| dataset::Error::at(name, line, bound.columns, p))?;
-        bound
-            .layout
-            .features(0, &raw, &mut features)
-            .map_err(|e| at_line(name, line, e))?;
-        let p = match out.scoring.score(&features) {
-            Ok(p) => p,
-            Err(Unscorable::Feature { index, value }) => {
-                return Err(Error::Data(dataset::Error::NotFiniteDerived {
-                    file: name.to_owned(),
-                    line,
-                    feature: names[index].clone(),
-                    value,
-                }));
-            }
-            Err(Unscorable::Prediction(value)) => {
-                return Err(Error::NotFinite {
-                    file: name.to_owned(),
-                    line,
-                    value,
-                });
-            }
-        };
-        let interval = scorer.bands.map(|b| b.interval(&features, p).values());
+        let p = line_of.score(&record, line, &mut out.scoring)?;
+        let features = &line_of.features;
+        let interval = scorer.bands.map(|b| b.interval(features, p).values());
         if text {
             record.write_csv(&mut out.text);
             out.text.push(b',');

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use linreg::drift::TrainingDistributions;
 use linreg::{LinearRegression, Metrics, Model, SufficientStats};
 
 use crate::error::{Error, Result};
@@ -49,6 +50,7 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
         None => options.estimator.clone(),
     };
     let (model, stats, metrics, in_sample) = fit_and_score(&prepared, &estimator)?;
+    let model = with_distributions(model, &prepared)?;
     let parameters = Parameters {
         seed: Some(prepared.params.seed),
         test_size: Some(prepared.params.test_size),
@@ -95,6 +97,29 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
 
 /// Fit on the training rows (their statistics too) and score the test rows; after `--test-size 0` nothing is held
 /// out and the training rows are scored (`true`: the figures are in-sample).
+/// The model with its training rows' distributions (features, target, predictions; the rows
+/// as they are, without their weights), for drift.
+fn with_distributions(model: Model, prepared: &Prepared) -> Result<Model> {
+    let (x, rows) = (&prepared.table.x, &prepared.split.train);
+    let features: Vec<Vec<f64>> = (0..x.ncols())
+        .map(|j| rows.iter().map(|&r| x[(r, j)]).collect())
+        .collect();
+    let target: Vec<f64> = rows.iter().map(|&r| prepared.table.y[r]).collect();
+    let mut row = vec![0.0; x.ncols()];
+    let prediction: Vec<f64> = rows
+        .iter()
+        .map(|&r| {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = x[(r, j)];
+            }
+            model.predict_row(&row)
+        })
+        .collect();
+    let distributions =
+        TrainingDistributions::of(&features, &target, &prediction, linreg::drift::DEFAULT_BINS)?;
+    Ok(model.with_distributions(distributions)?)
+}
+
 fn fit_and_score(
     prepared: &Prepared,
     estimator: &LinearRegression,

@@ -7,6 +7,8 @@ mod convert;
 mod cv;
 mod diff;
 #[cfg(feature = "train")]
+pub mod drift;
+#[cfg(feature = "train")]
 mod evaluate;
 #[cfg(feature = "train")]
 mod export;
@@ -48,6 +50,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Diff(_) => Lock::shared(&common.artifacts),
         #[cfg(feature = "train")]
         Command::Summary { .. } => Lock::shared(&common.artifacts),
+        #[cfg(feature = "train")]
+        Command::Drift { .. } => Lock::shared(&common.artifacts),
         _ => None,
     };
     match &cli.command {
@@ -87,6 +91,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         } => cv::run(common, *folds, (*shuffle, *streaming), !no_intercept),
         #[cfg(feature = "train")]
         Command::Summary { alpha, cov_type } => summary::run(common, *alpha, *cov_type),
+        #[cfg(feature = "train")]
+        Command::Drift { fail_above, md } => drift::run(common, fail_above, *md),
         Command::Inspect { model } => inspect::run(common, model),
         Command::Completions { shell } => {
             let mut script = Vec::new();

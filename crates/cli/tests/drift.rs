@@ -1,0 +1,232 @@
+//! `cali-reg drift` on a drifted copy of California (incomes scaled by 1.3, the house ages
+//! shuffled among the rows), against NumPy and SciPy on the full data; thresholds and bad input.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::{Run, data_path, run_python};
+
+/// California with `median_income` scaled by 1.3 and `housing_median_age` shuffled among the
+/// rows (each row takes the age of the row half the table away: the same ages, new rows).
+fn drifted_copy(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(data_path()).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    let n = rows.len();
+    let mut out = format!("{header}\n");
+    for (r, row) in rows.iter().enumerate() {
+        let mut row = row.clone();
+        let income: f64 = row[7].parse().unwrap();
+        row[7] = format!("{:?}", income * 1.3);
+        row[2] = rows[(r + n / 2) % n][2].clone();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    let path = dir.join("drifted.csv");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// The training rows (scikit-learn's split, seed 42) and the drifted table, derived as
+/// `cali-reg` derives them; for each feature the PSI over bins built the same way (NumPy's
+/// quantiles rounded to float32, ties once, none at or below the minimum or above the
+/// maximum), SciPy's KS and Wasserstein over the training SD, the mean shift and the share out
+/// of range; for the predictions (of the model's coefficients, argv[3]) the same but the PSI.
+const REFERENCE: &str = r#"
+import json, sys
+import numpy as np, pandas as pd
+from scipy import stats
+from sklearn.model_selection import train_test_split
+
+def features(path):
+    d = pd.read_csv(path)
+    return pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
+        "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
+        "Population": d.population, "AveOccup": d.population / d.households,
+        "Latitude": d.latitude, "Longitude": d.longitude}), d.median_house_value / 100000
+
+X, y = features(sys.argv[1])
+train, _ = train_test_split(X, test_size=0.2, random_state=42)
+new, _ = features(sys.argv[2])
+coef, intercept = json.loads(sys.argv[3]), float(sys.argv[4])
+
+def measures(r, q, psi=True):
+    out = {"ks": float(stats.ks_2samp(r, q).statistic),
+           "wasserstein": float(stats.wasserstein_distance(r, q) / np.std(r)),
+           "mean_shift": float((q.mean() - r.mean()) / np.std(r)),
+           "out_of_range": float(np.mean((q < r.min()) | (q > r.max())))}
+    if psi:
+        e = np.unique(np.quantile(r, np.arange(1, 32) / 32).astype(np.float32)).astype(float)
+        e = e[(e > r.min()) & (e <= r.max())]
+        share = lambda v: np.bincount(np.searchsorted(e, v, side="right"), minlength=len(e) + 1) / len(v)
+        p, s = np.maximum(share(r), 1e-4), np.maximum(share(q), 1e-4)
+        out["psi"] = float(np.sum((s - p) * np.log(s / p)))
+    return out
+
+result = {c: measures(train[c].to_numpy(), new[c].to_numpy()) for c in X.columns}
+predict = lambda t: t.to_numpy() @ np.array(coef) + intercept
+result["prediction"] = measures(predict(train), predict(new), psi=False)
+print(json.dumps(result))
+"#;
+
+#[test]
+fn drift_flags_the_drifted_columns_and_equals_scipy_where_the_bins_decide() {
+    let run = Run::new();
+    let trained = run.json(&["train"]);
+    let drifted = drifted_copy(run.dir.path());
+    let report = run.json(&["drift", "--data", drifted.to_str().unwrap()]);
+    assert_eq!(report["command"], "drift");
+    assert_eq!(report["rows"], 20640);
+    assert_eq!(report["training_rows"], 16512);
+    let coefficients = trained["coefficients"].to_string();
+    let intercept = trained["intercept"].to_string();
+    let data = data_path();
+    let expected: Value = serde_json::from_slice(&run_python(
+        REFERENCE,
+        &[
+            data.to_str().unwrap(),
+            drifted.to_str().unwrap(),
+            &coefficients,
+            &intercept,
+        ],
+    ))
+    .unwrap();
+    let mut columns: Vec<&Value> = report["features"].as_array().unwrap().iter().collect();
+    columns.push(&report["prediction"]);
+    for c in columns {
+        let name = c["name"].as_str().unwrap();
+        let want = &expected[name];
+        let f = |v: &Value, key: &str| v[key].as_f64().unwrap();
+        let close = |key: &str, tolerance: f64| {
+            let (ours, theirs) = (f(c, key), f(want, key));
+            assert!(
+                (ours - theirs).abs() <= tolerance * theirs.abs().max(1.0),
+                "{name} {key}: {ours} against {theirs}"
+            );
+        };
+        close("mean_shift", 1e-9);
+        close("out_of_range", 1e-12);
+        if name != "prediction" {
+            close("psi", 1e-12);
+        }
+        let (ks, w) = (f(want, "ks"), f(want, "wasserstein"));
+        assert!(
+            f(c, "ks") <= ks + 1e-12 && ks <= f(c, "ks_upper") + 1e-12,
+            "{name}: KS {ks}"
+        );
+        assert!(
+            (f(c, "wasserstein") - w).abs() <= f(c, "wasserstein_bound") + 1e-12,
+            "{name}: W/SD {w} against {}",
+            f(c, "wasserstein")
+        );
+        // Incomes and the predictions drifted; the shuffled ages did not, as a column.
+        let drifted = matches!(name, "MedInc" | "prediction");
+        assert_eq!(f(c, "psi") > 0.1, drifted, "{name}: PSI {}", f(c, "psi"));
+        assert_eq!(w > 0.1, drifted, "{name}: SciPy's W/SD {w}");
+        assert_eq!(f(c, "wasserstein") > 0.1, drifted, "{name}: W/SD");
+    }
+    // The text and Markdown tables show the same figures.
+    let text = run.ok(&["drift", "--data", drifted.to_str().unwrap()]);
+    let medinc = &report["features"][0];
+    assert!(
+        text.contains(&format!("{:.4}", medinc["psi"].as_f64().unwrap())),
+        "{text}"
+    );
+    let md = run.ok(&["drift", "--data", drifted.to_str().unwrap(), "--md"]);
+    assert!(
+        md.contains("| column | PSI | KS | W1/SD | out of range | mean shift |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "| MedInc | {:.4} |",
+            medinc["psi"].as_f64().unwrap()
+        )),
+        "{md}"
+    );
+}
+
+#[test]
+fn fail_above_exits_3_past_a_threshold_and_0_below() {
+    let run = Run::new();
+    run.ok(&["train"]);
+    let drifted = drifted_copy(run.dir.path());
+    let data = drifted.to_str().unwrap();
+    let out = run.run(&["drift", "--data", data, "--fail-above", "psi=0.2"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("MedInc psi") && stderr.contains("prediction psi"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("HouseAge"), "{stderr}");
+    assert!(String::from_utf8(out.stdout).unwrap().contains("MedInc"));
+    run.ok(&[
+        "drift",
+        "--data",
+        data,
+        "--fail-above",
+        "psi=5",
+        "--fail-above",
+        "ks=0.9",
+    ]);
+    // The training data itself: nothing drifted.
+    run.ok(&[
+        "drift",
+        "--fail-above",
+        "psi=0.1",
+        "--fail-above",
+        "wasserstein=0.1",
+    ]);
+    let (code, stderr) = run.fail(&["drift", "--data", data, "--fail-above", "psi"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("expected METRIC=VALUE"), "{stderr}");
+    let (code, stderr) = run.fail(&["drift", "--data", data, "--fail-above", "psy=1"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not a drift measure"), "{stderr}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_1() {
+    let run = Run::new();
+    run.ok(&["train"]);
+    let dir = run.dir.path();
+    let text = std::fs::read_to_string(data_path()).unwrap();
+    // A table without a column a feature needs.
+    let without: String = text
+        .lines()
+        .map(|l| {
+            let mut cells: Vec<&str> = l.split(',').collect();
+            cells.remove(7);
+            cells.join(",") + "\n"
+        })
+        .collect();
+    std::fs::write(dir.join("without.csv"), without).unwrap();
+    // A header and no rows.
+    std::fs::write(
+        dir.join("empty.csv"),
+        format!("{}\n", text.lines().next().unwrap()),
+    )
+    .unwrap();
+    for (file, says) in [
+        ("without.csv", "median_income"),
+        ("empty.csv", "no data rows"),
+    ] {
+        let (code, stderr) = run.fail(&["drift", "--data", dir.join(file).to_str().unwrap()]);
+        assert_eq!((code, stderr.lines().count()), (1, 1), "{file}: {stderr}");
+        assert!(stderr.contains(says), "{file}: {stderr}");
+    }
+    // A model trained by streaming keeps no training distributions: refused, saying so.
+    run.ok(&["train", "--streaming", "--split", "hash"]);
+    let (code, stderr) = run.fail(&["drift"]);
+    assert_eq!((code, stderr.lines().count()), (1, 1), "{stderr}");
+    assert!(
+        stderr.contains("carries no training distributions"),
+        "{stderr}"
+    );
+}

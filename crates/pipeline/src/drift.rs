@@ -1,0 +1,306 @@
+//! `drift`: how a table's rows stand against the float model's training distributions (the
+//! model file keeps them, `linreg::drift`): for each feature and for the predictions, the
+//! population stability index, the Kolmogorov–Smirnov statistic, the Wasserstein-1 distance
+//! over the training standard deviation, the share outside the training range and the mean
+//! shift. One streaming pass over the table, of any size: each chunk's values are counted into
+//! the training bins, and the chunks' tallies merge.
+
+use std::path::PathBuf;
+
+use linreg::drift::{Distribution, Drift, Tally};
+use linreg::{AnyModel, Predictor};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::predict::{Bound, LineScorer, bind};
+use crate::run_record::RunRecord;
+use crate::scoring::Scoring;
+
+/// What `drift` is asked.
+#[derive(Debug, Clone)]
+pub struct DriftOptions {
+    /// The artifacts folder, whose float model is compared against.
+    pub artifacts: PathBuf,
+    /// The new table (CSV, standard input, Parquet, Arrow IPC, a folder or glob of Parquet).
+    pub input: PathBuf,
+}
+
+/// One column's drift.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnDrift {
+    /// The feature's name, or `prediction`.
+    pub name: String,
+    /// The measures.
+    #[serde(flatten)]
+    pub drift: Drift,
+}
+
+/// The drift of a table against the model's training distributions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DriftReport {
+    /// `"drift"`.
+    pub command: &'static str,
+    /// The model file.
+    pub model: String,
+    /// The table compared.
+    pub data: String,
+    /// Its rows.
+    pub rows: u64,
+    /// The training rows the distributions are of.
+    pub training_rows: u64,
+    /// Each feature's drift, in the model's order.
+    pub features: Vec<ColumnDrift>,
+    /// The predictions' drift.
+    pub prediction: ColumnDrift,
+}
+
+impl DriftReport {
+    /// The features and then the prediction.
+    pub fn columns(&self) -> impl Iterator<Item = &ColumnDrift> {
+        self.features.iter().chain([&self.prediction])
+    }
+}
+
+/// Each feature's tally and the predictions'.
+struct Tallies {
+    features: Vec<Tally>,
+    prediction: Tally,
+}
+
+impl Tallies {
+    fn new(features: &[Distribution], prediction: &Distribution) -> Self {
+        Self {
+            features: features.iter().map(Distribution::tally).collect(),
+            prediction: prediction.tally(),
+        }
+    }
+
+    fn merge(&mut self, other: &Self) {
+        for (t, o) in self.features.iter_mut().zip(&other.features) {
+            t.merge(o);
+        }
+        self.prediction.merge(&other.prediction);
+    }
+}
+
+/// The drift of `options.input` against the float model of the folder. The caller holds the
+/// folder's shared lock.
+pub fn drift(options: &DriftOptions) -> Result<DriftReport> {
+    let dir = &options.artifacts;
+    let record = RunRecord::open_or_empty(dir)?;
+    let model = record.load_float(dir)?;
+    let training = model.require_distributions()?.clone();
+    let names = model.feature_names();
+    let predictor = Predictor::new(AnyModel::Float(model));
+    let rows = dataset::Input::open(&options.input, None)?.unhashed();
+    let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
+    let (layout, used) = bind(&predictor, &name, &columns)?;
+    let bound = Bound {
+        name: &name,
+        columns: &columns,
+        layout: &layout,
+        used: &used,
+    };
+    let (features, prediction) = (&training.features, &training.prediction);
+    let mut total = Tallies::new(features, prediction);
+    rows.for_each_chunk(
+        |chunk| {
+            let mut tallies = Tallies::new(features, prediction);
+            let mut scoring = Scoring::new(&predictor);
+            let mut line_of = LineScorer::new(&bound, names.clone());
+            for (line, record) in chunk.lines() {
+                let p = line_of.score(&record, line, &mut scoring)?;
+                for ((tally, d), &v) in tallies
+                    .features
+                    .iter_mut()
+                    .zip(features)
+                    .zip(&line_of.features)
+                {
+                    tally.push(d, v);
+                }
+                tallies.prediction.push(prediction, p);
+            }
+            Ok::<_, Error>(tallies)
+        },
+        |tallies| {
+            total.merge(&tallies);
+            Ok(())
+        },
+    )?;
+    let rows = total.prediction.count();
+    if rows == 0 {
+        return Err(Error::NoRows { file: name });
+    }
+    let column = |name: &str, d: &Distribution, t: &Tally| -> Result<ColumnDrift> {
+        Ok(ColumnDrift {
+            name: name.to_owned(),
+            drift: d.drift(t)?,
+        })
+    };
+    Ok(DriftReport {
+        command: "drift",
+        model: dir.join(crate::LINEAR).display().to_string(),
+        data: name,
+        rows,
+        training_rows: prediction.count(),
+        features: names
+            .iter()
+            .zip(features)
+            .zip(&total.features)
+            .map(|((n, d), t)| column(n, d, t))
+            .collect::<Result<_>>()?,
+        prediction: column("prediction", prediction, &total.prediction)?,
+    })
+}
+
+impl std::fmt::Display for DriftReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Drift of {} ({} rows) from the training rows of {} ({} rows)",
+            self.data, self.rows, self.model, self.training_rows
+        )?;
+        writeln!(
+            f,
+            "{:<12} {:>8} {:>8} {:>8} {:>13} {:>11}",
+            "column", "PSI", "KS", "W1/SD", "out of range", "mean shift"
+        )?;
+        for c in self.columns() {
+            let d = &c.drift;
+            writeln!(
+                f,
+                "{:<12} {:>8.4} {:>8.4} {:>8.4} {:>12.2}% {:>+11.3}",
+                c.name,
+                d.psi,
+                d.ks,
+                d.wasserstein,
+                100.0 * d.out_of_range,
+                d.mean_shift
+            )?;
+        }
+        write!(
+            f,
+            "KS: at the training quantiles (the full statistic lies below ks_upper); W1/SD: of the histograms, within wasserstein_bound of the full data's (--json)"
+        )
+    }
+}
+
+/// A measure `--fail-above` can watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Population stability index.
+    Psi,
+    /// Kolmogorov–Smirnov statistic at the training quantiles.
+    Ks,
+    /// Wasserstein-1 over the training standard deviation.
+    Wasserstein,
+    /// Share outside the training range.
+    OutOfRange,
+    /// The mean shift's size, in training standard deviations.
+    MeanShift,
+}
+
+impl Metric {
+    const ALL: [(&'static str, Metric); 5] = [
+        ("psi", Metric::Psi),
+        ("ks", Metric::Ks),
+        ("wasserstein", Metric::Wasserstein),
+        ("out_of_range", Metric::OutOfRange),
+        ("mean_shift", Metric::MeanShift),
+    ];
+
+    /// Its name, as the JSON keys have it.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map_or("", |(n, _)| n)
+    }
+
+    /// Its value in `drift` (the mean shift's size).
+    pub fn of(self, drift: &Drift) -> f64 {
+        match self {
+            Self::Psi => drift.psi,
+            Self::Ks => drift.ks,
+            Self::Wasserstein => drift.wasserstein,
+            Self::OutOfRange => drift.out_of_range,
+            Self::MeanShift => drift.mean_shift.abs(),
+        }
+    }
+}
+
+/// `METRIC=VALUE`: drift past which `--fail-above` fails.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Threshold {
+    /// What is watched.
+    pub metric: Metric,
+    /// The largest value that passes.
+    pub value: f64,
+}
+
+impl std::str::FromStr for Threshold {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        let names = || {
+            Metric::ALL
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (metric, value) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`{text}`: expected METRIC=VALUE, METRIC one of {}", names()))?;
+        let metric = Metric::ALL
+            .iter()
+            .find(|(n, _)| *n == metric.trim())
+            .map(|(_, m)| *m)
+            .ok_or_else(|| format!("`{metric}`: not a drift measure (one of {})", names()))?;
+        let value: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{value}`: not a number"))?;
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(format!("`{value}`: a threshold is a number ≥ 0"));
+        }
+        Ok(Self { metric, value })
+    }
+}
+
+impl DriftReport {
+    /// Each column and measure past its threshold, as `name metric value > threshold`.
+    pub fn exceeding(&self, thresholds: &[Threshold]) -> Vec<String> {
+        self.columns()
+            .flat_map(|c| {
+                thresholds.iter().filter_map(move |t| {
+                    let v = t.metric.of(&c.drift);
+                    (v > t.value)
+                        .then(|| format!("{} {} {v:.4} > {}", c.name, t.metric.name(), t.value))
+                })
+            })
+            .collect()
+    }
+
+    /// The report as a Markdown table.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "Drift of `{}` ({} rows) from the training rows of `{}` ({} rows)\n\n\
+             | column | PSI | KS | W1/SD | out of range | mean shift |\n|---|--:|--:|--:|--:|--:|\n",
+            self.data, self.rows, self.model, self.training_rows
+        );
+        for c in self.columns() {
+            let d = &c.drift;
+            out.push_str(&format!(
+                "| {} | {:.4} | {:.4} | {:.4} | {:.2}% | {:+.3} |\n",
+                c.name,
+                d.psi,
+                d.ks,
+                d.wasserstein,
+                100.0 * d.out_of_range,
+                d.mean_shift
+            ));
+        }
+        out
+    }
+}
