@@ -217,6 +217,9 @@ pub enum Command {
         /// A Markdown table instead of text
         #[arg(long)]
         md: bool,
+        /// Also write an SVG of each column's training and new histograms
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
     },
     /// Exact k-fold cross-validation (folds as scikit-learn's KFold assigns them): each fold's
     /// model solved from the other folds' statistics, its R², RMSE and MAE, their mean and std

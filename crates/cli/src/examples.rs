@@ -124,6 +124,7 @@ pub const DRIFT: &str = "\
 Examples:
   cali-reg drift --data new.csv                    # a table of the measures
   cali-reg drift --data new.csv --md > drift.md
+  cali-reg drift --data new.csv --svg drift.svg      # the histograms, a panel per column
   cali-reg drift --data new.csv --fail-above psi=0.2 --fail-above wasserstein=0.1   # exit 3 past them";
 
 #[cfg(feature = "train")]

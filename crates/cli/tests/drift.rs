@@ -230,3 +230,27 @@ fn bad_input_is_one_line_and_exit_1() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_guides_svg_is_what_drift_draws() {
+    let run = Run::new();
+    run.ok(&["train"]);
+    // The guide's drifted table, made as the guide makes it.
+    let awk = r#"awk -F, 'BEGIN { OFS = "," } NR > 1 { $8 = $8 * 1.3 } 1' "$CALI_REG_DATA" > drifted.csv"#;
+    let made = std::process::Command::new("sh")
+        .args(["-c", awk])
+        .env("CALI_REG_DATA", data_path())
+        .current_dir(run.dir.path())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = run.ok(&["drift", "--data", "drifted.csv", "--svg", "drift.svg"]);
+    assert!(out.ends_with("Histograms: drift.svg\n"), "{out}");
+    let drawn = std::fs::read_to_string(run.dir.path().join("drift.svg")).unwrap();
+    let shown = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/drift.svg");
+    assert!(
+        drawn == std::fs::read_to_string(&shown).unwrap(),
+        "docs/drift.svg is not what `cali-reg drift --svg` draws now: copy the new one there"
+    );
+    assert!(drawn.starts_with("<svg") && drawn.contains("MedInc: PSI 0.327"));
+}

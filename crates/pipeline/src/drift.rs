@@ -23,6 +23,8 @@ pub struct DriftOptions {
     pub artifacts: PathBuf,
     /// The new table (CSV, standard input, Parquet, Arrow IPC, a folder or glob of Parquet).
     pub input: PathBuf,
+    /// Where to write an SVG of the training and new histograms, one panel per column.
+    pub svg: Option<PathBuf>,
 }
 
 /// One column's drift.
@@ -33,6 +35,13 @@ pub struct ColumnDrift {
     /// The measures.
     #[serde(flatten)]
     pub drift: Drift,
+    /// The training bins' interior edges (bin `i` is `[edges[i−1], edges[i])`, the outer bins
+    /// open).
+    pub edges: Vec<f64>,
+    /// Training rows per bin.
+    pub training_counts: Vec<u64>,
+    /// The table's rows per bin.
+    pub counts: Vec<u64>,
 }
 
 /// The drift of a table against the model's training distributions.
@@ -52,6 +61,8 @@ pub struct DriftReport {
     pub features: Vec<ColumnDrift>,
     /// The predictions' drift.
     pub prediction: ColumnDrift,
+    /// The SVG of the histograms, where one was written.
+    pub svg: Option<String>,
 }
 
 impl DriftReport {
@@ -135,9 +146,12 @@ pub fn drift(options: &DriftOptions) -> Result<DriftReport> {
         Ok(ColumnDrift {
             name: name.to_owned(),
             drift: d.drift(t)?,
+            edges: d.edges().iter().map(|&e| f64::from(e)).collect(),
+            training_counts: d.counts().to_vec(),
+            counts: t.counts().to_vec(),
         })
     };
-    Ok(DriftReport {
+    let mut report = DriftReport {
         command: "drift",
         model: dir.join(crate::LINEAR).display().to_string(),
         data: name,
@@ -150,7 +164,26 @@ pub fn drift(options: &DriftOptions) -> Result<DriftReport> {
             .map(|((n, d), t)| column(n, d, t))
             .collect::<Result<_>>()?,
         prediction: column("prediction", prediction, &total.prediction)?,
-    })
+        svg: None,
+    };
+    if let Some(path) = &options.svg {
+        write_svg(&report, path)?;
+        report.svg = Some(path.display().to_string());
+    }
+    Ok(report)
+}
+
+#[cfg(feature = "report")]
+fn write_svg(report: &DriftReport, path: &std::path::Path) -> Result<()> {
+    let svg = crate::plot::drift_svg(report)?;
+    Ok(dataset::write_atomically(path, svg.as_bytes())?)
+}
+
+#[cfg(not(feature = "report"))]
+fn write_svg(_: &DriftReport, _: &std::path::Path) -> Result<()> {
+    Err(Error::Options(
+        "this build draws no plots (pipeline's report feature)",
+    ))
 }
 
 impl std::fmt::Display for DriftReport {
@@ -181,7 +214,11 @@ impl std::fmt::Display for DriftReport {
         write!(
             f,
             "KS: at the training quantiles (the full statistic lies below ks_upper); W1/SD: of the histograms, within wasserstein_bound of the full data's (--json)"
-        )
+        )?;
+        if let Some(svg) = &self.svg {
+            write!(f, "\nHistograms: {svg}")?;
+        }
+        Ok(())
     }
 }
 

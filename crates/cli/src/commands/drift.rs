@@ -16,10 +16,16 @@ impl std::fmt::Display for Exceeded {
 
 impl std::error::Error for Exceeded {}
 
-pub fn run(common: &Common, fail_above: &[pipeline::Threshold], md: bool) -> anyhow::Result<()> {
+pub fn run(
+    common: &Common,
+    fail_above: &[pipeline::Threshold],
+    md: bool,
+    svg: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     let report = pipeline::drift(&pipeline::DriftOptions {
         artifacts: common.artifacts.clone(),
         input: common.data().locate()?.path,
+        svg,
     })?;
     if md && !common.json {
         output::bytes(report.markdown().as_bytes())?;

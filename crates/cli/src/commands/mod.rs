@@ -92,7 +92,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         #[cfg(feature = "train")]
         Command::Summary { alpha, cov_type } => summary::run(common, *alpha, *cov_type),
         #[cfg(feature = "train")]
-        Command::Drift { fail_above, md } => drift::run(common, fail_above, *md),
+        Command::Drift {
+            fail_above,
+            md,
+            svg,
+        } => drift::run(common, fail_above, *md, svg.clone()),
         Command::Inspect { model } => inspect::run(common, model),
         Command::Completions { shell } => {
             let mut script = Vec::new();
