@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{data_path, python, with_stdin};
+use crate::support::{data_path, python, run_python, with_stdin};
 
 const FEATURES: [&str; 8] = dataset::california::FEATURE_NAMES;
 
@@ -894,4 +894,155 @@ fn sighup_reloads_the_model_and_keeps_it_when_the_new_file_is_bad() {
     });
     assert!((served()[0] - expected).abs() <= 1e-12 * expected.abs());
     assert_eq!(server.stop(), 0);
+}
+
+/// Every tenth row of California (a sample of the whole state), as the model takes them;
+/// with `incomes` times the median income.
+fn sampled_rows(incomes: f64) -> Vec<Vec<f64>> {
+    let table = dataset::load_path(&data_path(), &dataset::Spec::default()).unwrap();
+    (0..table.x.nrows())
+        .step_by(10)
+        .map(|r| {
+            let mut row: Vec<f64> = table.x.row(r).iter().copied().collect();
+            row[0] *= incomes;
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn drift_gauges_move_with_drifted_rows_and_get_drift_is_the_commands_report() {
+    for quantized in [false, true] {
+        let extra: &[&str] = if quantized { &["--quantized"] } else { &[] };
+        let server = Server::start(extra);
+        let metrics = |server: &Server| {
+            let (status, text) = server.request("GET", "/metrics", "text/plain", b"");
+            assert_eq!(status, 200);
+            parsed_by_prometheus_client(text.as_str().unwrap())
+        };
+        let psi = |samples: &[Value], feature: &str| {
+            sample(
+                samples,
+                "cali_reg_feature_psi",
+                &json!({ "feature": feature }),
+            )
+        };
+        // Before any row: the expectation, and no drift figures yet.
+        let before = metrics(&server);
+        let expected = sample(&before, "cali_reg_prediction_training_mean", &json!({})).unwrap();
+        // Least squares with an intercept: the training predictions' mean is the training
+        // targets' (scikit-learn's split); the quantised model's within its bias correction.
+        let y_mean: f64 = String::from_utf8(run_python(
+            "import sys, pandas as pd\nfrom sklearn.model_selection import train_test_split\n\
+             d = pd.read_csv(sys.argv[1])\n_, _, y, _ = train_test_split(d, d.median_house_value / 100000, test_size=0.2, random_state=42)\n\
+             print(repr(float(y.mean())))",
+            &[data_path().to_str().unwrap()],
+        ))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+        let tolerance = if quantized { 0.01 } else { 1e-9 };
+        assert!(
+            (expected - y_mean).abs() < tolerance * y_mean,
+            "{expected} against {y_mean}"
+        );
+        assert_eq!(psi(&before, "MedInc"), None);
+        let (status, body) = server.request("GET", "/drift", "text/plain", b"");
+        assert_eq!(status, 409, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("no rows were predicted")
+        );
+
+        // A sample of the state: nothing drifted.
+        let sample_rows = sampled_rows(1.0);
+        let body = json!({ "dataframe_split": { "columns": FEATURES, "data": sample_rows } });
+        assert_eq!(server.post(&body).0, 200);
+        let calm = metrics(&server);
+        for feature in FEATURES {
+            let p = psi(&calm, feature).unwrap();
+            assert!(p < 0.02, "{feature}: PSI {p}");
+        }
+        // The same rows with incomes up by 30%: MedInc's gauges move, the others' stay.
+        let drifted = sampled_rows(1.3);
+        let body = json!({ "dataframe_split": { "columns": FEATURES, "data": drifted } });
+        assert_eq!(server.post(&body).0, 200);
+        let moved = metrics(&server);
+        assert!(psi(&moved, "MedInc").unwrap() > 0.05, "{moved:?}");
+        assert!(psi(&moved, "HouseAge").unwrap() < 0.02);
+        let shift = |s: &[Value], f: &str| {
+            sample(s, "cali_reg_feature_mean_shift", &json!({ "feature": f })).unwrap()
+        };
+        assert!(shift(&moved, "MedInc") > shift(&calm, "MedInc") + 0.1);
+        let rows = sample(&moved, "cali_reg_drift_window_rows", &json!({})).unwrap();
+        assert_eq!(rows, (2 * sample_rows.len()) as f64);
+        let mean = sample(&moved, "cali_reg_prediction_mean", &json!({})).unwrap();
+        assert!(mean > expected, "{mean} {expected}");
+        // The label set is the model's features, whatever the clients send.
+        let labels: std::collections::BTreeSet<String> = moved
+            .iter()
+            .filter(|s| s[0] == "cali_reg_feature_psi")
+            .map(|s| s[1]["feature"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(labels, FEATURES.iter().map(|f| f.to_string()).collect());
+
+        // GET /drift: the report `cali-reg drift --json` gives of the same rows.
+        let (status, served) = server.request("GET", "/drift", "text/plain", b"");
+        assert_eq!(status, 200, "{served}");
+        let csv: String = std::iter::once(FEATURES.join(","))
+            .chain(sample_rows.iter().chain(&drifted).map(|r| {
+                r.iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }))
+            .map(|l| l + "\n")
+            .collect();
+        let table = server.artifacts.parent().unwrap().join("window.csv");
+        std::fs::write(&table, csv).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_cali-reg"))
+            .args(["drift", "--json", "--artifacts"])
+            .arg(&server.artifacts)
+            .arg("--data")
+            .arg(&table)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(served["rows"], cli["rows"]);
+        let columns = |v: &Value| {
+            let mut c = v["features"].as_array().unwrap().clone();
+            c.push(v["prediction"].clone());
+            c
+        };
+        for (s, c) in columns(&served).iter().zip(columns(&cli)) {
+            let name = c["name"].as_str().unwrap();
+            if quantized && name == "prediction" {
+                continue; // the quantised model's predictions, against the float model's bins
+            }
+            assert_eq!(s["counts"], c["counts"], "{name}");
+            for key in [
+                "psi",
+                "ks",
+                "ks_upper",
+                "wasserstein",
+                "out_of_range",
+                "mean_shift",
+            ] {
+                let (a, b) = (s[key].as_f64().unwrap(), c[key].as_f64().unwrap());
+                assert!(
+                    (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                    "{name} {key}: {a} {b}"
+                );
+            }
+        }
+        assert_eq!(server.stop(), 0);
+    }
 }

@@ -3,6 +3,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
+use crate::drift::TrainingDistributions;
 use crate::envelope::{self, Kind};
 use crate::error::{Error, Result};
 use crate::interval::{Bands, Covariance};
@@ -44,6 +45,10 @@ pub struct Predictor {
     /// The covariance a quantised model borrows from the float model it was quantised from,
     /// and that model's training means; or why it has none.
     borrowed: std::result::Result<(Covariance, Vec<f64>), String>,
+    /// The training distributions of a quantised model's float model, borrowed with its
+    /// covariance (its features' and predictions' are the quantised model's too, near enough
+    /// for drift: their predictions differ by at most the quantisation's bound).
+    borrowed_distributions: Option<std::sync::Arc<TrainingDistributions>>,
 }
 
 /// Rows of a batch that had a feature outside its training range (they are predicted anyway).
@@ -89,18 +94,34 @@ impl Predictor {
             borrowed: Err(String::from(
                 "a quantised model carries no covariance of its own: its intervals reuse the float model it was quantised from, which was not found",
             )),
+            borrowed_distributions: None,
+        }
+    }
+
+    /// The training distributions drift is measured against: a float model's own, or those a
+    /// quantised model borrowed with [`borrow_covariance`](Self::borrow_covariance).
+    pub fn distributions(&self) -> Option<&TrainingDistributions> {
+        match &self.model {
+            AnyModel::Float(m) => m.distributions(),
+            AnyModel::Quantized(_) => self.borrowed_distributions.as_deref(),
         }
     }
 
     /// Give a quantised model the covariance of `float`, the model it was quantised from
-    /// (checked: quantising `float` again gives it exactly), for [`bands`](Self::bands); its
-    /// intervals are then the float model's, around the quantised predictions. A float
+    /// (checked: quantising `float` again gives it exactly), for [`bands`](Self::bands), and its
+    /// training distributions, for drift; its intervals are then the float model's, around the
+    /// quantised predictions. A float
     /// model's own covariance is kept.
     pub fn borrow_covariance(&mut self, float: &Model) -> Result<()> {
         let AnyModel::Quantized(q) = &self.model else {
             return Ok(());
         };
-        self.borrowed = if QuantizedModel::quantize(float)? != *q {
+        let same = QuantizedModel::quantize(float)? == *q;
+        self.borrowed_distributions = float
+            .distributions()
+            .filter(|_| same)
+            .map(|d| std::sync::Arc::new(d.clone()));
+        self.borrowed = if !same {
             Err(String::from(
                 "the float model found is not the one this quantised model was quantised from, so its covariance does not apply",
             ))

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use linreg::drift::{Distribution, Drift, Tally};
+use linreg::drift::{Distribution, Drift, Tally, TrainingDistributions};
 use linreg::{AnyModel, Predictor};
 use serde::Serialize;
 
@@ -72,25 +72,88 @@ impl DriftReport {
     }
 }
 
-/// Each feature's tally and the predictions'.
-struct Tallies {
+/// Rows counted into a model's training bins: each feature's tally and the predictions'.
+/// Mergeable: a table's chunks, a server's minutes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tallies {
     features: Vec<Tally>,
     prediction: Tally,
 }
 
 impl Tallies {
-    fn new(features: &[Distribution], prediction: &Distribution) -> Self {
+    /// Empty tallies for `training`'s bins.
+    pub fn new(training: &TrainingDistributions) -> Self {
         Self {
-            features: features.iter().map(Distribution::tally).collect(),
-            prediction: prediction.tally(),
+            features: training.features.iter().map(Distribution::tally).collect(),
+            prediction: training.prediction.tally(),
         }
     }
 
-    fn merge(&mut self, other: &Self) {
+    /// Count one row: its features (usable numbers, in the model's order) and prediction.
+    pub fn push(&mut self, training: &TrainingDistributions, features: &[f64], prediction: f64) {
+        for ((tally, d), &v) in self
+            .features
+            .iter_mut()
+            .zip(&training.features)
+            .zip(features)
+        {
+            tally.push(d, v);
+        }
+        self.prediction.push(&training.prediction, prediction);
+    }
+
+    /// Add `other`'s rows.
+    pub fn merge(&mut self, other: &Self) {
         for (t, o) in self.features.iter_mut().zip(&other.features) {
             t.merge(o);
         }
         self.prediction.merge(&other.prediction);
+    }
+
+    /// Rows counted.
+    pub fn rows(&self) -> u64 {
+        self.prediction.count()
+    }
+
+    /// The predictions' mean.
+    pub fn prediction_mean(&self) -> f64 {
+        self.prediction.mean()
+    }
+}
+
+impl DriftReport {
+    /// The report of `tallies` (rows of `data`, at least one) against `training`, the
+    /// distributions of `model` (a file, named) whose features are `names`.
+    pub fn of(
+        (model, data): (String, String),
+        names: &[String],
+        training: &TrainingDistributions,
+        tallies: &Tallies,
+    ) -> Result<Self> {
+        let column = |name: &str, d: &Distribution, t: &Tally| -> Result<ColumnDrift> {
+            Ok(ColumnDrift {
+                name: name.to_owned(),
+                drift: d.drift(t)?,
+                edges: d.edges().iter().map(|&e| f64::from(e)).collect(),
+                training_counts: d.counts().to_vec(),
+                counts: t.counts().to_vec(),
+            })
+        };
+        Ok(Self {
+            command: "drift",
+            model,
+            data,
+            rows: tallies.rows(),
+            training_rows: training.prediction.count(),
+            features: names
+                .iter()
+                .zip(&training.features)
+                .zip(&tallies.features)
+                .map(|((n, d), t)| column(n, d, t))
+                .collect::<Result<_>>()?,
+            prediction: column("prediction", &training.prediction, &tallies.prediction)?,
+            svg: None,
+        })
     }
 }
 
@@ -112,24 +175,15 @@ pub fn drift(options: &DriftOptions) -> Result<DriftReport> {
         layout: &layout,
         used: &used,
     };
-    let (features, prediction) = (&training.features, &training.prediction);
-    let mut total = Tallies::new(features, prediction);
+    let mut total = Tallies::new(&training);
     rows.for_each_chunk(
         |chunk| {
-            let mut tallies = Tallies::new(features, prediction);
+            let mut tallies = Tallies::new(&training);
             let mut scoring = Scoring::new(&predictor);
             let mut line_of = LineScorer::new(&bound, names.clone());
             for (line, record) in chunk.lines() {
                 let p = line_of.score(&record, line, &mut scoring)?;
-                for ((tally, d), &v) in tallies
-                    .features
-                    .iter_mut()
-                    .zip(features)
-                    .zip(&line_of.features)
-                {
-                    tally.push(d, v);
-                }
-                tallies.prediction.push(prediction, p);
+                tallies.push(&training, &line_of.features, p);
             }
             Ok::<_, Error>(tallies)
         },
@@ -138,34 +192,11 @@ pub fn drift(options: &DriftOptions) -> Result<DriftReport> {
             Ok(())
         },
     )?;
-    let rows = total.prediction.count();
-    if rows == 0 {
+    if total.rows() == 0 {
         return Err(Error::NoRows { file: name });
     }
-    let column = |name: &str, d: &Distribution, t: &Tally| -> Result<ColumnDrift> {
-        Ok(ColumnDrift {
-            name: name.to_owned(),
-            drift: d.drift(t)?,
-            edges: d.edges().iter().map(|&e| f64::from(e)).collect(),
-            training_counts: d.counts().to_vec(),
-            counts: t.counts().to_vec(),
-        })
-    };
-    let mut report = DriftReport {
-        command: "drift",
-        model: dir.join(crate::LINEAR).display().to_string(),
-        data: name,
-        rows,
-        training_rows: prediction.count(),
-        features: names
-            .iter()
-            .zip(features)
-            .zip(&total.features)
-            .map(|((n, d), t)| column(n, d, t))
-            .collect::<Result<_>>()?,
-        prediction: column("prediction", prediction, &total.prediction)?,
-        svg: None,
-    };
+    let model = dir.join(crate::LINEAR).display().to_string();
+    let mut report = DriftReport::of((model, name), &names, &training, &total)?;
     if let Some(path) = &options.svg {
         write_svg(&report, path)?;
         report.svg = Some(path.display().to_string());

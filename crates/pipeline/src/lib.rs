@@ -67,7 +67,7 @@ pub use convert::{ConvertOptions, Converted, Scanned, scan};
 pub use cv::{AlphaChoice, CrossValidated, CvOptions, Fold, Spread, cross_validate};
 pub use data::{DataOptions, Location};
 pub use diff::{Change, Diff, DiffOptions, diff};
-pub use drift::{ColumnDrift, DriftOptions, DriftReport, Metric, Threshold, drift};
+pub use drift::{ColumnDrift, DriftOptions, DriftReport, Metric, Tallies, Threshold, drift};
 pub use error::{Error, Result};
 pub use evaluate::{EvaluateOptions, Evaluated, Which, evaluate, load_predictor};
 pub use export::{ExportFormat, ExportOptions, Exported, export};

@@ -1,7 +1,7 @@
 //! The scoring service: a loaded model, its routes, and what every request needs.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -16,6 +16,7 @@ use pipeline::{RunRecord, Which};
 
 use crate::body::{self, Decoded};
 use crate::csv::from_csv;
+use crate::drift::{Window, this_minute};
 use crate::error::ApiError;
 use crate::metrics::{self, Metrics};
 use crate::rows::predict;
@@ -58,6 +59,9 @@ pub struct Options {
     pub body_timeout: Duration,
     /// Where each request's log line goes (`None`: nowhere).
     pub log: Option<fn(std::fmt::Arguments<'_>)>,
+    /// Minutes of predicted rows the drift window holds (`/metrics`' drift gauges, `GET
+    /// /drift`); at least 1.
+    pub drift_minutes: u64,
 }
 
 /// The budget of request bodies held at once, in KiB: reading and decoding a body takes its
@@ -73,6 +77,8 @@ pub struct App {
     options: Options,
     bodies: tokio::sync::Semaphore,
     metrics: Metrics,
+    /// The rows predicted in the last minutes, when the model carries training distributions.
+    drift: Arc<Mutex<Option<Window>>>,
 }
 
 /// The model after a reload: its kind and the SHA-256 of its file.
@@ -97,8 +103,13 @@ impl App {
     /// Load the model of `source`.
     pub fn new(source: ModelSource, options: Options) -> pipeline::Result<Arc<Self>> {
         let loaded = source.load()?;
+        let drift = Arc::new(Mutex::new(Window::new(
+            &loaded.predictor,
+            options.drift_minutes,
+        )));
         Ok(Arc::new(Self {
-            metrics: Metrics::new(loaded.predictor.kind(), &loaded.sha256),
+            metrics: Metrics::new(loaded.predictor.kind(), &loaded.sha256, drift.clone()),
+            drift,
             predictor: RwLock::new(Arc::new(loaded.predictor)),
             source,
             options,
@@ -127,6 +138,8 @@ impl App {
         } = self.source.load()?;
         let kind = predictor.kind();
         self.metrics.set_model(kind, &sha256);
+        // A new model, new bins: the window starts again.
+        *lock(&self.drift) = Window::new(&predictor, self.options.drift_minutes);
         if let Ok(mut current) = self.predictor.write() {
             *current = Arc::new(predictor);
         }
@@ -143,6 +156,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/version", get(version))
         .route("/metadata", get(metadata))
         .route("/metrics", get(metrics))
+        .route("/drift", get(drift))
         .route("/invocations", post(invocations))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -186,6 +200,43 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         app.metrics.encode(),
     )
         .into_response()
+}
+
+/// The drift window, whatever a panicking holder left in it (counts, still consistent).
+fn lock(window: &Mutex<Option<Window>>) -> std::sync::MutexGuard<'_, Option<Window>> {
+    window
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `GET /drift`: what `cali-reg drift --json` says of the rows predicted in the window.
+async fn drift(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
+    let model = app.source.path().display().to_string();
+    let mut window = lock(&app.drift);
+    let Some(window) = window.as_mut() else {
+        let why = match app.current().model() {
+            linreg::AnyModel::Float(m) => m
+                .require_distributions()
+                .err()
+                .map_or_else(String::new, |e| e.to_string()),
+            linreg::AnyModel::Quantized(_) => String::from(
+                "a quantised model carries no training distributions: they come from the float model it was quantised from, which was not found beside it",
+            ),
+        };
+        return Err(ApiError::NoDrift(why));
+    };
+    let span = window.span();
+    match window.report(this_minute(), model) {
+        None => Err(ApiError::NoDrift(format!(
+            "no rows were predicted in the last {span} minute(s)"
+        ))),
+        Some(report) => {
+            let report = report.map_err(|e| ApiError::NoDrift(e.to_string()))?;
+            let body =
+                serde_json::to_string(&report).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+        }
+    }
 }
 
 /// What `/metadata` answers: the server, the model's kind and features.
@@ -271,9 +322,13 @@ async fn invocations(
         ),
         None => None,
     };
-    let predicted = predict(&predictor, &table, bands.as_ref())?;
+    let keep = predictor.distributions().is_some();
+    let predicted = predict(&predictor, &table, bands.as_ref(), keep)?;
     app.metrics
         .rows(predicted.predictions.len() as u64, predicted.rows_outside);
+    if keep && let Some(window) = lock(&app.drift).as_mut() {
+        window.push(this_minute(), &predicted.drift_rows);
+    }
     let body = match &predicted.intervals {
         None => serde_json::to_string(&Answer {
             predictions: &predicted.predictions,

@@ -45,6 +45,10 @@ pub enum ApiError {
     /// A body that is neither JSON nor CSV.
     #[error("content type {0:?} is not supported: use application/json or text/csv")]
     UnsupportedMediaType(String),
+    /// `GET /drift` with no figures to give: a model without training distributions, or no
+    /// rows in the window yet.
+    #[error("{0}")]
+    NoDrift(String),
 }
 
 impl ApiError {
@@ -57,6 +61,7 @@ impl ApiError {
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Timeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NoDrift(_) => StatusCode::CONFLICT,
         }
     }
 
@@ -70,6 +75,7 @@ impl ApiError {
             Self::TooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::Timeout { .. } => "REQUEST_TIMEOUT",
             Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            Self::NoDrift(_) => "INVALID_STATE",
         }
     }
 }

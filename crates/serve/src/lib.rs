@@ -17,6 +17,7 @@
 //!     max_body: 10 << 20,
 //!     body_timeout: std::time::Duration::from_secs(30),
 //!     log: None,
+//!     drift_minutes: serve::drift::DEFAULT_MINUTES,
 //! };
 //! let app = App::new(ModelSource::File("artifacts/linear_model.msgpack".into()), options)?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
@@ -30,6 +31,7 @@ mod app;
 mod body;
 pub mod connections;
 mod csv;
+pub mod drift;
 mod error;
 mod metrics;
 mod rows;

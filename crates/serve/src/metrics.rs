@@ -19,13 +19,14 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// The routes requests are counted by; anything else counts as `other`, so that a client
 /// cannot grow the label set without bound.
-const ROUTES: [&str; 6] = [
+const ROUTES: [&str; 7] = [
     "/invocations",
     "/ping",
     "/health",
     "/version",
     "/metadata",
     "/metrics",
+    "/drift",
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -52,6 +53,76 @@ impl Collector for ModelInfo {
     }
 }
 
+/// One of a column's drift measures.
+type Measure = fn(&linreg::drift::Drift) -> f64;
+
+/// The drift window's figures, computed at each scrape: for each feature (the model's names,
+/// a fixed label set) the PSI, the mean shift and the share out of range; the predictions' mean
+/// and the served model's mean prediction of its training rows.
+#[derive(Debug)]
+struct DriftGauges(std::sync::Arc<std::sync::Mutex<Option<crate::drift::Window>>>);
+
+impl Collector for DriftGauges {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::metrics::gauge::ConstGauge;
+        let mut window = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(window) = window.as_mut() else {
+            return Ok(());
+        };
+        let expected = encoder.encode_descriptor(
+            "prediction_training_mean",
+            "The served model's mean prediction of its training rows",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(window.expected_prediction()).encode(expected)?;
+        let Some(Ok(report)) = window.report(crate::drift::this_minute(), String::new()) else {
+            return Ok(());
+        };
+        let gauges: [(&str, &str, Measure); 3] = [
+            (
+                "feature_psi",
+                "Population stability index of the window's rows against the training bins, by feature",
+                |d| d.psi,
+            ),
+            (
+                "feature_mean_shift",
+                "Mean of the window's rows less the training mean, in training standard deviations, by feature",
+                |d| d.mean_shift,
+            ),
+            (
+                "feature_out_of_range_ratio",
+                "Share of the window's rows outside the training range, by feature",
+                |d| d.out_of_range,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for column in &report.features {
+                let labels = [("feature", column.name.as_str())];
+                ConstGauge::new(value(&column.drift)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        let mean = encoder.encode_descriptor(
+            "prediction_mean",
+            "Mean prediction of the window's rows",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(report.prediction.drift.new_mean).encode(mean)?;
+        let rows = encoder.encode_descriptor(
+            "drift_window_rows",
+            "Rows predicted in the drift window",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(report.rows as f64).encode(rows)
+    }
+}
+
 /// The server's counters, histogram and facts.
 pub struct Metrics {
     registry: Registry,
@@ -69,7 +140,11 @@ fn latency_histogram() -> Histogram {
 
 impl Metrics {
     /// A registry for a server of the model of `kind` whose file has SHA-256 `sha256`.
-    pub fn new(kind: &str, sha256: &str) -> Self {
+    pub fn new(
+        kind: &str,
+        sha256: &str,
+        drift: std::sync::Arc<std::sync::Mutex<Option<crate::drift::Window>>>,
+    ) -> Self {
         let mut registry = Registry::with_prefix("cali_reg");
         let requests = Family::<Request, Counter>::default();
         registry.register(
@@ -95,6 +170,7 @@ impl Metrics {
         );
         let model = std::sync::Arc::new(ModelInfo::default());
         registry.register_collector(Box::new(model.clone()));
+        registry.register_collector(Box::new(DriftGauges(drift)));
         let started = Gauge::<f64, AtomicU64>::default();
         started.set(
             std::time::SystemTime::now()

@@ -110,6 +110,8 @@ pub struct Predicted {
     pub warnings: Vec<String>,
     /// Rows with a value outside the training ranges, for the metrics.
     pub rows_outside: u64,
+    /// Each row's features then its prediction, when kept for the drift window.
+    pub drift_rows: Vec<f64>,
 }
 
 /// The predictions of every row of `table` (with the intervals of `bands`, if given), and the
@@ -118,6 +120,7 @@ pub fn predict(
     predictor: &Predictor,
     table: &Decoded,
     bands: Option<&Bands>,
+    keep_for_drift: bool,
 ) -> Result<Predicted, ApiError> {
     let names = predictor.recipe().feature_names();
     let columns = Columns::of(predictor, table)?;
@@ -126,11 +129,17 @@ pub fn predict(
     let mut scoring = Scoring::new(predictor);
     let mut predictions = Vec::with_capacity(table.n_rows());
     let mut intervals = bands.map(|_| Vec::with_capacity(table.n_rows()));
+    let width = if keep_for_drift { names.len() + 1 } else { 0 };
+    let mut drift_rows = Vec::with_capacity(width * table.n_rows());
     for r in 0..table.n_rows() {
         columns.features(table, r, &mut raw, &mut features)?;
         match scoring.score(&features) {
             Ok(prediction) => {
                 predictions.push(prediction);
+                if keep_for_drift {
+                    drift_rows.extend_from_slice(&features);
+                    drift_rows.push(prediction);
+                }
                 if let (Some(bands), Some(intervals)) = (bands, &mut intervals) {
                     intervals.push(bands.interval(&features, prediction).values());
                 }
@@ -153,5 +162,6 @@ pub fn predict(
         intervals,
         warnings: scoring.warnings().iter().map(ToString::to_string).collect(),
         rows_outside: scoring.rows_outside(),
+        drift_rows,
     })
 }

@@ -47,6 +47,7 @@ async fn the_router_predicts_and_refuses_without_a_socket() {
         max_body: 1 << 20,
         body_timeout: std::time::Duration::from_secs(5),
         log: None,
+        drift_minutes: 60,
     };
     let app = App::new(ModelSource::File(path), options).unwrap();
     let router = serve::router(app);

@@ -53,6 +53,7 @@ pub fn run(common: &Common, args: &ServeArgs) -> anyhow::Result<()> {
         max_body: args.max_body,
         body_timeout: seconds(args.body_timeout),
         log: (!common.quiet).then_some(output::stderr as fn(std::fmt::Arguments<'_>)),
+        drift_minutes: args.drift_window,
     };
     let app = App::new(source, options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
