@@ -518,8 +518,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_connections: usize,
     /// Minutes of predicted rows the drift figures of /metrics and GET /drift cover (a ring of
-    /// per-minute histograms: memory bounded by features × bins × minutes)
-    #[arg(long, value_name = "MINUTES", default_value_t = serve::drift::DEFAULT_MINUTES, value_parser = clap::value_parser!(u64).range(1..=10080))]
+    /// per-minute histograms: memory bounded by features × bins × minutes); 0 watches no drift
+    #[arg(long, value_name = "MINUTES", default_value_t = serve::drift::DEFAULT_MINUTES, value_parser = clap::value_parser!(u64).range(0..=10080))]
     pub drift_window: u64,
 }
 

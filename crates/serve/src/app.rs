@@ -19,7 +19,7 @@ use crate::csv::from_csv;
 use crate::drift::{Window, this_minute};
 use crate::error::ApiError;
 use crate::metrics::{self, Metrics};
-use crate::rows::predict;
+use crate::rows::{DriftRows, predict};
 
 /// Where the served model comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub struct Options {
     /// Where each request's log line goes (`None`: nowhere).
     pub log: Option<fn(std::fmt::Arguments<'_>)>,
     /// Minutes of predicted rows the drift window holds (`/metrics`' drift gauges, `GET
-    /// /drift`); at least 1.
+    /// /drift`); 0: none, drift is not watched.
     pub drift_minutes: u64,
 }
 
@@ -215,6 +215,9 @@ async fn drift(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
     let mut window = lock(&app.drift);
     let Some(window) = window.as_mut() else {
         let why = match app.current().model() {
+            _ if app.options.drift_minutes == 0 => {
+                String::from("drift is not watched: the server was started with --drift-window 0")
+            }
             linreg::AnyModel::Float(m) => m
                 .require_distributions()
                 .err()
@@ -322,12 +325,24 @@ async fn invocations(
         ),
         None => None,
     };
-    let keep = predictor.distributions().is_some();
-    let predicted = predict(&predictor, &table, bands.as_ref(), keep)?;
+    let watched = predictor
+        .distributions()
+        .filter(|_| app.options.drift_minutes > 0);
+    let predicted = predict(&predictor, &table, bands.as_ref(), watched)?;
     app.metrics
         .rows(predicted.predictions.len() as u64, predicted.rows_outside);
-    if keep && let Some(window) = lock(&app.drift).as_mut() {
-        window.push(this_minute(), &predicted.drift_rows);
+    match &predicted.drift {
+        DriftRows::None => {}
+        DriftRows::Rows(rows) => {
+            if let Some(window) = lock(&app.drift).as_mut() {
+                window.push(this_minute(), rows);
+            }
+        }
+        DriftRows::Tallied(tallies) => {
+            if let Some(window) = lock(&app.drift).as_mut() {
+                window.merge(this_minute(), tallies);
+            }
+        }
     }
     let body = match &predicted.intervals {
         None => serde_json::to_string(&Answer {

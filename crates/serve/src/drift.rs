@@ -32,9 +32,12 @@ pub fn this_minute() -> u64 {
 }
 
 impl Window {
-    /// A window of `span` minutes (at least 1) for `predictor`'s model; `None` when the model
-    /// carries no training distributions.
+    /// A window of `span` minutes for `predictor`'s model; `None` when the model carries no
+    /// training distributions, or `span` is 0 (drift not watched).
     pub fn new(predictor: &Predictor, span: u64) -> Option<Self> {
+        if span == 0 {
+            return None;
+        }
         let training = predictor.distributions()?.clone();
         let means: Vec<f64> = training.features.iter().map(|d| d.mean()).collect();
         Some(Self {
@@ -42,37 +45,31 @@ impl Window {
             names: predictor.recipe().feature_names(),
             training,
             minutes: VecDeque::new(),
-            span: span.max(1),
+            span,
         })
     }
 
     /// Count rows predicted in `minute`: `rows` holds each row's features then its prediction.
     pub fn push(&mut self, minute: u64, rows: &[f64]) {
         let width = self.names.len() + 1;
-        if rows.len() < width {
+        let Some(tallies) = current(&mut self.minutes, &self.training, self.span, minute) else {
             return;
+        };
+        for row in rows.chunks_exact(width) {
+            tallies.push(&self.training, &row[..width - 1], row[width - 1]);
         }
-        if self.minutes.back().is_none_or(|(m, _)| *m != minute) {
-            self.minutes
-                .push_back((minute, Tallies::new(&self.training)));
-        }
-        self.forget(minute);
-        if let Some((_, tallies)) = self.minutes.back_mut() {
-            for row in rows.chunks_exact(width) {
-                tallies.push(&self.training, &row[..width - 1], row[width - 1]);
-            }
+    }
+
+    /// Add rows counted elsewhere (against this window's model) to `minute`.
+    pub fn merge(&mut self, minute: u64, tallies: &Tallies) {
+        if let Some(current) = current(&mut self.minutes, &self.training, self.span, minute) {
+            current.merge(tallies);
         }
     }
 
     /// Drop the minutes that have left the window at `minute`.
     fn forget(&mut self, minute: u64) {
-        while self
-            .minutes
-            .front()
-            .is_some_and(|(m, _)| minute.saturating_sub(*m) >= self.span)
-        {
-            self.minutes.pop_front();
-        }
+        forget(&mut self.minutes, self.span, minute);
     }
 
     /// The window's rows at `minute`, merged.
@@ -108,6 +105,30 @@ impl Window {
     /// Minutes the window holds.
     pub fn span(&self) -> u64 {
         self.span
+    }
+}
+
+/// The tallies of `minute`, started if need be, once the minutes that left the window are gone.
+fn current<'a>(
+    minutes: &'a mut VecDeque<(u64, Tallies)>,
+    training: &TrainingDistributions,
+    span: u64,
+    minute: u64,
+) -> Option<&'a mut Tallies> {
+    if minutes.back().is_none_or(|(m, _)| *m != minute) {
+        minutes.push_back((minute, Tallies::new(training)));
+    }
+    forget(minutes, span, minute);
+    minutes.back_mut().map(|(_, tallies)| tallies)
+}
+
+/// Drop the minutes that have left a window of `span` minutes at `minute`.
+fn forget(minutes: &mut VecDeque<(u64, Tallies)>, span: u64, minute: u64) {
+    while minutes
+        .front()
+        .is_some_and(|(m, _)| minute.saturating_sub(*m) >= span)
+    {
+        minutes.pop_front();
     }
 }
 

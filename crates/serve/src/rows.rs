@@ -110,9 +110,24 @@ pub struct Predicted {
     pub warnings: Vec<String>,
     /// Rows with a value outside the training ranges, for the metrics.
     pub rows_outside: u64,
-    /// Each row's features then its prediction, when kept for the drift window.
-    pub drift_rows: Vec<f64>,
+    /// What the drift window takes of the rows.
+    pub drift: DriftRows,
 }
+
+/// A request's rows as the drift window takes them: a few rows kept as they are (counted into
+/// the window under its lock: cheaper than tallies of their own), many rows counted into
+/// tallies of their own (outside the lock, then merged under it).
+pub enum DriftRows {
+    /// The model carries no training distributions.
+    None,
+    /// Each row's features then its prediction.
+    Rows(Vec<f64>),
+    /// The rows, counted.
+    Tallied(pipeline::Tallies),
+}
+
+/// Requests of at most this many rows keep them for the window rather than tally them.
+const KEPT_ROWS: usize = 16;
 
 /// The predictions of every row of `table` (with the intervals of `bands`, if given), and the
 /// range warnings.
@@ -120,7 +135,7 @@ pub fn predict(
     predictor: &Predictor,
     table: &Decoded,
     bands: Option<&Bands>,
-    keep_for_drift: bool,
+    training: Option<&linreg::drift::TrainingDistributions>,
 ) -> Result<Predicted, ApiError> {
     let names = predictor.recipe().feature_names();
     let columns = Columns::of(predictor, table)?;
@@ -129,16 +144,27 @@ pub fn predict(
     let mut scoring = Scoring::new(predictor);
     let mut predictions = Vec::with_capacity(table.n_rows());
     let mut intervals = bands.map(|_| Vec::with_capacity(table.n_rows()));
-    let width = if keep_for_drift { names.len() + 1 } else { 0 };
-    let mut drift_rows = Vec::with_capacity(width * table.n_rows());
+    let mut drift = match training {
+        None => DriftRows::None,
+        Some(_) if table.n_rows() <= KEPT_ROWS => {
+            DriftRows::Rows(Vec::with_capacity((names.len() + 1) * table.n_rows()))
+        }
+        Some(t) => DriftRows::Tallied(pipeline::Tallies::new(t)),
+    };
     for r in 0..table.n_rows() {
         columns.features(table, r, &mut raw, &mut features)?;
         match scoring.score(&features) {
             Ok(prediction) => {
                 predictions.push(prediction);
-                if keep_for_drift {
-                    drift_rows.extend_from_slice(&features);
-                    drift_rows.push(prediction);
+                match (&mut drift, training) {
+                    (DriftRows::Rows(rows), _) => {
+                        rows.extend_from_slice(&features);
+                        rows.push(prediction);
+                    }
+                    (DriftRows::Tallied(tallies), Some(t)) => {
+                        tallies.push(t, &features, prediction)
+                    }
+                    _ => {}
                 }
                 if let (Some(bands), Some(intervals)) = (bands, &mut intervals) {
                     intervals.push(bands.interval(&features, prediction).values());
@@ -162,6 +188,6 @@ pub fn predict(
         intervals,
         warnings: scoring.warnings().iter().map(ToString::to_string).collect(),
         rows_outside: scoring.rows_outside(),
-        drift_rows,
+        drift,
     })
 }
