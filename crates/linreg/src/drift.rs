@@ -135,8 +135,7 @@ impl Distribution {
                 value: values[row],
             });
         }
-        let mut sorted = values.to_vec();
-        sorted.sort_unstable_by(f64::total_cmp);
+        let sorted = sorted(values);
         let n = sorted.len();
         let mut edges: Vec<f32> = (1..bins)
             .map(|i| quantile(&sorted, i as f64 / bins as f64) as f32)
@@ -311,14 +310,31 @@ impl TrainingDistributions {
         prediction: &[f64],
         bins: usize,
     ) -> Result<Self> {
-        Ok(Self {
-            features: features
-                .iter()
-                .map(|column| Distribution::of(column, bins))
-                .collect::<Result<_>>()?,
-            target: Distribution::of(target, bins)?,
-            prediction: Distribution::of(prediction, bins)?,
-        })
+        let columns: Vec<&[f64]> = features
+            .iter()
+            .map(Vec::as_slice)
+            .chain([target, prediction])
+            .collect();
+        // The columns are independent: half of them on a second thread.
+        let (first, second) = columns.split_at(columns.len() / 2);
+        let of = |part: &[&[f64]]| -> Result<Vec<Distribution>> {
+            part.iter().map(|c| Distribution::of(c, bins)).collect()
+        };
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| of(second));
+            (of(first), other.join())
+        });
+        let theirs = theirs.map_err(|_| Error::Drift("a thread sorting a column failed".into()))?;
+        let mut all = mine?;
+        all.extend(theirs?);
+        match (all.pop(), all.pop()) {
+            (Some(prediction), Some(target)) => Ok(Self {
+                features: all,
+                target,
+                prediction,
+            }),
+            _ => Err(Error::Drift("no target or prediction column".into())),
+        }
     }
 
     /// Check a value read from a file: one distribution per feature, each well formed.
@@ -447,6 +463,24 @@ pub struct Drift {
     pub rows: u64,
     /// Their mean.
     pub new_mean: f64,
+}
+
+/// `values` (finite) in increasing order: sorted as integers whose order is the numbers' (the
+/// sign bit flipped, and for negative numbers every bit), several times faster than comparing
+/// floating-point numbers.
+fn sorted(values: &[f64]) -> Vec<f64> {
+    const SIGN: u64 = 1 << 63;
+    let mut keys: Vec<u64> = values
+        .iter()
+        .map(|v| {
+            let b = v.to_bits();
+            if b & SIGN == 0 { b | SIGN } else { !b }
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.into_iter()
+        .map(|k| f64::from_bits(if k & SIGN != 0 { k & !SIGN } else { !k }))
+        .collect()
 }
 
 /// NumPy's default quantile (linear interpolation between order statistics) of sorted values.
@@ -643,6 +677,16 @@ mod tests {
                 assert_eq!(d.bin(x), expected, "{x} among {:?}", d.edges());
             }
         }
+    }
+
+    #[test]
+    fn sorting_as_integers_is_sorting_as_numbers() {
+        let v = [
+            3.5, -0.0, 0.0, -2.25, 1e300, -1e-300, 5e-324, -7.0, 2.0, 2.0,
+        ];
+        let mut expected = v.to_vec();
+        expected.sort_by(f64::total_cmp);
+        assert_eq!(sorted(&v), expected);
     }
 
     #[test]
