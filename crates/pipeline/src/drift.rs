@@ -65,6 +65,20 @@ pub struct DriftReport {
     pub svg: Option<String>,
 }
 
+impl ColumnDrift {
+    /// The measures as the tables print them: PSI, KS, W1/SD, share out of range, mean shift.
+    fn cells(&self) -> [String; 5] {
+        let d = &self.drift;
+        [
+            format!("{:.4}", d.psi),
+            format!("{:.4}", d.ks),
+            format!("{:.4}", d.wasserstein),
+            format!("{:.2}%", 100.0 * d.out_of_range),
+            format!("{:+.3}", d.mean_shift),
+        ]
+    }
+}
+
 impl DriftReport {
     /// The features and then the prediction.
     pub fn columns(&self) -> impl Iterator<Item = &ColumnDrift> {
@@ -230,16 +244,11 @@ impl std::fmt::Display for DriftReport {
             "column", "PSI", "KS", "W1/SD", "out of range", "mean shift"
         )?;
         for c in self.columns() {
-            let d = &c.drift;
+            let [psi, ks, w, out, shift] = c.cells();
             writeln!(
                 f,
-                "{:<12} {:>8.4} {:>8.4} {:>8.4} {:>12.2}% {:>+11.3}",
-                c.name,
-                d.psi,
-                d.ks,
-                d.wasserstein,
-                100.0 * d.out_of_range,
-                d.mean_shift
+                "{:<12} {psi:>8} {ks:>8} {w:>8} {out:>13} {shift:>11}",
+                c.name
             )?;
         }
         write!(
@@ -358,16 +367,7 @@ impl DriftReport {
             self.data, self.rows, self.model, self.training_rows
         );
         for c in self.columns() {
-            let d = &c.drift;
-            out.push_str(&format!(
-                "| {} | {:.4} | {:.4} | {:.4} | {:.2}% | {:+.3} |\n",
-                c.name,
-                d.psi,
-                d.ks,
-                d.wasserstein,
-                100.0 * d.out_of_range,
-                d.mean_shift
-            ));
+            out.push_str(&format!("| {} | {} |\n", c.name, c.cells().join(" | ")));
         }
         out
     }
