@@ -122,6 +122,8 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     let python = venv::ensure(&root, "venv-test", "test.txt")?;
     // MLflow in a venv of its own (its pins and Spark's do not mix); `conformance` uses it too.
     let mlflow = venv::ensure(&root, "venv-conformance", "conformance.txt")?;
+    // Evidently in a venv of its own (it needs pandas 2).
+    let evidently = venv::ensure(&root, "venv-evidently", "evidently.txt")?;
     let run = |command: &mut std::process::Command, what: &str| -> anyhow::Result<()> {
         venv::run(command).with_context(|| format!("{what} failed"))
     };
@@ -130,7 +132,8 @@ fn test(args: &[String]) -> anyhow::Result<()> {
             .args(["test", "--workspace"])
             .args(args)
             .env("CALI_REG_PYTHON", &python)
-            .env("CALI_REG_MLFLOW_PYTHON", &mlflow),
+            .env("CALI_REG_MLFLOW_PYTHON", &mlflow)
+            .env("CALI_REG_EVIDENTLY_PYTHON", &evidently),
         "cargo test",
     )?;
     if !args.is_empty() {

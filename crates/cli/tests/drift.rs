@@ -254,3 +254,95 @@ fn the_guides_svg_is_what_drift_draws() {
     );
     assert!(drawn.starts_with("<svg") && drawn.contains("MedInc: PSI 0.327"));
 }
+
+/// Evidently's DataDriftPreset on the training rows (scikit-learn's split, seed 42) and the
+/// drifted table: each feature's `ValueDrift` score (above 1,000 rows, the Wasserstein distance
+/// over the training standard deviation) and its threshold.
+const EVIDENTLY: &str = r#"
+import json, sys
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from evidently import Report
+from evidently.presets import DataDriftPreset
+
+def features(path):
+    d = pd.read_csv(path)
+    return pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
+        "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
+        "Population": d.population, "AveOccup": d.population / d.households,
+        "Latitude": d.latitude, "Longitude": d.longitude})
+
+train, _ = train_test_split(features(sys.argv[1]), test_size=0.2, random_state=42)
+snapshot = Report([DataDriftPreset()]).run(current_data=features(sys.argv[2]), reference_data=train)
+out = {}
+for m in snapshot.dict()["metrics"]:
+    c = m["config"]
+    if c.get("type") == "evidently:metric_v2:ValueDrift":
+        out[c["column"]] = {"method": c["method"], "score": m["value"], "threshold": c["threshold"]}
+print(json.dumps(out))
+"#;
+
+/// The Python with Evidently (`CALI_REG_EVIDENTLY_PYTHON`, set by `cargo xtask test`); fails,
+/// never skips, when absent.
+fn evidently_python() -> PathBuf {
+    std::env::var_os("CALI_REG_EVIDENTLY_PYTHON")
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "this test needs Evidently: run the tests with `cargo xtask test`, or set \
+                 CALI_REG_EVIDENTLY_PYTHON to a python that has xtask/python/evidently.txt"
+            )
+        })
+}
+
+#[test]
+fn evidently_agrees_on_which_features_drifted() {
+    let run = Run::new();
+    run.ok(&["train"]);
+    let drifted = drifted_copy(run.dir.path());
+    let report = run.json(&["drift", "--data", drifted.to_str().unwrap()]);
+    let out = std::process::Command::new(evidently_python())
+        .args(["-c", EVIDENTLY])
+        .arg(data_path())
+        .arg(&drifted)
+        // No telemetry: the tests reach no network beyond loopback.
+        .env("DO_NOT_TRACK", "1")
+        .env("EVIDENTLY_DISABLE_TELEMETRY", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let evidently: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for c in report["features"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let theirs = &evidently[name];
+        assert_eq!(theirs["method"], "Wasserstein distance (normed)", "{name}");
+        let (score, threshold) = (
+            theirs["score"].as_f64().unwrap(),
+            theirs["threshold"].as_f64().unwrap(),
+        );
+        let ours = c["wasserstein"].as_f64().unwrap();
+        assert_eq!(
+            ours > threshold,
+            score > threshold,
+            "{name}: ours {ours}, Evidently's {score}"
+        );
+        // Evidently's score is SciPy's full-data distance: within our histograms' bound.
+        assert!(
+            (ours - score).abs() <= c["wasserstein_bound"].as_f64().unwrap() + 1e-12,
+            "{name}: {ours} against {score}"
+        );
+    }
+    let drifted: Vec<&str> = report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["wasserstein"].as_f64().unwrap() > 0.1)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(drifted, ["MedInc"]);
+}
