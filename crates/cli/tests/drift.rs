@@ -346,3 +346,24 @@ fn evidently_agrees_on_which_features_drifted() {
         .collect();
     assert_eq!(drifted, ["MedInc"]);
 }
+
+#[test]
+fn standard_input_drifts_as_the_same_file() {
+    let run = Run::new();
+    run.ok(&["train"]);
+    let drifted = drifted_copy(run.dir.path());
+    let from_file = run.json(&["drift", "--data", drifted.to_str().unwrap()]);
+    let out = crate::support::with_stdin(
+        &mut run.cmd(&["drift", "--data", "-", "--json"]),
+        &std::fs::read(&drifted).unwrap(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_stdin["data"], "<stdin>");
+    assert_eq!(from_stdin["features"], from_file["features"]);
+    assert_eq!(from_stdin["prediction"], from_file["prediction"]);
+}

@@ -22,9 +22,15 @@ pub fn run(
     md: bool,
     svg: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
+    // `--data -`: standard input, as `predict --input -` reads it; else the table as every
+    // command finds it.
+    let input = match &common.data {
+        Some(path) if path.as_os_str() == "-" => path.clone(),
+        _ => common.data().locate()?.path,
+    };
     let report = pipeline::drift(&pipeline::DriftOptions {
         artifacts: common.artifacts.clone(),
-        input: common.data().locate()?.path,
+        input,
         svg,
     })?;
     if md && !common.json {
