@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{Run, data_path, run_python};
+use crate::support::{Run, data_path, python_of, run_python};
 
 /// California with `median_income` scaled by 1.3 and `housing_median_age` shuffled among the
 /// rows (each row takes the age of the row half the table away: the same ages, new rows).
@@ -31,6 +31,19 @@ fn drifted_copy(dir: &Path) -> PathBuf {
     path
 }
 
+/// What the scripts below start with: `features(path)`, a CSV's features as `cali-reg`
+/// derives them.
+const FEATURES: &str = r#"
+import pandas as pd
+
+def features(path):
+    d = pd.read_csv(path)
+    return pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
+        "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
+        "Population": d.population, "AveOccup": d.population / d.households,
+        "Latitude": d.latitude, "Longitude": d.longitude})
+"#;
+
 /// The training rows (scikit-learn's split, seed 42) and the drifted table, derived as
 /// `cali-reg` derives them; for each feature the PSI over bins built the same way (NumPy's
 /// quantiles rounded to float32, ties once, none at or below the minimum or above the
@@ -42,16 +55,8 @@ import numpy as np, pandas as pd
 from scipy import stats
 from sklearn.model_selection import train_test_split
 
-def features(path):
-    d = pd.read_csv(path)
-    return pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
-        "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
-        "Population": d.population, "AveOccup": d.population / d.households,
-        "Latitude": d.latitude, "Longitude": d.longitude}), d.median_house_value / 100000
-
-X, y = features(sys.argv[1])
-train, _ = train_test_split(X, test_size=0.2, random_state=42)
-new, _ = features(sys.argv[2])
+train, _ = train_test_split(features(sys.argv[1]), test_size=0.2, random_state=42)
+new = features(sys.argv[2])
 coef, intercept = json.loads(sys.argv[3]), float(sys.argv[4])
 
 def measures(r, q, psi=True):
@@ -67,7 +72,7 @@ def measures(r, q, psi=True):
         out["psi"] = float(np.sum((s - p) * np.log(s / p)))
     return out
 
-result = {c: measures(train[c].to_numpy(), new[c].to_numpy()) for c in X.columns}
+result = {c: measures(train[c].to_numpy(), new[c].to_numpy()) for c in train.columns}
 predict = lambda t: t.to_numpy() @ np.array(coef) + intercept
 result["prediction"] = measures(predict(train), predict(new), psi=False)
 print(json.dumps(result))
@@ -86,7 +91,7 @@ fn drift_flags_the_drifted_columns_and_equals_scipy_where_the_bins_decide() {
     let intercept = trained["intercept"].to_string();
     let data = data_path();
     let expected: Value = serde_json::from_slice(&run_python(
-        REFERENCE,
+        &format!("{FEATURES}{REFERENCE}"),
         &[
             data.to_str().unwrap(),
             drifted.to_str().unwrap(),
@@ -265,13 +270,6 @@ from sklearn.model_selection import train_test_split
 from evidently import Report
 from evidently.presets import DataDriftPreset
 
-def features(path):
-    d = pd.read_csv(path)
-    return pd.DataFrame({"MedInc": d.median_income, "HouseAge": d.housing_median_age,
-        "AveRooms": d.total_rooms / d.households, "AveBedrms": d.total_bedrooms / d.households,
-        "Population": d.population, "AveOccup": d.population / d.households,
-        "Latitude": d.latitude, "Longitude": d.longitude})
-
 train, _ = train_test_split(features(sys.argv[1]), test_size=0.2, random_state=42)
 snapshot = Report([DataDriftPreset()]).run(current_data=features(sys.argv[2]), reference_data=train)
 out = {}
@@ -282,28 +280,15 @@ for m in snapshot.dict()["metrics"]:
 print(json.dumps(out))
 "#;
 
-/// The Python with Evidently (`CALI_REG_EVIDENTLY_PYTHON`, set by `cargo xtask test`); fails,
-/// never skips, when absent.
-fn evidently_python() -> PathBuf {
-    std::env::var_os("CALI_REG_EVIDENTLY_PYTHON")
-        .map(PathBuf::from)
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "this test needs Evidently: run the tests with `cargo xtask test`, or set \
-                 CALI_REG_EVIDENTLY_PYTHON to a python that has xtask/python/evidently.txt"
-            )
-        })
-}
-
 #[test]
 fn evidently_agrees_on_which_features_drifted() {
     let run = Run::new();
     run.ok(&["train"]);
     let drifted = drifted_copy(run.dir.path());
     let report = run.json(&["drift", "--data", drifted.to_str().unwrap()]);
-    let out = std::process::Command::new(evidently_python())
-        .args(["-c", EVIDENTLY])
+    let evidently = python_of("CALI_REG_EVIDENTLY_PYTHON", "Evidently", "evidently.txt");
+    let out = std::process::Command::new(evidently)
+        .args(["-c", &format!("{FEATURES}{EVIDENTLY}")])
         .arg(data_path())
         .arg(&drifted)
         // No telemetry: the tests reach no network beyond loopback.

@@ -15,13 +15,19 @@ pub fn data_path() -> PathBuf {
 /// which `cargo xtask test` sets after building `target/venv-test`. Fails, never skips, when
 /// absent.
 pub fn python() -> PathBuf {
-    std::env::var_os("CALI_REG_PYTHON")
+    python_of("CALI_REG_PYTHON", "Python clients", "test.txt")
+}
+
+/// The Python the environment `variable` names (`cargo xtask test` sets it to a venv it built
+/// from `xtask/python/{requirements}`); fails, never skips, naming `what` the test needs.
+pub fn python_of(variable: &str, what: &str, requirements: &str) -> PathBuf {
+    std::env::var_os(variable)
         .map(PathBuf::from)
         .filter(|p| p.exists())
         .unwrap_or_else(|| {
             panic!(
-                "this test needs Python clients: run the tests with `cargo xtask test`, or set \
-                 CALI_REG_PYTHON to a python that has the packages in xtask/python/test.txt"
+                "this test needs {what}: run the tests with `cargo xtask test`, or set \
+                 {variable} to a python that has the packages in xtask/python/{requirements}"
             )
         })
 }

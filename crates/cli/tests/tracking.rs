@@ -18,16 +18,7 @@ use crate::support::{Run, data_path};
 /// A Python with MLflow (and its basic-auth app): `CALI_REG_MLFLOW_PYTHON`, which
 /// `cargo xtask test` sets after building `target/venv-conformance`. Fails, never skips.
 fn mlflow_python() -> PathBuf {
-    std::env::var_os("CALI_REG_MLFLOW_PYTHON")
-        .map(PathBuf::from)
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "this test needs MLflow: run the tests with `cargo xtask test`, or set \
-                 CALI_REG_MLFLOW_PYTHON to a python that has the packages in \
-                 xtask/python/conformance.txt"
-            )
-        })
+    crate::support::python_of("CALI_REG_MLFLOW_PYTHON", "MLflow", "conformance.txt")
 }
 
 /// A free port on loopback.
