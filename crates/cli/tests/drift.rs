@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{Run, data_path, python_of, run_python};
+use crate::support::{Run, data_path, json_of, python_of, run_python};
 
 /// California with `median_income` scaled by 1.3 and `housing_median_age` shuffled among the
 /// rows (each row takes the age of the row half the table away: the same ages, new rows).
@@ -296,12 +296,7 @@ fn evidently_agrees_on_which_features_drifted() {
         .env("EVIDENTLY_DISABLE_TELEMETRY", "1")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let evidently: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let evidently = json_of(&out);
     for c in report["features"].as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
         let theirs = &evidently[name];
@@ -342,12 +337,7 @@ fn standard_input_drifts_as_the_same_file() {
         &mut run.cmd(&["drift", "--data", "-", "--json"]),
         &std::fs::read(&drifted).unwrap(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let from_stdin = json_of(&out);
     assert_eq!(from_stdin["data"], "<stdin>");
     assert_eq!(from_stdin["features"], from_file["features"]);
     assert_eq!(from_stdin["prediction"], from_file["prediction"]);

@@ -1013,12 +1013,7 @@ fn drift_gauges_move_with_drifted_rows_and_get_drift_is_the_commands_report() {
             .arg(&table)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let cli = crate::support::json_of(&out);
         assert_eq!(served["rows"], cli["rows"]);
         let columns = |v: &Value| {
             let mut c = v["features"].as_array().unwrap().clone();

@@ -47,6 +47,16 @@ pub fn run_python(script: &str, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// The JSON a successful process printed; its standard error in the failure otherwise.
+pub fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Run `cmd` with `input` on its standard input; its output and status.
 pub fn with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
     use std::io::Write;

@@ -177,9 +177,13 @@ pub fn drift(options: &DriftOptions) -> Result<DriftReport> {
     let dir = &options.artifacts;
     let record = RunRecord::open_or_empty(dir)?;
     let model = record.load_float(dir)?;
-    let training = model.require_distributions()?.clone();
+    model.require_distributions()?;
     let names = model.feature_names();
     let predictor = Predictor::new(AnyModel::Float(model));
+    // The model's own distributions, read where the predictor keeps them (no copy).
+    let training = predictor.distributions().ok_or(Error::Options(
+        "the model lost its training distributions on the way",
+    ))?;
     let rows = dataset::Input::open(&options.input, None)?.unhashed();
     let (name, columns) = (rows.name().to_owned(), rows.columns().to_vec());
     let (layout, used) = bind(&predictor, &name, &columns)?;
@@ -189,15 +193,15 @@ pub fn drift(options: &DriftOptions) -> Result<DriftReport> {
         layout: &layout,
         used: &used,
     };
-    let mut total = Tallies::new(&training);
+    let mut total = Tallies::new(training);
     rows.for_each_chunk(
         |chunk| {
-            let mut tallies = Tallies::new(&training);
+            let mut tallies = Tallies::new(training);
             let mut scoring = Scoring::new(&predictor);
             let mut line_of = LineScorer::new(&bound, names.clone());
             for (line, record) in chunk.lines() {
                 let p = line_of.score(&record, line, &mut scoring)?;
-                tallies.push(&training, &line_of.features, p);
+                tallies.push(training, &line_of.features, p);
             }
             Ok::<_, Error>(tallies)
         },
@@ -210,7 +214,7 @@ pub fn drift(options: &DriftOptions) -> Result<DriftReport> {
         return Err(Error::NoRows { file: name });
     }
     let model = dir.join(crate::LINEAR).display().to_string();
-    let mut report = DriftReport::of((model, name), &names, &training, &total)?;
+    let mut report = DriftReport::of((model, name), &names, training, &total)?;
     if let Some(path) = &options.svg {
         write_svg(&report, path)?;
         report.svg = Some(path.display().to_string());
