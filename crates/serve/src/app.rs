@@ -281,13 +281,17 @@ async fn invocations(
     body: Body,
 ) -> Result<Response, ApiError> {
     let max_body = app.options.max_body;
-    // A body of unknown length may be as large as the limit.
-    let announced = headers
+    let length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(max_body)
-        .min(max_body);
+        .and_then(|v| v.parse::<usize>().ok());
+    // An announced body over the limit is refused unread: a client that sent
+    // `Expect: 100-continue` (curl does above 1 MiB) never sends it.
+    if length.is_some_and(|n| n > max_body) {
+        return Err(ApiError::TooLarge { limit: max_body });
+    }
+    // A body of unknown length may be as large as the limit.
+    let announced = length.unwrap_or(max_body);
     let kib = u32::try_from(announced.div_ceil(1024).clamp(1, BODY_BUDGET_KIB)).unwrap_or(1);
     let _budget = app
         .bodies
