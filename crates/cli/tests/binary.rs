@@ -408,7 +408,7 @@ fn corrupt_model_files_are_refused() {
         &run,
         lin,
         |b| b[8] = 9,
-        "format version 9 is newer than this build reads (3)",
+        "format version 9 is newer than this build reads (4)",
         false,
     );
     let quant = run.artifacts().join("quant_model.msgpack");

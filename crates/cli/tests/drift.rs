@@ -226,14 +226,33 @@ fn bad_input_is_one_line_and_exit_1() {
         assert_eq!((code, stderr.lines().count()), (1, 1), "{file}: {stderr}");
         assert!(stderr.contains(says), "{file}: {stderr}");
     }
-    // A model trained by streaming keeps no training distributions: refused, saying so.
-    run.ok(&["train", "--streaming", "--split", "hash"]);
-    let (code, stderr) = run.fail(&["drift"]);
-    assert_eq!((code, stderr.lines().count()), (1, 1), "{stderr}");
-    assert!(
-        stderr.contains("carries no training distributions"),
-        "{stderr}"
-    );
+    // A model file of format version 1 keeps no training distributions: refused, saying so.
+    let old = Run::new();
+    std::fs::create_dir_all(old.artifacts()).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../linreg/tests/fixtures/california-v1.msgpack"
+        ),
+        old.artifacts().join("linear_model.msgpack"),
+    )
+    .unwrap();
+    let refused = |run: &Run| {
+        let (code, stderr) = run.fail(&["drift"]);
+        assert_eq!((code, stderr.lines().count()), (1, 1), "{stderr}");
+        assert!(
+            stderr.contains("carries no training distributions"),
+            "{stderr}"
+        );
+    };
+    refused(&old);
+    // Nor does one trained (in memory, streaming) with --no-distributions.
+    for streaming in [&[][..], &["--streaming", "--split", "hash"]] {
+        let mut args = vec!["train", "--no-distributions"];
+        args.extend(streaming);
+        old.ok(&args);
+        refused(&old);
+    }
 }
 
 #[test]
@@ -341,4 +360,168 @@ fn standard_input_drifts_as_the_same_file() {
     assert_eq!(from_stdin["data"], "<stdin>");
     assert_eq!(from_stdin["features"], from_file["features"]);
     assert_eq!(from_stdin["prediction"], from_file["prediction"]);
+}
+
+/// For a model whose distributions come from sketches (argv[3]: its `drift --json` report of
+/// the drifted table, argv[4]: the training rows' CSV), from NumPy and SciPy on the rows: the
+/// training and new counts at the report's own edges, the PSI over them, KS and Wasserstein,
+/// the mean shift and the share out of range; and whether each edge lies within a sketch
+/// bucket (2⁻⁷ of its magnitude) of the two values the exact quantile `i/32` lies between.
+const SKETCHED: &str = r#"
+import json, sys
+import numpy as np
+from scipy import stats
+
+train, new = features(sys.argv[1]), features(sys.argv[2])
+report = json.loads(sys.argv[3])
+coef = np.array(json.loads(sys.argv[4]))
+intercept = float(sys.argv[5])
+train["prediction"] = train.iloc[:, :8].to_numpy() @ coef + intercept
+new["prediction"] = new.iloc[:, :8].to_numpy() @ coef + intercept
+
+def near_a_quantile(e, s):
+    for i in range(1, 32):
+        j = int(np.floor(i / 32 * (len(s) - 1)))
+        a, b = s[j], s[min(j + 1, len(s) - 1)]
+        if a - abs(a) / 128 <= e <= b + abs(b) / 128:
+            return True
+    return False
+
+result = {}
+columns = report["features"] + ([report["prediction"]] if report["prediction"] else [])
+for c in columns:
+    r, q = train[c["name"]].to_numpy(), new[c["name"]].to_numpy()
+    e = np.array(c["edges"])
+    count = lambda v: np.bincount(np.searchsorted(e, v, side="right"), minlength=len(e) + 1)
+    p, s = np.maximum(count(r) / len(r), 1e-4), np.maximum(count(q) / len(q), 1e-4)
+    result[c["name"]] = {
+        "training_counts": count(r).tolist(), "counts": count(q).tolist(),
+        "psi": float(np.sum((s - p) * np.log(s / p))),
+        "ks": float(stats.ks_2samp(r, q).statistic),
+        "wasserstein": float(stats.wasserstein_distance(r, q) / np.std(r)),
+        "mean_shift": float((q.mean() - r.mean()) / np.std(r)),
+        "out_of_range": float(np.mean((q < r.min()) | (q > r.max()))),
+        "edges_near": all(near_a_quantile(x, np.sort(r)) for x in e),
+    }
+print(json.dumps(result))
+"#;
+
+/// Check a sketched model's report against [`SKETCHED`]'s figures for `training` (a CSV of the
+/// training rows): exact where the bins decide, within the brackets elsewhere; MedInc (and
+/// the predictions, where measured) flagged, the rest not.
+fn check_sketched(report: &Value, trained: &Value, training: &Path, drifted: &Path) {
+    let expected: Value = serde_json::from_slice(&run_python(
+        &format!("{FEATURES}{SKETCHED}"),
+        &[
+            training.to_str().unwrap(),
+            drifted.to_str().unwrap(),
+            &report.to_string(),
+            &trained["coefficients"].to_string(),
+            &trained["intercept"].to_string(),
+        ],
+    ))
+    .unwrap();
+    let mut columns: Vec<&Value> = report["features"].as_array().unwrap().iter().collect();
+    columns.extend(
+        report["prediction"]
+            .as_object()
+            .map(|_| &report["prediction"]),
+    );
+    for c in columns {
+        let name = c["name"].as_str().unwrap();
+        let want = &expected[name];
+        let f = |v: &Value, key: &str| v[key].as_f64().unwrap();
+        assert_eq!(c["training_counts"], want["training_counts"], "{name}");
+        assert_eq!(c["counts"], want["counts"], "{name}");
+        assert_eq!(want["edges_near"], true, "{name}: {}", c["edges"]);
+        assert!(c["edges"].as_array().unwrap().len() >= 25, "{name}");
+        for (key, tolerance) in [
+            ("psi", 1e-12),
+            ("mean_shift", 1e-9),
+            ("out_of_range", 1e-12),
+        ] {
+            let (ours, theirs) = (f(c, key), f(want, key));
+            assert!(
+                (ours - theirs).abs() <= tolerance * theirs.abs().max(1.0),
+                "{name} {key}: {ours} against {theirs}"
+            );
+        }
+        let (ks, w) = (f(want, "ks"), f(want, "wasserstein"));
+        assert!(
+            f(c, "ks") <= ks + 1e-12 && ks <= f(c, "ks_upper") + 1e-12,
+            "{name}: KS {ks}"
+        );
+        assert!(
+            (f(c, "wasserstein") - w).abs() <= f(c, "wasserstein_bound") + 1e-12,
+            "{name}: W/SD {w} against {}",
+            f(c, "wasserstein")
+        );
+        let drifted = matches!(name, "MedInc" | "prediction");
+        assert_eq!(f(c, "psi") > 0.1, drifted, "{name}: PSI {}", f(c, "psi"));
+        assert_eq!(f(c, "wasserstein") > 0.1, drifted, "{name}: W/SD");
+    }
+}
+
+#[test]
+fn streaming_and_merged_statistics_measure_drift_from_their_sketches() {
+    let run = Run::new();
+    let drifted = drifted_copy(run.dir.path());
+    let data = data_path();
+    // Streaming, every row a training row: the features' and target's distributions from the
+    // one pass's sketches, the predictions' from a second pass.
+    let trained = run.json(&[
+        "train",
+        "--streaming",
+        "--split",
+        "hash",
+        "--test-size",
+        "0",
+    ]);
+    let streamed = run.json(&["drift", "--data", drifted.to_str().unwrap()]);
+    assert_eq!(streamed["training_rows"], 20640);
+    assert!(streamed["prediction"].is_object(), "{streamed}");
+    check_sketched(&streamed, &trained, &data, &drifted);
+
+    // Statistics files of two halves, merged: the same sketches, so the same bins and counts;
+    // no predictions' distribution (the rows are not at hand), said in the report.
+    let text = std::fs::read_to_string(&data).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let mut files = Vec::new();
+    for (i, half) in rows.chunks(rows.len() / 2 + 1).enumerate() {
+        let csv = run.dir.path().join(format!("half{i}.csv"));
+        std::fs::write(&csv, format!("{header}\n{}\n", half.join("\n"))).unwrap();
+        let stats = run.dir.path().join(format!("half{i}.stats"));
+        run.ok(&[
+            "stats",
+            "--data",
+            csv.to_str().unwrap(),
+            "-o",
+            stats.to_str().unwrap(),
+        ]);
+        files.push(stats.display().to_string());
+    }
+    let merged = Run::new();
+    let mut args = vec!["train", "--from-stats"];
+    args.extend(files.iter().map(String::as_str));
+    let fitted = merged.json(&args);
+    let report = merged.json(&["drift", "--data", drifted.to_str().unwrap()]);
+    assert!(report["prediction"].is_null(), "{report}");
+    for (a, b) in report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(streamed["features"].as_array().unwrap())
+    {
+        assert_eq!(
+            (&a["edges"], &a["training_counts"]),
+            (&b["edges"], &b["training_counts"])
+        );
+    }
+    check_sketched(&report, &fitted, &data, &drifted);
+    let text = merged.ok(&["drift", "--data", drifted.to_str().unwrap()]);
+    assert!(
+        text.contains("prediction: not measured (the model was fitted from statistics files"),
+        "{text}"
+    );
 }

@@ -168,6 +168,30 @@ impl Distribution {
         })
     }
 
+    /// A distribution from its parts (a [`Sketch`](crate::Sketch)'s), checked.
+    pub(crate) fn from_parts(
+        count: u64,
+        mean: f64,
+        std: f64,
+        [min, max]: [f64; 2],
+        edges: Vec<f32>,
+        counts: Vec<u64>,
+        outer_means: [f64; 2],
+    ) -> Result<Self> {
+        let d = Self {
+            count,
+            mean,
+            std,
+            min,
+            max,
+            edges,
+            counts,
+            outer_means,
+        };
+        d.validate()?;
+        Ok(d)
+    }
+
     /// Training values.
     pub fn count(&self) -> u64 {
         self.count
@@ -297,8 +321,9 @@ pub struct TrainingDistributions {
     pub features: Vec<Distribution>,
     /// The target's.
     pub target: Distribution,
-    /// The model's predictions of its training rows.
-    pub prediction: Distribution,
+    /// The model's predictions of its training rows: `None` where they were never seen (a
+    /// model fitted from statistics files).
+    pub prediction: Option<Distribution>,
 }
 
 impl TrainingDistributions {
@@ -331,10 +356,33 @@ impl TrainingDistributions {
             (Some(prediction), Some(target)) => Ok(Self {
                 features: all,
                 target,
-                prediction,
+                prediction: Some(prediction),
             }),
             _ => Err(Error::Drift("no target or prediction column".into())),
         }
+    }
+
+    /// The distributions of sketched columns (each feature's, then the target's, as
+    /// [`SufficientStats::sketches`](crate::SufficientStats::sketches) holds them) and of the
+    /// training predictions' sketch where there is one ([`Distribution::of_sketch`]).
+    pub fn of_sketches(
+        columns: &[crate::Sketch],
+        prediction: Option<&crate::Sketch>,
+        bins: usize,
+    ) -> Result<Self> {
+        let Some((target, features)) = columns.split_last() else {
+            return Err(Error::Drift("no sketched columns".into()));
+        };
+        Ok(Self {
+            features: features
+                .iter()
+                .map(|s| Distribution::of_sketch(s, bins))
+                .collect::<Result<_>>()?,
+            target: Distribution::of_sketch(target, bins)?,
+            prediction: prediction
+                .map(|s| Distribution::of_sketch(s, bins))
+                .transpose()?,
+        })
     }
 
     /// Check a value read from a file: one distribution per feature, each well formed.
@@ -347,7 +395,8 @@ impl TrainingDistributions {
         }
         self.features
             .iter()
-            .chain([&self.target, &self.prediction])
+            .chain([&self.target])
+            .chain(&self.prediction)
             .try_for_each(Distribution::validate)
     }
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic  b"CALIREG\0"
-//!      8     2  format version, little endian (this build writes 3, reads 1 to 3)
+//!      8     2  format version, little endian (this build writes 4, reads 1 to 4)
 //!     10     1  kind (1 float model, 2 quantised model, 3 sufficient statistics)
 //!     11     1  reserved, 0
 //!     12     4  payload length, little endian
@@ -13,8 +13,10 @@
 //!
 //! Version 2 added the covariance of least-squares models (for prediction intervals) to the
 //! float model's payload; version 3 the training rows' distributions (for drift), at its end
-//! (nil when the model has none); the quantised model's and the statistics' payloads are
-//! unchanged.
+//! (nil when the model has none); version 4 the statistics' column sketches, at the end of
+//! their payload (for the distributions of streaming and merged runs), and a model's
+//! distributions may lack the predictions' (nil: a model fitted from statistics files). The
+//! quantised model's payload is unchanged.
 //!
 //! Reading checks every field before the payload is decoded, so a truncated,
 //! damaged or foreign file is refused with a message that says which check failed.
@@ -33,7 +35,7 @@ pub const MAGIC: [u8; 8] = *b"CALIREG\0";
 /// device or a pipe that never ends is refused after this much, not read until memory runs out.
 pub const MAX_FILE: u64 = 64 << 20;
 /// The format version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 const HEADER: usize = 20;
 
 /// What a file holds.

@@ -16,7 +16,8 @@
 //! - [`Metrics`]: R², RMSE and MAE as scikit-learn defines them.
 //! - [`envelope`]: the model-file format (magic, version, kind, checksum, MessagePack).
 //! - [`drift`]: training distributions (quantile histograms) and the measures that compare
-//!   new values with them.
+//!   new values with them; [`sketch`] the mergeable [`Sketch`] they come from where the rows
+//!   are not held at once.
 //!
 //! No dataframe engine is involved: a program that loads a model and predicts needs
 //! nalgebra and serde only.
@@ -47,6 +48,7 @@ mod normal_equations;
 mod predictor;
 mod quantized;
 mod residual;
+pub mod sketch;
 mod sufficient_stats;
 
 pub use error::{Error, Result};
@@ -58,4 +60,5 @@ pub use normal_equations::{Diagnostics, MAX_CONDITION};
 pub use predictor::{AnyModel, Predictor, RangeWarning};
 pub use quantized::{OriginalScheme, QuantizedModel};
 pub use recipe::{BoundRecipe, FeatureSpec, MAX_FEATURES, Recipe, TargetSpec};
+pub use sketch::Sketch;
 pub use sufficient_stats::SufficientStats;

@@ -3,7 +3,7 @@
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
-use crate::drift::TrainingDistributions;
+use crate::drift::{Distribution, TrainingDistributions};
 use crate::error::{Error, Result, same_len};
 use crate::interval::{Bands, Covariance};
 use crate::normal_equations::{Diagnostics, solve};
@@ -153,6 +153,13 @@ impl LinearRegression {
         let covariance = solution.inverse_factor.and_then(|factor| {
             Covariance::of_fit(stats, &solution.coefficients, self.fit_intercept, factor)
         });
+        // Sketched statistics give the features' and the target's distributions; the
+        // predictions' need the rows again (`with_prediction_distribution`).
+        let distributions = stats
+            .sketches()
+            .map(|s| TrainingDistributions::of_sketches(s, None, crate::drift::DEFAULT_BINS))
+            .transpose()?
+            .map(Box::new);
         Ok(Model {
             recipe,
             coefficients: solution.coefficients,
@@ -165,7 +172,7 @@ impl LinearRegression {
             fit_intercept: self.fit_intercept,
             alpha: self.alpha,
             covariance,
-            distributions: None,
+            distributions,
         })
     }
 }
@@ -173,7 +180,7 @@ impl LinearRegression {
 /// A fitted linear model: `ŷ = x · coefficients + intercept`. Made by [`LinearRegression`] or
 /// read from a model file (checked on reading); its fields are read through accessors.
 ///
-/// Its file payload (format version 3) is these fields in order, as a MessagePack array;
+/// Its file payload (format versions 3 and 4) is these fields in order, as a MessagePack array;
 /// version 2 files, which end before the distributions, are read through [`ModelV2`], and
 /// version 1 files, which have no covariance either, through [`ModelV1`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -412,7 +419,7 @@ impl Model {
     pub fn require_distributions(&self) -> Result<&TrainingDistributions> {
         self.distributions.as_deref().ok_or_else(|| {
             Error::Drift(String::from(
-                "the model file carries no training distributions (it predates format version 3, or was trained by streaming, from statistics files or in Python, which do not keep them yet): train it in memory to measure drift against it",
+                "the model file carries no training distributions (it predates format version 3, or was fitted from statistics without sketches, or in Python, which does not keep them): train it with cali-reg train to measure drift against it",
             ))
         })
     }
@@ -422,6 +429,25 @@ impl Model {
         distributions.validate(self.coefficients.len())?;
         self.distributions = Some(Box::new(distributions));
         Ok(self)
+    }
+
+    /// This model with its training predictions' distribution added to the features' and the
+    /// target's it carries (a streaming run's second pass).
+    pub fn with_prediction_distribution(mut self, prediction: Distribution) -> Result<Self> {
+        let Some(distributions) = &mut self.distributions else {
+            return Err(Error::Drift(
+                "a predictions' distribution without the features' to go with it".into(),
+            ));
+        };
+        distributions.prediction = Some(prediction);
+        distributions.validate(self.coefficients.len())?;
+        Ok(self)
+    }
+
+    /// This model without training distributions.
+    pub fn without_distributions(mut self) -> Self {
+        self.distributions = None;
+        self
     }
 
     /// Feature names, in coefficient order.
@@ -628,7 +654,7 @@ mod tests {
             for alpha in [0.0, 2.5] {
                 let model = fitted(alpha, intercept);
                 let bytes = envelope::encode(&model).unwrap();
-                assert_eq!(envelope::version(&bytes), Some(3));
+                assert_eq!(envelope::version(&bytes), Some(envelope::FORMAT_VERSION));
                 let back: Model = envelope::decode(&bytes).unwrap();
                 assert_eq!(back, model);
                 assert_eq!(back.alpha(), alpha);

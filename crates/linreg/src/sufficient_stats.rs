@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::double_double::Dd;
 use crate::error::{Error, Result, same_len};
+use crate::sketch::Sketch;
 
 /// A batch whose features' scaled co-moment matrix has a Cholesky pivot below the inverse of
 /// this, so that its condition number is at least this, is accumulated in double-double.
@@ -77,6 +78,12 @@ pub struct SufficientStats {
     /// weighted log-likelihood's term. `None` in files written before it was kept.
     #[serde(default)]
     log_weight: Option<(f64, f64)>,
+    /// Each column's [`Sketch`] (the features', then the target's), of every row pushed
+    /// whatever its weight, for the training distributions of runs that never hold the rows;
+    /// kept when asked for ([`sketched`](Self::sketched)), `None` otherwise and in files
+    /// written before they were kept.
+    #[serde(default)]
+    sketches: Option<Vec<Sketch>>,
 }
 
 /// The low part at `i` of a vector of low parts, which may be empty (zeros).
@@ -615,7 +622,20 @@ impl SufficientStats {
             comoment_lo: vec![0.0; d * d],
             extended: true,
             log_weight: Some((0.0, 0.0)),
+            sketches: None,
         })
+    }
+
+    /// These statistics, keeping a [`Sketch`] of each column from now on (start empty: a
+    /// sketch of only some of the rows would describe none of them).
+    pub fn sketched(mut self) -> Self {
+        self.sketches = Some(vec![Sketch::new(); self.n_features + 1]);
+        self
+    }
+
+    /// The columns' sketches (the features', then the target's), when kept.
+    pub fn sketches(&self) -> Option<&[Sketch]> {
+        self.sketches.as_deref()
     }
 
     /// `Σ ln w` over the rows with a positive weight (0 without weights); `None` for statistics
@@ -726,29 +746,59 @@ impl SufficientStats {
         }
         same_len("feature values for the given targets", n * p, x.len())?;
         same_len("weights", n, weights.map_or(n, <[f64]>::len))?;
-        let mut work = self.clone();
-        SCRATCH.with_borrow_mut(|scratch| {
-            for start in (0..n).step_by(BATCH) {
-                let end = (start + BATCH).min(n);
-                let (xb, yb) = (&x[start * p..end * p], &y[start..end]);
-                let wb = weights.map(|w| &w[start..end]);
-                if !work.push_unchecked(xb, yb, wb, scratch) {
-                    // A NaN or infinity poisoned the sums, or a weight was negative: find it.
-                    check_batch(xb, yb, wb, p, start)?;
+        self.all_or_nothing(
+            |work| {
+                SCRATCH.with_borrow_mut(|scratch| {
+                    for start in (0..n).step_by(BATCH) {
+                        let end = (start + BATCH).min(n);
+                        let (xb, yb) = (&x[start * p..end * p], &y[start..end]);
+                        let wb = weights.map(|w| &w[start..end]);
+                        if !work.push_unchecked(xb, yb, wb, scratch) {
+                            // A NaN or infinity poisoned the sums, or a weight was negative:
+                            // find it.
+                            check_batch(xb, yb, wb, p, start)?;
+                        }
+                    }
+                    Ok::<(), Error>(())
+                })?;
+                if let Some(w) = weights {
+                    // Checked above: every weight is finite and ≥ 0.
+                    let sum = w
+                        .iter()
+                        .filter(|&&w| w > 0.0)
+                        .fold(Dd::ZERO, |sum, &w| sum.add_f64(w.ln()));
+                    work.add_log_weight(Some(sum));
                 }
+                Ok(())
+            },
+            |sketches| {
+                let (features, target) = sketches.split_at_mut(p);
+                for (j, sketch) in features.iter_mut().enumerate() {
+                    sketch.push_strided(x, j, p);
+                }
+                target[0].push_strided(y, 0, 1);
+            },
+        )
+    }
+
+    /// Apply `push` to a working copy, kept only if it succeeds (all or nothing); the sketches
+    /// stay out of the copy and take the rows by `sketch` once they are in.
+    fn all_or_nothing(
+        &mut self,
+        push: impl FnOnce(&mut Self) -> Result<()>,
+        sketch: impl FnOnce(&mut [Sketch]),
+    ) -> Result<()> {
+        let mut sketches = self.sketches.take();
+        let mut work = self.clone();
+        let pushed = push(&mut work);
+        if pushed.is_ok() {
+            if let Some(s) = &mut sketches {
+                sketch(s);
             }
-            Ok::<(), Error>(())
-        })?;
-        if let Some(w) = weights {
-            // Checked above: every weight is finite and ≥ 0.
-            let sum = w
-                .iter()
-                .filter(|&&w| w > 0.0)
-                .fold(Dd::ZERO, |sum, &w| sum.add_f64(w.ln()));
-            work.add_log_weight(Some(sum));
+            *self = work;
         }
-        *self = work;
-        Ok(())
+        self.sketches = sketches;
+        pushed
     }
 
     /// One batch in one pass: rows shifted by a reference point (the running mean, or the
@@ -943,28 +993,37 @@ impl SufficientStats {
         // Unweighted: each batch read in place, column by column; a batch the fast pass cannot
         // take (a non-finite value, or columns too nearly collinear for double precision) is
         // gathered into rows and pushed as rows are.
-        let mut work = self.clone();
-        SCRATCH.with_borrow_mut(|scratch| {
-            let mut rows = Vec::new();
-            for start in (0..n).step_by(BATCH) {
-                let end = (start + BATCH).min(n);
-                let batch: Vec<&[f64]> = columns
-                    .chunks_exact(n)
-                    .map(|column| &column[start..end])
-                    .collect();
-                if work.push_column_batch(&batch, &y[start..end], scratch) {
-                    continue;
+        self.all_or_nothing(
+            |work| {
+                SCRATCH.with_borrow_mut(|scratch| {
+                    let mut rows = Vec::new();
+                    for start in (0..n).step_by(BATCH) {
+                        let end = (start + BATCH).min(n);
+                        let batch: Vec<&[f64]> = columns
+                            .chunks_exact(n)
+                            .map(|column| &column[start..end])
+                            .collect();
+                        if work.push_column_batch(&batch, &y[start..end], scratch) {
+                            continue;
+                        }
+                        rows.clear();
+                        rows.extend(
+                            (start..end).flat_map(|r| batch.iter().map(move |c| c[r - start])),
+                        );
+                        if !work.push_unchecked(&rows, &y[start..end], None, scratch) {
+                            check_batch(&rows, &y[start..end], None, p, start)?;
+                        }
+                    }
+                    Ok::<(), Error>(())
+                })
+            },
+            |sketches| {
+                for (sketch, column) in sketches.iter_mut().zip(columns.chunks_exact(n.max(1))) {
+                    sketch.push_strided(column, 0, 1);
                 }
-                rows.clear();
-                rows.extend((start..end).flat_map(|r| batch.iter().map(move |c| c[r - start])));
-                if !work.push_unchecked(&rows, &y[start..end], None, scratch) {
-                    check_batch(&rows, &y[start..end], None, p, start)?;
-                }
-            }
-            Ok::<(), Error>(())
-        })?;
-        *self = work;
-        Ok(())
+                sketches[p].push_strided(y, 0, 1);
+            },
+        )
     }
 
     /// One unweighted batch given column by column, as [`push_unchecked`](Self::push_unchecked)
@@ -1131,6 +1190,16 @@ impl SufficientStats {
             other.extended,
         );
         self.add_log_weight(other.log_weight.map(|(hi, lo)| Dd::from_parts(hi, lo)));
+        // Sketches of all the rows only when both sides kept them.
+        self.sketches = match (self.sketches.take(), &other.sketches) {
+            (Some(mut mine), Some(theirs)) => {
+                for (m, t) in mine.iter_mut().zip(theirs) {
+                    m.merge(t);
+                }
+                Some(mine)
+            }
+            _ => None,
+        };
         Ok(())
     }
 
@@ -1190,6 +1259,10 @@ impl SufficientStats {
                 .is_none_or(|(hi, lo)| hi.is_finite() && lo.is_finite())
             && self.min.len() == self.n_features
             && self.max.len() == self.n_features
+            && self
+                .sketches
+                .as_ref()
+                .is_none_or(|s| s.len() == self.n_features + 1)
             && self.weight.is_finite()
             && self.weight >= 0.0
             && self

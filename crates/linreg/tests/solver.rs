@@ -444,8 +444,8 @@ fn damaged_model_files_are_refused() {
     magic[0] = b'X';
     assert_eq!(err(&magic), "not a cali-reg file (wrong magic bytes)");
     let mut newer = bytes.clone();
-    newer[8] = 4;
-    assert!(err(&newer).starts_with("format version 4 is newer than this build reads (3)"));
+    newer[8] = 5;
+    assert!(err(&newer).starts_with("format version 5 is newer than this build reads (4)"));
     assert_eq!(
         envelope::decode::<QuantizedModel>(&bytes)
             .unwrap_err()
@@ -552,7 +552,7 @@ fn model_file_errors_are_typed() {
         decode(&newer),
         Error::NewerVersion {
             found: 7,
-            supported: 3
+            supported: 4
         }
     ));
     assert!(matches!(

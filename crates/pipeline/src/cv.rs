@@ -187,8 +187,7 @@ fn streamed(
         path,
         None,
         None,
-        k,
-        &|line| dataset::hash_fold(seed, line, k),
+        (k, &|line| dataset::hash_fold(seed, line, k), &[]),
         progress,
     )?;
     let estimator = options.estimator.clone().recipe(pass.recipe.clone());

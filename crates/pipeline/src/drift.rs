@@ -59,8 +59,11 @@ pub struct DriftReport {
     pub training_rows: u64,
     /// Each feature's drift, in the model's order.
     pub features: Vec<ColumnDrift>,
-    /// The predictions' drift.
-    pub prediction: ColumnDrift,
+    /// The table's mean prediction.
+    pub prediction_mean: f64,
+    /// The predictions' drift: `None` for a model fitted from statistics files, whose
+    /// training predictions were never seen.
+    pub prediction: Option<ColumnDrift>,
     /// The SVG of the histograms, where one was written.
     pub svg: Option<String>,
 }
@@ -82,7 +85,7 @@ impl ColumnDrift {
 impl DriftReport {
     /// The features and then the prediction.
     pub fn columns(&self) -> impl Iterator<Item = &ColumnDrift> {
-        self.features.iter().chain([&self.prediction])
+        self.features.iter().chain(&self.prediction)
     }
 }
 
@@ -91,7 +94,10 @@ impl DriftReport {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tallies {
     features: Vec<Tally>,
-    prediction: Tally,
+    /// Against the training predictions' bins, where the model has them.
+    prediction: Option<Tally>,
+    rows: u64,
+    prediction_sum: f64,
 }
 
 impl Tallies {
@@ -99,7 +105,9 @@ impl Tallies {
     pub fn new(training: &TrainingDistributions) -> Self {
         Self {
             features: training.features.iter().map(Distribution::tally).collect(),
-            prediction: training.prediction.tally(),
+            prediction: training.prediction.as_ref().map(Distribution::tally),
+            rows: 0,
+            prediction_sum: 0.0,
         }
     }
 
@@ -113,7 +121,11 @@ impl Tallies {
         {
             tally.push(d, v);
         }
-        self.prediction.push(&training.prediction, prediction);
+        if let (Some(tally), Some(d)) = (&mut self.prediction, &training.prediction) {
+            tally.push(d, prediction);
+        }
+        self.rows += 1;
+        self.prediction_sum += prediction;
     }
 
     /// Add `other`'s rows.
@@ -121,17 +133,21 @@ impl Tallies {
         for (t, o) in self.features.iter_mut().zip(&other.features) {
             t.merge(o);
         }
-        self.prediction.merge(&other.prediction);
+        if let (Some(t), Some(o)) = (&mut self.prediction, &other.prediction) {
+            t.merge(o);
+        }
+        self.rows += other.rows;
+        self.prediction_sum += other.prediction_sum;
     }
 
     /// Rows counted.
     pub fn rows(&self) -> u64 {
-        self.prediction.count()
+        self.rows
     }
 
-    /// The predictions' mean.
+    /// The predictions' mean (NaN of none).
     pub fn prediction_mean(&self) -> f64 {
-        self.prediction.mean()
+        self.prediction_sum / self.rows as f64
     }
 }
 
@@ -158,14 +174,18 @@ impl DriftReport {
             model,
             data,
             rows: tallies.rows(),
-            training_rows: training.prediction.count(),
+            training_rows: training.target.count(),
+            prediction_mean: tallies.prediction_mean(),
             features: names
                 .iter()
                 .zip(&training.features)
                 .zip(&tallies.features)
                 .map(|((n, d), t)| column(n, d, t))
                 .collect::<Result<_>>()?,
-            prediction: column("prediction", &training.prediction, &tallies.prediction)?,
+            prediction: match (&training.prediction, &tallies.prediction) {
+                (Some(d), Some(t)) => Some(column("prediction", d, t)?),
+                _ => None,
+            },
             svg: None,
         })
     }
@@ -255,6 +275,9 @@ impl std::fmt::Display for DriftReport {
                 c.name
             )?;
         }
+        if self.prediction.is_none() {
+            writeln!(f, "{NO_PREDICTIONS}")?;
+        }
         write!(
             f,
             "KS: at the training quantiles (the full statistic lies below ks_upper); W1/SD: of the histograms, within wasserstein_bound of the full data's (--json)"
@@ -265,6 +288,9 @@ impl std::fmt::Display for DriftReport {
         Ok(())
     }
 }
+
+/// Why a report has no prediction row.
+const NO_PREDICTIONS: &str = "prediction: not measured (the model was fitted from statistics files, which hold no training predictions)";
 
 /// A measure `--fail-above` can watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,6 +398,9 @@ impl DriftReport {
         );
         for c in self.columns() {
             out.push_str(&format!("| {} | {} |\n", c.name, c.cells().join(" | ")));
+        }
+        if self.prediction.is_none() {
+            out.push_str(&format!("\n{NO_PREDICTIONS}\n"));
         }
         out
     }

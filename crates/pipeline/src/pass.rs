@@ -76,13 +76,11 @@ fn share(
     derive: &Derivation,
     chunk: &Chunk,
     groups: usize,
-    group_of: &(dyn Fn(u64) -> usize + Sync),
+    (group_of, sketched): (&(dyn Fn(u64) -> usize + Sync), &[bool]),
 ) -> Result<Share> {
     let p = derive.n_features();
     let mut share = Share {
-        groups: (0..groups)
-            .map(|_| SufficientStats::new(p))
-            .collect::<std::result::Result<_, _>>()?,
+        groups: empty_groups(p, groups, sketched)?,
         rows: 0,
         bytes: chunk.len() as u64,
     };
@@ -110,15 +108,30 @@ fn share(
     Ok(share)
 }
 
+/// Empty statistics for `groups` groups of `p` features, those `sketched` says keeping sketches.
+fn empty_groups(p: usize, groups: usize, sketched: &[bool]) -> Result<Vec<SufficientStats>> {
+    (0..groups)
+        .map(|g| {
+            let stats = SufficientStats::new(p)?;
+            Ok(if sketched.get(g) == Some(&true) {
+                stats.sketched()
+            } else {
+                stats
+            })
+        })
+        .collect()
+}
+
 /// Read `path` once; each row goes to the test statistics when `is_test(line number)` says so.
 /// `recipe` is the features to derive (a test file's, as training derived them), else the
 /// recipe `data`'s spec gives; `known_sha256` spares hashing a file the record vouches for.
+/// `sketch_train` keeps the training columns' sketches (for their distributions).
 pub fn pass(
     data: &DataOptions,
     path: &Path,
     recipe: Option<&Recipe>,
     known_sha256: Option<&str>,
-    is_test: &(dyn Fn(u64) -> bool + Sync),
+    (is_test, sketch_train): (&(dyn Fn(u64) -> bool + Sync), bool),
     progress: &dyn Progress,
 ) -> Result<Pass> {
     let grouped = pass_groups(
@@ -126,8 +139,7 @@ pub fn pass(
         path,
         recipe,
         known_sha256,
-        2,
-        &|line| usize::from(is_test(line)),
+        (2, &|line| usize::from(is_test(line)), &[sketch_train]),
         progress,
     )?;
     let mut groups = grouped.groups.into_iter();
@@ -160,14 +172,14 @@ pub struct GroupedPass {
 }
 
 /// Read `path` once; each row goes to the statistics of group `group_of(line number)`, one of
-/// `groups` (the folds of `cv --streaming`; [`pass`]'s training and test rows).
+/// `groups` (the folds of `cv --streaming`; [`pass`]'s training and test rows); the groups
+/// `sketched` marks keep their columns' sketches.
 pub fn pass_groups(
     data: &DataOptions,
     path: &Path,
     recipe: Option<&Recipe>,
     known_sha256: Option<&str>,
-    groups: usize,
-    group_of: &(dyn Fn(u64) -> usize + Sync),
+    (groups, group_of, sketched): (usize, &(dyn Fn(u64) -> usize + Sync), &[bool]),
     progress: &dyn Progress,
 ) -> Result<GroupedPass> {
     let spec = &data.spec;
@@ -185,12 +197,10 @@ pub fn pass_groups(
     let input = input.reading_only(derive.used());
     let p = recipe.features.len();
     progress.start(input.size_hint());
-    let mut all: Vec<SufficientStats> = (0..groups)
-        .map(|_| SufficientStats::new(p))
-        .collect::<std::result::Result<_, _>>()?;
+    let mut all = empty_groups(p, groups, sketched)?;
     let (mut rows, mut bytes) = (0, 0);
     let sha256 = input.for_each_chunk(
-        |chunk| share(&derive, chunk, groups, group_of),
+        |chunk| share(&derive, chunk, groups, (group_of, sketched)),
         |share| {
             for (total, part) in all.iter_mut().zip(&share.groups) {
                 total.merge(part)?;

@@ -21,6 +21,9 @@ pub struct StatsOptions {
     pub output: PathBuf,
     /// For a model with an intercept, or without (files that differ refuse to merge).
     pub fit_intercept: bool,
+    /// Keep the columns' sketches, so a model fitted from the merged files carries the
+    /// features' and the target's training distributions.
+    pub distributions: bool,
 }
 
 /// A statistics file written.
@@ -56,7 +59,14 @@ impl std::fmt::Display for StatsWritten {
 /// Read every row of the data into statistics and write them to `options.output`.
 pub fn write_stats(options: &StatsOptions, progress: &dyn Progress) -> Result<StatsWritten> {
     let path = options.data.locate()?.path;
-    let pass = pass(&options.data, &path, None, None, &|_| false, progress)?;
+    let pass = pass(
+        &options.data,
+        &path,
+        None,
+        None,
+        (&|_| false, options.distributions),
+        progress,
+    )?;
     let shard = ShardStats {
         recipe: pass.recipe,
         stats: pass.train,

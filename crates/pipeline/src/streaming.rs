@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dataset::{Derivation, Input};
+use linreg::drift::Distribution;
 use linreg::envelope::ShardStats;
-use linreg::{LinearRegression, Predictor, Recipe, SufficientStats};
+use linreg::{LinearRegression, Predictor, Recipe, Sketch, SufficientStats};
 
 use crate::artifacts;
 use crate::data::DataOptions;
@@ -54,6 +55,11 @@ pub(crate) fn train(
         None => estimator,
     };
     let model = estimator.fit_stats(train)?;
+    let model = if options.distributions {
+        with_distributions(&options.data, &gathered, model)?
+    } else {
+        model.without_distributions()
+    };
     // Nothing held out (--test-size 0, no test file): the figures are in-sample.
     let in_sample = test.rows() == 0
         && !matches!(options.held_out, HeldOut::TestFile(_))
@@ -104,6 +110,22 @@ pub(crate) fn train(
     })
 }
 
+/// The model with its training predictions' distribution, by a second pass over the training
+/// rows, where the fit took the features' and the target's from the statistics' sketches (none
+/// from statistics files: their rows are not at hand).
+fn with_distributions(
+    data: &DataOptions,
+    gathered: &Gathered,
+    model: linreg::Model,
+) -> Result<linreg::Model> {
+    let (Some(_), Some(path)) = (model.distributions(), &gathered.path) else {
+        return Ok(model);
+    };
+    let sketch = prediction_sketch(data, path, &gathered.split, &model)?;
+    let prediction = Distribution::of_sketch(&sketch, linreg::drift::DEFAULT_BINS)?;
+    Ok(model.with_prediction_distribution(prediction)?)
+}
+
 /// What a streaming training run fits on: its recipe, training and test statistics, where they
 /// came from and how rows were held out (for the record).
 struct Gathered {
@@ -116,6 +138,8 @@ struct Gathered {
     fit_intercept: bool,
     /// The training rows' statistics by hash fold, for `--alpha auto` (their merge is `train`).
     folds: Option<Vec<SufficientStats>>,
+    /// The table read (none for statistics files).
+    path: Option<PathBuf>,
 }
 
 /// One pass over the data (hash split or all rows), or merged statistics files; then the test
@@ -152,6 +176,7 @@ fn gather(
                 },
                 fit_intercept: merged.fit_intercept,
                 folds: None,
+                path: None,
             }
         }
         Source::Table | Source::Streaming => {
@@ -178,19 +203,23 @@ fn gather(
                 Some(fold) => fold + 1,
                 None => 0,
             };
+            // The training rows' columns are sketched for their distributions (drift).
+            let sketched: Vec<bool> = (0..=k).map(|g| g > 0 && options.distributions).collect();
             let grouped = pass_groups(
                 &options.data,
                 &path,
                 None,
                 known.as_deref(),
-                k + 1,
-                &group_of,
+                (k + 1, &group_of, &sketched),
                 progress,
             )?;
             let mut groups = grouped.groups.into_iter();
             let test = groups.next().ok_or(Error::Thread)?;
             let folds: Vec<SufficientStats> = groups.collect();
             let mut train = SufficientStats::new(grouped.recipe.features.len())?;
+            if options.distributions {
+                train = train.sketched();
+            }
             for fold in &folds {
                 train.merge(fold)?;
             }
@@ -213,6 +242,7 @@ fn gather(
                 test,
                 fit_intercept: options.estimator.fits_intercept(),
                 folds: options.alpha_search.is_some().then_some(folds),
+                path: Some(path),
             }
         }
     };
@@ -222,7 +252,7 @@ fn gather(
             test_file,
             Some(&gathered.recipe),
             None,
-            &|_| true,
+            (&|_| true, false),
             progress,
         )?;
         gathered.test.merge(&pass.test)?;
@@ -309,6 +339,65 @@ pub fn held_out(
     })
 }
 
+/// Whether a line of the table holds a training row of `split` (every row of the training
+/// file when a test file was held out); `None` for a fit from statistics files.
+fn training_lines(split: &StreamedSplit) -> Option<Box<dyn Fn(u64) -> bool + Sync>> {
+    match split {
+        StreamedSplit::Hash { seed, test_size } => {
+            let (seed, test_size) = (*seed, *test_size);
+            Some(Box::new(move |line| {
+                !dataset::hash_is_test(seed, line, test_size)
+            }))
+        }
+        StreamedSplit::TestFile { .. } => Some(Box::new(|_| true)),
+        StreamedSplit::NoneHeldOut => None,
+    }
+}
+
+/// The training rows of `split` in `path`, streamed again: each chunk's rows (features, target,
+/// weight) pushed into a `T` of its own from `empty`, the chunks' merged in file order. Also the
+/// table's SHA-256 where `hash` asked for it.
+fn fold_training_rows<T: Send>(
+    data: &DataOptions,
+    (path, recipe, split): (&Path, &Recipe, &StreamedSplit),
+    hash: bool,
+    empty: &(dyn Fn() -> T + Sync),
+    push: &(dyn Fn(&mut T, &[f64], f64, f64) + Sync),
+    mut merge: impl FnMut(&mut T, T),
+) -> Result<(T, String, Option<String>)> {
+    let Some(is_train) = training_lines(split) else {
+        return Err(Error::Options(
+            "this reads the training rows again, and a fit from statistics files has none: train from the table itself",
+        ));
+    };
+    let spec = &data.spec;
+    let input = Input::open(path, spec.default_columns())?;
+    let input = if hash { input } else { input.unhashed() };
+    let name = input.name().to_owned();
+    let derive = Derivation::new(&input, recipe)?.weighted_by(spec.weight.as_deref())?;
+    let input = input.reading_only(derive.used());
+    let mut total = empty();
+    let sha256 = input.for_each_chunk(
+        |chunk| {
+            let mut raw = vec![0.0; derive.n_columns()];
+            let mut features = vec![0.0; derive.n_features()];
+            let mut part = empty();
+            for (line, record) in chunk.lines() {
+                let target = derive.row(line, record, &mut raw, &mut features)?;
+                if is_train(line) {
+                    push(&mut part, &features, target, derive.weight(&raw));
+                }
+            }
+            Ok::<_, Error>(part)
+        },
+        |part| {
+            merge(&mut total, part);
+            Ok(())
+        },
+    )?;
+    Ok((total, name, sha256))
+}
+
 /// The sums of a robust covariance over the training rows of a streaming run, streamed again
 /// (chunks gather apart from copies of `template` and merge in file order): a hash split's
 /// training rows, or every row of the training file when a test file was held out. The table is
@@ -320,43 +409,19 @@ pub fn robust_sums(
     template: &linreg::Robust,
     trained_sha256: Option<&str>,
 ) -> Result<linreg::Robust> {
-    type IsTrain = Box<dyn Fn(u64) -> bool + Sync>;
-    let is_train: IsTrain = match split {
-        StreamedSplit::Hash { seed, test_size } => {
-            let (seed, test_size) = (*seed, *test_size);
-            Box::new(move |line| !dataset::hash_is_test(seed, line, test_size))
-        }
-        StreamedSplit::TestFile { .. } => Box::new(|_| true),
-        StreamedSplit::NoneHeldOut => {
-            return Err(Error::Options(
-                "--cov-type reads the training rows again, and a fit from statistics files has none: train from the table itself",
-            ));
-        }
-    };
+    if matches!(split, StreamedSplit::NoneHeldOut) {
+        return Err(Error::Options(
+            "--cov-type reads the training rows again, and a fit from statistics files has none: train from the table itself",
+        ));
+    }
     let path = data.locate()?.path;
-    let spec = &data.spec;
-    let input = Input::open(&path, spec.default_columns())?;
-    let name = input.name().to_owned();
-    let derive = Derivation::new(&input, model.recipe())?.weighted_by(spec.weight.as_deref())?;
-    let input = input.reading_only(derive.used());
-    let mut total = template.clone();
-    let sha256 = input.for_each_chunk(
-        |chunk| {
-            let mut raw = vec![0.0; derive.n_columns()];
-            let mut features = vec![0.0; derive.n_features()];
-            let mut sums = template.clone();
-            for (line, record) in chunk.lines() {
-                let target = derive.row(line, record, &mut raw, &mut features)?;
-                if is_train(line) {
-                    sums.push(&features, target, derive.weight(&raw));
-                }
-            }
-            Ok::<_, Error>(sums)
-        },
-        |sums| {
-            total.merge(&sums);
-            Ok(())
-        },
+    let (total, name, sha256) = fold_training_rows(
+        data,
+        (&path, model.recipe(), split),
+        true,
+        &|| template.clone(),
+        &|sums, features, target, weight| sums.push(features, target, weight),
+        |total, part| total.merge(&part),
     )?;
     if let (Some(trained), Some(read)) = (trained_sha256, sha256)
         && trained != read
@@ -366,6 +431,38 @@ pub fn robust_sums(
         )));
     }
     Ok(total)
+}
+
+/// The sketch of `model`'s predictions of the training rows of `split` in `path`, by a second
+/// pass (the predictions need the fitted model): the training predictions' distribution of a
+/// streaming run.
+fn prediction_sketch(
+    data: &DataOptions,
+    path: &Path,
+    split: &StreamedSplit,
+    model: &linreg::Model,
+) -> Result<Sketch> {
+    const ROWS: usize = 4096;
+    type Part = (Sketch, Vec<f64>);
+    // Each chunk's predictions gathered a few thousand at a time, then sketched together.
+    let ((sketch, _), _, _) = fold_training_rows(
+        data,
+        (path, model.recipe(), split),
+        false,
+        &|| (Sketch::new(), Vec::with_capacity(ROWS)),
+        &|(sketch, pending): &mut Part, features, _, _| {
+            pending.push(model.predict_row(features));
+            if pending.len() == ROWS {
+                sketch.push_strided(pending, 0, 1);
+                pending.clear();
+            }
+        },
+        |(total, _): &mut Part, (mut part, pending): Part| {
+            part.push_strided(&pending, 0, 1);
+            total.merge(&part);
+        },
+    )?;
+    Ok(sketch)
 }
 
 /// Statistics files merged: their recipe, statistics and intercept choice.

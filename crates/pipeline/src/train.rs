@@ -50,7 +50,11 @@ pub fn train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trained>
         None => options.estimator.clone(),
     };
     let (model, stats, metrics, in_sample) = fit_and_score(&prepared, &estimator)?;
-    let model = with_distributions(model, &prepared)?;
+    let model = if options.distributions {
+        with_distributions(model, &prepared)?
+    } else {
+        model
+    };
     let parameters = Parameters {
         seed: Some(prepared.params.seed),
         test_size: Some(prepared.params.test_size),

@@ -61,6 +61,10 @@ pub struct TrainOptions {
     /// Choose the ridge penalty by k-fold cross-validation of the training rows (in memory),
     /// instead of the estimator's.
     pub alpha_search: Option<AlphaSearch>,
+    /// Keep the training rows' distributions in the model file, for drift (in memory: a sort
+    /// of each column; streaming: the columns' sketches in the pass, and a second pass for the
+    /// predictions').
+    pub distributions: bool,
 }
 
 /// A search for the ridge penalty: the candidates and the folds.

@@ -28,6 +28,7 @@ fn train_options(artifacts: &std::path::Path, source: Source, held_out: HeldOut)
         estimator: linreg::LinearRegression::new(),
         keep: pipeline::history::KEEP,
         alpha_search: None,
+        distributions: true,
     }
 }
 

@@ -259,13 +259,25 @@ struct Stats {
 
 #[pymethods]
 impl Stats {
+    /// `distributions`: keep each column's sketch, so a model fitted from the statistics (merged
+    /// or not) carries the features' and the target's training distributions, for drift.
     #[new]
-    #[pyo3(signature = (names, fit_intercept, target = "y"))]
-    fn new(names: Vec<String>, fit_intercept: bool, target: &str) -> PyResult<Self> {
+    #[pyo3(signature = (names, fit_intercept, target = "y", distributions = true))]
+    fn new(
+        names: Vec<String>,
+        fit_intercept: bool,
+        target: &str,
+        distributions: bool,
+    ) -> PyResult<Self> {
+        let stats = SufficientStats::new(names.len()).map_err(value_error)?;
         Ok(Self {
             shard: ShardStats {
                 recipe: Recipe::identity(&names, target),
-                stats: SufficientStats::new(names.len()).map_err(value_error)?,
+                stats: if distributions {
+                    stats.sketched()
+                } else {
+                    stats
+                },
                 fit_intercept,
             },
         })
@@ -336,6 +348,12 @@ impl Stats {
             .fit_stats(&self.shard.stats)
             .map_err(value_error)?;
         fitted(py, &model, &self.shard)
+    }
+
+    /// Whether the statistics keep the columns' sketches (for the training distributions).
+    #[getter]
+    fn distributions(&self) -> bool {
+        self.shard.stats.sketches().is_some()
     }
 
     /// Whether the rows had weights other than 1, as far as the statistics tell: their total

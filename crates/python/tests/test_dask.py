@@ -157,3 +157,58 @@ def test_cv_on_a_cluster_equals_the_command_line_and_scikit_learn(client, table,
         cali_reg.dask.cv(ddf, TARGET, k=1)
     with pytest.raises(ValueError, match="K must not exceed the rows"):
         cali_reg.dask.cv(dd.from_pandas(table.head(3), npartitions=1), TARGET, k=5)
+
+
+def drift_report(tmp_path, name, stats, data):
+    """`cali-reg train --from-stats STATS`, then `cali-reg drift --data DATA --json` against it."""
+    env = {**os.environ}
+    artifacts = str(tmp_path / name)
+    subprocess.run([binary(), "train", "--from-stats", str(stats), "--artifacts", artifacts, "-q"],
+                   capture_output=True, check=True, env=env)
+    out = subprocess.run([binary(), "drift", "--data", str(data), "--artifacts", artifacts, "--json"],
+                         capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout)
+
+
+def assert_distributions_of(report, table, other):
+    """The report of the table against itself: each feature's training counts are NumPy's at
+    its edges (exact: the sketches' edges are bucket boundaries), and equal `other`'s report's;
+    no drift; no predictions' distribution (statistics hold no predictions)."""
+    assert report["prediction"] is None
+    assert report["training_rows"] == len(table)
+    for mine, theirs in zip(report["features"], other["features"]):
+        assert (mine["name"], mine["edges"], mine["training_counts"]) == (
+            theirs["name"], theirs["edges"], theirs["training_counts"])
+        values = table[mine["name"]].to_numpy()
+        edges = np.asarray(mine["edges"])
+        counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
+        assert mine["training_counts"] == counts.tolist() == mine["counts"], mine["name"]
+        assert len(edges) >= 8 and mine["psi"] == 0.0
+
+
+def test_distributions_merge_on_the_cluster_as_one_pass_makes_them(client, table, tmp_path):
+    pattern = write_shards(tmp_path / "shards", table)
+    whole = tmp_path / "whole.csv"
+    table.to_csv(whole, index=False)
+    (tmp_path / "dask.stats").write_bytes(cali_reg.dask.stats(dd.read_csv(pattern), TARGET))
+    subprocess.run([binary(), "stats", "--data", str(whole), "--target", TARGET, "-o", str(tmp_path / "cli.stats")],
+                   capture_output=True, check=True, env={**os.environ})
+    cli = drift_report(tmp_path, "cli", tmp_path / "cli.stats", whole)
+    ours = drift_report(tmp_path, "dask", tmp_path / "dask.stats", whole)
+    assert_distributions_of(ours, table, cli)
+    # The model Dask fits carries them too: saved, `cali-reg drift` measures against it.
+    model = cali_reg.dask.fit(dd.read_csv(pattern), TARGET)
+    (tmp_path / "saved").mkdir()
+    model.save(tmp_path / "saved" / "linear_model.msgpack")
+    out = subprocess.run([binary(), "drift", "--data", str(whole), "--artifacts", str(tmp_path / "saved"), "--json"],
+                         capture_output=True, text=True, check=True, env={**os.environ})
+    assert_distributions_of(json.loads(out.stdout), table, cli)
+    # Statistics kept without distributions give a model drift refuses, in one line.
+    bare = cali_reg.SufficientStats(distributions=False).update(table.drop(columns=TARGET), table[TARGET])
+    assert not bare.distributions
+    (tmp_path / "bare").mkdir()
+    bare.fit().save(tmp_path / "bare" / "linear_model.msgpack")
+    out = subprocess.run([binary(), "drift", "--data", str(whole), "--artifacts", str(tmp_path / "bare")],
+                         capture_output=True, text=True, env={**os.environ})
+    assert out.returncode == 1 and len(out.stderr.splitlines()) == 1, out.stderr
+    assert "carries no training distributions" in out.stderr

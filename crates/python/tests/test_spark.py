@@ -91,3 +91,17 @@ def test_cv_in_spark_equals_the_command_line_and_scikit_learn(spark, table, tmp_
     ours = cali_reg.spark.cv(df, TARGET, k=4, seed=3)
     assert ours["rows"] == len(table)
     assert_cv_matches(ours, cli, sk, 4)
+
+
+def test_distributions_merge_in_spark_as_one_pass_makes_them(spark, table, tmp_path):
+    from test_dask import assert_distributions_of, drift_report
+
+    write_shards(tmp_path / "shards", table)
+    df = spark.read.csv(str(tmp_path / "shards"), header=True, inferSchema=True)
+    whole = tmp_path / "whole.csv"
+    table.to_csv(whole, index=False)
+    (tmp_path / "spark.stats").write_bytes(cali_reg.spark.stats(df, TARGET))
+    subprocess.run([binary(), "stats", "--data", str(whole), "--target", TARGET, "-o", str(tmp_path / "cli.stats")],
+                   capture_output=True, check=True, env={**os.environ})
+    cli = drift_report(tmp_path, "cli", tmp_path / "cli.stats", whole)
+    assert_distributions_of(drift_report(tmp_path, "spark", tmp_path / "spark.stats", whole), table, cli)

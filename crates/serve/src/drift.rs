@@ -168,7 +168,13 @@ mod tests {
         assert_eq!(w.merged(111).rows(), 2, "minute 109 only");
         assert!(w.report(200, "m".into()).is_none(), "nothing left");
         // The expectation is the mean of the training predictions (linear model).
-        let training_mean = p.distributions().unwrap().prediction.mean();
+        let training_mean = p
+            .distributions()
+            .unwrap()
+            .prediction
+            .as_ref()
+            .unwrap()
+            .mean();
         assert!((w.expected_prediction() - training_mean).abs() < 1e-12);
     }
 }

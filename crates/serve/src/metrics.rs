@@ -112,7 +112,7 @@ impl Collector for DriftGauges {
             None,
             MetricType::Gauge,
         )?;
-        ConstGauge::new(report.prediction.drift.new_mean).encode(mean)?;
+        ConstGauge::new(report.prediction_mean).encode(mean)?;
         let rows = encoder.encode_descriptor(
             "drift_window_rows",
             "Rows predicted in the drift window",

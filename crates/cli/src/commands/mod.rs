@@ -61,7 +61,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Stats {
             output,
             no_intercept,
-        } => stats::run(common, output, !no_intercept),
+            no_distributions,
+        } => stats::run(common, output, !no_intercept, !no_distributions),
         #[cfg(feature = "columnar")]
         Command::Convert {
             output,

@@ -8,11 +8,17 @@ use crate::progress::Bar;
 
 /// The statistics of every row of --data, for a model with an intercept or (`fit_intercept`
 /// false) without.
-pub fn run(common: &Common, output: &Path, fit_intercept: bool) -> anyhow::Result<()> {
+pub fn run(
+    common: &Common,
+    output: &Path,
+    fit_intercept: bool,
+    distributions: bool,
+) -> anyhow::Result<()> {
     let options = pipeline::StatsOptions {
         data: common.data(),
         output: output.to_path_buf(),
         fit_intercept,
+        distributions,
     };
     let written = pipeline::write_stats(&options, &Bar::new(common))?;
     output::result(&written, common.json)

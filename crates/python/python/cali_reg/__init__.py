@@ -376,16 +376,25 @@ class SufficientStats:
 
     >>> s = SufficientStats(3).update(X1, y1) + SufficientStats(3).update(X2, y2)
     >>> model = s.fit()          # the same model as fitting the rows of both at once
+
+    With ``distributions`` (the default) each column's mergeable sketch is kept too, so the
+    model file of ``fit`` carries the features' and the target's training distributions
+    (``cali-reg drift`` measures against them); merged statistics keep them only when every
+    part did.
     """
 
-    def __init__(self, n_features=None, fit_intercept=True, feature_names=None, target="y"):
+    def __init__(self, n_features=None, fit_intercept=True, feature_names=None, target="y", distributions=True):
         names = None if feature_names is None else [str(n) for n in feature_names]
         if names is None and n_features is not None:
             names = [f"x{j}" for j in range(n_features)]
         # What the native statistics are made with, once the feature names are known (given,
         # or from the first update); everything else is read from them.
         self._fit_intercept, self._target = bool(fit_intercept), str(target)
-        self._stats = None if names is None else _native.Stats(names, self._fit_intercept, self._target)
+        self._distributions = bool(distributions)
+        self._stats = None if names is None else self._native(names)
+
+    def _native(self, names):
+        return _native.Stats(names, self._fit_intercept, self._target, self._distributions)
 
     def update(self, X, y, sample_weight=None):
         """Add rows (X: 2-D, float64 read in place; y; optional sample_weight); returns self."""
@@ -393,7 +402,7 @@ class SufficientStats:
         X = _floats(X)
         if self._stats is None:
             names = [str(c) for c in columns] if columns is not None else [f"x{j}" for j in range(X.shape[1])]
-            self._stats = _native.Stats(names, self._fit_intercept, self._target)
+            self._stats = self._native(names)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(y) != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} values")
@@ -439,6 +448,11 @@ class SufficientStats:
         if not all(n == f"x{j}" for j, n in enumerate(names)):
             model.feature_names_in_ = np.asarray(names, dtype=object)
         return model
+
+    @property
+    def distributions(self):
+        """Whether the columns' sketches are kept (for the training distributions)."""
+        return self._distributions if self._stats is None else self._stats.distributions
 
     @property
     def n_rows(self):

@@ -50,7 +50,8 @@ def fold_stats(frame, first_line, k, seed, target, features, weight, fit_interce
     folds = _native.hash_folds(seed, first_line, len(y), k)
     blobs = []
     for f in range(k):
-        stats = SufficientStats(feature_names=features, fit_intercept=fit_intercept, target=target)
+        # Cross-validation scores folds: no distributions to keep.
+        stats = SufficientStats(feature_names=features, fit_intercept=fit_intercept, target=target, distributions=False)
         rows = folds == f
         if rows.any():
             stats.update(X[rows], y[rows], None if w is None else w[rows])
