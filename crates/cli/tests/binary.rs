@@ -181,7 +181,7 @@ fn inspect_shows_the_model() {
         out.lines()
             .next()
             .unwrap()
-            .ends_with(": float model, format 3, 3528 bytes"),
+            .ends_with(": float model, format 4, 3528 bytes"),
         "{out}"
     );
     assert!(

@@ -208,7 +208,7 @@ pub struct Model {
     /// What prediction intervals need (least squares with residual degrees of freedom only).
     covariance: Option<Covariance>,
     /// The training rows' distributions, which drift is measured against (format version 3;
-    /// none in older files, nor for models trained by streaming or from statistics).
+    /// none in older files; from statistics files, without the predictions').
     distributions: Option<Box<TrainingDistributions>>,
 }
 
@@ -419,7 +419,7 @@ impl Model {
     pub fn require_distributions(&self) -> Result<&TrainingDistributions> {
         self.distributions.as_deref().ok_or_else(|| {
             Error::Drift(String::from(
-                "the model file carries no training distributions (it predates format version 3, or was fitted from statistics without sketches, or in Python, which does not keep them): train it with cali-reg train to measure drift against it",
+                "the model file carries no training distributions (it predates format version 3, was trained with --no-distributions, or was fitted by Python's LinearRegression or from statistics kept without them): train it with cali-reg train to measure drift against it",
             ))
         })
     }
