@@ -1,6 +1,6 @@
-"""Fit on a Dask DataFrame: each partition's sufficient statistics (a few hundred bytes),
-merged exactly in a tree, then one solve on the client; and k-fold cross-validation from the
-same statistics, one set per fold.
+"""Fit on a Dask DataFrame: each partition's sufficient statistics (a few kB with the columns'
+sketches, for the model's training distributions), merged exactly in a tree, then one solve on
+the client; and k-fold cross-validation from the same statistics, one set per fold.
 
     import dask.dataframe as dd, cali_reg.dask
     model = cali_reg.dask.fit(dd.read_parquet("shards/"), target="price")

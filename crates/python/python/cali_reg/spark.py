@@ -1,6 +1,6 @@
 """Fit on a PySpark DataFrame: each partition's sufficient statistics (``mapInPandas`` on the
-executors, a few hundred bytes each), merged exactly on the driver, then one solve; and
-k-fold cross-validation from the same statistics, one set per fold.
+executors, a few kB each with the columns' sketches), merged exactly on the driver, then one
+solve; and k-fold cross-validation from the same statistics, one set per fold.
 
     import cali_reg.spark
     model = cali_reg.spark.fit(spark.read.parquet("shards/"), target="price")
