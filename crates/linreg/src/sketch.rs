@@ -65,8 +65,10 @@ pub struct Sketch {
     /// For each page number, its place in `pages` plus one (0: not allocated); empty until the
     /// first value.
     slots: Vec<u16>,
-    /// The allocated pages: their number and their buckets' counts.
-    pages: Vec<(u32, Box<[u64; PAGE]>)>,
+    /// The allocated pages' numbers, in their order in `counts`.
+    pages: Vec<u32>,
+    /// The allocated pages' counters, a page after another.
+    counts: Vec<u64>,
     count: u64,
     mean: f64,
     /// `Σ (v − mean)²`.
@@ -164,6 +166,7 @@ impl Sketch {
         Self {
             slots: Vec::new(),
             pages: Vec::new(),
+            counts: Vec::new(),
             count: 0,
             mean: 0.0,
             m2: 0.0,
@@ -179,11 +182,16 @@ impl Sketch {
 
     /// The non-empty buckets, in increasing order: each one's number and count.
     fn buckets(&self) -> Vec<(u32, u64)> {
-        let mut pages: Vec<&(u32, Box<[u64; PAGE]>)> = self.pages.iter().collect();
+        let mut pages: Vec<(u32, &[u64])> = self
+            .pages
+            .iter()
+            .copied()
+            .zip(self.counts.chunks_exact(PAGE))
+            .collect();
         pages.sort_unstable_by_key(|p| p.0);
         pages
             .iter()
-            .flat_map(|(page, counts)| {
+            .flat_map(|&(page, counts)| {
                 let base = page << MANTISSA_BITS;
                 counts
                     .iter()
@@ -196,25 +204,26 @@ impl Sketch {
 
     /// Memory the buckets take, in bytes.
     pub fn bytes(&self) -> usize {
-        self.pages.len() * PAGE * 8 + self.slots.len() * 2
+        self.counts.len() * 8 + self.slots.len() * 2
     }
 
-    /// The counters of page `page`, allocated if need be.
-    fn page(&mut self, page: usize) -> &mut [u64; PAGE] {
+    /// Where page `page`'s counters start in `counts`, the page allocated if need be.
+    fn page(&mut self, page: usize) -> usize {
         if self.slots.is_empty() {
             self.slots = vec![0; PAGES];
         }
         if self.slots[page] == 0 {
-            self.pages.push((page as u32, Box::new([0; PAGE])));
+            self.pages.push(page as u32);
+            self.counts.resize(self.counts.len() + PAGE, 0);
             self.slots[page] = self.pages.len() as u16;
         }
-        let slot = usize::from(self.slots[page]) - 1;
-        &mut self.pages[slot].1
+        (usize::from(self.slots[page]) - 1) * PAGE
     }
 
     /// The counter of bucket `key`.
     fn bucket(&mut self, key: u32) -> &mut u64 {
-        &mut self.page((key >> MANTISSA_BITS) as usize)[key as usize % PAGE]
+        let start = self.page((key >> MANTISSA_BITS) as usize);
+        &mut self.counts[start + key as usize % PAGE]
     }
 
     /// Add every `stride`-th value of `values` from `start` (a column of row-major rows);
@@ -227,7 +236,13 @@ impl Sketch {
             hi = hi.max(v);
             sum += v;
             n += 1;
-            *self.bucket(key(v)) += 1;
+            let k = key(v) as usize;
+            // The page's slot looked up inline: the allocation is the rare case.
+            let slot = match self.slots.get(k >> MANTISSA_BITS) {
+                Some(&slot) if slot > 0 => (usize::from(slot) - 1) * PAGE,
+                _ => self.page(k >> MANTISSA_BITS),
+            };
+            self.counts[slot + k % PAGE] += 1;
         }
         if n == 0 {
             return;
@@ -254,8 +269,9 @@ impl Sketch {
         if other.count == 0 {
             return;
         }
-        for (page, counts) in &other.pages {
-            for (c, o) in self.page(*page as usize).iter_mut().zip(counts.iter()) {
+        for (&page, counts) in other.pages.iter().zip(other.counts.chunks_exact(PAGE)) {
+            let start = self.page(page as usize);
+            for (c, o) in self.counts[start..start + PAGE].iter_mut().zip(counts) {
                 *c += o;
             }
         }

@@ -203,6 +203,9 @@ def test_distributions_merge_on_the_cluster_as_one_pass_makes_them(client, table
     out = subprocess.run([binary(), "drift", "--data", str(whole), "--artifacts", str(tmp_path / "saved"), "--json"],
                          capture_output=True, text=True, check=True, env={**os.environ})
     assert_distributions_of(json.loads(out.stdout), table, cli)
+    # Without distributions the statistics stay small (the sketches are the rest).
+    assert len(cali_reg.dask.stats(dd.read_csv(pattern), TARGET, distributions=False)) < 4096 < len(
+        (tmp_path / "dask.stats").read_bytes())
     # Statistics kept without distributions give a model drift refuses, in one line.
     bare = cali_reg.SufficientStats(distributions=False).update(table.drop(columns=TARGET), table[TARGET])
     assert not bare.distributions

@@ -1,6 +1,6 @@
-"""Fit on a Dask DataFrame: each partition's sufficient statistics (a few kB with the columns'
-sketches, for the model's training distributions), merged exactly in a tree, then one solve on
-the client; and k-fold cross-validation from the same statistics, one set per fold.
+"""Fit on a Dask DataFrame: each partition's sufficient statistics (with the columns' sketches,
+for the model's training distributions), merged exactly in a tree, then one solve on the
+client; and k-fold cross-validation from the same statistics, one set per fold.
 
     import dask.dataframe as dd, cali_reg.dask
     model = cali_reg.dask.fit(dd.read_parquet("shards/"), target="price")
@@ -34,9 +34,11 @@ def arrays(frame, target, features, weight):
     )
 
 
-def partition_stats(frame, target, features, weight, fit_intercept):
+def partition_stats(frame, target, features, weight, fit_intercept, distributions=True):
     """The statistics of one pandas partition, as the bytes of a ``.stats`` file."""
-    stats = SufficientStats(feature_names=features, fit_intercept=fit_intercept, target=target)
+    stats = SufficientStats(
+        feature_names=features, fit_intercept=fit_intercept, target=target, distributions=distributions
+    )
     if len(frame):
         stats.update(*arrays(frame, target, features, weight))
     return stats.to_bytes()
@@ -82,14 +84,16 @@ def merge_bytes(*blobs):
     return merged.to_bytes()
 
 
-def stats(ddf, target, features=None, weight=None, fit_intercept=True, split_every=8):
+def stats(ddf, target, features=None, weight=None, fit_intercept=True, split_every=8, distributions=True):
     """The merged statistics of every row of ``ddf``, as the bytes of a ``.stats`` file
-    (``cali-reg train --from-stats`` reads them)."""
+    (``cali-reg train --from-stats`` reads them); with ``distributions``, the columns' sketches
+    too (the model's training distributions, for drift: about 4× the update's time, and tens
+    to hundreds of kB a partition)."""
     import dask
 
     features = [c for c in ddf.columns if c not in (target, weight)] if features is None else list(features)
     parts = [
-        dask.delayed(partition_stats)(part, target, features, weight, fit_intercept)
+        dask.delayed(partition_stats)(part, target, features, weight, fit_intercept, distributions)
         for part in ddf.to_delayed()
     ]
     while len(parts) > 1:  # a tree: each level merges up to `split_every` blobs
@@ -165,8 +169,10 @@ def cv(ddf, target, features=None, weight=None, k=5, seed=0, fit_intercept=True,
     return scores(folds, np.sum(sums, axis=0), lengths.sum(), k, seed)
 
 
-def fit(ddf, target, features=None, weight=None, fit_intercept=True):
+def fit(ddf, target, features=None, weight=None, fit_intercept=True, distributions=True):
     """A ``cali_reg.LinearRegression`` fitted on every row of the Dask DataFrame ``ddf``:
     ``target`` column, ``features`` (default: every other column but ``weight``), optional
-    ``weight`` column of sample weights."""
-    return SufficientStats.from_bytes(stats(ddf, target, features, weight, fit_intercept)).fit()
+    ``weight`` column of sample weights; its model file carries the features' and the target's
+    training distributions unless ``distributions`` is false."""
+    blob = stats(ddf, target, features, weight, fit_intercept, distributions=distributions)
+    return SufficientStats.from_bytes(blob).fit()

@@ -1,5 +1,5 @@
 """Fit on a PySpark DataFrame: each partition's sufficient statistics (``mapInPandas`` on the
-executors, a few kB each with the columns' sketches), merged exactly on the driver, then one
+executors, with the columns' sketches), merged exactly on the driver, then one
 solve; and k-fold cross-validation from the same statistics, one set per fold.
 
     import cali_reg.spark
@@ -26,16 +26,19 @@ def _columns(df, target, features, weight):
     return features, columns
 
 
-def stats(df, target, features=None, weight=None, fit_intercept=True):
+def stats(df, target, features=None, weight=None, fit_intercept=True, distributions=True):
     """The merged statistics of every row of ``df``, as the bytes of a ``.stats`` file
-    (``cali-reg train --from-stats`` reads them)."""
+    (``cali-reg train --from-stats`` reads them); with ``distributions``, the columns' sketches
+    too (``cali_reg.dask.stats``)."""
     features, columns = _columns(df, target, features, weight)
 
     def per_partition(frames):
         import numpy as np
         import pandas as pd
 
-        partial = SufficientStats(feature_names=features, fit_intercept=fit_intercept, target=target)
+        partial = SufficientStats(
+            feature_names=features, fit_intercept=fit_intercept, target=target, distributions=distributions
+        )
         for frame in frames:
             for column in columns:
                 missing = int(frame[column].isna().sum())
@@ -51,15 +54,19 @@ def stats(df, target, features=None, weight=None, fit_intercept=True):
 
     blobs = [bytes(row.stats) for row in df.select(*columns).mapInPandas(per_partition, "stats binary").collect()]
     if not blobs:
-        return SufficientStats(feature_names=features, fit_intercept=fit_intercept, target=target).to_bytes()
+        return SufficientStats(
+            feature_names=features, fit_intercept=fit_intercept, target=target, distributions=distributions
+        ).to_bytes()
     return merge_bytes(*blobs)
 
 
-def fit(df, target, features=None, weight=None, fit_intercept=True):
+def fit(df, target, features=None, weight=None, fit_intercept=True, distributions=True):
     """A ``cali_reg.LinearRegression`` fitted on every row of the Spark DataFrame ``df``:
     ``target`` column, ``features`` (default: every other column but ``weight``), optional
-    ``weight`` column of sample weights."""
-    return SufficientStats.from_bytes(stats(df, target, features, weight, fit_intercept)).fit()
+    ``weight`` column of sample weights; its model file carries the features' and the target's
+    training distributions unless ``distributions`` is false."""
+    blob = stats(df, target, features, weight, fit_intercept, distributions=distributions)
+    return SufficientStats.from_bytes(blob).fit()
 
 
 def cv(df, target, features=None, weight=None, k=5, seed=0, fit_intercept=True):
