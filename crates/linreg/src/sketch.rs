@@ -230,14 +230,20 @@ impl Sketch {
     /// Count each of `keys` into its bucket's page.
     fn count_keys(&mut self, keys: &[u32]) {
         for &k in keys {
-            let k = k as usize;
-            // The page's slot looked up inline: the allocation is the rare case.
-            let slot = match self.slots.get(k >> MANTISSA_BITS) {
-                Some(&slot) if slot > 0 => (usize::from(slot) - 1) * PAGE,
-                _ => self.page(k >> MANTISSA_BITS),
-            };
-            self.counts[slot + k % PAGE] += 1;
+            self.count_key(k);
         }
+    }
+
+    /// Count `key` into its bucket's page.
+    #[inline]
+    fn count_key(&mut self, key: u32) {
+        let k = key as usize;
+        // The page's slot looked up inline: the allocation is the rare case.
+        let slot = match self.slots.get(k >> MANTISSA_BITS) {
+            Some(&slot) if slot > 0 => (usize::from(slot) - 1) * PAGE,
+            _ => self.page(k >> MANTISSA_BITS),
+        };
+        self.counts[slot + k % PAGE] += 1;
     }
 
     /// Add the buckets `keys`: listed while the sketch is small, counted once it is not.
@@ -272,21 +278,28 @@ impl Sketch {
     /// Add every `stride`-th value of `values` from `start` (a column of row-major rows);
     /// finite values only: the caller has checked.
     pub fn push_strided(&mut self, values: &[f64], start: usize, stride: usize) {
-        let column = || values.iter().skip(start).step_by(stride);
-        let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
-        let keys: Vec<u32> = column()
-            .map(|&v| {
-                lo = lo.min(v);
-                hi = hi.max(v);
-                sum += v;
-                key(v)
-            })
-            .collect();
-        let n = keys.len() as u64;
+        let n = values.len().saturating_sub(start).div_ceil(stride.max(1));
         if n == 0 {
             return;
         }
-        self.add_keys(&keys);
+        let column = || values.iter().skip(start).step_by(stride);
+        let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+        let mut scan = |v: f64| {
+            lo = lo.min(v);
+            hi = hi.max(v);
+            sum += v;
+            key(v)
+        };
+        if self.counts.is_empty() && self.log.len() + n <= LOG {
+            self.log.extend(column().map(|&v| scan(v)));
+        } else {
+            self.count_log();
+            for &v in column() {
+                let k = scan(v);
+                self.count_key(k);
+            }
+        }
+        let n = n as u64;
         let mean = sum / n as f64;
         let m2 = column().map(|&v| (v - mean) * (v - mean)).sum::<f64>();
         self.add_moments(n, mean, m2);

@@ -87,7 +87,7 @@ def merge_bytes(*blobs):
 def stats(ddf, target, features=None, weight=None, fit_intercept=True, split_every=8, distributions=True):
     """The merged statistics of every row of ``ddf``, as the bytes of a ``.stats`` file
     (``cali-reg train --from-stats`` reads them); with ``distributions``, the columns' sketches
-    too (the model's training distributions, for drift: about 4× the update's time, and tens
+    too (the model's training distributions, for drift: about 4.5× the update's time, and tens
     to hundreds of kB a partition)."""
     import dask
 
