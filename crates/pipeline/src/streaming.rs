@@ -354,6 +354,10 @@ fn training_lines(split: &StreamedSplit) -> Option<Box<dyn Fn(u64) -> bool + Syn
     }
 }
 
+/// What takes a training row read again: the accumulator, the row's features, its target and
+/// its weight.
+type PushRow<'a, T> = dyn Fn(&mut T, &[f64], f64, f64) + Sync + 'a;
+
 /// The training rows of `split` in `path`, streamed again: each chunk's rows (features, target,
 /// weight) pushed into a `T` of its own from `empty`, the chunks' merged in file order. Also the
 /// table's SHA-256 where `hash` asked for it.
@@ -362,7 +366,7 @@ fn fold_training_rows<T: Send>(
     (path, recipe, split): (&Path, &Recipe, &StreamedSplit),
     hash: bool,
     empty: &(dyn Fn() -> T + Sync),
-    push: &(dyn Fn(&mut T, &[f64], f64, f64) + Sync),
+    push: &PushRow<'_, T>,
     mut merge: impl FnMut(&mut T, T),
 ) -> Result<(T, String, Option<String>)> {
     let Some(is_train) = training_lines(split) else {
