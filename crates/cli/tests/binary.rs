@@ -188,6 +188,10 @@ fn inspect_shows_the_model() {
         out.contains("AveRooms") && out.contains("total_rooms / households"),
         "{out}"
     );
+    assert!(
+        out.contains("training distributions (for drift): features, target and predictions"),
+        "{out}"
+    );
     let j = run.json(&[
         "inspect",
         run.artifacts()

@@ -252,6 +252,9 @@ fn bad_input_is_one_line_and_exit_1() {
         args.extend(streaming);
         old.ok(&args);
         refused(&old);
+        let model = old.artifacts().join("linear_model.msgpack");
+        let inspected = old.json(&["inspect", model.to_str().unwrap()]);
+        assert_eq!(inspected["details"]["distributions"], "none");
     }
 }
 
@@ -507,6 +510,9 @@ fn streaming_and_merged_statistics_measure_drift_from_their_sketches() {
     let fitted = merged.json(&args);
     let report = merged.json(&["drift", "--data", drifted.to_str().unwrap()]);
     assert!(report["prediction"].is_null(), "{report}");
+    let model = merged.artifacts().join("linear_model.msgpack");
+    let inspected = merged.json(&["inspect", model.to_str().unwrap()]);
+    assert_eq!(inspected["details"]["distributions"], "features and target");
     for (a, b) in report["features"]
         .as_array()
         .unwrap()

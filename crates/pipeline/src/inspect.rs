@@ -57,6 +57,9 @@ pub enum Details {
         condition_number: f64,
         /// Each feature's training mean.
         feature_mean: Vec<f64>,
+        /// The training distributions the file keeps, for drift: `features, target and
+        /// predictions`, `features and target` (fitted from statistics files) or `none`.
+        distributions: &'static str,
     },
     /// The quantised model's codes.
     Quantized {
@@ -87,6 +90,11 @@ pub fn inspect(path: &Path) -> Result<Inspected> {
                 rank: m.diagnostics().rank,
                 condition_number: m.diagnostics().condition_number,
                 feature_mean: m.feature_mean().to_vec(),
+                distributions: match m.distributions() {
+                    Some(d) if d.prediction.is_some() => "features, target and predictions",
+                    Some(_) => "features and target",
+                    None => "none",
+                },
             },
         ),
         AnyModel::Quantized(q) => (
@@ -172,10 +180,11 @@ impl Inspected {
             Details::Float {
                 rank,
                 condition_number,
+                distributions,
                 ..
             } => writeln!(
                 out,
-                "scaled Gram matrix: rank {rank}, condition number {condition_number:.1}"
+                "scaled Gram matrix: rank {rank}, condition number {condition_number:.1}\ntraining distributions (for drift): {distributions}"
             ),
             Details::Quantized {
                 codes,
