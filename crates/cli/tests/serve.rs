@@ -1085,3 +1085,78 @@ fn drift_gauges_move_with_drifted_rows_and_get_drift_is_the_commands_report() {
         assert_eq!(server.stop(), 0);
     }
 }
+
+/// A model fitted from statistics files (the features' distributions, not the predictions'),
+/// loaded by a reload: the features' gauges move with drifted rows, the predictions' mean is
+/// still exported, and `GET /drift` has no prediction row, as `cali-reg drift --json` has none.
+#[test]
+fn a_model_from_statistics_files_watches_its_features() {
+    let server = Server::start(&[]);
+    let dir = server.artifacts.parent().unwrap().to_path_buf();
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cali-reg"))
+            .args(args)
+            .arg("--artifacts")
+            .arg(&server.artifacts)
+            .env("CALI_REG_DATA", data_path())
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    cli(&["stats", "-o", "all.stats"]);
+    cli(&["train", "--from-stats", "all.stats"]);
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually("the reload is logged", || {
+        server.log.lock().unwrap().contains("reloaded")
+    });
+    let rows = sampled_rows(1.3);
+    let body = json!({ "dataframe_split": { "columns": FEATURES, "data": rows } });
+    assert_eq!(server.post(&body).0, 200);
+    let (status, text) = server.request("GET", "/metrics", "text/plain", b"");
+    assert_eq!(status, 200);
+    let samples = parsed_by_prometheus_client(text.as_str().unwrap());
+    let psi = |f: &str| sample(&samples, "cali_reg_feature_psi", &json!({ "feature": f })).unwrap();
+    assert!(psi("MedInc") > 0.05 && psi("HouseAge") < 0.02);
+    let mean = sample(&samples, "cali_reg_prediction_mean", &json!({})).unwrap();
+    let expected = sample(&samples, "cali_reg_prediction_training_mean", &json!({})).unwrap();
+    assert!(mean > expected, "{mean} {expected}");
+    let (status, served) = server.request("GET", "/drift", "text/plain", b"");
+    assert_eq!(status, 200, "{served}");
+    assert!(served["prediction"].is_null(), "{served}");
+    let csv: String = std::iter::once(FEATURES.join(","))
+        .chain(rows.iter().map(|r| {
+            r.iter()
+                .map(|v| format!("{v:?}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        }))
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(dir.join("window.csv"), csv).unwrap();
+    let report = crate::support::json_of(&cli(&["drift", "--json", "--data", "window.csv"]));
+    assert!(report["prediction"].is_null());
+    for (s, c) in served["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(report["features"].as_array().unwrap())
+    {
+        assert_eq!((&s["name"], &s["counts"]), (&c["name"], &c["counts"]));
+        let (a, b) = (s["psi"].as_f64().unwrap(), c["psi"].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-12 * b.max(1.0), "{a} {b}");
+    }
+    assert_eq!(server.stop(), 0);
+}
