@@ -6,8 +6,9 @@
 //! the command line's `.stats` files. The estimator's conventions (scikit-learn's) live in
 //! Python (`python/cali_reg/__init__.py`).
 
+use linreg::drift::{DEFAULT_BINS, Distribution};
 use linreg::envelope::{self, ShardStats};
-use linreg::{LinearRegression, Model, Predictor, QuantizedModel, Recipe, SufficientStats};
+use linreg::{LinearRegression, Model, Predictor, QuantizedModel, Recipe, Sketch, SufficientStats};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -466,6 +467,60 @@ fn write_atomically(path: std::path::PathBuf, data: &[u8]) -> PyResult<()> {
 }
 
 /// The module `cali_reg._native`.
+/// The sketch of `values` (finite), as bytes for [`merge_sketches`] and
+/// [`with_prediction_sketch`]: a partition's predictions, on a worker.
+#[pyfunction]
+fn sketch<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let values = vector(&values);
+    if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+        return Err(PyValueError::new_err(format!("{v} is not a finite number")));
+    }
+    let mut sketch = Sketch::new();
+    py.detach(|| sketch.push_strided(&values, 0, 1));
+    Ok(PyBytes::new(
+        py,
+        &rmp_serde::to_vec(&sketch).map_err(value_error)?,
+    ))
+}
+
+/// Sketches' bytes merged into one's.
+#[pyfunction]
+#[pyo3(signature = (*blobs))]
+fn merge_sketches<'py>(py: Python<'py>, blobs: Vec<Vec<u8>>) -> PyResult<Bound<'py, PyBytes>> {
+    let mut merged = Sketch::new();
+    for blob in &blobs {
+        let sketch: Sketch = rmp_serde::from_slice(blob).map_err(value_error)?;
+        merged.merge(&sketch);
+    }
+    Ok(PyBytes::new(
+        py,
+        &rmp_serde::to_vec(&merged).map_err(value_error)?,
+    ))
+}
+
+/// A float model file's bytes with its training predictions' distribution from `sketch` (the
+/// model's predictions of its training rows, sketched where they are), beside the features'.
+#[pyfunction]
+fn with_prediction_sketch<'py>(
+    py: Python<'py>,
+    model: &[u8],
+    sketch: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let decoded: Model = envelope::decode(model).map_err(value_error)?;
+    let sketch: Sketch = rmp_serde::from_slice(sketch).map_err(value_error)?;
+    let prediction = Distribution::of_sketch(&sketch, DEFAULT_BINS).map_err(value_error)?;
+    let with = decoded
+        .with_prediction_distribution(prediction)
+        .map_err(value_error)?;
+    Ok(PyBytes::new(
+        py,
+        &envelope::encode(&with).map_err(value_error)?,
+    ))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
@@ -476,6 +531,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash_folds, m)?)?;
     m.add_function(wrap_pyfunction!(cross_validate_stats, m)?)?;
     m.add_function(wrap_pyfunction!(quantize, m)?)?;
+    m.add_function(wrap_pyfunction!(sketch, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_sketches, m)?)?;
+    m.add_function(wrap_pyfunction!(with_prediction_sketch, m)?)?;
     m.add_class::<Stats>()?;
     m.add_function(wrap_pyfunction!(write_atomically, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -170,20 +170,30 @@ def drift_report(tmp_path, name, stats, data):
     return json.loads(out.stdout)
 
 
-def assert_distributions_of(report, table, other):
+def counts_at_edges(column, values):
+    """A report column's edges, and NumPy's count of ``values`` in each bin between them."""
+    edges = np.asarray(column["edges"])
+    return edges, np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1).tolist()
+
+
+def assert_distributions_of(report, table, other, predictions=None):
     """The report of the table against itself: each feature's training counts are NumPy's at
     its edges (exact: the sketches' edges are bucket boundaries), and equal `other`'s report's;
-    no drift; no predictions' distribution (statistics hold no predictions)."""
-    assert report["prediction"] is None
+    no drift. The predictions' row only where the model's ``predictions`` of the table were
+    sketched (a statistics file holds none)."""
     assert report["training_rows"] == len(table)
     for mine, theirs in zip(report["features"], other["features"]):
         assert (mine["name"], mine["edges"], mine["training_counts"]) == (
             theirs["name"], theirs["edges"], theirs["training_counts"])
-        values = table[mine["name"]].to_numpy()
-        edges = np.asarray(mine["edges"])
-        counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
-        assert mine["training_counts"] == counts.tolist() == mine["counts"], mine["name"]
+        edges, counts = counts_at_edges(mine, table[mine["name"]].to_numpy())
+        assert mine["training_counts"] == counts == mine["counts"], mine["name"]
         assert len(edges) >= 8 and mine["psi"] == 0.0
+    if predictions is None:
+        assert report["prediction"] is None
+    else:
+        edges, counts = counts_at_edges(report["prediction"], predictions)
+        assert report["prediction"]["training_counts"] == counts == report["prediction"]["counts"]
+        assert len(edges) >= 25 and report["prediction"]["psi"] == 0.0
 
 
 def test_distributions_merge_on_the_cluster_as_one_pass_makes_them(client, table, tmp_path):
@@ -196,13 +206,15 @@ def test_distributions_merge_on_the_cluster_as_one_pass_makes_them(client, table
     cli = drift_report(tmp_path, "cli", tmp_path / "cli.stats", whole)
     ours = drift_report(tmp_path, "dask", tmp_path / "dask.stats", whole)
     assert_distributions_of(ours, table, cli)
-    # The model Dask fits carries them too: saved, `cali-reg drift` measures against it.
+    # The model Dask fits carries them too, and its predictions' (a second pass on the
+    # workers): saved, `cali-reg drift` measures against it.
     model = cali_reg.dask.fit(dd.read_csv(pattern), TARGET)
     (tmp_path / "saved").mkdir()
     model.save(tmp_path / "saved" / "linear_model.msgpack")
     out = subprocess.run([binary(), "drift", "--data", str(whole), "--artifacts", str(tmp_path / "saved"), "--json"],
                          capture_output=True, text=True, check=True, env={**os.environ})
-    assert_distributions_of(json.loads(out.stdout), table, cli)
+    predictions = model.predict(table.drop(columns=TARGET))
+    assert_distributions_of(json.loads(out.stdout), table, cli, predictions)
     # Without distributions the statistics stay small (the sketches are the rest).
     assert len(cali_reg.dask.stats(dd.read_csv(pattern), TARGET, distributions=False)) < 4096 < len(
         (tmp_path / "dask.stats").read_bytes())

@@ -105,3 +105,11 @@ def test_distributions_merge_in_spark_as_one_pass_makes_them(spark, table, tmp_p
                    capture_output=True, check=True, env={**os.environ})
     cli = drift_report(tmp_path, "cli", tmp_path / "cli.stats", whole)
     assert_distributions_of(drift_report(tmp_path, "spark", tmp_path / "spark.stats", whole), table, cli)
+    # The model Spark fits carries its predictions' distribution too (a second job).
+    model = cali_reg.spark.fit(df, TARGET)
+    (tmp_path / "saved").mkdir()
+    model.save(tmp_path / "saved" / "linear_model.msgpack")
+    out = subprocess.run([binary(), "drift", "--data", str(whole), "--artifacts", str(tmp_path / "saved"), "--json"],
+                         capture_output=True, text=True, check=True, env={**os.environ})
+    predictions = model.predict(table.drop(columns=TARGET))
+    assert_distributions_of(json.loads(out.stdout), table, cli, predictions)

@@ -44,6 +44,13 @@ def partition_stats(frame, target, features, weight, fit_intercept, distribution
     return stats.to_bytes()
 
 
+def prediction_sketch(frame, model, target, features, weight):
+    """The sketch of ``model``'s (a model file's bytes) predictions of one pandas partition's
+    rows, as bytes for ``_native.merge_sketches``."""
+    X, _, _ = arrays(frame, target, features, weight)
+    return _native.sketch(_native.predict(model, X))
+
+
 def fold_stats(frame, first_line, k, seed, target, features, weight, fit_intercept):
     """One pandas partition's statistics per hash fold (``k`` ``.stats`` blobs): its rows are
     the lines ``first_line``, ``first_line + 1``, … of the table, each in fold
@@ -174,5 +181,19 @@ def fit(ddf, target, features=None, weight=None, fit_intercept=True, distributio
     ``target`` column, ``features`` (default: every other column but ``weight``), optional
     ``weight`` column of sample weights; its model file carries the features' and the target's
     training distributions unless ``distributions`` is false."""
+    import dask
+
+    features = [c for c in ddf.columns if c not in (target, weight)] if features is None else list(features)
     blob = stats(ddf, target, features, weight, fit_intercept, distributions=distributions)
-    return SufficientStats.from_bytes(blob).fit()
+    model = SufficientStats.from_bytes(blob).fit()
+    if distributions:
+        # The predictions' distribution needs the model: a second pass, each partition's
+        # predictions sketched on its worker, the sketches merged in a tree.
+        parts = [
+            dask.delayed(prediction_sketch)(part, model._model, target, features, weight)
+            for part in ddf.to_delayed()
+        ]
+        while len(parts) > 1:
+            parts = [dask.delayed(_native.merge_sketches)(*parts[i : i + 8]) for i in range(0, len(parts), 8)]
+        model._model = _native.with_prediction_sketch(model._model, parts[0].compute())
+    return model

@@ -66,7 +66,30 @@ def fit(df, target, features=None, weight=None, fit_intercept=True, distribution
     ``weight`` column of sample weights; its model file carries the features' and the target's
     training distributions unless ``distributions`` is false."""
     blob = stats(df, target, features, weight, fit_intercept, distributions=distributions)
-    return SufficientStats.from_bytes(blob).fit()
+    model = SufficientStats.from_bytes(blob).fit()
+    if distributions:
+        model._model = _native.with_prediction_sketch(model._model, _prediction_sketch(df, model._model, target, features, weight))
+    return model
+
+
+def _prediction_sketch(df, model, target, features, weight):
+    """The sketch of ``model``'s predictions of every row of ``df``: each partition's on its
+    executor, merged on the driver."""
+    features, columns = _columns(df, target, features, weight)
+
+    def per_partition(frames):
+        import numpy as np
+        import pandas as pd
+
+        sketches = [
+            _native.sketch(_native.predict(model, frame[features].to_numpy(dtype=np.float64)))
+            for frame in frames
+            if len(frame)
+        ]
+        yield pd.DataFrame({"sketch": [_native.merge_sketches(*sketches)]})
+
+    blobs = [bytes(row.sketch) for row in df.select(*columns).mapInPandas(per_partition, "sketch binary").collect()]
+    return _native.merge_sketches(*blobs)
 
 
 def cv(df, target, features=None, weight=None, k=5, seed=0, fit_intercept=True):
