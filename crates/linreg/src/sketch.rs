@@ -11,7 +11,8 @@
 //! `f32` (11 significant bits); so a [`Distribution`] whose edges are bucket boundaries has
 //! *exact* training counts ([`Distribution::of_sketch`]).
 //!
-//! Memory: a page of 1,024 counters (8 KB) for each sign and power of two the values reach
+//! Memory: the list of its values' buckets while a sketch is small (4 bytes a value, up to
+//! 65,536), then a page of 1,024 counters (8 KB) for each sign and power of two the values reach
 //! (California's widest column, population from 3 to 35,682, takes 15 pages); a file holds the
 //! non-empty buckets only.
 
@@ -216,11 +217,6 @@ impl Sketch {
             .collect()
     }
 
-    /// Memory the buckets take, in bytes.
-    pub fn bytes(&self) -> usize {
-        self.counts.len() * 8 + self.slots.len() * 2 + self.log.len() * 4
-    }
-
     /// Count the listed buckets into pages.
     fn count_log(&mut self) {
         let log = std::mem::take(&mut self.log);
@@ -323,8 +319,10 @@ impl Sketch {
             return;
         }
         self.add_keys(&other.log);
-        for (&page, counts) in other.pages.iter().zip(other.counts.chunks_exact(PAGE)) {
+        if !other.pages.is_empty() {
             self.count_log();
+        }
+        for (&page, counts) in other.pages.iter().zip(other.counts.chunks_exact(PAGE)) {
             let start = self.page(page as usize);
             for (c, o) in self.counts[start..start + PAGE].iter_mut().zip(counts) {
                 *c += o;
