@@ -78,6 +78,24 @@ result["prediction"] = measures(predict(train), predict(new), psi=False)
 print(json.dumps(result))
 "#;
 
+/// SciPy's full-data KS statistic (`want`'s) within our column's `[ks, ks_upper]`, and its
+/// Wasserstein distance over the training SD within `wasserstein_bound` of ours; the latter
+/// returned.
+fn within_brackets(c: &Value, want: &Value) -> f64 {
+    let f = |v: &Value, key: &str| v[key].as_f64().unwrap();
+    let (name, ks, w) = (&c["name"], f(want, "ks"), f(want, "wasserstein"));
+    assert!(
+        f(c, "ks") <= ks + 1e-12 && ks <= f(c, "ks_upper") + 1e-12,
+        "{name}: KS {ks}"
+    );
+    assert!(
+        (f(c, "wasserstein") - w).abs() <= f(c, "wasserstein_bound") + 1e-12,
+        "{name}: W/SD {w} against {}",
+        f(c, "wasserstein")
+    );
+    w
+}
+
 #[test]
 fn drift_flags_the_drifted_columns_and_equals_scipy_where_the_bins_decide() {
     let run = Run::new();
@@ -118,16 +136,7 @@ fn drift_flags_the_drifted_columns_and_equals_scipy_where_the_bins_decide() {
         if name != "prediction" {
             close("psi", 1e-12);
         }
-        let (ks, w) = (f(want, "ks"), f(want, "wasserstein"));
-        assert!(
-            f(c, "ks") <= ks + 1e-12 && ks <= f(c, "ks_upper") + 1e-12,
-            "{name}: KS {ks}"
-        );
-        assert!(
-            (f(c, "wasserstein") - w).abs() <= f(c, "wasserstein_bound") + 1e-12,
-            "{name}: W/SD {w} against {}",
-            f(c, "wasserstein")
-        );
+        let w = within_brackets(c, want);
         // Incomes and the predictions drifted; the shuffled ages did not, as a column.
         let drifted = matches!(name, "MedInc" | "prediction");
         assert_eq!(f(c, "psi") > 0.1, drifted, "{name}: PSI {}", f(c, "psi"));
@@ -449,16 +458,7 @@ fn check_sketched(report: &Value, trained: &Value, training: &Path, drifted: &Pa
                 "{name} {key}: {ours} against {theirs}"
             );
         }
-        let (ks, w) = (f(want, "ks"), f(want, "wasserstein"));
-        assert!(
-            f(c, "ks") <= ks + 1e-12 && ks <= f(c, "ks_upper") + 1e-12,
-            "{name}: KS {ks}"
-        );
-        assert!(
-            (f(c, "wasserstein") - w).abs() <= f(c, "wasserstein_bound") + 1e-12,
-            "{name}: W/SD {w} against {}",
-            f(c, "wasserstein")
-        );
+        within_brackets(c, want);
         let drifted = matches!(name, "MedInc" | "prediction");
         assert_eq!(f(c, "psi") > 0.1, drifted, "{name}: PSI {}", f(c, "psi"));
         assert_eq!(f(c, "wasserstein") > 0.1, drifted, "{name}: W/SD");

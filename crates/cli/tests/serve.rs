@@ -104,6 +104,13 @@ impl Server {
         )
     }
 
+    /// Send SIGHUP: reload the model.
+    fn hangup(&self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+        assert!(sent.success());
+    }
+
     fn stop(mut self) -> i32 {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -904,16 +911,7 @@ fn sighup_reloads_the_model_and_keeps_it_when_the_new_file_is_bad() {
         .map(|(c, x)| c.as_f64().unwrap() * x)
         .sum::<f64>()
         + model["intercept"].as_f64().unwrap();
-    let hangup = || {
-        let pid = server.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-HUP", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-    };
+    let hangup = || server.hangup();
     hangup();
     eventually("the new model answers", || served() != before);
     assert!(
@@ -1111,14 +1109,7 @@ fn a_model_from_statistics_files_watches_its_features() {
     };
     cli(&["stats", "-o", "all.stats"]);
     cli(&["train", "--from-stats", "all.stats"]);
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.hangup();
     eventually("the reload is logged", || {
         server.log.lock().unwrap().contains("reloaded")
     });

@@ -196,6 +196,17 @@ def assert_distributions_of(report, table, other, predictions=None):
         assert len(edges) >= 25 and report["prediction"]["psi"] == 0.0
 
 
+def assert_saved_model_distributions(model, tmp_path, whole, table, cli):
+    """``model`` (an engine's fit of ``table``) saved, then `cali-reg drift` of the table against
+    it: the features' bins of `cli`'s report, and a prediction row whose training counts are
+    NumPy's counts of the model's predictions."""
+    (tmp_path / "saved").mkdir()
+    model.save(tmp_path / "saved" / "linear_model.msgpack")
+    out = subprocess.run([binary(), "drift", "--data", str(whole), "--artifacts", str(tmp_path / "saved"), "--json"],
+                         capture_output=True, text=True, check=True, env={**os.environ})
+    assert_distributions_of(json.loads(out.stdout), table, cli, model.predict(table.drop(columns=TARGET)))
+
+
 def test_distributions_merge_on_the_cluster_as_one_pass_makes_them(client, table, tmp_path):
     pattern = write_shards(tmp_path / "shards", table)
     whole = tmp_path / "whole.csv"
@@ -208,13 +219,7 @@ def test_distributions_merge_on_the_cluster_as_one_pass_makes_them(client, table
     assert_distributions_of(ours, table, cli)
     # The model Dask fits carries them too, and its predictions' (a second pass on the
     # workers): saved, `cali-reg drift` measures against it.
-    model = cali_reg.dask.fit(dd.read_csv(pattern), TARGET)
-    (tmp_path / "saved").mkdir()
-    model.save(tmp_path / "saved" / "linear_model.msgpack")
-    out = subprocess.run([binary(), "drift", "--data", str(whole), "--artifacts", str(tmp_path / "saved"), "--json"],
-                         capture_output=True, text=True, check=True, env={**os.environ})
-    predictions = model.predict(table.drop(columns=TARGET))
-    assert_distributions_of(json.loads(out.stdout), table, cli, predictions)
+    assert_saved_model_distributions(cali_reg.dask.fit(dd.read_csv(pattern), TARGET), tmp_path, whole, table, cli)
     # Without distributions the statistics stay small (the sketches are the rest).
     assert len(cali_reg.dask.stats(dd.read_csv(pattern), TARGET, distributions=False)) < 4096 < len(
         (tmp_path / "dask.stats").read_bytes())

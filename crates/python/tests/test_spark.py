@@ -94,7 +94,7 @@ def test_cv_in_spark_equals_the_command_line_and_scikit_learn(spark, table, tmp_
 
 
 def test_distributions_merge_in_spark_as_one_pass_makes_them(spark, table, tmp_path):
-    from test_dask import assert_distributions_of, drift_report
+    from test_dask import assert_distributions_of, assert_saved_model_distributions, drift_report
 
     write_shards(tmp_path / "shards", table)
     df = spark.read.csv(str(tmp_path / "shards"), header=True, inferSchema=True)
@@ -106,10 +106,4 @@ def test_distributions_merge_in_spark_as_one_pass_makes_them(spark, table, tmp_p
     cli = drift_report(tmp_path, "cli", tmp_path / "cli.stats", whole)
     assert_distributions_of(drift_report(tmp_path, "spark", tmp_path / "spark.stats", whole), table, cli)
     # The model Spark fits carries its predictions' distribution too (a second job).
-    model = cali_reg.spark.fit(df, TARGET)
-    (tmp_path / "saved").mkdir()
-    model.save(tmp_path / "saved" / "linear_model.msgpack")
-    out = subprocess.run([binary(), "drift", "--data", str(whole), "--artifacts", str(tmp_path / "saved"), "--json"],
-                         capture_output=True, text=True, check=True, env={**os.environ})
-    predictions = model.predict(table.drop(columns=TARGET))
-    assert_distributions_of(json.loads(out.stdout), table, cli, predictions)
+    assert_saved_model_distributions(cali_reg.spark.fit(df, TARGET), tmp_path, whole, table, cli)
