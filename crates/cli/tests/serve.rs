@@ -938,6 +938,19 @@ fn sighup_reloads_the_model_and_keeps_it_when_the_new_file_is_bad() {
     assert_eq!(server.stop(), 0);
 }
 
+/// Rows of the model's features as a CSV with their header (every digit kept).
+fn features_csv<'a>(rows: impl Iterator<Item = &'a Vec<f64>>) -> String {
+    std::iter::once(FEATURES.join(","))
+        .chain(rows.map(|r| {
+            r.iter()
+                .map(|v| format!("{v:?}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        }))
+        .map(|l| l + "\n")
+        .collect()
+}
+
 /// Every tenth row of California (a sample of the whole state), as the model takes them;
 /// with `incomes` times the median income.
 fn sampled_rows(incomes: f64) -> Vec<Vec<f64>> {
@@ -1034,17 +1047,8 @@ fn drift_gauges_move_with_drifted_rows_and_get_drift_is_the_commands_report() {
         // GET /drift: the report `cali-reg drift --json` gives of the same rows.
         let (status, served) = server.request("GET", "/drift", "text/plain", b"");
         assert_eq!(status, 200, "{served}");
-        let csv: String = std::iter::once(FEATURES.join(","))
-            .chain(sample_rows.iter().chain(&drifted).map(|r| {
-                r.iter()
-                    .map(|v| format!("{v:?}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            }))
-            .map(|l| l + "\n")
-            .collect();
         let table = server.artifacts.parent().unwrap().join("window.csv");
-        std::fs::write(&table, csv).unwrap();
+        std::fs::write(&table, features_csv(sample_rows.iter().chain(&drifted))).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_cali-reg"))
             .args(["drift", "--json", "--artifacts"])
             .arg(&server.artifacts)
@@ -1127,16 +1131,7 @@ fn a_model_from_statistics_files_watches_its_features() {
     let (status, served) = server.request("GET", "/drift", "text/plain", b"");
     assert_eq!(status, 200, "{served}");
     assert!(served["prediction"].is_null(), "{served}");
-    let csv: String = std::iter::once(FEATURES.join(","))
-        .chain(rows.iter().map(|r| {
-            r.iter()
-                .map(|v| format!("{v:?}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        }))
-        .map(|l| l + "\n")
-        .collect();
-    std::fs::write(dir.join("window.csv"), csv).unwrap();
+    std::fs::write(dir.join("window.csv"), features_csv(rows.iter())).unwrap();
     let report = crate::support::json_of(&cli(&["drift", "--json", "--data", "window.csv"]));
     assert!(report["prediction"].is_null());
     for (s, c) in served["features"]
