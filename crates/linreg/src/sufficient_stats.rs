@@ -990,19 +990,34 @@ impl SufficientStats {
         if weights.is_some() || p == 0 {
             return self.push_gathered(columns, n, y, weights, 0..n);
         }
-        // Unweighted: each batch read in place, column by column; a batch the fast pass cannot
-        // take (a non-finite value, or columns too nearly collinear for double precision) is
-        // gathered into rows and pushed as rows are.
+        let slices: Vec<&[f64]> = columns.chunks_exact(n.max(1)).take(p).collect();
+        self.push_column_slices(&slices, y)
+    }
+
+    /// [`push_columns`](Self::push_columns), unweighted, of columns given as slices of equal
+    /// length (a range of rows of a column-major table, say): the same bits as the rows pushed
+    /// by [`push_batch`](Self::push_batch).
+    pub fn push_column_slices(&mut self, columns: &[&[f64]], y: &[f64]) -> Result<()> {
+        let p = self.n_features;
+        let n = y.len();
+        same_len("feature columns", p, columns.len())?;
+        for column in columns {
+            same_len("values in each feature column", n, column.len())?;
+        }
+        if p == 0 {
+            return self.push_batch(&[], y, None);
+        }
+        // Each batch read in place, column by column; a batch the fast pass cannot take (a
+        // non-finite value, or columns too nearly collinear for double precision) is gathered
+        // into rows and pushed as rows are.
         self.all_or_nothing(
             |work| {
                 SCRATCH.with_borrow_mut(|scratch| {
                     let mut rows = Vec::new();
                     for start in (0..n).step_by(BATCH) {
                         let end = (start + BATCH).min(n);
-                        let batch: Vec<&[f64]> = columns
-                            .chunks_exact(n)
-                            .map(|column| &column[start..end])
-                            .collect();
+                        let batch: Vec<&[f64]> =
+                            columns.iter().map(|column| &column[start..end]).collect();
                         if work.push_column_batch(&batch, &y[start..end], scratch) {
                             continue;
                         }
@@ -1018,7 +1033,7 @@ impl SufficientStats {
                 })
             },
             |sketches| {
-                for (sketch, column) in sketches.iter_mut().zip(columns.chunks_exact(n.max(1))) {
+                for (sketch, column) in sketches.iter_mut().zip(columns) {
                     sketch.push_strided(column, 0, 1);
                 }
                 sketches[p].push_strided(y, 0, 1);

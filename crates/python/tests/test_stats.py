@@ -77,3 +77,22 @@ def test_more_features_than_a_fit_takes_raise_value_error():
     ):
         with pytest.raises(ValueError, match="1001 features are more than the 1000 cali-reg fits"):
             make()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_fit_large_enough_to_split_between_threads(weighted):
+    """From 131,072 rows a fit pushes each half on its own thread and merges: rows and columns
+    (C and Fortran order) still give the same bits, and scikit-learn's fit to 1e-9."""
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(3)
+    n = 300_001
+    X = rng.normal(size=(n, 5)) * [1, 10, 100, 0.1, 1] + [0, 5, -50, 1, 2]
+    y = X @ [1, -2, 0.5, 3, 0.1] + 4 + rng.normal(size=n)
+    w = rng.uniform(0.5, 2, size=n) if weighted else None
+    rows = cali_reg.LinearRegression().fit(X, y, sample_weight=w)
+    columns = cali_reg.LinearRegression().fit(np.asfortranarray(X), y, sample_weight=w)
+    assert rows.to_bytes() == columns.to_bytes()
+    theirs = LinearRegression().fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(rows.coef_, theirs.coef_, rtol=1e-9)
+    np.testing.assert_allclose(rows.intercept_, theirs.intercept_, rtol=1e-9)
