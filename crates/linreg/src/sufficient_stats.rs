@@ -987,25 +987,49 @@ impl SufficientStats {
         ] {
             same_len(what, expected, got)?;
         }
-        if weights.is_some() || p == 0 {
-            return self.push_gathered(columns, n, y, weights, 0..n);
-        }
-        let slices: Vec<&[f64]> = columns.chunks_exact(n.max(1)).take(p).collect();
-        self.push_column_slices(&slices, y)
+        let slices: Vec<&[f64]> = (0..p).map(|j| &columns[j * n..(j + 1) * n]).collect();
+        self.push_column_slices(&slices, y, weights)
     }
 
-    /// [`push_columns`](Self::push_columns), unweighted, of columns given as slices of equal
-    /// length (a range of rows of a column-major table, say): the same bits as the rows pushed
-    /// by [`push_batch`](Self::push_batch).
-    pub fn push_column_slices(&mut self, columns: &[&[f64]], y: &[f64]) -> Result<()> {
+    /// [`push_columns`](Self::push_columns) of columns given as slices of equal length, each
+    /// read in place (a pandas frame's columns, or a range of rows of them): the same
+    /// statistics as the rows pushed by [`push_batch`](Self::push_batch). Weighted rows are
+    /// gathered into rows a few thousand at a time.
+    pub fn push_column_slices(
+        &mut self,
+        columns: &[&[f64]],
+        y: &[f64],
+        weights: Option<&[f64]>,
+    ) -> Result<()> {
         let p = self.n_features;
         let n = y.len();
         same_len("feature columns", p, columns.len())?;
         for column in columns {
             same_len("values in each feature column", n, column.len())?;
         }
+        same_len("weights", n, weights.map_or(n, <[f64]>::len))?;
         if p == 0 {
-            return self.push_batch(&[], y, None);
+            return self.push_batch(&[], y, weights);
+        }
+        if let Some(w) = weights {
+            return self.all_or_nothing(
+                |work| {
+                    let mut rows = Vec::with_capacity(4 * BATCH * p);
+                    for start in (0..n).step_by(4 * BATCH) {
+                        let end = (start + 4 * BATCH).min(n);
+                        rows.clear();
+                        rows.extend((start..end).flat_map(|r| columns.iter().map(move |c| c[r])));
+                        work.push_batch(&rows, &y[start..end], Some(&w[start..end]))?;
+                    }
+                    Ok(())
+                },
+                |sketches| {
+                    for (sketch, column) in sketches.iter_mut().zip(columns) {
+                        sketch.push_strided(column, 0, 1);
+                    }
+                    sketches[p].push_strided(y, 0, 1);
+                },
+            );
         }
         // Each batch read in place, column by column; a batch the fast pass cannot take (a
         // non-finite value, or columns too nearly collinear for double precision) is gathered

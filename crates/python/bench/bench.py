@@ -104,12 +104,17 @@ def main(path):
     X, y = california(path)
     frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
     assert frame.to_numpy().flags.f_contiguous
+    # A frame's first rows, as `df.iloc[:k]` or `df.head(k)` give them: each column contiguous,
+    # the columns a longer frame's length apart (neither C nor Fortran order).
+    longer = pd.DataFrame(np.vstack([X, X[:4128]]), columns=frame.columns)
+    head = longer.iloc[: len(y)]
+    assert not head.to_numpy().flags.f_contiguous and head.to_numpy().strides[0] == 8
     print(f"scikit-learn {sklearn.__version__}, NumPy {np.__version__}, pandas {pd.__version__}")
     print("| fit | cali-reg | scikit-learn | ratio |")
     print("|---|--:|--:|--:|")
     from threadpoolctl import threadpool_limits
 
-    for what, data in [("C-ordered array", X), ("pandas DataFrame", frame)]:
+    for what, data in [("C-ordered array", X), ("pandas DataFrame", frame), ("a longer DataFrame's first rows (`iloc[:16512]`)", head)]:
         ours, theirs = median_ms([cali_reg.LinearRegression, LinearRegression], data, y)
         print(f"| California's training split, 16,512 × 8, {what} (median of 50) | {ours:.3f} ms | {theirs:.2f} ms | {theirs / ours:.1f}× |")
     for what, data in [("C-ordered array", X), ("pandas DataFrame", frame)]:

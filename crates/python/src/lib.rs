@@ -18,21 +18,25 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
-/// A float64 2-D array as the statistics read it: row-major (C order) or column-major
-/// (Fortran order), borrowed in place; another layout copied to C order.
+/// A float64 2-D array as the statistics read it, borrowed in place: row-major (C order), or
+/// column by column where each column is contiguous (Fortran order, or a pandas frame's rows
+/// `iloc[a:b]`, whose columns lie apart); another layout copied to C order.
 enum Layout<'a> {
     Rows(std::borrow::Cow<'a, [f64]>),
-    Columns(&'a [f64]),
+    Columns(Vec<&'a [f64]>),
 }
 
 fn layout<'a>(x: &'a PyReadonlyArray2<'_, f64>) -> Layout<'a> {
-    // `as_slice` gives the memory of any contiguous array, in its own order.
-    match x.as_slice() {
-        Ok(rows) if x.is_c_contiguous() => Layout::Rows(std::borrow::Cow::Borrowed(rows)),
-        Ok(columns) if x.is_fortran_contiguous() => Layout::Columns(columns),
-        _ => Layout::Rows(std::borrow::Cow::Owned(
-            x.as_array().iter().copied().collect(),
-        )),
+    if let (Ok(rows), true) = (x.as_slice(), x.is_c_contiguous()) {
+        return Layout::Rows(std::borrow::Cow::Borrowed(rows));
+    }
+    let view = x.as_array();
+    let columns: Option<Vec<&'a [f64]>> = (0..view.ncols())
+        .map(|j| view.index_axis_move(numpy::ndarray::Axis(1), j).to_slice())
+        .collect();
+    match columns {
+        Some(columns) => Layout::Columns(columns),
+        None => Layout::Rows(std::borrow::Cow::Owned(view.iter().copied().collect())),
     }
 }
 
@@ -89,22 +93,9 @@ fn push_range(
             let p = rows.len() / n.max(1);
             stats.push_batch(&rows[start * p..end * p], y, w)
         }
-        Layout::Columns(columns) if start == 0 && end == n => stats.push_columns(columns, n, y, w),
         Layout::Columns(columns) => {
-            let p = columns.len() / n.max(1);
-            let part: Vec<&[f64]> = (0..p)
-                .map(|j| &columns[j * n + start..j * n + end])
-                .collect();
-            match w {
-                None => stats.push_column_slices(&part, y),
-                // Weighted rows are gathered anyway: as rows, in order.
-                Some(w) => {
-                    let rows: Vec<f64> = (0..end - start)
-                        .flat_map(|r| part.iter().map(move |c| c[r]))
-                        .collect();
-                    stats.push_batch(&rows, y, Some(w))
-                }
-            }
+            let part: Vec<&[f64]> = columns.iter().map(|c| &c[start..end]).collect();
+            stats.push_column_slices(&part, y, w)
         }
     }
 }
@@ -233,8 +224,8 @@ fn predict<'py>(
             let mut row = vec![0.0; p];
             (0..n)
                 .map(|r| {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        *v = columns[j * n + r];
+                    for (v, column) in row.iter_mut().zip(columns) {
+                        *v = column[r];
                     }
                     predictor.predict_row(&row)
                 })

@@ -96,3 +96,23 @@ def test_a_fit_large_enough_to_split_between_threads(weighted):
     theirs = LinearRegression().fit(X, y, sample_weight=w)
     np.testing.assert_allclose(rows.coef_, theirs.coef_, rtol=1e-9)
     np.testing.assert_allclose(rows.intercept_, theirs.intercept_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_frames_rows_are_read_in_place_with_the_same_bits(weighted):
+    """A DataFrame's first rows (``iloc[:k]``: each column contiguous, the columns apart, so
+    neither C nor Fortran order) give the model of the same rows as a C-ordered array, bit for
+    bit, and predict the same."""
+    X_train, _, y_train, _, w_train, _ = california()
+    frame = pd.DataFrame(np.asfortranarray(X_train), columns=FEATURES)
+    k = len(y_train) - 1000
+    head = frame.iloc[:k]
+    values = head.to_numpy()
+    assert not values.flags.c_contiguous and not values.flags.f_contiguous and values.strides[0] == 8
+    w = w_train[:k] if weighted else None
+    ours = cali_reg.LinearRegression().fit(head, y_train[:k], sample_weight=w)
+    rows = cali_reg.LinearRegression().fit(np.ascontiguousarray(X_train[:k]), y_train[:k], sample_weight=w)
+    # The same bits (the files differ only by the frame's feature names).
+    for attribute in ("coef_", "intercept_", "bse_"):
+        np.testing.assert_array_equal(getattr(ours, attribute), getattr(rows, attribute))
+    np.testing.assert_array_equal(ours.predict(head), rows.predict(X_train[:k]))

@@ -82,15 +82,16 @@ def _float_frame(X, ndim=2):
 
 
 def _plain(X, ndim=2):
-    """Whether X is a float64 NumPy array of `ndim` dimensions in C or Fortran order: what the
-    Rust side reads as it is, and scikit-learn's validation would hand back unchanged (its
-    other checks, of finite values, are the solver's too: a refusal there goes through
-    scikit-learn's validation for its exact error)."""
+    """Whether X is a float64 NumPy array of `ndim` dimensions in C or Fortran order, or whose
+    columns are each contiguous (a pandas frame's rows ``iloc[a:b]``): what the Rust side reads
+    as it is, and scikit-learn's validation would hand back unchanged (its other checks, of
+    finite values, are the solver's too: a refusal there goes through scikit-learn's
+    validation for its exact error)."""
     return (
         type(X) is np.ndarray
         and X.dtype == np.float64
         and X.ndim == ndim
-        and (X.flags.c_contiguous or X.flags.f_contiguous)
+        and (X.flags.c_contiguous or X.flags.f_contiguous or (ndim == 2 and X.strides[0] == X.itemsize))
     )
 
 
