@@ -112,7 +112,8 @@ def test_a_frames_rows_are_read_in_place_with_the_same_bits(weighted):
     w = w_train[:k] if weighted else None
     ours = cali_reg.LinearRegression().fit(head, y_train[:k], sample_weight=w)
     rows = cali_reg.LinearRegression().fit(np.ascontiguousarray(X_train[:k]), y_train[:k], sample_weight=w)
-    # The same bits (the files differ only by the frame's feature names).
+    # The same bits (the files differ only by the frame's feature names, kept weighted too).
+    assert list(ours.feature_names_in_) == FEATURES
     for attribute in ("coef_", "intercept_", "bse_"):
         np.testing.assert_array_equal(getattr(ours, attribute), getattr(rows, attribute))
     np.testing.assert_array_equal(ours.predict(head), rows.predict(X_train[:k]))

@@ -180,7 +180,8 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
                     del self.feature_names_in_
                 self._set(*fitted)
                 return self
-            X, y = given
+        # Validated as given (a frame's column names recorded, weighted or not).
+        X, y = given
         if _SKLEARN:
             X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, multi_output=False)
             if sample_weight is not None:
