@@ -3,10 +3,11 @@
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
-use crate::drift::{Distribution, TrainingDistributions};
+use crate::drift::{DEFAULT_BINS, Distribution, TrainingDistributions};
 use crate::error::{Error, Result, same_len};
 use crate::interval::{Bands, Covariance};
 use crate::normal_equations::{Diagnostics, solve};
+use crate::sketch::Sketch;
 use crate::sufficient_stats::SufficientStats;
 use recipe::{BoundRecipe, Recipe};
 
@@ -153,13 +154,6 @@ impl LinearRegression {
         let covariance = solution.inverse_factor.and_then(|factor| {
             Covariance::of_fit(stats, &solution.coefficients, self.fit_intercept, factor)
         });
-        // Sketched statistics give the features' and the target's distributions; the
-        // predictions' need the rows again (`with_prediction_distribution`).
-        let distributions = stats
-            .sketches()
-            .map(|s| TrainingDistributions::of_sketches(s, None, crate::drift::DEFAULT_BINS))
-            .transpose()?
-            .map(Box::new);
         Ok(Model {
             recipe,
             coefficients: solution.coefficients,
@@ -172,7 +166,7 @@ impl LinearRegression {
             fit_intercept: self.fit_intercept,
             alpha: self.alpha,
             covariance,
-            distributions,
+            distributions: None,
         })
     }
 }
@@ -431,9 +425,29 @@ impl Model {
         Ok(self)
     }
 
-    /// This model with its training predictions' distribution added to the features' and the
-    /// target's it carries (a streaming run's second pass).
-    pub fn with_prediction_distribution(mut self, prediction: Distribution) -> Result<Self> {
+    /// This model with the distributions of the statistics it was fitted on, where they kept
+    /// their columns' sketches (the features' and the target's), and of `prediction`, a sketch
+    /// of its predictions of those rows where one was made (a second pass); unchanged when the
+    /// statistics kept none.
+    pub fn with_sketched_distributions(
+        self,
+        stats: &SufficientStats,
+        prediction: Option<&Sketch>,
+    ) -> Result<Self> {
+        match stats.sketches() {
+            Some(columns) => self.with_distributions(TrainingDistributions::of_sketches(
+                columns,
+                prediction,
+                DEFAULT_BINS,
+            )?),
+            None => Ok(self),
+        }
+    }
+
+    /// This model with its training predictions' distribution from `prediction`, a sketch of
+    /// them, added to the features' and the target's it carries (a cluster's second job).
+    pub fn with_prediction_sketch(mut self, prediction: &Sketch) -> Result<Self> {
+        let prediction = Distribution::of_sketch(prediction, DEFAULT_BINS)?;
         let Some(distributions) = &mut self.distributions else {
             return Err(Error::Drift(
                 "a predictions' distribution without the features' to go with it".into(),
@@ -442,12 +456,6 @@ impl Model {
         distributions.prediction = Some(prediction);
         distributions.validate(self.coefficients.len())?;
         Ok(self)
-    }
-
-    /// This model without training distributions.
-    pub fn without_distributions(mut self) -> Self {
-        self.distributions = None;
-        self
     }
 
     /// Feature names, in coefficient order.

@@ -633,6 +633,11 @@ impl SufficientStats {
         self
     }
 
+    /// Stop keeping the columns' sketches (statistics only needed for a fit).
+    pub fn forget_sketches(&mut self) {
+        self.sketches = None;
+    }
+
     /// The columns' sketches (the features', then the target's), when kept.
     pub fn sketches(&self) -> Option<&[Sketch]> {
         self.sketches.as_deref()

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dataset::{Derivation, Input};
-use linreg::drift::Distribution;
 use linreg::envelope::ShardStats;
 use linreg::{LinearRegression, Predictor, Recipe, Sketch, SufficientStats};
 
@@ -55,11 +54,7 @@ pub(crate) fn train(
         None => estimator,
     };
     let model = estimator.fit_stats(train)?;
-    let model = if options.distributions {
-        with_distributions(&options.data, &gathered, model)?
-    } else {
-        model.without_distributions()
-    };
+    let model = with_distributions(options, &gathered, model)?;
     // Nothing held out (--test-size 0, no test file): the figures are in-sample.
     let in_sample = test.rows() == 0
         && !matches!(options.held_out, HeldOut::TestFile(_))
@@ -110,20 +105,27 @@ pub(crate) fn train(
     })
 }
 
-/// The model with its training predictions' distribution, by a second pass over the training
-/// rows, where the fit took the features' and the target's from the statistics' sketches (none
-/// from statistics files: their rows are not at hand).
+/// The model with its training rows' distributions, where asked for and the statistics kept
+/// their columns' sketches: the features' and the target's from those, the predictions' by a
+/// second pass over the training rows (none from statistics files: their rows are not at hand).
 fn with_distributions(
-    data: &DataOptions,
+    options: &TrainOptions,
     gathered: &Gathered,
     model: linreg::Model,
 ) -> Result<linreg::Model> {
-    let (Some(_), Some(path)) = (model.distributions(), &gathered.path) else {
+    if !options.distributions || gathered.train.sketches().is_none() {
         return Ok(model);
+    }
+    let prediction = match &gathered.path {
+        Some(path) => Some(prediction_sketch(
+            &options.data,
+            path,
+            &gathered.split,
+            &model,
+        )?),
+        None => None,
     };
-    let sketch = prediction_sketch(data, path, &gathered.split, &model)?;
-    let prediction = Distribution::of_sketch(&sketch, linreg::drift::DEFAULT_BINS)?;
-    Ok(model.with_prediction_distribution(prediction)?)
+    Ok(model.with_sketched_distributions(&gathered.train, prediction.as_ref())?)
 }
 
 /// What a streaming training run fits on: its recipe, training and test statistics, where they
@@ -215,13 +217,16 @@ fn gather(
             )?;
             let mut groups = grouped.groups.into_iter();
             let test = groups.next().ok_or(Error::Thread)?;
-            let folds: Vec<SufficientStats> = groups.collect();
+            let mut folds: Vec<SufficientStats> = groups.collect();
             let mut train = SufficientStats::new(grouped.recipe.features.len())?;
             if options.distributions {
                 train = train.sketched();
             }
-            for fold in &folds {
+            for fold in &mut folds {
                 train.merge(fold)?;
+                // The search fits each fold's complement: its sketches would only be merged
+                // and turned into distributions for nothing.
+                fold.forget_sketches();
             }
             Gathered {
                 source: DataRecord::Table(TableRecord {

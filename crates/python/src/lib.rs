@@ -6,7 +6,6 @@
 //! the command line's `.stats` files. The estimator's conventions (scikit-learn's) live in
 //! Python (`python/cali_reg/__init__.py`).
 
-use linreg::drift::{DEFAULT_BINS, Distribution};
 use linreg::envelope::{self, ShardStats};
 use linreg::{LinearRegression, Model, Predictor, QuantizedModel, Recipe, Sketch, SufficientStats};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -387,8 +386,10 @@ impl Stats {
         let estimator = LinearRegression::new()
             .fit_intercept(self.shard.fit_intercept)
             .recipe(self.shard.recipe.clone());
+        let stats = &self.shard.stats;
         let model = estimator
-            .fit_stats(&self.shard.stats)
+            .fit_stats(stats)
+            .and_then(|m| m.with_sketched_distributions(stats, None))
             .map_err(value_error)?;
         fitted(py, &model, &self.shard)
     }
@@ -553,9 +554,8 @@ fn with_prediction_sketch<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let decoded: Model = envelope::decode(model).map_err(value_error)?;
     let sketch: Sketch = rmp_serde::from_slice(sketch).map_err(value_error)?;
-    let prediction = Distribution::of_sketch(&sketch, DEFAULT_BINS).map_err(value_error)?;
     let with = decoded
-        .with_prediction_distribution(prediction)
+        .with_prediction_sketch(&sketch)
         .map_err(value_error)?;
     Ok(PyBytes::new(
         py,
