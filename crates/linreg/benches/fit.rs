@@ -33,6 +33,44 @@ fn fit(c: &mut Criterion) {
     });
 }
 
+/// The same problem as Python's fit takes it: the rows pushed in place into sufficient
+/// statistics, then solved from them; row-major (a C-ordered array), then column by column (a
+/// pandas DataFrame).
+fn fit_rows(c: &mut Criterion) {
+    let (x, y) = synthetic(16_512, 8);
+    c.bench_function("fit 16512x8 rows via statistics", |b| {
+        b.iter(|| {
+            let mut s = SufficientStats::new(8).expect("8 features");
+            s.push_batch(black_box(&x), black_box(&y), None)?;
+            LinearRegression::default().fit_stats(&s)
+        })
+    });
+    let columns: Vec<Vec<f64>> = (0..8)
+        .map(|j| x.iter().skip(j).step_by(8).copied().collect())
+        .collect();
+    let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+    c.bench_function("fit 16512x8 columns via statistics", |b| {
+        b.iter(|| {
+            let mut s = SufficientStats::new(8).expect("8 features");
+            s.push_column_slices(black_box(&columns), black_box(&y), None)?;
+            LinearRegression::default().fit_stats(&s)
+        })
+    });
+}
+
+/// The inference statistics (`summary`'s figures) of that fit, from its statistics.
+fn inference(c: &mut Criterion) {
+    let (x, y) = synthetic(16_512, 8);
+    let mut stats = SufficientStats::new(8).expect("8 features");
+    stats.push_batch(&x, &y, None).expect("finite rows");
+    let model = LinearRegression::default()
+        .fit_stats(&stats)
+        .expect("a fit");
+    c.bench_function("inference 16512x8", |b| {
+        b.iter(|| linreg::infer(black_box(&stats), black_box(&model), 0.05, false))
+    });
+}
+
 fn accumulate(c: &mut Criterion) {
     let mut group = c.benchmark_group("accumulate 8 features");
     group.sample_size(10);
@@ -71,5 +109,12 @@ fn accumulate_collinear(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fit, accumulate, accumulate_collinear);
+criterion_group!(
+    benches,
+    fit,
+    fit_rows,
+    inference,
+    accumulate,
+    accumulate_collinear
+);
 criterion_main!(benches);

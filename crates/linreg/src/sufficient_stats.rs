@@ -2,9 +2,12 @@
 //!
 //! Rows are taken in batches of 2,048 (`BATCH`). Each batch is shifted by a point near
 //! the data (the running mean, or for the first batch its own mean) in one pass, its
-//! co-moments come from one matrix product (matrixmultiply's SIMD kernels) and
-//! are corrected to the batch mean, and the batch is merged into the running
-//! totals with Chan's parallel update. No raw, unshifted sums of squares are
+//! co-moments come from the shifted rows' products (summed row after row in registers up to
+//! eight features, by matrixmultiply's GEMM beyond) and are corrected to the batch mean, and
+//! the batch is merged into the running totals with Chan's parallel update. The passes over the
+//! rows run in the widest SIMD the CPU has (pulp's runtime dispatch: AVX-512, AVX2, else SSE2),
+//! vectorised across the columns, so every sum is taken in the same order and gives the same
+//! bits on every machine (Rust never fuses a multiply and an add on its own). No raw, unshifted sums of squares are
 //! ever formed, so columns far from zero (latitudes, populations) lose no digits.
 //!
 //! The totals (weight, means, co-moments) are kept in double-double arithmetic ([`Dd`]), so
@@ -38,6 +41,10 @@ pub const EXTENDED_ABOVE: f64 = 100.0;
 /// fit) has its target's moments taken from the residuals of that fit: otherwise the residual
 /// sum of squares, a difference of co-moments, would lose more than five digits.
 pub const NEARLY_EXACT_BELOW: f64 = 1e-5;
+
+/// Rows summed in one run within a batch, before their sums join the batch's: a sum's rounding
+/// error grows with the terms added in one run.
+const BLOCK: usize = 64;
 
 /// Rows per internal batch: the centred copy (8 columns × 2048 rows × 8 B, 128 KiB) stays in L2.
 const BATCH: usize = 2048;
@@ -135,12 +142,13 @@ struct Sums<'a> {
 }
 
 /// The unweighted pass: write the shifted features to `scratch` and add up `acc`.
-/// Widths up to 16 run a copy compiled for that width, whose sums stay in registers.
+/// Widths up to 16 run a copy compiled for that width and the CPU's SIMD, whose sums stay in
+/// registers.
 fn shifted_rows(p: usize, x: &[f64], y: &[f64], shift: &[f64], scratch: &mut [f64], acc: Sums<'_>) {
     macro_rules! fixed {
         ($($n:literal)*) => {
             match p {
-                $($n => shifted_rows_fixed::<$n>(x, y, shift, scratch, acc),)*
+                $($n => pulp::Arch::new().dispatch(ShiftedRows::<$n> { x, y, shift, scratch, acc }),)*
                 _ => shifted_rows_any(p, x, y, shift, scratch, acc),
             }
         };
@@ -148,6 +156,26 @@ fn shifted_rows(p: usize, x: &[f64], y: &[f64], shift: &[f64], scratch: &mut [f6
     fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
 }
 
+/// [`shifted_rows_fixed`]'s arguments, as pulp's dispatch takes them: `with_simd` is inlined
+/// into a copy compiled for each instruction set.
+struct ShiftedRows<'a, const P: usize> {
+    x: &'a [f64],
+    y: &'a [f64],
+    shift: &'a [f64],
+    scratch: &'a mut [f64],
+    acc: Sums<'a>,
+}
+
+impl<const P: usize> pulp::WithSimd for ShiftedRows<'_, P> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        shifted_rows_fixed::<P>(self.x, self.y, self.shift, self.scratch, self.acc);
+    }
+}
+
+#[inline(always)]
 fn shifted_rows_fixed<const P: usize>(
     x: &[f64],
     y: &[f64],
@@ -159,16 +187,28 @@ fn shifted_rows_fixed<const P: usize>(
     let ty = shift[P];
     let (mut s, mut k) = ([0.0; P], [0.0; P]);
     let (mut sy, mut yy) = (0.0, 0.0);
-    for ((z, row), &target) in scratch.chunks_exact_mut(P).zip(x.chunks_exact(P)).zip(y) {
-        let zy = target - ty;
-        for i in 0..P {
-            let zc = row[i] - c[i];
-            z[i] = zc;
-            s[i] += zc;
-            k[i] += zc * zy;
+    let (rows, out) = (x.as_chunks::<P>().0, scratch.as_chunks_mut::<P>().0);
+    // In blocks of `BLOCK` rows, as `GramRows` sums.
+    for ((out, rows), y) in out
+        .chunks_mut(BLOCK)
+        .zip(rows.chunks(BLOCK))
+        .zip(y.chunks(BLOCK))
+    {
+        let (mut bs, mut bk) = ([0.0; P], [0.0; P]);
+        let (mut by, mut byy) = (0.0, 0.0);
+        for ((z, row), &target) in out.iter_mut().zip(rows).zip(y) {
+            let zy = target - ty;
+            let zc: [f64; P] = std::array::from_fn(|i| row[i] - c[i]);
+            *z = zc;
+            bs = std::array::from_fn(|i| bs[i] + zc[i]);
+            bk = std::array::from_fn(|i| bk[i] + zc[i] * zy);
+            by += zy;
+            byy += zy * zy;
         }
-        sy += zy;
-        yy += zy * zy;
+        s = std::array::from_fn(|i| s[i] + bs[i]);
+        k = std::array::from_fn(|i| k[i] + bk[i]);
+        sy += by;
+        yy += byy;
     }
     // The ranges in a loop of their own: in the one above they crowd its sums out of SSE2's
     // sixteen registers (the pass takes 4% less time apart).
@@ -215,133 +255,81 @@ fn shifted_rows_any(
     }
 }
 
-/// Columns the column pass reads in step: a group's sums stay in SSE2's sixteen registers.
-const GROUP: usize = 4;
+/// A batch's features as a push takes them: row-major, or one slice per feature.
+#[derive(Clone, Copy)]
+enum Table<'a> {
+    Rows(&'a [f64]),
+    Columns(&'a [&'a [f64]]),
+}
 
-/// The unweighted pass over a batch given column by column (`columns[j]` the batch's values
-/// of feature `j`): [`shifted_rows`]'s sums in its order (row after row, so that both layouts
-/// give the same bits), [`GROUP`] columns read in step at a time, and the ranges column by
-/// column. `scratch` gets the shifted rows row-major, as there.
-fn shifted_columns(
-    columns: &[&[f64]],
-    y: &[f64],
-    shift: &[f64],
-    scratch: &mut [f64],
-    acc: Sums<'_>,
-) {
-    let p = columns.len();
-    let ty = shift[p];
-    for (g, group) in columns.chunks(GROUP).enumerate() {
-        let first = g * GROUP;
-        let out = Group {
-            first,
-            shift: &shift[first..first + group.len()],
-            sums: &mut acc.sums[first..first + group.len()],
-            cross: &mut acc.cross[first..first + group.len()],
+/// Copy rows `start..end` of `columns` into `rows`, row-major: a frame's batch laid out as
+/// [`push_batch`](SufficientStats::push_batch) takes rows, so both layouts go through the one
+/// pass and give the same bits. Widths up to 16 run a copy compiled for that width.
+fn transpose(columns: &[&[f64]], (start, end): (usize, usize), rows: &mut [f64]) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match columns.len() {
+                $($n => transpose_fixed::<$n>(columns, (start, end), rows),)*
+                p => {
+                    for (r, row) in (start..end).zip(rows.chunks_exact_mut(p)) {
+                        for (v, column) in row.iter_mut().zip(columns) {
+                            *v = column[r];
+                        }
+                    }
+                }
+            }
         };
-        match group.len() {
-            1 => in_step::<1>(group, y, ty, scratch, out),
-            2 => in_step::<2>(group, y, ty, scratch, out),
-            3 => in_step::<3>(group, y, ty, scratch, out),
-            _ => in_step::<GROUP>(group, y, ty, scratch, out),
-        }
     }
-    let (mut sy, mut yy) = (0.0, 0.0);
-    for &target in y {
-        let zy = target - ty;
-        sy += zy;
-        yy += zy * zy;
-    }
-    acc.sums[p] += sy;
-    acc.cross[p] += yy;
-    for (j, column) in columns.iter().enumerate() {
-        (acc.min[j], acc.max[j]) = widen_range(column, (acc.min[j], acc.max[j]));
-    }
+    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
 }
 
-/// Where a group of columns starting at column `first` puts its sums.
-struct Group<'a> {
-    first: usize,
-    shift: &'a [f64],
-    sums: &'a mut [f64],
-    cross: &'a mut [f64],
-}
-
-/// The shifted values and sums of `G` columns, read in step row by row.
-fn in_step<const G: usize>(
+fn transpose_fixed<const P: usize>(
     columns: &[&[f64]],
-    y: &[f64],
-    ty: f64,
-    scratch: &mut [f64],
-    out: Group<'_>,
+    (start, end): (usize, usize),
+    rows: &mut [f64],
 ) {
-    let p = scratch.len() / y.len();
-    let cols: [&[f64]; G] = std::array::from_fn(|i| &columns[i][..y.len()]);
-    let c: [f64; G] = std::array::from_fn(|i| out.shift[i]);
-    let (mut s, mut k) = ([0.0; G], [0.0; G]);
-    for (r, (z, &target)) in scratch.chunks_exact_mut(p).zip(y).enumerate() {
-        let zy = target - ty;
-        let z = &mut z[out.first..out.first + G];
-        for i in 0..G {
-            let zc = cols[i][r] - c[i];
-            z[i] = zc;
-            s[i] += zc;
-            k[i] += zc * zy;
-        }
-    }
-    for i in 0..G {
-        out.sums[i] += s[i];
-        out.cross[i] += k[i];
-    }
+    pulp::Arch::new().dispatch(Transpose::<P> {
+        columns,
+        start,
+        end,
+        rows,
+    });
 }
 
-/// `range` widened to take in every value of `column` (in four lanes, so that it vectorises).
-fn widen_range(column: &[f64], range: (f64, f64)) -> (f64, f64) {
-    let (mut lo, mut hi) = ([range.0; 4], [range.1; 4]);
-    let (head, tail) = column.as_chunks::<4>();
-    for vs in head {
-        lo = std::array::from_fn(|l| if vs[l] < lo[l] { vs[l] } else { lo[l] });
-        hi = std::array::from_fn(|l| if vs[l] > hi[l] { vs[l] } else { hi[l] });
-    }
-    for &v in tail {
-        lo[0] = lo[0].min(v);
-        hi[0] = hi[0].max(v);
-    }
-    (
-        lo.iter().copied().fold(f64::INFINITY, f64::min),
-        hi.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-    )
+/// [`transpose_fixed`]'s arguments, as pulp's dispatch takes them.
+struct Transpose<'a, const P: usize> {
+    columns: &'a [&'a [f64]],
+    start: usize,
+    end: usize,
+    rows: &'a mut [f64],
 }
 
-/// The means of `columns` and then of `y` (a batch's first-batch shift), each sum in row order
-/// as [`first_batch_mean`] takes a row-major batch's, [`GROUP`] columns in step.
-fn column_means(columns: &[&[f64]], y: &[f64]) -> Vec<f64> {
-    #[expect(
-        clippy::needless_range_loop,
-        reason = "row r of every column of the group, in step"
-    )]
-    fn sums<const G: usize>(group: &[&[f64]], m: usize) -> [f64; G] {
-        let cols: [&[f64]; G] = std::array::from_fn(|i| &group[i][..m]);
-        let mut s = [0.0; G];
-        for r in 0..m {
-            for i in 0..G {
-                s[i] += cols[i][r];
+impl<const P: usize> pulp::WithSimd for Transpose<'_, P> {
+    type Output = ();
+
+    /// Eight rows at a time: eight values of each column read in one load, the block written
+    /// out row by row.
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let m = self.end - self.start;
+        let columns: [&[f64]; P] = std::array::from_fn(|j| &self.columns[j][self.start..self.end]);
+        let rows = &mut self.rows.as_chunks_mut::<P>().0[..m];
+        let (blocks, tail) = rows.as_chunks_mut::<8>();
+        for (b, block) in blocks.iter_mut().enumerate() {
+            let chunks: [[f64; 8]; P] = std::array::from_fn(|j| {
+                let mut c = [0.0; 8];
+                c.copy_from_slice(&columns[j][8 * b..8 * b + 8]);
+                c
+            });
+            for (i, row) in block.iter_mut().enumerate() {
+                *row = std::array::from_fn(|j| chunks[j][i]);
             }
         }
-        s
+        let done = blocks.len() * 8;
+        for (r, row) in tail.iter_mut().enumerate() {
+            *row = std::array::from_fn(|j| columns[j][done + r]);
+        }
     }
-    let (all, m): (Vec<&[f64]>, usize) = (columns.iter().copied().chain([y]).collect(), y.len());
-    let mut means = Vec::with_capacity(all.len());
-    for group in all.chunks(GROUP) {
-        let s = match group.len() {
-            1 => sums::<1>(group, m).to_vec(),
-            2 => sums::<2>(group, m).to_vec(),
-            3 => sums::<3>(group, m).to_vec(),
-            _ => sums::<GROUP>(group, m).to_vec(),
-        };
-        means.extend(s.iter().map(|sum| sum / m as f64));
-    }
-    means
 }
 
 /// Refuse a batch with a non-finite value or a negative weight, naming the row (offset by `first_row`).
@@ -411,7 +399,7 @@ fn weighted_shifted_rows(
 /// A batch's co-moment matrix (`d × d`, target last) about its own mean, from the shifted
 /// features in `scratch` (row-major `n × p`, scaled by √w), the shifted sums and the target's
 /// products (`sums`, `cross`), and the sum of the weights; with the mean's offset from the
-/// shift. `Σ w z zᵀ` of the features is one matrix product (8 × 8 fits matrixmultiply's tiles);
+/// shift. `Σ w z zᵀ` of the features comes from [`gram_of_rows`];
 /// then `C = Σ w z zᵀ − W δ δᵀ` with `δ = Σ w z / W`.
 fn comoment_about_mean(
     scratch: &[f64],
@@ -419,6 +407,23 @@ fn comoment_about_mean(
     (sums, cross): (&[f64], &[f64]),
     weight: f64,
 ) -> (DMatrix<f64>, Vec<f64>) {
+    comoment_with(&gram_of_rows(scratch, p), p, (sums, cross), weight)
+}
+
+/// `Σ z zᵀ` of the rows `z` of `scratch` (row-major, `p` wide). Up to eight columns,
+/// the products are added up row after row in registers, in the widest SIMD the CPU has (each
+/// entry's sum in the same order on every machine: no fused multiply-add, so the same bits);
+/// wider, by one GEMM (matrixmultiply), whose blocking pays there.
+fn gram_of_rows(scratch: &[f64], p: usize) -> DMatrix<f64> {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match p {
+                $($n => return gram_fixed::<$n>(scratch),)*
+                _ => {}
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8);
     let n = scratch.len() / p.max(1);
     // The buffer read as p × n (a column per row) times n × p.
     let zt =
@@ -427,7 +432,43 @@ fn comoment_about_mean(
         DMatrixView::from_slice_with_strides_generic(scratch, Dyn(n), Dyn(p), Dyn(p), Const::<1>);
     let mut gram = DMatrix::<f64>::zeros(p, p);
     gram.gemm(1.0, &zt, &z, 0.0);
-    comoment_with(&gram, p, (sums, cross), weight)
+    gram
+}
+
+fn gram_fixed<const P: usize>(scratch: &[f64]) -> DMatrix<f64> {
+    let g = pulp::Arch::new().dispatch(GramRows::<P>(scratch.as_chunks::<P>().0));
+    DMatrix::from_fn(P, P, |i, j| g[i][j])
+}
+
+/// The rows [`gram_fixed`] adds up, as pulp's dispatch takes them: `with_simd` is inlined into
+/// a copy compiled for each instruction set (a closure would not be).
+struct GramRows<'a, const P: usize>(&'a [[f64; P]]);
+
+impl<const P: usize> pulp::WithSimd for GramRows<'_, P> {
+    type Output = [[f64; P]; P];
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Self::Output {
+        let mut g = [[0.0; P]; P];
+        // Summed in blocks of `BLOCK` rows, each block's sum then added to the total: the
+        // rounding error of a sum grows with the terms added in one run (2,048 in a batch).
+        for block in self.0.chunks(BLOCK) {
+            let mut b = [[0.0; P]; P];
+            for z in block {
+                for i in 0..P {
+                    for j in 0..P {
+                        b[i][j] += z[i] * z[j];
+                    }
+                }
+            }
+            for i in 0..P {
+                for j in 0..P {
+                    g[i][j] += b[i][j];
+                }
+            }
+        }
+        g
+    }
 }
 
 /// The co-moments about the batch mean from `Σ w z zᵀ` of the features (`gram`) and the sums.
@@ -751,13 +792,31 @@ impl SufficientStats {
         }
         same_len("feature values for the given targets", n * p, x.len())?;
         same_len("weights", n, weights.map_or(n, <[f64]>::len))?;
+        self.push_table(Table::Rows(x), y, weights)
+    }
+
+    /// Push the rows of `x` a [`BATCH`] at a time (a frame's columns copied into rows first), all
+    /// or nothing; their lengths checked by the caller.
+    fn push_table(&mut self, x: Table<'_>, y: &[f64], weights: Option<&[f64]>) -> Result<()> {
+        let (p, n) = (self.n_features, y.len());
         self.all_or_nothing(
             |work| {
                 SCRATCH.with_borrow_mut(|scratch| {
+                    let mut gathered = match x {
+                        Table::Rows(_) => Vec::new(),
+                        Table::Columns(_) => vec![0.0; BATCH.min(n) * p],
+                    };
                     for start in (0..n).step_by(BATCH) {
                         let end = (start + BATCH).min(n);
-                        let (xb, yb) = (&x[start * p..end * p], &y[start..end]);
-                        let wb = weights.map(|w| &w[start..end]);
+                        let xb = match x {
+                            Table::Rows(x) => &x[start * p..end * p],
+                            Table::Columns(columns) => {
+                                let rows = &mut gathered[..(end - start) * p];
+                                transpose(columns, (start, end), rows);
+                                rows
+                            }
+                        };
+                        let (yb, wb) = (&y[start..end], weights.map(|w| &w[start..end]));
                         if !work.push_unchecked(xb, yb, wb, scratch) {
                             // A NaN or infinity poisoned the sums, or a weight was negative:
                             // find it.
@@ -779,7 +838,10 @@ impl SufficientStats {
             |sketches| {
                 let (features, target) = sketches.split_at_mut(p);
                 for (j, sketch) in features.iter_mut().enumerate() {
-                    sketch.push_strided(x, j, p);
+                    match x {
+                        Table::Rows(x) => sketch.push_strided(x, j, p),
+                        Table::Columns(columns) => sketch.push_strided(columns[j], 0, 1),
+                    }
                 }
                 target[0].push_strided(y, 0, 1);
             },
@@ -807,7 +869,7 @@ impl SufficientStats {
     }
 
     /// One batch in one pass: rows shifted by a reference point (the running mean, or the
-    /// first batch's own mean), `Σ w z zᵀ` by one GEMM, then corrected to the batch mean and merged.
+    /// first batch's own mean), `Σ w z zᵀ` of the shifted rows, then corrected to the batch mean and merged.
     ///
     /// Validation rides along for free: a NaN or infinity makes a weighted sum non-finite, and a
     /// negative weight lowers the smallest weight below zero. Returns false (and merges nothing)
@@ -832,7 +894,7 @@ impl SufficientStats {
             first_batch_mean(x, y, w, p)
         };
         // The features, shifted (and scaled by √w), row-major n × p; the target's products are
-        // summed on the way, so the GEMM below is p × p (8 × 8 fits matrixmultiply's tiles).
+        // summed on the way, so that only the features' products are left to `gram_of_rows`.
         scratch.resize(n * p, 0.0);
         let mut sums = vec![0.0; d];
         let mut cross = vec![0.0; d];
@@ -998,8 +1060,8 @@ impl SufficientStats {
 
     /// [`push_columns`](Self::push_columns) of columns given as slices of equal length, each
     /// read in place (a pandas frame's columns, or a range of rows of them): the same
-    /// statistics as the rows pushed by [`push_batch`](Self::push_batch). Weighted rows are
-    /// gathered into rows a few thousand at a time.
+    /// statistics, to the bit, as the rows pushed by [`push_batch`](Self::push_batch) (each
+    /// batch is copied into rows, which stay in cache, and pushed as rows are).
     pub fn push_column_slices(
         &mut self,
         columns: &[&[f64]],
@@ -1016,102 +1078,7 @@ impl SufficientStats {
         if p == 0 {
             return self.push_batch(&[], y, weights);
         }
-        if let Some(w) = weights {
-            return self.all_or_nothing(
-                |work| {
-                    let mut rows = Vec::with_capacity(4 * BATCH * p);
-                    for start in (0..n).step_by(4 * BATCH) {
-                        let end = (start + 4 * BATCH).min(n);
-                        rows.clear();
-                        rows.extend((start..end).flat_map(|r| columns.iter().map(move |c| c[r])));
-                        work.push_batch(&rows, &y[start..end], Some(&w[start..end]))?;
-                    }
-                    Ok(())
-                },
-                |sketches| {
-                    for (sketch, column) in sketches.iter_mut().zip(columns) {
-                        sketch.push_strided(column, 0, 1);
-                    }
-                    sketches[p].push_strided(y, 0, 1);
-                },
-            );
-        }
-        // Each batch read in place, column by column; a batch the fast pass cannot take (a
-        // non-finite value, or columns too nearly collinear for double precision) is gathered
-        // into rows and pushed as rows are.
-        self.all_or_nothing(
-            |work| {
-                SCRATCH.with_borrow_mut(|scratch| {
-                    let mut rows = Vec::new();
-                    for start in (0..n).step_by(BATCH) {
-                        let end = (start + BATCH).min(n);
-                        let batch: Vec<&[f64]> =
-                            columns.iter().map(|column| &column[start..end]).collect();
-                        if work.push_column_batch(&batch, &y[start..end], scratch) {
-                            continue;
-                        }
-                        rows.clear();
-                        rows.extend(
-                            (start..end).flat_map(|r| batch.iter().map(move |c| c[r - start])),
-                        );
-                        if !work.push_unchecked(&rows, &y[start..end], None, scratch) {
-                            check_batch(&rows, &y[start..end], None, p, start)?;
-                        }
-                    }
-                    Ok::<(), Error>(())
-                })
-            },
-            |sketches| {
-                for (sketch, column) in sketches.iter_mut().zip(columns) {
-                    sketch.push_strided(column, 0, 1);
-                }
-                sketches[p].push_strided(y, 0, 1);
-            },
-        )
-    }
-
-    /// One unweighted batch given column by column, as [`push_unchecked`](Self::push_unchecked)
-    /// takes rows. Returns false, merging nothing, when the batch needs the rows' path: a
-    /// non-finite value, or conditioning that double precision does not carry.
-    fn push_column_batch(&mut self, columns: &[&[f64]], y: &[f64], scratch: &mut Vec<f64>) -> bool {
-        let (p, m) = (self.n_features, y.len());
-        if m == 0 {
-            return true;
-        }
-        let shift: Vec<f64> = if self.weight > 0.0 {
-            self.mean.clone()
-        } else {
-            column_means(columns, y)
-        };
-        scratch.resize(m * p, 0.0);
-        let (mut sums, mut cross) = (vec![0.0; p + 1], vec![0.0; p + 1]);
-        let (mut min, mut max) = (self.min.clone(), self.max.clone());
-        let acc = Sums {
-            sums: &mut sums,
-            cross: &mut cross,
-            min: &mut min,
-            max: &mut max,
-        };
-        shifted_columns(columns, y, &shift, &mut scratch[..m * p], acc);
-        if !(sums.iter().chain(&cross).all(|s| s.is_finite())
-            && shift.iter().all(|s| s.is_finite()))
-        {
-            return false;
-        }
-        let weight = m as f64;
-        let (comoment, delta) = comoment_about_mean(&scratch[..m * p], p, (&sums, &cross), weight);
-        if !matches!(conditioning(&comoment), Conditioning::Fine) {
-            return false;
-        }
-        let mean: Vec<Dd> = shift
-            .iter()
-            .zip(&delta)
-            .map(|(&c, &dl)| Dd::from_f64(c).add_f64(dl))
-            .collect();
-        let comoment: Vec<Dd> = comoment.iter().map(|&v| Dd::from_f64(v)).collect();
-        (self.min, self.max) = (min, max);
-        self.merge_moments(m as u64, Dd::from_f64(weight), &mean, &comoment, false);
-        true
+        self.push_table(Table::Columns(columns), y, weights)
     }
 
     /// Gather the rows `rows` (each index in `0..n`, in storage order) of the column-major
