@@ -90,14 +90,7 @@ pub fn solve(
 /// `L⁻¹ D⁻¹` (see [`Solution::inverse_factor`]): `L` inverted in double-double by forward
 /// substitution, then each column divided by its norm; packed by rows.
 fn inverse_factor(l: &[Dd], norms: &[f64], p: usize) -> Vec<f64> {
-    let mut x = vec![Dd::ZERO; p * p];
-    for j in 0..p {
-        x[j * p + j] = Dd::from_f64(1.0).div(l[j * p + j]);
-        for i in j + 1..p {
-            let sum = (j..i).fold(Dd::ZERO, |acc, k| acc.add(l[i * p + k].mul(x[k * p + j])));
-            x[i * p + j] = Dd::ZERO.sub(sum).div(l[i * p + i]);
-        }
-    }
+    let x = lower_inverse(l, p);
     (0..p)
         .flat_map(|i| (0..=i).map(move |j| (i, j)))
         .map(|(i, j)| x[i * p + j].div(Dd::from_f64(norms[j])).to_f64())
@@ -116,21 +109,55 @@ pub(crate) fn gram_inverse(
     check_problem(stats, names, fit_intercept, 0.0)?;
     let p = stats.n_features();
     let system = Scaled::new(stats, names, fit_intercept)?;
-    let (_, factor) = system.factor(stats.extended(), names)?;
+    let (diagnostics, factor) = system.factor(stats.extended(), names)?;
     let mut inverse = vec![0.0; p * p];
+    let mut put = |i: usize, j: usize, x: Dd| {
+        inverse[i * p + j] = x
+            .div(Dd::from_f64(system.norms[i]))
+            .div(Dd::from_f64(system.norms[j]))
+            .to_f64();
+    };
+    if diagnostics.condition_number < DIRECT_INVERSE_BELOW {
+        // `G⁻¹ = L⁻ᵀ L⁻¹`, both factors in double-double: its relative error, about 1e-32 times
+        // the condition number, is far below an `f64`'s, which refinement could not improve.
+        let m = lower_inverse(&factor, p);
+        for i in 0..p {
+            for j in 0..=i {
+                let x = (i..p).fold(Dd::ZERO, |acc, k| acc.add(m[k * p + i].mul(m[k * p + j])));
+                put(i, j, x);
+                put(j, i, x);
+            }
+        }
+        return Ok(inverse);
+    }
     for j in 0..p {
         let unit: Vec<Dd> = (0..p)
             .map(|i| Dd::from_f64(if i == j { 1.0 } else { 0.0 }))
             .collect();
-        let column = system.refined(&factor, &unit);
-        for (i, x) in column.iter().enumerate() {
-            inverse[i * p + j] = x
-                .div(Dd::from_f64(system.norms[i]))
-                .div(Dd::from_f64(system.norms[j]))
-                .to_f64();
+        for (i, x) in system.refined(&factor, &unit).into_iter().enumerate() {
+            put(i, j, x);
         }
     }
     Ok(inverse)
+}
+
+/// Below this condition number of the scaled Gram matrix, [`gram_inverse`] multiplies the
+/// inverted factors instead of solving for each unit vector with a step of refinement (eight
+/// times the work).
+const DIRECT_INVERSE_BELOW: f64 = 1e6;
+
+/// `L⁻¹` of the lower triangular `l` (`p × p`, row-major), in double-double, by forward
+/// substitution.
+fn lower_inverse(l: &[Dd], p: usize) -> Vec<Dd> {
+    let mut x = vec![Dd::ZERO; p * p];
+    for j in 0..p {
+        x[j * p + j] = Dd::from_f64(1.0).div(l[j * p + j]);
+        for i in j + 1..p {
+            let sum = (j..i).fold(Dd::ZERO, |acc, k| acc.add(l[i * p + k].mul(x[k * p + j])));
+            x[i * p + j] = Dd::ZERO.sub(sum).div(l[i * p + i]);
+        }
+    }
+    x
 }
 
 /// The condition number statsmodels reports (`np.linalg.cond` of the design matrix, the

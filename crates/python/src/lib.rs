@@ -154,24 +154,30 @@ fn fitted<'py>(py: Python<'py>, model: &Model, stats: &ShardStats) -> PyResult<F
 }
 
 /// The inference statistics of a model file's model fitted on a `.stats` file's rows, with
-/// `(1 − alpha)` intervals, as JSON (`linreg::Inference`), and statsmodels' summary table of
-/// them; `weighted`: the rows had weights.
+/// `(1 − alpha)` intervals, as Python dicts and lists (`linreg::Inference`'s fields, NaN where a
+/// figure is undefined), and with `table`, statsmodels' summary table of them; `weighted`: the
+/// rows had weights.
 #[pyfunction]
-#[pyo3(signature = (model, stats, alpha, weighted, target = "y"))]
-fn inference(
+#[pyo3(signature = (model, stats, alpha, weighted, target = "y", table = false))]
+fn inference<'py>(
+    py: Python<'py>,
     model: &[u8],
     stats: &[u8],
     alpha: f64,
     weighted: bool,
     target: &str,
-) -> PyResult<(String, String)> {
+    table: bool,
+) -> PyResult<(Bound<'py, PyAny>, Option<String>)> {
     let model: Model = envelope::decode(model).map_err(value_error)?;
     let shard: ShardStats = envelope::decode(stats).map_err(value_error)?;
     let inference = linreg::infer(&shard.stats, &model, alpha, weighted).map_err(value_error)?;
-    let json = serde_json::to_string(&inference).map_err(value_error)?;
+    let found = pythonize::pythonize(py, &inference).map_err(value_error)?;
     let method = if weighted { "WLS" } else { "OLS" };
     let weight = weighted.then_some("sample_weight");
-    Ok((json, inference.table(target, method, weight)))
+    Ok((
+        found,
+        table.then(|| inference.table(target, method, weight)),
+    ))
 }
 
 /// What a model file holds, for Python: kind, coefficients, intercept, feature names, whether

@@ -258,15 +258,14 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
         found, k = self._figures(), len(self.params_)
         return np.full((k, k), np.nan) if found is None else np.array(found["covariance"]).reshape(k, k)
 
-    def _inference(self, alpha):
-        import json
-
+    def _inference(self, alpha, table=False):
+        """The inference statistics at ``alpha`` (a dict of ``linreg::Inference``'s fields) and,
+        with ``table``, statsmodels' summary table of them."""
         if getattr(self, "_stats", None) is None:
             raise ValueError(
                 "a model read from a file holds no training statistics: fit it to get its inference statistics"
             )
-        found, table = _native.inference(self._model, self._stats, float(alpha), self._weighted)
-        return json.loads(found), table
+        return _native.inference(self._model, self._stats, float(alpha), self._weighted, table=table)
 
     def conf_int(self, alpha=0.05):
         """The (1 − alpha) confidence intervals of ``params_``, one row [lower, upper] each."""
@@ -277,7 +276,7 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
     def summary(self, alpha=0.05):
         """statsmodels' summary table of the fit, as text."""
         self._check_fitted()
-        return self._inference(alpha)[1]
+        return self._inference(alpha, table=True)[1]
 
     def predict(self, X, interval=None):
         """Predictions for the rows of X, computed as ``cali-reg predict`` computes them.
