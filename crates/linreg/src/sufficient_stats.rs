@@ -283,52 +283,22 @@ fn transpose(columns: &[&[f64]], (start, end): (usize, usize), rows: &mut [f64])
     fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
 }
 
+/// [`transpose`] for `P` columns; not dispatched to the CPU's SIMD, in which LLVM writes each row
+/// with a scatter, slower than these plain loads and stores.
 fn transpose_fixed<const P: usize>(
     columns: &[&[f64]],
     (start, end): (usize, usize),
     rows: &mut [f64],
 ) {
-    pulp::Arch::new().dispatch(Transpose::<P> {
-        columns,
-        start,
-        end,
-        rows,
-    });
-}
-
-/// [`transpose_fixed`]'s arguments, as pulp's dispatch takes them.
-struct Transpose<'a, const P: usize> {
-    columns: &'a [&'a [f64]],
-    start: usize,
-    end: usize,
-    rows: &'a mut [f64],
-}
-
-impl<const P: usize> pulp::WithSimd for Transpose<'_, P> {
-    type Output = ();
-
-    /// Eight rows at a time: eight values of each column read in one load, the block written
-    /// out row by row.
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
-        let m = self.end - self.start;
-        let columns: [&[f64]; P] = std::array::from_fn(|j| &self.columns[j][self.start..self.end]);
-        let rows = &mut self.rows.as_chunks_mut::<P>().0[..m];
-        let (blocks, tail) = rows.as_chunks_mut::<8>();
-        for (b, block) in blocks.iter_mut().enumerate() {
-            let chunks: [[f64; 8]; P] = std::array::from_fn(|j| {
-                let mut c = [0.0; 8];
-                c.copy_from_slice(&columns[j][8 * b..8 * b + 8]);
-                c
-            });
-            for (i, row) in block.iter_mut().enumerate() {
-                *row = std::array::from_fn(|j| chunks[j][i]);
-            }
-        }
-        let done = blocks.len() * 8;
-        for (r, row) in tail.iter_mut().enumerate() {
-            *row = std::array::from_fn(|j| columns[j][done + r]);
-        }
+    let columns: [&[f64]; P] = std::array::from_fn(|j| &columns[j][start..end]);
+    for (r, row) in rows
+        .as_chunks_mut::<P>()
+        .0
+        .iter_mut()
+        .enumerate()
+        .take(end - start)
+    {
+        *row = std::array::from_fn(|j| columns[j][r]);
     }
 }
 
