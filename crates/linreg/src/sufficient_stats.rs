@@ -1267,6 +1267,63 @@ mod tests {
     use crate::Metrics;
     use approx::assert_relative_eq;
 
+    /// The passes over the rows, compiled for SSE2 (pulp's `Scalar`), AVX2 (`V3`) and AVX-512
+    /// (`V4`), each where the CPU has it: the shifted rows, their sums, the ranges and the Gram
+    /// matrix are the same bits in every one (no fused multiply-add, sums in one order).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_passes_give_the_same_bits_in_every_instruction_set() {
+        use pulp::Simd;
+
+        fn passes<S: Simd>(simd: S, x: &[f64], y: &[f64], shift: &[f64]) -> Vec<u64> {
+            let mut scratch = vec![0.0; x.len()];
+            let (mut sums, mut cross) = (vec![0.0; 8], vec![0.0; 8]);
+            let (mut min, mut max) = (vec![f64::INFINITY; 7], vec![f64::NEG_INFINITY; 7]);
+            simd.vectorize(ShiftedRows::<7> {
+                x,
+                y,
+                shift,
+                scratch: &mut scratch,
+                acc: Sums {
+                    sums: &mut sums,
+                    cross: &mut cross,
+                    min: &mut min,
+                    max: &mut max,
+                },
+            });
+            let gram = simd.vectorize(GramRows::<7>(scratch.as_chunks::<7>().0));
+            [sums, cross, min, max, scratch, gram.concat()]
+                .concat()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        }
+        // 2,000 rows of seven features of different scales and offsets (the last block of 64
+        // rows is partial).
+        let n: usize = 2_000;
+        let x: Vec<f64> = (0..n * 7)
+            .map(|i| {
+                ((i * 7919 % 1013) as f64 / 7.0 - 70.0) * 10f64.powi((i % 7) as i32 - 3)
+                    + (i % 7) as f64 * 1e3
+            })
+            .collect();
+        let y: Vec<f64> = (0..n)
+            .map(|r| (r * 104_729 % 997) as f64 * 0.013 - 5.0)
+            .collect();
+        let shift: Vec<f64> = (0..8).map(|j| j as f64 * 1e3 + 0.1).collect();
+        let scalar = passes(pulp::Scalar::new(), &x, &y, &shift);
+        let mut compared = 0;
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            assert_eq!(passes(v3, &x, &y, &shift), scalar, "AVX2");
+            compared += 1;
+        }
+        if let Some(v4) = pulp::x86::V4::try_new() {
+            assert_eq!(passes(v4, &x, &y, &shift), scalar, "AVX-512");
+            compared += 1;
+        }
+        eprintln!("compared SSE2 with {compared} wider instruction sets");
+    }
+
     #[test]
     fn rows_of_a_matrix_equal_the_same_rows_pushed_as_a_batch() {
         // 20,000 rows over several internal batches; a shuffled list with a row twice.
