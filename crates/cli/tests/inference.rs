@@ -76,10 +76,10 @@ fn compare(run: &Run, kind: &str) -> (Value, Value) {
     let summary = run.json(&["summary"]);
     let file = run.dir.path().join("summary.json");
     std::fs::write(&file, summary.to_string()).unwrap();
-    (
-        summary,
-        reference(STATSMODELS, &[file.to_str().unwrap(), kind]),
-    )
+    let compared: Value = reference(STATSMODELS, &[file.to_str().unwrap(), kind]);
+    // The figures of docs/ACCURACY.md's table (`-- --nocapture` shows them).
+    eprintln!("{kind}: largest relative differences {}", compared["worst"]);
+    (summary, compared)
 }
 
 fn assert_within(compared: &Value, kind: &str) {

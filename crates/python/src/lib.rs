@@ -515,7 +515,6 @@ fn write_atomically(path: std::path::PathBuf, data: &[u8]) -> PyResult<()> {
         .map_err(|e| pyo3::exceptions::PyOSError::new_err(e.to_string()))
 }
 
-/// The module `cali_reg._native`.
 /// The sketch of `values` (finite), as bytes for [`merge_sketches`] and
 /// [`with_prediction_sketch`]: a partition's predictions, on a worker.
 #[pyfunction]
@@ -569,6 +568,7 @@ fn with_prediction_sketch<'py>(
     ))
 }
 
+/// The module `cali_reg._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
