@@ -7,8 +7,10 @@
 //! the batch is merged into the running totals with Chan's parallel update. The passes over the
 //! rows run in the widest SIMD the CPU has (pulp's runtime dispatch: AVX-512, AVX2, else SSE2),
 //! vectorised across the columns, so every sum is taken in the same order and gives the same
-//! bits on every machine (Rust never fuses a multiply and an add on its own). No raw, unshifted sums of squares are
-//! ever formed, so columns far from zero (latitudes, populations) lose no digits.
+//! bits on every machine (Rust never fuses a multiply and an add on its own). A frame's columns
+//! take the same pass, 64 rows at a time copied into rows in L1, so they give the rows' bits.
+//! No raw, unshifted sums of squares are ever formed, so columns far from zero (latitudes,
+//! populations) lose no digits.
 //!
 //! The totals (weight, means, co-moments) are kept in double-double arithmetic ([`Dd`]), so
 //! merging batches and shards adds no rounding of its own. A batch whose columns are nearly
@@ -55,8 +57,9 @@ thread_local! {
     /// threshold) was mapped, faulted in and unmapped each time, most of the page faults of a
     /// streaming training run.
     static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// A frame's batch copied into rows ([`transpose`]), reused likewise: a fresh 128 KB on
-    /// every push cost a third of a Fortran-ordered California fit.
+    /// A frame's batch copied into rows ([`transpose`]) where the pass does not read its columns
+    /// itself (weighted, wider than 16, or a batch that needs more than the one pass), reused
+    /// likewise.
     static GATHERED: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -117,22 +120,40 @@ fn check_finite(what: &'static str, row: usize, column: usize, value: f64) -> Re
 /// The (weighted) mean of the first batch: the shift that makes a table of one batch exactly
 /// centred, whatever the order of its rows. Falls back to the first row when the weights do not
 /// sum to a positive number (the batch is then refused or ignored anyway).
-fn first_batch_mean(x: &[f64], y: &[f64], w: Option<&[f64]>, p: usize) -> Vec<f64> {
+fn first_batch_mean(x: Table<'_>, y: &[f64], w: Option<&[f64]>, p: usize) -> Vec<f64> {
+    let mean = match x {
+        Table::Rows(rows) => {
+            weighted_mean(rows.chunks_exact(p).map(|r| r.iter().copied()), y, w, p)
+        }
+        Table::Columns(columns) => weighted_mean(
+            (0..y.len()).map(|r| columns.iter().map(move |c| c[r])),
+            y,
+            w,
+            p,
+        ),
+    };
+    mean.unwrap_or_else(|| (0..p).map(|j| x.value(p, 0, j)).chain([y[0]]).collect())
+}
+
+/// The weighted mean of `rows` (each `p` features) and `y`, in row order; `None` when the
+/// weights do not sum to a positive number.
+fn weighted_mean(
+    rows: impl Iterator<Item = impl Iterator<Item = f64>>,
+    y: &[f64],
+    w: Option<&[f64]>,
+    p: usize,
+) -> Option<Vec<f64>> {
     let mut sums = vec![0.0; p + 1];
     let mut total = 0.0;
-    for (r, (row, &target)) in x.chunks_exact(p).zip(y).enumerate() {
+    for (r, (row, &target)) in rows.zip(y).enumerate() {
         let wr = w.map_or(1.0, |w| w[r]);
         total += wr;
-        for (s, &v) in sums.iter_mut().zip(row) {
+        for (s, v) in sums.iter_mut().zip(row) {
             *s += wr * v;
         }
         sums[p] += wr * target;
     }
-    if total > 0.0 && total.is_finite() {
-        sums.iter().map(|s| s / total).collect()
-    } else {
-        x[..p].iter().copied().chain([y[0]]).collect()
-    }
+    (total > 0.0 && total.is_finite()).then(|| sums.iter().map(|s| s / total).collect())
 }
 
 /// Where the unweighted pass adds up: per-column sums of the shifted values, their products
@@ -186,33 +207,9 @@ fn shifted_rows_fixed<const P: usize>(
     scratch: &mut [f64],
     acc: Sums<'_>,
 ) {
-    let c: [f64; P] = std::array::from_fn(|i| shift[i]);
-    let ty = shift[P];
-    let (mut s, mut k) = ([0.0; P], [0.0; P]);
-    let (mut sy, mut yy) = (0.0, 0.0);
-    let (rows, out) = (x.as_chunks::<P>().0, scratch.as_chunks_mut::<P>().0);
-    // In blocks of `BLOCK` rows, as `GramRows` sums.
-    for ((out, rows), y) in out
-        .chunks_mut(BLOCK)
-        .zip(rows.chunks(BLOCK))
-        .zip(y.chunks(BLOCK))
-    {
-        let (mut bs, mut bk) = ([0.0; P], [0.0; P]);
-        let (mut by, mut byy) = (0.0, 0.0);
-        for ((z, row), &target) in out.iter_mut().zip(rows).zip(y) {
-            let zy = target - ty;
-            let zc: [f64; P] = std::array::from_fn(|i| row[i] - c[i]);
-            *z = zc;
-            bs = std::array::from_fn(|i| bs[i] + zc[i]);
-            bk = std::array::from_fn(|i| bk[i] + zc[i] * zy);
-            by += zy;
-            byy += zy * zy;
-        }
-        s = std::array::from_fn(|i| s[i] + bs[i]);
-        k = std::array::from_fn(|i| k[i] + bk[i]);
-        sy += by;
-        yy += byy;
-    }
+    let rows = x.as_chunks::<P>().0;
+    let totals =
+        shifted_pass::<P, false>(|r| rows[r], y, shift, scratch, &mut ([0.0; P], [0.0; P]));
     // The ranges in a loop of their own: in the one above they crowd its sums out of SSE2's
     // sixteen registers (the pass takes 4% less time apart).
     let mut lo: [f64; P] = std::array::from_fn(|i| acc.min[i]);
@@ -224,14 +221,143 @@ fn shifted_rows_fixed<const P: usize>(
             hi[i] = if v > hi[i] { v } else { hi[i] };
         }
     }
-    for i in 0..P {
-        acc.sums[i] += s[i];
-        acc.cross[i] += k[i];
+    acc.add(totals, (lo, hi));
+}
+
+/// [`shifted_columns`]'s arguments, as pulp's dispatch takes them.
+struct ShiftedColumns<'a, const P: usize> {
+    columns: &'a [&'a [f64]],
+    y: &'a [f64],
+    shift: &'a [f64],
+    scratch: &'a mut [f64],
+    acc: Sums<'a>,
+}
+
+impl<const P: usize> pulp::WithSimd for ShiftedColumns<'_, P> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let n = self.y.len();
+        let mut ranges = (
+            std::array::from_fn(|i| self.acc.min[i]),
+            std::array::from_fn(|i| self.acc.max[i]),
+        );
+        // A block of rows at a time copied into rows that stay in L1, by plain loads and stores:
+        // a row gathered from the columns in the pass is left in scalar registers by LLVM.
+        let mut block = [[0.0; P]; BLOCK];
+        let totals = shifted_pass::<P, true>(
+            |r| {
+                if r % BLOCK == 0 {
+                    block_of_columns(self.columns, (r, (r + BLOCK).min(n)), &mut block);
+                }
+                block[r % BLOCK]
+            },
+            self.y,
+            self.shift,
+            self.scratch,
+            &mut ranges,
+        );
+        self.acc.add(totals, ranges);
     }
-    acc.min[..P].copy_from_slice(&lo);
-    acc.max[..P].copy_from_slice(&hi);
-    acc.sums[P] += sy;
-    acc.cross[P] += yy;
+}
+
+/// Rows `start..end` of `columns` into `block`, row-major. Not inlined into the SIMD pass: there,
+/// LLVM would write each row with a scatter.
+#[inline(never)]
+fn block_of_columns<const P: usize>(
+    columns: &[&[f64]],
+    (start, end): (usize, usize),
+    block: &mut [[f64; P]; BLOCK],
+) {
+    transpose_fixed::<P>(columns, (start, end), block.as_flattened_mut());
+}
+
+/// The unweighted pass over a frame's batch, read from its columns (`p` of them, at most 16):
+/// [`shifted_rows`]' sums in the same order, so the same bits, and the ranges on the way,
+/// without a copy of the batch in rows first.
+fn shifted_columns(
+    columns: &[&[f64]],
+    y: &[f64],
+    shift: &[f64],
+    scratch: &mut [f64],
+    acc: Sums<'_>,
+) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match columns.len() {
+                $($n => pulp::Arch::new().dispatch(ShiftedColumns::<$n> { columns, y, shift, scratch, acc }),)*
+                p => unreachable!("shifted_columns takes up to 16 columns, not {p}"),
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+}
+
+/// The sums of the shifted pass (features' sums and products with the target, the target's sum
+/// and sum of squares).
+type PassTotals<const P: usize> = ([f64; P], [f64; P], f64, f64);
+
+impl Sums<'_> {
+    /// Add a pass's totals and set the ranges it found.
+    #[inline(always)]
+    fn add<const P: usize>(self, (s, k, sy, yy): PassTotals<P>, (lo, hi): ([f64; P], [f64; P])) {
+        for i in 0..P {
+            self.sums[i] += s[i];
+            self.cross[i] += k[i];
+        }
+        self.min[..P].copy_from_slice(&lo);
+        self.max[..P].copy_from_slice(&hi);
+        self.sums[P] += sy;
+        self.cross[P] += yy;
+    }
+}
+
+/// The shifted pass over the rows `row(0)`, `row(1)`, … of a batch (`y.len()` of them): each
+/// written to `scratch` less the shift, their sums and products with the shifted target added
+/// up in blocks of [`BLOCK`] rows; with `RANGES`, the ranges too (into `ranges`). One
+/// definition for rows and columns, so that both give the same bits.
+#[inline(always)]
+fn shifted_pass<const P: usize, const RANGES: bool>(
+    mut row: impl FnMut(usize) -> [f64; P],
+    y: &[f64],
+    shift: &[f64],
+    scratch: &mut [f64],
+    ranges: &mut ([f64; P], [f64; P]),
+) -> PassTotals<P> {
+    let c: [f64; P] = std::array::from_fn(|i| shift[i]);
+    let ty = shift[P];
+    let (mut s, mut k) = ([0.0; P], [0.0; P]);
+    let (mut sy, mut yy) = (0.0, 0.0);
+    let (mut lo, mut hi) = *ranges;
+    let out = scratch.as_chunks_mut::<P>().0;
+    // In blocks of `BLOCK` rows, as `GramRows` sums.
+    for (b, (out, y)) in out.chunks_mut(BLOCK).zip(y.chunks(BLOCK)).enumerate() {
+        let (mut bs, mut bk) = ([0.0; P], [0.0; P]);
+        let (mut by, mut byy) = (0.0, 0.0);
+        for (r, (z, &target)) in out.iter_mut().zip(y).enumerate() {
+            let v = row(b * BLOCK + r);
+            let zy = target - ty;
+            let zc: [f64; P] = std::array::from_fn(|i| v[i] - c[i]);
+            *z = zc;
+            bs = std::array::from_fn(|i| bs[i] + zc[i]);
+            bk = std::array::from_fn(|i| bk[i] + zc[i] * zy);
+            by += zy;
+            byy += zy * zy;
+            if RANGES {
+                for i in 0..P {
+                    lo[i] = if v[i] < lo[i] { v[i] } else { lo[i] };
+                    hi[i] = if v[i] > hi[i] { v[i] } else { hi[i] };
+                }
+            }
+        }
+        s = std::array::from_fn(|i| s[i] + bs[i]);
+        k = std::array::from_fn(|i| k[i] + bk[i]);
+        sy += by;
+        yy += byy;
+    }
+    *ranges = (lo, hi);
+    (s, k, sy, yy)
 }
 
 fn shifted_rows_any(
@@ -265,9 +391,33 @@ enum Table<'a> {
     Columns(&'a [&'a [f64]]),
 }
 
+impl Table<'_> {
+    /// Feature `j` of row `r`, `p` features wide.
+    #[inline]
+    fn value(self, p: usize, r: usize, j: usize) -> f64 {
+        match self {
+            Table::Rows(x) => x[r * p + j],
+            Table::Columns(columns) => columns[j][r],
+        }
+    }
+}
+
+/// How [`SufficientStats::push_unchecked`] left a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pushed {
+    /// Merged (or, without weight, ignored).
+    Merged,
+    /// A NaN or infinity poisoned the sums, or a weight was negative: nothing merged.
+    Refused,
+    /// Read from columns, the batch needs the extended or residual treatment, which read rows:
+    /// nothing merged; push it again as rows.
+    AsRows,
+}
+
 /// Copy rows `start..end` of `columns` into `rows`, row-major: a frame's batch laid out as
-/// [`push_batch`](SufficientStats::push_batch) takes rows, so both layouts go through the one
-/// pass and give the same bits. Widths up to 16 run a copy compiled for that width.
+/// [`push_batch`](SufficientStats::push_batch) takes rows, where [`shifted_columns`] does not
+/// read it (weighted, wider than 16 columns, or needing more than the one pass). Widths up to 16
+/// run a copy compiled for that width.
 fn transpose(columns: &[&[f64]], (start, end): (usize, usize), rows: &mut [f64]) {
     macro_rules! fixed {
         ($($n:literal)*) => {
@@ -768,29 +918,45 @@ impl SufficientStats {
         self.push_table(Table::Rows(x), y, weights)
     }
 
-    /// Push the rows of `x` a [`BATCH`] at a time (a frame's columns copied into rows first), all
-    /// or nothing; their lengths checked by the caller.
+    /// Push the rows of `x` a [`BATCH`] at a time, all or nothing; their lengths checked by the
+    /// caller. Unweighted columns, up to 16, are read in place ([`shifted_columns`]); otherwise,
+    /// and for a batch that needs more than the one pass, a batch is copied into rows first.
     fn push_table(&mut self, x: Table<'_>, y: &[f64], weights: Option<&[f64]>) -> Result<()> {
         let (p, n) = (self.n_features, y.len());
         self.all_or_nothing(
             |work| {
                 SCRATCH.with_borrow_mut(|scratch| {
                     GATHERED.with_borrow_mut(|gathered| {
-                        if let Table::Columns(_) = x {
-                            gathered.resize(BATCH.min(n) * p, 0.0);
-                        }
+                        let mut part: Vec<&[f64]> = Vec::new();
                         for start in (0..n).step_by(BATCH) {
                             let end = (start + BATCH).min(n);
+                            let (yb, wb) = (&y[start..end], weights.map(|w| &w[start..end]));
+                            if let Table::Columns(columns) = x
+                                && weights.is_none()
+                                && p <= 16
+                            {
+                                part.clear();
+                                part.extend(columns.iter().map(|c| &c[start..end]));
+                                let batch = Table::Columns(&part);
+                                if work.push_unchecked(batch, yb, wb, scratch) == Pushed::Merged {
+                                    continue;
+                                }
+                            }
+                            // As rows: a table's own, or a frame's batch copied (weighted, wider
+                            // than 16, needing more than the one pass, or refused: to find why).
                             let xb = match x {
                                 Table::Rows(x) => &x[start * p..end * p],
                                 Table::Columns(columns) => {
+                                    if gathered.len() < (end - start) * p {
+                                        gathered.resize(BATCH * p, 0.0);
+                                    }
                                     let rows = &mut gathered[..(end - start) * p];
                                     transpose(columns, (start, end), rows);
                                     rows
                                 }
                             };
-                            let (yb, wb) = (&y[start..end], weights.map(|w| &w[start..end]));
-                            if !work.push_unchecked(xb, yb, wb, scratch) {
+                            let batch = Table::Rows(xb);
+                            if work.push_unchecked(batch, yb, wb, scratch) == Pushed::Refused {
                                 // A NaN or infinity poisoned the sums, or a weight was negative:
                                 // find it.
                                 check_batch(xb, yb, wb, p, start)?;
@@ -846,26 +1012,28 @@ impl SufficientStats {
     /// first batch's own mean), `Σ w z zᵀ` of the shifted rows, then corrected to the batch mean and merged.
     ///
     /// Validation rides along for free: a NaN or infinity makes a weighted sum non-finite, and a
-    /// negative weight lowers the smallest weight below zero. Returns false (and merges nothing)
-    /// when either happened, so the caller can look for the exact place.
+    /// negative weight lowers the smallest weight below zero. [`Pushed::Refused`] (nothing merged)
+    /// when either happened, so the caller can look for the exact place. A batch of columns is
+    /// only taken unweighted, and handed back ([`Pushed::AsRows`]) when it needs more than the
+    /// one pass.
     fn push_unchecked(
         &mut self,
-        x: &[f64],
+        table: Table<'_>,
         y: &[f64],
         w: Option<&[f64]>,
         scratch: &mut Vec<f64>,
-    ) -> bool {
+    ) -> Pushed {
         let p = self.n_features;
         let d = p + 1;
         let n = y.len();
         if n == 0 {
-            return true;
+            return Pushed::Merged;
         }
         // Shifting by a point near the data keeps the later correction free of cancellation.
         let shift: Vec<f64> = if self.weight > 0.0 {
             self.mean.clone()
         } else {
-            first_batch_mean(x, y, w, p)
+            first_batch_mean(table, y, w, p)
         };
         // The features, shifted (and scaled by √w), row-major n × p; the target's products are
         // summed on the way, so that only the features' products are left to `gram_of_rows`.
@@ -878,19 +1046,26 @@ impl SufficientStats {
             min: &mut self.min,
             max: &mut self.max,
         };
-        let (weight, rows, lightest) = match w {
-            None => {
+        let (weight, rows, lightest) = match (table, w) {
+            (Table::Rows(x), None) => {
                 shifted_rows(p, x, y, &shift, &mut scratch[..n * p], acc);
                 (n as f64, n as u64, 1.0)
             }
-            Some(w) => weighted_shifted_rows(p, (x, y, w), &shift, &mut scratch[..n * p], acc),
+            (Table::Columns(columns), None) => {
+                shifted_columns(columns, y, &shift, &mut scratch[..n * p], acc);
+                (n as f64, n as u64, 1.0)
+            }
+            (Table::Rows(x), Some(w)) => {
+                weighted_shifted_rows(p, (x, y, w), &shift, &mut scratch[..n * p], acc)
+            }
+            (Table::Columns(_), Some(_)) => return Pushed::AsRows,
         };
         let poisoned = !(weight.is_finite() && sums.iter().all(|s| s.is_finite()));
         if poisoned || lightest < 0.0 {
-            return false;
+            return Pushed::Refused;
         }
         if rows == 0 {
-            return true;
+            return Pushed::Merged;
         }
         let (comoment, delta) = comoment_about_mean(&scratch[..n * p], p, (&sums, &cross), weight);
         let mean: Vec<Dd> = shift
@@ -899,7 +1074,14 @@ impl SufficientStats {
             .map(|(&c, &dl)| Dd::from_f64(c).add_f64(dl))
             .collect();
         // Symmetric, so nalgebra's column-major order is the row-major order merge expects.
-        let (mean, comoment) = match conditioning(&comoment) {
+        let conditioning = conditioning(&comoment);
+        let x = match table {
+            Table::Rows(x) => x,
+            // The ranges found are kept: the same rows as rows find the same again.
+            Table::Columns(_) if conditioning != Conditioning::Fine => return Pushed::AsRows,
+            Table::Columns(_) => &[],
+        };
+        let (mean, comoment) = match conditioning {
             Conditioning::Fine => (mean, comoment.iter().map(|&v| Dd::from_f64(v)).collect()),
             Conditioning::NearlyExact => {
                 match residualized((x, y, w), &shift, &mean, &comoment, weight) {
@@ -910,14 +1092,14 @@ impl SufficientStats {
             Conditioning::CollinearFeatures => return self.push_extended(x, y, w),
         };
         self.merge_moments(rows, Dd::from_f64(weight), &mean, &comoment, false);
-        true
+        Pushed::Merged
     }
 
     /// One batch in double-double, row by row: the weighted means, then the co-moments about
     /// them, each product and sum carried to about 32 digits. For batches whose columns are
     /// nearly collinear, where the double-precision co-moments would lose the digits the
-    /// solve needs. Returns false, merging nothing, on a non-finite value or a negative weight.
-    fn push_extended(&mut self, x: &[f64], y: &[f64], w: Option<&[f64]>) -> bool {
+    /// solve needs. Refused, merging nothing, on a non-finite value or a negative weight.
+    fn push_extended(&mut self, x: &[f64], y: &[f64], w: Option<&[f64]>) -> Pushed {
         let (p, d, n) = (self.n_features, self.n_features + 1, y.len());
         let value = |r: usize, i: usize| if i < p { x[r * p + i] } else { y[r] };
         let weight_of = |r: usize| w.map_or(1.0, |w| w[r]);
@@ -940,10 +1122,10 @@ impl SufficientStats {
             }
         }
         if !(total.hi.is_finite() && sums.iter().all(|s| s.hi.is_finite())) || lightest < 0.0 {
-            return false;
+            return Pushed::Refused;
         }
         if rows == 0 || total.hi == 0.0 {
-            return true;
+            return Pushed::Merged;
         }
         let mean: Vec<Dd> = sums.iter().map(|s| s.div(total)).collect();
         let mut comoment = vec![Dd::ZERO; d * d];
@@ -965,15 +1147,15 @@ impl SufficientStats {
             }
         }
         self.merge_moments(rows, total, &mean, &comoment, true);
-        true
+        Pushed::Merged
     }
 
     /// Add every row of `x`, laid out as nalgebra lays it out (column-major, one row per
-    /// sample), with targets `y`. No copy of the matrix is made: rows are gathered a batch at a
-    /// time.
+    /// sample), with targets `y`. No copy of the matrix is made: its columns are read in place
+    /// ([`push_columns`](Self::push_columns)).
     pub fn push_matrix(&mut self, x: &DMatrix<f64>, y: &[f64]) -> Result<()> {
-        let all: Vec<usize> = (0..x.nrows()).collect();
-        self.push_rows(x, y, &all)
+        check_rows(self.n_features, x, y, None, &[])?;
+        self.push_columns(x.as_slice(), x.nrows(), y, None)
     }
 
     /// Add the rows `rows` of `x` (column-major, one row per sample; a training split's index
@@ -1034,8 +1216,8 @@ impl SufficientStats {
 
     /// [`push_columns`](Self::push_columns) of columns given as slices of equal length, each
     /// read in place (a pandas frame's columns, or a range of rows of them): the same
-    /// statistics, to the bit, as the rows pushed by [`push_batch`](Self::push_batch) (each
-    /// batch is copied into rows, which stay in cache, and pushed as rows are).
+    /// statistics, to the bit, as the rows pushed by [`push_batch`](Self::push_batch) (the one
+    /// pass, its rows copied from the columns 64 at a time).
     pub fn push_column_slices(
         &mut self,
         columns: &[&[f64]],
@@ -1273,7 +1455,8 @@ mod tests {
 
     /// The passes over the rows, compiled for SSE2 (pulp's `Scalar`), AVX2 (`V3`) and AVX-512
     /// (`V4`), each where the CPU has it: the shifted rows, their sums, the ranges and the Gram
-    /// matrix are the same bits in every one (no fused multiply-add, sums in one order).
+    /// matrix are the same bits in every one (no fused multiply-add, sums in one order), read
+    /// from rows or from columns.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_passes_give_the_same_bits_in_every_instruction_set() {
@@ -1296,6 +1479,33 @@ mod tests {
                 },
             });
             let gram = simd.vectorize(GramRows::<7>(scratch.as_chunks::<7>().0));
+            // The same rows read from their columns: the same bits again.
+            let columns: Vec<Vec<f64>> = (0..7)
+                .map(|j| x.chunks_exact(7).map(|row| row[j]).collect())
+                .collect();
+            let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+            let mut from_columns = vec![0.0; x.len()];
+            let (mut c_sums, mut c_cross) = (vec![0.0; 8], vec![0.0; 8]);
+            let (mut c_min, mut c_max) = (vec![f64::INFINITY; 7], vec![f64::NEG_INFINITY; 7]);
+            simd.vectorize(ShiftedColumns::<7> {
+                columns: &columns,
+                y,
+                shift,
+                scratch: &mut from_columns,
+                acc: Sums {
+                    sums: &mut c_sums,
+                    cross: &mut c_cross,
+                    min: &mut c_min,
+                    max: &mut c_max,
+                },
+            });
+            assert_eq!(
+                [&sums, &cross, &min, &max, &scratch]
+                    .map(|v| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>()),
+                [&c_sums, &c_cross, &c_min, &c_max, &from_columns]
+                    .map(|v| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>()),
+                "rows and columns"
+            );
             [sums, cross, min, max, scratch, gram.concat()]
                 .concat()
                 .iter()
@@ -1360,6 +1570,14 @@ mod tests {
                 );
             }
         }
+        // The whole matrix, read from its columns in place: the bits of its rows in order.
+        let mut whole = SufficientStats::new(3).unwrap();
+        whole.push_matrix(&x, &y).unwrap();
+        let in_order: Vec<f64> = x.transpose().as_slice().to_vec();
+        let mut by_batch = SufficientStats::new(3).unwrap();
+        by_batch.push_batch(&in_order, &y, None).unwrap();
+        assert_eq!(whole, by_batch);
+        assert!(whole.push_matrix(&x, &y[1..]).is_err());
         assert!(
             by_rows.push_rows(&x, &y, &[n]).is_err(),
             "an index past the end"
@@ -1453,17 +1671,47 @@ mod tests {
             .collect();
         let mut by_rows = SufficientStats::new(2).unwrap();
         by_rows.push_batch(&rows2, &target, None).unwrap();
-        assert_eq!(by_columns.extended(), by_rows.extended());
-        assert_relative_eq!(
-            by_columns.comoment(0, 1),
-            by_rows.comoment(0, 1),
-            max_relative = 1e-15
-        );
+        assert!(by_rows.extended());
+        assert_eq!(by_columns, by_rows);
         let mut by_columns = SufficientStats::new(p).unwrap();
         assert!(matches!(
             by_columns.push_columns(&columns[1..], n, &y, None),
             Err(Error::Shape { .. })
         ));
+    }
+
+    /// Unweighted columns are read in place up to 16 of them, and copied into rows beyond; a
+    /// batch whose target the features nearly determine is pushed again as rows (its residuals
+    /// are read from them): the same bits as the rows in every case.
+    #[test]
+    fn columns_give_the_bits_of_rows_at_every_width() {
+        let n = 5_000; // three batches, the last partial
+        let value = |r: usize, c: usize| {
+            ((r * 7919 + c * 104_729) % 1013) as f64 * 0.013 * (c + 1) as f64 + c as f64 * 10.0
+        };
+        for p in [1, 2, 7, 8, 9, 16, 17] {
+            let columns: Vec<f64> = (0..p)
+                .flat_map(|c| (0..n).map(move |r| value(r, c)))
+                .collect();
+            let rows: Vec<f64> = (0..n)
+                .flat_map(|r| (0..p).map(move |c| value(r, c)))
+                .collect();
+            let noisy: Vec<f64> = (0..n).map(|r| value(r, p) - 50.0).collect();
+            // Explained but for a few parts in a billion: the residuals' way.
+            let exact: Vec<f64> = (0..n)
+                .map(|r| {
+                    (0..p).map(|c| (c + 1) as f64 * value(r, c)).sum::<f64>()
+                        + 1e-9 * ((r % 7) as f64 - 3.0)
+                })
+                .collect();
+            for y in [&noisy, &exact] {
+                let mut by_columns = SufficientStats::new(p).unwrap();
+                by_columns.push_columns(&columns, n, y, None).unwrap();
+                let mut by_rows = SufficientStats::new(p).unwrap();
+                by_rows.push_batch(&rows, y, None).unwrap();
+                assert_eq!(by_columns, by_rows, "{p} columns");
+            }
+        }
     }
 
     #[test]
