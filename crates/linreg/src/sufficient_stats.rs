@@ -208,8 +208,13 @@ fn shifted_rows_fixed<const P: usize>(
     acc: Sums<'_>,
 ) {
     let rows = x.as_chunks::<P>().0;
-    let totals =
-        shifted_pass::<P, false>(|r| rows[r], y, shift, scratch, &mut ([0.0; P], [0.0; P]));
+    let totals = shifted_pass::<P, false>(
+        &mut RowBlocks(rows),
+        y,
+        shift,
+        scratch,
+        &mut ([0.0; P], [0.0; P]),
+    );
     // The ranges in a loop of their own: in the one above they crowd its sums out of SSE2's
     // sixteen registers (the pass takes 4% less time apart).
     let mut lo: [f64; P] = std::array::from_fn(|i| acc.min[i]);
@@ -238,26 +243,16 @@ impl<const P: usize> pulp::WithSimd for ShiftedColumns<'_, P> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        let n = self.y.len();
         let mut ranges = (
             std::array::from_fn(|i| self.acc.min[i]),
             std::array::from_fn(|i| self.acc.max[i]),
         );
-        // A block of rows at a time copied into rows that stay in L1, by plain loads and stores:
-        // a row gathered from the columns in the pass is left in scalar registers by LLVM.
-        let mut block = [[0.0; P]; BLOCK];
-        let totals = shifted_pass::<P, true>(
-            |r| {
-                if r % BLOCK == 0 {
-                    block_of_columns(self.columns, (r, (r + BLOCK).min(n)), &mut block);
-                }
-                block[r % BLOCK]
-            },
-            self.y,
-            self.shift,
-            self.scratch,
-            &mut ranges,
-        );
+        let mut blocks = ColumnBlocks {
+            columns: &self.columns[..],
+            block: [[0.0; P]; BLOCK],
+        };
+        let totals =
+            shifted_pass::<P, true>(&mut blocks, self.y, self.shift, self.scratch, &mut ranges);
         self.acc.add(totals, ranges);
     }
 }
@@ -313,13 +308,44 @@ impl Sums<'_> {
     }
 }
 
-/// The shifted pass over the rows `row(0)`, `row(1)`, … of a batch (`y.len()` of them): each
-/// written to `scratch` less the shift, their sums and products with the shifted target added
-/// up in blocks of [`BLOCK`] rows; with `RANGES`, the ranges too (into `ranges`). One
-/// definition for rows and columns, so that both give the same bits.
+/// A batch's rows as [`shifted_pass`] reads them, [`BLOCK`] at a time.
+trait Blocks<const P: usize> {
+    /// Rows `start..end`.
+    fn block(&mut self, start: usize, end: usize) -> &[[f64; P]];
+}
+
+/// Rows as they are.
+struct RowBlocks<'a, const P: usize>(&'a [[f64; P]]);
+
+impl<const P: usize> Blocks<P> for RowBlocks<'_, P> {
+    #[inline(always)]
+    fn block(&mut self, start: usize, end: usize) -> &[[f64; P]] {
+        &self.0[start..end]
+    }
+}
+
+/// Columns, each block copied into rows that stay in L1 (by plain loads and stores: a row
+/// gathered from the columns inside the pass is left in scalar registers by LLVM).
+struct ColumnBlocks<'a, const P: usize> {
+    columns: &'a [&'a [f64]],
+    block: [[f64; P]; BLOCK],
+}
+
+impl<const P: usize> Blocks<P> for ColumnBlocks<'_, P> {
+    #[inline(always)]
+    fn block(&mut self, start: usize, end: usize) -> &[[f64; P]] {
+        block_of_columns(self.columns, (start, end), &mut self.block);
+        &self.block[..end - start]
+    }
+}
+
+/// The shifted pass over the rows of a batch (`y.len()` of them): each written to `scratch`
+/// less the shift, their sums and products with the shifted target added up in blocks of
+/// [`BLOCK`] rows; with `RANGES`, the ranges too (into `ranges`). One definition for rows and
+/// columns, so that both give the same bits.
 #[inline(always)]
 fn shifted_pass<const P: usize, const RANGES: bool>(
-    mut row: impl FnMut(usize) -> [f64; P],
+    rows: &mut impl Blocks<P>,
     y: &[f64],
     shift: &[f64],
     scratch: &mut [f64],
@@ -335,8 +361,8 @@ fn shifted_pass<const P: usize, const RANGES: bool>(
     for (b, (out, y)) in out.chunks_mut(BLOCK).zip(y.chunks(BLOCK)).enumerate() {
         let (mut bs, mut bk) = ([0.0; P], [0.0; P]);
         let (mut by, mut byy) = (0.0, 0.0);
-        for (r, (z, &target)) in out.iter_mut().zip(y).enumerate() {
-            let v = row(b * BLOCK + r);
+        let block = rows.block(b * BLOCK, b * BLOCK + y.len());
+        for ((z, v), &target) in out.iter_mut().zip(block).zip(y) {
             let zy = target - ty;
             let zc: [f64; P] = std::array::from_fn(|i| v[i] - c[i]);
             *z = zc;
