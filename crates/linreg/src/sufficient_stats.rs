@@ -248,7 +248,7 @@ impl<const P: usize> pulp::WithSimd for ShiftedColumns<'_, P> {
             std::array::from_fn(|i| self.acc.max[i]),
         );
         let mut blocks = ColumnBlocks {
-            columns: &self.columns[..],
+            columns: self.columns,
             block: [[0.0; P]; BLOCK],
         };
         let totals =
