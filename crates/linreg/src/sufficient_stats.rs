@@ -165,37 +165,45 @@ struct Sums<'a> {
     max: &'a mut [f64],
 }
 
-/// The unweighted pass: write the shifted features to `scratch` and add up `acc`.
-/// Widths up to 16 run a copy compiled for that width and the CPU's SIMD, whose sums stay in
-/// registers.
-fn shifted_rows(p: usize, x: &[f64], y: &[f64], shift: &[f64], scratch: &mut [f64], acc: Sums<'_>) {
+/// The unweighted pass: write the shifted features to `scratch` and add up `acc`, from rows or
+/// from columns (at most 16 of them). Widths up to 16 run a copy compiled for that width and the
+/// CPU's SIMD, whose sums stay in registers.
+fn shifted(p: usize, x: Table<'_>, y: &[f64], shift: &[f64], scratch: &mut [f64], acc: Sums<'_>) {
     macro_rules! fixed {
         ($($n:literal)*) => {
-            match p {
-                $($n => pulp::Arch::new().dispatch(ShiftedRows::<$n> { x, y, shift, scratch, acc }),)*
-                _ => shifted_rows_any(p, x, y, shift, scratch, acc),
+            match (p, x) {
+                $(($n, x) => pulp::Arch::new().dispatch(Shifted::<$n> { x, y, shift, scratch, acc }),)*
+                (_, Table::Rows(x)) => shifted_rows_any(p, x, y, shift, scratch, acc),
+                (_, Table::Columns(_)) => unreachable!("columns are read in place up to 16, not {p}"),
             }
         };
     }
     fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
 }
 
-/// [`shifted_rows_fixed`]'s arguments, as pulp's dispatch takes them: `with_simd` is inlined
-/// into a copy compiled for each instruction set.
-struct ShiftedRows<'a, const P: usize> {
-    x: &'a [f64],
+/// [`shifted`]'s arguments, as pulp's dispatch takes them: `with_simd` is inlined into a copy
+/// compiled for each instruction set.
+struct Shifted<'a, const P: usize> {
+    x: Table<'a>,
     y: &'a [f64],
     shift: &'a [f64],
     scratch: &'a mut [f64],
     acc: Sums<'a>,
 }
 
-impl<const P: usize> pulp::WithSimd for ShiftedRows<'_, P> {
+impl<const P: usize> pulp::WithSimd for Shifted<'_, P> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        shifted_rows_fixed::<P>(self.x, self.y, self.shift, self.scratch, self.acc);
+        match self.x {
+            Table::Rows(x) => {
+                shifted_rows_fixed::<P>(x, self.y, self.shift, self.scratch, self.acc)
+            }
+            Table::Columns(columns) => {
+                shifted_columns_fixed::<P>(columns, self.y, self.shift, self.scratch, self.acc)
+            }
+        }
     }
 }
 
@@ -229,32 +237,26 @@ fn shifted_rows_fixed<const P: usize>(
     acc.add(totals, (lo, hi));
 }
 
-/// [`shifted_columns`]'s arguments, as pulp's dispatch takes them.
-struct ShiftedColumns<'a, const P: usize> {
-    columns: &'a [&'a [f64]],
-    y: &'a [f64],
-    shift: &'a [f64],
-    scratch: &'a mut [f64],
-    acc: Sums<'a>,
-}
-
-impl<const P: usize> pulp::WithSimd for ShiftedColumns<'_, P> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
-        let mut ranges = (
-            std::array::from_fn(|i| self.acc.min[i]),
-            std::array::from_fn(|i| self.acc.max[i]),
-        );
-        let mut blocks = ColumnBlocks {
-            columns: self.columns,
-            block: [[0.0; P]; BLOCK],
-        };
-        let totals =
-            shifted_pass::<P, true>(&mut blocks, self.y, self.shift, self.scratch, &mut ranges);
-        self.acc.add(totals, ranges);
-    }
+/// The pass over a frame's columns: a block of rows at a time copied into rows ([`ColumnBlocks`])
+/// and taken as rows are, so the same bits as theirs, the ranges on the way.
+#[inline(always)]
+fn shifted_columns_fixed<const P: usize>(
+    columns: &[&[f64]],
+    y: &[f64],
+    shift: &[f64],
+    scratch: &mut [f64],
+    acc: Sums<'_>,
+) {
+    let mut ranges = (
+        std::array::from_fn(|i| acc.min[i]),
+        std::array::from_fn(|i| acc.max[i]),
+    );
+    let mut blocks = ColumnBlocks {
+        columns,
+        block: [[0.0; P]; BLOCK],
+    };
+    let totals = shifted_pass::<P, true>(&mut blocks, y, shift, scratch, &mut ranges);
+    acc.add(totals, ranges);
 }
 
 /// Rows `start..end` of `columns` into `block`, row-major. Not inlined into the SIMD pass: there,
@@ -266,27 +268,6 @@ fn block_of_columns<const P: usize>(
     block: &mut [[f64; P]; BLOCK],
 ) {
     transpose_fixed::<P>(columns, (start, end), block.as_flattened_mut());
-}
-
-/// The unweighted pass over a frame's batch, read from its columns (`p` of them, at most 16):
-/// [`shifted_rows`]' sums in the same order, so the same bits, and the ranges on the way,
-/// without a copy of the batch in rows first.
-fn shifted_columns(
-    columns: &[&[f64]],
-    y: &[f64],
-    shift: &[f64],
-    scratch: &mut [f64],
-    acc: Sums<'_>,
-) {
-    macro_rules! fixed {
-        ($($n:literal)*) => {
-            match columns.len() {
-                $($n => pulp::Arch::new().dispatch(ShiftedColumns::<$n> { columns, y, shift, scratch, acc }),)*
-                p => unreachable!("shifted_columns takes up to 16 columns, not {p}"),
-            }
-        };
-    }
-    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
 }
 
 /// The sums of the shifted pass (features' sums and products with the target, the target's sum
@@ -441,7 +422,7 @@ enum Pushed {
 }
 
 /// Copy rows `start..end` of `columns` into `rows`, row-major: a frame's batch laid out as
-/// [`push_batch`](SufficientStats::push_batch) takes rows, where [`shifted_columns`] does not
+/// [`push_batch`](SufficientStats::push_batch) takes rows, where [`shifted`] does not
 /// read it (weighted, wider than 16 columns, or needing more than the one pass). Widths up to 16
 /// run a copy compiled for that width.
 fn transpose(columns: &[&[f64]], (start, end): (usize, usize), rows: &mut [f64]) {
@@ -945,7 +926,7 @@ impl SufficientStats {
     }
 
     /// Push the rows of `x` a [`BATCH`] at a time, all or nothing; their lengths checked by the
-    /// caller. Unweighted columns, up to 16, are read in place ([`shifted_columns`]); otherwise,
+    /// caller. Unweighted columns, up to 16, are read in place ([`shifted`]); otherwise,
     /// and for a batch that needs more than the one pass, a batch is copied into rows first.
     fn push_table(&mut self, x: Table<'_>, y: &[f64], weights: Option<&[f64]>) -> Result<()> {
         let (p, n) = (self.n_features, y.len());
@@ -1073,12 +1054,9 @@ impl SufficientStats {
             max: &mut self.max,
         };
         let (weight, rows, lightest) = match (table, w) {
-            (Table::Rows(x), None) => {
-                shifted_rows(p, x, y, &shift, &mut scratch[..n * p], acc);
-                (n as f64, n as u64, 1.0)
-            }
-            (Table::Columns(columns), None) => {
-                shifted_columns(columns, y, &shift, &mut scratch[..n * p], acc);
+            (Table::Columns(_), _) if p > 16 => return Pushed::AsRows,
+            (table, None) => {
+                shifted(p, table, y, &shift, &mut scratch[..n * p], acc);
                 (n as f64, n as u64, 1.0)
             }
             (Table::Rows(x), Some(w)) => {
@@ -1492,8 +1470,8 @@ mod tests {
             let mut scratch = vec![0.0; x.len()];
             let (mut sums, mut cross) = (vec![0.0; 8], vec![0.0; 8]);
             let (mut min, mut max) = (vec![f64::INFINITY; 7], vec![f64::NEG_INFINITY; 7]);
-            simd.vectorize(ShiftedRows::<7> {
-                x,
+            simd.vectorize(Shifted::<7> {
+                x: Table::Rows(x),
                 y,
                 shift,
                 scratch: &mut scratch,
@@ -1513,8 +1491,8 @@ mod tests {
             let mut from_columns = vec![0.0; x.len()];
             let (mut c_sums, mut c_cross) = (vec![0.0; 8], vec![0.0; 8]);
             let (mut c_min, mut c_max) = (vec![f64::INFINITY; 7], vec![f64::NEG_INFINITY; 7]);
-            simd.vectorize(ShiftedColumns::<7> {
-                columns: &columns,
+            simd.vectorize(Shifted::<7> {
+                x: Table::Columns(&columns),
                 y,
                 shift,
                 scratch: &mut from_columns,
