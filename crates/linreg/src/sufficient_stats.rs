@@ -165,15 +165,30 @@ struct Sums<'a> {
     max: &'a mut [f64],
 }
 
-/// The unweighted pass: write the shifted features to `scratch` and add up `acc`, from rows or
-/// from columns (at most 16 of them). Widths up to 16 run a copy compiled for that width and the
-/// CPU's SIMD, whose sums stay in registers.
-fn shifted(p: usize, x: Table<'_>, y: &[f64], shift: &[f64], scratch: &mut [f64], acc: Sums<'_>) {
+/// Up to this many features, the unweighted pass adds up their Gram matrix as well, in registers
+/// (the shifted rows are not written out); wider, [`gram_of_rows`] takes them from `scratch`.
+const GRAM_IN_PASS: usize = 8;
+
+/// The unweighted pass: add up `acc` from rows or from columns (at most 16 of them), and the
+/// shifted features' Gram matrix up to [`GRAM_IN_PASS`] of them (returned); wider, the shifted
+/// features are written to `scratch` instead. Widths up to 16 run a copy compiled for that width
+/// and the CPU's SIMD, whose sums stay in registers.
+fn shifted(
+    p: usize,
+    x: Table<'_>,
+    y: &[f64],
+    shift: &[f64],
+    scratch: &mut [f64],
+    acc: Sums<'_>,
+) -> Option<DMatrix<f64>> {
     macro_rules! fixed {
         ($($n:literal)*) => {
             match (p, x) {
                 $(($n, x) => pulp::Arch::new().dispatch(Shifted::<$n> { x, y, shift, scratch, acc }),)*
-                (_, Table::Rows(x)) => shifted_rows_any(p, x, y, shift, scratch, acc),
+                (_, Table::Rows(x)) => {
+                    shifted_rows_any(p, x, y, shift, scratch, acc);
+                    None
+                }
                 (_, Table::Columns(_)) => unreachable!("columns are read in place up to 16, not {p}"),
             }
         };
@@ -192,71 +207,38 @@ struct Shifted<'a, const P: usize> {
 }
 
 impl<const P: usize> pulp::WithSimd for Shifted<'_, P> {
-    type Output = ();
+    type Output = Option<DMatrix<f64>>;
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
-        match self.x {
-            Table::Rows(x) => {
-                shifted_rows_fixed::<P>(x, self.y, self.shift, self.scratch, self.acc)
-            }
-            Table::Columns(columns) => {
-                shifted_columns_fixed::<P>(columns, self.y, self.shift, self.scratch, self.acc)
-            }
-        }
+    fn with_simd<S: pulp::Simd>(self, simd: S) -> Self::Output {
+        let acc = self.acc;
+        let mut ranges = (
+            std::array::from_fn(|i| acc.min[i]),
+            std::array::from_fn(|i| acc.max[i]),
+        );
+        let totals = match self.x {
+            Table::Rows(x) => shifted_pass::<P, S>(
+                simd,
+                &mut RowBlocks(x.as_chunks::<P>().0),
+                self.y,
+                self.shift,
+                self.scratch,
+                &mut ranges,
+            ),
+            Table::Columns(columns) => shifted_pass::<P, S>(
+                simd,
+                &mut ColumnBlocks {
+                    columns,
+                    block: [[0.0; P]; BLOCK],
+                },
+                self.y,
+                self.shift,
+                self.scratch,
+                &mut ranges,
+            ),
+        };
+        acc.add(totals, ranges)
     }
-}
-
-#[inline(always)]
-fn shifted_rows_fixed<const P: usize>(
-    x: &[f64],
-    y: &[f64],
-    shift: &[f64],
-    scratch: &mut [f64],
-    acc: Sums<'_>,
-) {
-    let rows = x.as_chunks::<P>().0;
-    let totals = shifted_pass::<P, false>(
-        &mut RowBlocks(rows),
-        y,
-        shift,
-        scratch,
-        &mut ([0.0; P], [0.0; P]),
-    );
-    // The ranges in a loop of their own: in the one above they crowd its sums out of SSE2's
-    // sixteen registers (the pass takes 4% less time apart).
-    let mut lo: [f64; P] = std::array::from_fn(|i| acc.min[i]);
-    let mut hi: [f64; P] = std::array::from_fn(|i| acc.max[i]);
-    for row in x.chunks_exact(P).take(y.len()) {
-        for i in 0..P {
-            let v = row[i];
-            lo[i] = if v < lo[i] { v } else { lo[i] };
-            hi[i] = if v > hi[i] { v } else { hi[i] };
-        }
-    }
-    acc.add(totals, (lo, hi));
-}
-
-/// The pass over a frame's columns: a block of rows at a time copied into rows ([`ColumnBlocks`])
-/// and taken as rows are, so the same bits as theirs, the ranges on the way.
-#[inline(always)]
-fn shifted_columns_fixed<const P: usize>(
-    columns: &[&[f64]],
-    y: &[f64],
-    shift: &[f64],
-    scratch: &mut [f64],
-    acc: Sums<'_>,
-) {
-    let mut ranges = (
-        std::array::from_fn(|i| acc.min[i]),
-        std::array::from_fn(|i| acc.max[i]),
-    );
-    let mut blocks = ColumnBlocks {
-        columns,
-        block: [[0.0; P]; BLOCK],
-    };
-    let totals = shifted_pass::<P, true>(&mut blocks, y, shift, scratch, &mut ranges);
-    acc.add(totals, ranges);
 }
 
 /// Rows `start..end` of `columns` into `block`, row-major. Not inlined into the SIMD pass: there,
@@ -271,13 +253,17 @@ fn block_of_columns<const P: usize>(
 }
 
 /// The sums of the shifted pass (features' sums and products with the target, the target's sum
-/// and sum of squares).
-type PassTotals<const P: usize> = ([f64; P], [f64; P], f64, f64);
+/// and sum of squares, and up to [`GRAM_IN_PASS`] features their Gram matrix).
+type PassTotals<const P: usize> = ([f64; P], [f64; P], f64, f64, [[f64; P]; P]);
 
 impl Sums<'_> {
-    /// Add a pass's totals and set the ranges it found.
+    /// Add a pass's totals and set the ranges it found; the Gram matrix where the pass took it.
     #[inline(always)]
-    fn add<const P: usize>(self, (s, k, sy, yy): PassTotals<P>, (lo, hi): ([f64; P], [f64; P])) {
+    fn add<const P: usize>(
+        self,
+        (s, k, sy, yy, gram): PassTotals<P>,
+        (lo, hi): ([f64; P], [f64; P]),
+    ) -> Option<DMatrix<f64>> {
         for i in 0..P {
             self.sums[i] += s[i];
             self.cross[i] += k[i];
@@ -286,6 +272,7 @@ impl Sums<'_> {
         self.max[..P].copy_from_slice(&hi);
         self.sums[P] += sy;
         self.cross[P] += yy;
+        (P <= GRAM_IN_PASS).then(|| DMatrix::from_fn(P, P, |i, j| gram[i][j]))
     }
 }
 
@@ -320,12 +307,14 @@ impl<const P: usize> Blocks<P> for ColumnBlocks<'_, P> {
     }
 }
 
-/// The shifted pass over the rows of a batch (`y.len()` of them): each written to `scratch`
-/// less the shift, their sums and products with the shifted target added up in blocks of
-/// [`BLOCK`] rows; with `RANGES`, the ranges too (into `ranges`). One definition for rows and
-/// columns, so that both give the same bits.
+/// The shifted pass over the rows of a batch (`y.len()` of them): their sums, products with the
+/// shifted target and ranges added up in blocks of [`BLOCK`] rows, and up to [`GRAM_IN_PASS`]
+/// features their Gram matrix too, in the order [`GramRows`] takes (so the same bits); wider,
+/// each row is written to `scratch` less the shift. One definition for rows and columns, so
+/// that both give the same bits; the ranges with the rest, in row order, for the same reason.
 #[inline(always)]
-fn shifted_pass<const P: usize, const RANGES: bool>(
+fn shifted_pass<const P: usize, S: pulp::Simd>(
+    simd: S,
     rows: &mut impl Blocks<P>,
     y: &[f64],
     shift: &[f64],
@@ -336,35 +325,50 @@ fn shifted_pass<const P: usize, const RANGES: bool>(
     let ty = shift[P];
     let (mut s, mut k) = ([0.0; P], [0.0; P]);
     let (mut sy, mut yy) = (0.0, 0.0);
+    let mut g = [[0.0; P]; P];
     let (mut lo, mut hi) = *ranges;
-    let out = scratch.as_chunks_mut::<P>().0;
-    // In blocks of `BLOCK` rows, as `GramRows` sums.
-    for (b, (out, y)) in out.chunks_mut(BLOCK).zip(y.chunks(BLOCK)).enumerate() {
+    let mut out = scratch.as_chunks_mut::<P>().0.chunks_mut(BLOCK);
+    // Up to `GRAM_IN_PASS` features, a block's shifted rows, for its Gram matrix.
+    let mut shifted = [[0.0; P]; BLOCK];
+    for (b, y) in y.chunks(BLOCK).enumerate() {
         let (mut bs, mut bk) = ([0.0; P], [0.0; P]);
         let (mut by, mut byy) = (0.0, 0.0);
         let block = rows.block(b * BLOCK, b * BLOCK + y.len());
+        let out = if P <= GRAM_IN_PASS {
+            &mut shifted[..y.len()]
+        } else {
+            out.next().expect("scratch holds the batch")
+        };
         for ((z, v), &target) in out.iter_mut().zip(block).zip(y) {
             let zy = target - ty;
             let zc: [f64; P] = std::array::from_fn(|i| v[i] - c[i]);
-            *z = zc;
             bs = std::array::from_fn(|i| bs[i] + zc[i]);
             bk = std::array::from_fn(|i| bk[i] + zc[i] * zy);
             by += zy;
             byy += zy * zy;
-            if RANGES {
-                for i in 0..P {
-                    lo[i] = if v[i] < lo[i] { v[i] } else { lo[i] };
-                    hi[i] = if v[i] > hi[i] { v[i] } else { hi[i] };
-                }
+            for i in 0..P {
+                lo[i] = if v[i] < lo[i] { v[i] } else { lo[i] };
+                hi[i] = if v[i] > hi[i] { v[i] } else { hi[i] };
             }
+            *z = zc;
         }
         s = std::array::from_fn(|i| s[i] + bs[i]);
         k = std::array::from_fn(|i| k[i] + bk[i]);
         sy += by;
         yy += byy;
+        if P <= GRAM_IN_PASS {
+            // From the block just written, in L1: the row's values in registers instead would
+            // be broadcast by shuffles, not by the loads' own broadcast.
+            let bg = simd.vectorize(GramRows::<P>(out));
+            for i in 0..P {
+                for j in 0..P {
+                    g[i][j] += bg[i][j];
+                }
+            }
+        }
     }
     *ranges = (lo, hi);
-    (s, k, sy, yy)
+    (s, k, sy, yy, g)
 }
 
 fn shifted_rows_any(
@@ -526,20 +530,6 @@ fn weighted_shifted_rows(
     (weight, rows, lightest)
 }
 
-/// A batch's co-moment matrix (`d × d`, target last) about its own mean, from the shifted
-/// features in `scratch` (row-major `n × p`, scaled by √w), the shifted sums and the target's
-/// products (`sums`, `cross`), and the sum of the weights; with the mean's offset from the
-/// shift. `Σ w z zᵀ` of the features comes from [`gram_of_rows`];
-/// then `C = Σ w z zᵀ − W δ δᵀ` with `δ = Σ w z / W`.
-fn comoment_about_mean(
-    scratch: &[f64],
-    p: usize,
-    (sums, cross): (&[f64], &[f64]),
-    weight: f64,
-) -> (DMatrix<f64>, Vec<f64>) {
-    comoment_with(&gram_of_rows(scratch, p), p, (sums, cross), weight)
-}
-
 /// `Σ z zᵀ` of the rows `z` of `scratch` (row-major, `p` wide). Up to eight columns,
 /// the products are added up row after row in registers, in the widest SIMD the CPU has (each
 /// entry's sum in the same order on every machine: no fused multiply-add, so the same bits);
@@ -601,7 +591,10 @@ impl<const P: usize> pulp::WithSimd for GramRows<'_, P> {
     }
 }
 
-/// The co-moments about the batch mean from `Σ w z zᵀ` of the features (`gram`) and the sums.
+/// A batch's co-moment matrix (`d × d`, target last) about its own mean, from `Σ w z zᵀ` of
+/// its shifted features (`gram`, from the pass or [`gram_of_rows`]), the shifted sums and the
+/// target's products (`sums`, `cross`), and the sum of the weights; with the mean's offset from
+/// the shift: `C = Σ w z zᵀ − W δ δᵀ` with `δ = Σ w z / W`.
 fn comoment_with(
     gram: &DMatrix<f64>,
     p: usize,
@@ -1042,8 +1035,9 @@ impl SufficientStats {
         } else {
             first_batch_mean(table, y, w, p)
         };
-        // The features, shifted (and scaled by √w), row-major n × p; the target's products are
-        // summed on the way, so that only the features' products are left to `gram_of_rows`.
+        // The features' sums and the target's products are summed in one pass, with the
+        // features' products up to `GRAM_IN_PASS` of them; wider or weighted, the features are
+        // written shifted (and scaled by √w), row-major n × p, for `gram_of_rows`.
         scratch.resize(n * p, 0.0);
         let mut sums = vec![0.0; d];
         let mut cross = vec![0.0; d];
@@ -1053,15 +1047,16 @@ impl SufficientStats {
             min: &mut self.min,
             max: &mut self.max,
         };
-        let (weight, rows, lightest) = match (table, w) {
+        let ((weight, rows, lightest), gram) = match (table, w) {
             (Table::Columns(_), _) if p > 16 => return Pushed::AsRows,
             (table, None) => {
-                shifted(p, table, y, &shift, &mut scratch[..n * p], acc);
-                (n as f64, n as u64, 1.0)
+                let gram = shifted(p, table, y, &shift, &mut scratch[..n * p], acc);
+                ((n as f64, n as u64, 1.0), gram)
             }
-            (Table::Rows(x), Some(w)) => {
-                weighted_shifted_rows(p, (x, y, w), &shift, &mut scratch[..n * p], acc)
-            }
+            (Table::Rows(x), Some(w)) => (
+                weighted_shifted_rows(p, (x, y, w), &shift, &mut scratch[..n * p], acc),
+                None,
+            ),
             (Table::Columns(_), Some(_)) => return Pushed::AsRows,
         };
         let poisoned = !(weight.is_finite() && sums.iter().all(|s| s.is_finite()));
@@ -1071,7 +1066,8 @@ impl SufficientStats {
         if rows == 0 {
             return Pushed::Merged;
         }
-        let (comoment, delta) = comoment_about_mean(&scratch[..n * p], p, (&sums, &cross), weight);
+        let gram = gram.unwrap_or_else(|| gram_of_rows(&scratch[..n * p], p));
+        let (comoment, delta) = comoment_with(&gram, p, (&sums, &cross), weight);
         let mean: Vec<Dd> = shift
             .iter()
             .zip(&delta)
@@ -1458,88 +1454,97 @@ mod tests {
     use approx::assert_relative_eq;
 
     /// The passes over the rows, compiled for SSE2 (pulp's `Scalar`), AVX2 (`V3`) and AVX-512
-    /// (`V4`), each where the CPU has it: the shifted rows, their sums, the ranges and the Gram
-    /// matrix are the same bits in every one (no fused multiply-add, sums in one order), read
-    /// from rows or from columns.
+    /// (`V4`), each where the CPU has it: the sums, the ranges and the Gram matrix (taken in the
+    /// pass up to eight features, from the shifted rows written out beyond) are the same bits in
+    /// every one (no fused multiply-add, sums in one order), read from rows or from columns; and
+    /// the Gram matrix taken in the pass is the bits of [`GramRows`] over the shifted rows.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_passes_give_the_same_bits_in_every_instruction_set() {
         use pulp::Simd;
 
-        fn passes<S: Simd>(simd: S, x: &[f64], y: &[f64], shift: &[f64]) -> Vec<u64> {
-            let mut scratch = vec![0.0; x.len()];
-            let (mut sums, mut cross) = (vec![0.0; 8], vec![0.0; 8]);
-            let (mut min, mut max) = (vec![f64::INFINITY; 7], vec![f64::NEG_INFINITY; 7]);
-            simd.vectorize(Shifted::<7> {
-                x: Table::Rows(x),
-                y,
-                shift,
-                scratch: &mut scratch,
-                acc: Sums {
-                    sums: &mut sums,
-                    cross: &mut cross,
-                    min: &mut min,
-                    max: &mut max,
-                },
-            });
-            let gram = simd.vectorize(GramRows::<7>(scratch.as_chunks::<7>().0));
-            // The same rows read from their columns: the same bits again.
-            let columns: Vec<Vec<f64>> = (0..7)
-                .map(|j| x.chunks_exact(7).map(|row| row[j]).collect())
+        fn bits(v: &[f64]) -> Vec<u64> {
+            v.iter().map(|v| v.to_bits()).collect()
+        }
+
+        fn passes<const P: usize, S: Simd>(
+            simd: S,
+            x: &[f64],
+            y: &[f64],
+            shift: &[f64],
+        ) -> Vec<u64> {
+            let columns: Vec<Vec<f64>> = (0..P)
+                .map(|j| x.chunks_exact(P).map(|row| row[j]).collect())
                 .collect();
             let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-            let mut from_columns = vec![0.0; x.len()];
-            let (mut c_sums, mut c_cross) = (vec![0.0; 8], vec![0.0; 8]);
-            let (mut c_min, mut c_max) = (vec![f64::INFINITY; 7], vec![f64::NEG_INFINITY; 7]);
-            simd.vectorize(Shifted::<7> {
-                x: Table::Columns(&columns),
-                y,
-                shift,
-                scratch: &mut from_columns,
-                acc: Sums {
-                    sums: &mut c_sums,
-                    cross: &mut c_cross,
-                    min: &mut c_min,
-                    max: &mut c_max,
-                },
-            });
-            assert_eq!(
-                [&sums, &cross, &min, &max, &scratch]
-                    .map(|v| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>()),
-                [&c_sums, &c_cross, &c_min, &c_max, &from_columns]
-                    .map(|v| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>()),
-                "rows and columns"
-            );
-            [sums, cross, min, max, scratch, gram.concat()]
-                .concat()
-                .iter()
-                .map(|v| v.to_bits())
-                .collect()
+            let [from_rows, from_columns] =
+                [Table::Rows(x), Table::Columns(&columns)].map(|table| {
+                    let mut scratch = vec![0.0; x.len()];
+                    let (mut sums, mut cross) = (vec![0.0; P + 1], vec![0.0; P + 1]);
+                    let (mut min, mut max) = (vec![f64::INFINITY; P], vec![f64::NEG_INFINITY; P]);
+                    let gram = simd.vectorize(Shifted::<P> {
+                        x: table,
+                        y,
+                        shift,
+                        scratch: &mut scratch,
+                        acc: Sums {
+                            sums: &mut sums,
+                            cross: &mut cross,
+                            min: &mut min,
+                            max: &mut max,
+                        },
+                    });
+                    let gram = match gram {
+                        Some(gram) => {
+                            // The two passes this one replaced: the shifted rows, then their products.
+                            let shifted: Vec<f64> = x
+                                .chunks_exact(P)
+                                .flat_map(|row| (0..P).map(|i| row[i] - shift[i]))
+                                .collect();
+                            let apart = simd.vectorize(GramRows::<P>(shifted.as_chunks::<P>().0));
+                            let apart = DMatrix::from_fn(P, P, |i, j| apart[i][j]);
+                            assert_eq!(
+                                bits(gram.as_slice()),
+                                bits(apart.as_slice()),
+                                "Gram in the pass"
+                            );
+                            gram
+                        }
+                        None => gram_of_rows(&scratch, P),
+                    };
+                    [sums, cross, min, max, scratch, gram.as_slice().to_vec()].map(|v| bits(&v))
+                });
+            assert_eq!(from_rows, from_columns, "rows and columns, {P} features");
+            from_rows.concat()
         }
-        // 2,000 rows of seven features of different scales and offsets (the last block of 64
-        // rows is partial).
-        let n: usize = 2_000;
-        let x: Vec<f64> = (0..n * 7)
-            .map(|i| {
-                ((i * 7919 % 1013) as f64 / 7.0 - 70.0) * 10f64.powi((i % 7) as i32 - 3)
-                    + (i % 7) as f64 * 1e3
-            })
-            .collect();
-        let y: Vec<f64> = (0..n)
-            .map(|r| (r * 104_729 % 997) as f64 * 0.013 - 5.0)
-            .collect();
-        let shift: Vec<f64> = (0..8).map(|j| j as f64 * 1e3 + 0.1).collect();
-        let scalar = passes(pulp::Scalar::new(), &x, &y, &shift);
-        let mut compared = 0;
-        if let Some(v3) = pulp::x86::V3::try_new() {
-            assert_eq!(passes(v3, &x, &y, &shift), scalar, "AVX2");
-            compared += 1;
+        // 2,000 rows of features of different scales and offsets (the last block of 64 rows is
+        // partial), seven of them (the Gram matrix in the pass) and eleven (written out).
+        fn compare<const P: usize>() {
+            let n: usize = 2_000;
+            let x: Vec<f64> = (0..n * P)
+                .map(|i| {
+                    ((i * 7919 % 1013) as f64 / 7.0 - 70.0) * 10f64.powi((i % P) as i32 % 7 - 3)
+                        + (i % P) as f64 * 1e3
+                })
+                .collect();
+            let y: Vec<f64> = (0..n)
+                .map(|r| (r * 104_729 % 997) as f64 * 0.013 - 5.0)
+                .collect();
+            let shift: Vec<f64> = (0..=P).map(|j| j as f64 * 1e3 + 0.1).collect();
+            let scalar = passes::<P, _>(pulp::Scalar::new(), &x, &y, &shift);
+            let mut compared = 0;
+            if let Some(v3) = pulp::x86::V3::try_new() {
+                assert_eq!(passes::<P, _>(v3, &x, &y, &shift), scalar, "AVX2");
+                compared += 1;
+            }
+            if let Some(v4) = pulp::x86::V4::try_new() {
+                assert_eq!(passes::<P, _>(v4, &x, &y, &shift), scalar, "AVX-512");
+                compared += 1;
+            }
+            eprintln!("{P} features: compared SSE2 with {compared} wider instruction sets");
         }
-        if let Some(v4) = pulp::x86::V4::try_new() {
-            assert_eq!(passes(v4, &x, &y, &shift), scalar, "AVX-512");
-            compared += 1;
-        }
-        eprintln!("compared SSE2 with {compared} wider instruction sets");
+        compare::<7>();
+        compare::<11>();
     }
 
     #[test]
