@@ -75,8 +75,10 @@ def _float_frame(X, ndim=2):
         return None
     if ndim == 1:
         return values
-    names = X.columns.tolist()
-    if not all(type(n) is str for n in names) or len(set(names)) != len(names):
+    # As scikit-learn reads them (an object array): pandas 3 keeps the names in Arrow, whose
+    # ``tolist()`` took twice as long.
+    names = X.columns.to_numpy(dtype=object)
+    if not X.columns.is_unique or not all(type(n) is str for n in names):
         return None
     return values, names
 
@@ -168,14 +170,19 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
             # they are, without a validating copy.
             try:
                 fitted = _native.fit(
-                    X, y, None, bool(self.fit_intercept), names or [f"x{j}" for j in range(X.shape[1])], self._penalty()
+                    X,
+                    y,
+                    None,
+                    bool(self.fit_intercept),
+                    [f"x{j}" for j in range(X.shape[1])] if names is None else names.tolist(),
+                    self._penalty(),
                 )
             except ValueError:
                 fitted = None  # scikit-learn's validation below names what is wrong, or refits
             if fitted is not None:
                 self.n_features_in_ = X.shape[1]
                 if names is not None:
-                    self.feature_names_in_ = np.asarray(names, dtype=object)
+                    self.feature_names_in_ = names
                 elif hasattr(self, "feature_names_in_"):
                     del self.feature_names_in_
                 self._set(*fitted)
