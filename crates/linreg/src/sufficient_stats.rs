@@ -132,7 +132,13 @@ fn first_batch_mean(x: Table<'_>, y: &[f64], w: Option<&[f64]>, p: usize) -> Vec
             p,
         ),
     };
-    mean.unwrap_or_else(|| (0..p).map(|j| x.value(p, 0, j)).chain([y[0]]).collect())
+    mean.unwrap_or_else(|| {
+        let first: Vec<f64> = match x {
+            Table::Rows(rows) => rows[..p].to_vec(),
+            Table::Columns(columns) => columns.iter().map(|c| c[0]).collect(),
+        };
+        first.into_iter().chain([y[0]]).collect()
+    })
 }
 
 /// The weighted mean of `rows` (each `p` features) and `y`, in row order; `None` when the
@@ -402,17 +408,6 @@ enum Table<'a> {
     Columns(&'a [&'a [f64]]),
 }
 
-impl Table<'_> {
-    /// Feature `j` of row `r`, `p` features wide.
-    #[inline]
-    fn value(self, p: usize, r: usize, j: usize) -> f64 {
-        match self {
-            Table::Rows(x) => x[r * p + j],
-            Table::Columns(columns) => columns[j][r],
-        }
-    }
-}
-
 /// How [`SufficientStats::push_unchecked`] left a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pushed {
@@ -420,8 +415,8 @@ enum Pushed {
     Merged,
     /// A NaN or infinity poisoned the sums, or a weight was negative: nothing merged.
     Refused,
-    /// Read from columns, the batch needs the extended or residual treatment, which read rows:
-    /// nothing merged; push it again as rows.
+    /// Read from columns, the batch is weighted, wider than 16, or needs the extended or
+    /// residual treatment, which read rows: nothing merged; push it again as rows.
     AsRows,
 }
 
@@ -919,8 +914,8 @@ impl SufficientStats {
     }
 
     /// Push the rows of `x` a [`BATCH`] at a time, all or nothing; their lengths checked by the
-    /// caller. Unweighted columns, up to 16, are read in place ([`shifted`]); otherwise,
-    /// and for a batch that needs more than the one pass, a batch is copied into rows first.
+    /// caller. A frame's batch is offered as columns, and copied into rows where
+    /// [`push_unchecked`](Self::push_unchecked) hands it back.
     fn push_table(&mut self, x: Table<'_>, y: &[f64], weights: Option<&[f64]>) -> Result<()> {
         let (p, n) = (self.n_features, y.len());
         self.all_or_nothing(
@@ -931,10 +926,7 @@ impl SufficientStats {
                         for start in (0..n).step_by(BATCH) {
                             let end = (start + BATCH).min(n);
                             let (yb, wb) = (&y[start..end], weights.map(|w| &w[start..end]));
-                            if let Table::Columns(columns) = x
-                                && weights.is_none()
-                                && p <= 16
-                            {
+                            if let Table::Columns(columns) = x {
                                 part.clear();
                                 part.extend(columns.iter().map(|c| &c[start..end]));
                                 let batch = Table::Columns(&part);
@@ -1014,8 +1006,8 @@ impl SufficientStats {
     /// Validation rides along for free: a NaN or infinity makes a weighted sum non-finite, and a
     /// negative weight lowers the smallest weight below zero. [`Pushed::Refused`] (nothing merged)
     /// when either happened, so the caller can look for the exact place. A batch of columns is
-    /// only taken unweighted, and handed back ([`Pushed::AsRows`]) when it needs more than the
-    /// one pass.
+    /// only taken unweighted and up to 16 wide, and handed back ([`Pushed::AsRows`]) otherwise,
+    /// or when it needs more than the one pass: this is the one place that decides.
     fn push_unchecked(
         &mut self,
         table: Table<'_>,
@@ -1029,6 +1021,9 @@ impl SufficientStats {
         if n == 0 {
             return Pushed::Merged;
         }
+        if matches!(table, Table::Columns(_)) && (w.is_some() || p > 16) {
+            return Pushed::AsRows;
+        }
         // Shifting by a point near the data keeps the later correction free of cancellation.
         let shift: Vec<f64> = if self.weight > 0.0 {
             self.mean.clone()
@@ -1038,7 +1033,10 @@ impl SufficientStats {
         // The features' sums and the target's products are summed in one pass, with the
         // features' products up to `GRAM_IN_PASS` of them; wider or weighted, the features are
         // written shifted (and scaled by √w), row-major n × p, for `gram_of_rows`.
-        scratch.resize(n * p, 0.0);
+        if scratch.len() < n * p {
+            // Grown only: shrunk for a short last batch, it was zeroed again by the next push.
+            scratch.resize(n * p, 0.0);
+        }
         let mut sums = vec![0.0; d];
         let mut cross = vec![0.0; d];
         let acc = Sums {
@@ -1048,7 +1046,6 @@ impl SufficientStats {
             max: &mut self.max,
         };
         let ((weight, rows, lightest), gram) = match (table, w) {
-            (Table::Columns(_), _) if p > 16 => return Pushed::AsRows,
             (table, None) => {
                 let gram = shifted(p, table, y, &shift, &mut scratch[..n * p], acc);
                 ((n as f64, n as u64, 1.0), gram)
@@ -1057,7 +1054,7 @@ impl SufficientStats {
                 weighted_shifted_rows(p, (x, y, w), &shift, &mut scratch[..n * p], acc),
                 None,
             ),
-            (Table::Columns(_), Some(_)) => return Pushed::AsRows,
+            (Table::Columns(_), Some(_)) => unreachable!("weighted columns are handed back above"),
         };
         let poisoned = !(weight.is_finite() && sums.iter().all(|s| s.is_finite()));
         if poisoned || lightest < 0.0 {
