@@ -42,6 +42,7 @@ pub mod envelope;
 mod error;
 mod inference;
 mod interval;
+mod lanes;
 mod metrics;
 mod model;
 mod normal_equations;
