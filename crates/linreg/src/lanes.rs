@@ -11,7 +11,21 @@
 //! registers, or eight scalars ([`Octet`]); each lane's operations are IEEE-754's (no fused
 //! multiply-add), so every instruction set gives the same bits too.
 
-use crate::sufficient_stats::{BLOCK, PassTotals, Table};
+/// Rows summed in one run within a batch, before their sums join the batch's: a sum's rounding
+/// error grows with the terms added in one run.
+pub(crate) const BLOCK: usize = 64;
+
+/// A batch's features as a push takes them: row-major, or one slice per feature.
+#[derive(Clone, Copy)]
+pub(crate) enum Table<'a> {
+    Rows(&'a [f64]),
+    Columns(&'a [&'a [f64]]),
+}
+
+/// The sums of a pass over a batch of `P` features: the features' sums and products with the
+/// target, the target's sum and sum of squares, all shifted, and the shifted features' Gram
+/// matrix (zeros where the pass leaves it to `gram_of_rows`).
+pub(crate) type PassTotals<const P: usize> = ([f64; P], [f64; P], f64, f64, [[f64; P]; P]);
 
 /// Rows added side by side.
 const LANES: usize = 8;

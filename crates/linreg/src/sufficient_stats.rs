@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::double_double::Dd;
 use crate::error::{Error, Result, same_len};
-use crate::lanes;
+use crate::lanes::{self, BLOCK, PassTotals, Table};
 use crate::sketch::Sketch;
 
 /// A batch whose features' scaled co-moment matrix has a Cholesky pivot below the inverse of
@@ -46,10 +46,6 @@ pub const EXTENDED_ABOVE: f64 = 100.0;
 /// fit) has its target's moments taken from the residuals of that fit: otherwise the residual
 /// sum of squares, a difference of co-moments, would lose more than five digits.
 pub const NEARLY_EXACT_BELOW: f64 = 1e-5;
-
-/// Rows summed in one run within a batch, before their sums join the batch's: a sum's rounding
-/// error grows with the terms added in one run.
-pub(crate) const BLOCK: usize = 64;
 
 /// Rows per internal batch: the centred copy (8 columns × 2048 rows × 8 B, 128 KiB) stays in L2.
 const BATCH: usize = 2048;
@@ -278,10 +274,6 @@ fn block_of_columns<const P: usize>(
     transpose_fixed::<P>(columns, (start, end), block.as_flattened_mut());
 }
 
-/// The sums of the shifted pass (features' sums and products with the target, the target's sum
-/// and sum of squares, and up to [`GRAM_IN_PASS`] features their Gram matrix, zeros beyond).
-pub(crate) type PassTotals<const P: usize> = ([f64; P], [f64; P], f64, f64, [[f64; P]; P]);
-
 impl Sums<'_> {
     /// The ranges so far, as a pass of `P` features takes them.
     fn ranges<const P: usize>(&self) -> ([f64; P], [f64; P]) {
@@ -407,13 +399,6 @@ fn shifted_rows_any(
         acc.sums[p] += zy;
         acc.cross[p] += zy * zy;
     }
-}
-
-/// A batch's features as a push takes them: row-major, or one slice per feature.
-#[derive(Clone, Copy)]
-pub(crate) enum Table<'a> {
-    Rows(&'a [f64]),
-    Columns(&'a [&'a [f64]]),
 }
 
 /// How [`SufficientStats::push_unchecked`] left a batch.

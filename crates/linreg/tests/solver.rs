@@ -230,12 +230,26 @@ fn zero_weight_is_the_fit_without_the_row() {
     let weighted = LinearRegression::default()
         .fit_weighted(&x, &y, Some(&w))
         .unwrap();
+    // The same weighted pass over the other rows: the same bits.
+    let (x5, y5) = (x.rows(0, 5).into_owned(), y.rows(0, 5).into_owned());
     let dropped = LinearRegression::default()
-        .fit(&x.rows(0, 5).into_owned(), &y.rows(0, 5).into_owned())
+        .fit_weighted(&x5, &y5, Some(&DVector::from_element(5, 1.0)))
         .unwrap();
     assert_eq!(weighted.coefficients(), dropped.coefficients());
     assert_eq!(weighted.intercept(), dropped.intercept());
     assert_eq!(weighted.n_train(), 5);
+    // And the unweighted fit of those rows, whose pass adds up in another order (eight rows side
+    // by side): the same figures to rounding.
+    let unweighted = LinearRegression::default().fit(&x5, &y5).unwrap();
+    let near = |a: f64, b: f64| (a - b).abs() <= 1e-14 * b.abs();
+    for (w, u) in weighted
+        .coefficients()
+        .iter()
+        .zip(unweighted.coefficients())
+    {
+        assert!(near(*w, *u), "{w} against {u}");
+    }
+    assert!(near(weighted.intercept(), unweighted.intercept()));
 }
 
 #[test]
