@@ -151,12 +151,8 @@ mod x86 {
                     pulp::cast(row)
                 });
                 for (j, column) in transpose(isa, a).into_iter().enumerate().take(P) {
-                    block[j][g * LANES..(g + 1) * LANES].copy_from_slice(&pulp::cast::<
-                        __m512d,
-                        [f64; LANES],
-                    >(
-                        column
-                    ));
+                    let column: [f64; LANES] = pulp::cast(column);
+                    block[j][g * LANES..(g + 1) * LANES].copy_from_slice(&column);
                 }
             }
             let done = groups.len() * LANES;
