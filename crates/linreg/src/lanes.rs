@@ -320,12 +320,12 @@ impl<const P: usize> Kernel for Pass<'_, P> {
 /// The sums of a batch's `P` ≤ 8 features and of its target, eight rows at a time as [`pass`]
 /// takes them, so that rows and columns give the same bits: the first batch's mean, by which it
 /// is shifted.
-pub(crate) struct Sums<'a, const P: usize> {
+pub(crate) struct ColumnSums<'a, const P: usize> {
     pub(crate) x: Table<'a>,
     pub(crate) y: &'a [f64],
 }
 
-impl<const P: usize> Kernel for Sums<'_, P> {
+impl<const P: usize> Kernel for ColumnSums<'_, P> {
     type Output = ([f64; P], f64);
 
     #[inline(always)]
@@ -619,7 +619,7 @@ mod tests {
                             shift,
                             ranges,
                         },
-                        Sums::<P> { x, y },
+                        ColumnSums::<P> { x, y },
                     )
                 }) {
                     let mut found = bits(totals, ranges);
@@ -656,7 +656,7 @@ mod tests {
                 shift: &shift,
                 ranges: start::<P>(),
             });
-            let (sums, sum_y) = widest(Sums::<P> { x, y: &y });
+            let (sums, sum_y) = widest(ColumnSums::<P> { x, y: &y });
             let Table::Rows(x) = x else { unreachable!() };
             let z = |r: usize, i: usize| {
                 if i < P {

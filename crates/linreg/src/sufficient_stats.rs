@@ -126,7 +126,7 @@ fn first_batch_mean(x: Table<'_>, y: &[f64], w: Option<&[f64]>, p: usize) -> Vec
         ($($n:literal)*) => {
             match p {
                 $($n => {
-                    let (sums, sum_y) = lanes::widest(lanes::Sums::<$n> { x, y });
+                    let (sums, sum_y) = lanes::widest(lanes::ColumnSums::<$n> { x, y });
                     let n = y.len() as f64;
                     return sums.iter().chain([&sum_y]).map(|s| s / n).collect();
                 })*
