@@ -8,8 +8,9 @@
 //! rows and columns take the one definition and give the same bits.
 //!
 //! The eight lanes are the same eight in every instruction set: one AVX-512 register, two AVX2
-//! registers, or eight scalars ([`Octet`]); each lane's operations are IEEE-754's (no fused
-//! multiply-add), so every instruction set gives the same bits too.
+//! registers, or eight scalars ([`Octet`]); each lane's operations are IEEE-754's, a product
+//! added to a sum by a fused multiply-add (rounded once: `f64::mul_add` in scalars), so every
+//! instruction set gives the same bits too.
 
 /// Rows summed in one run within a batch, before their sums join the batch's: a sum's rounding
 /// error grows with the terms added in one run.
@@ -42,7 +43,8 @@ pub(crate) trait Octet: Copy {
     fn lanes(self) -> [f64; LANES];
     fn add(isa: Self::Isa, a: Self, b: Self) -> Self;
     fn sub(isa: Self::Isa, a: Self, b: Self) -> Self;
-    fn mul(isa: Self::Isa, a: Self, b: Self) -> Self;
+    /// `a * b + c`, rounded once (IEEE-754's fused multiply-add).
+    fn mul_add(isa: Self::Isa, a: Self, b: Self, c: Self) -> Self;
     /// `v < m ? v : m`, lane by lane (as the instructions' own minimum).
     fn min(isa: Self::Isa, v: Self, m: Self) -> Self;
     /// `v > m ? v : m`, lane by lane.
@@ -79,8 +81,8 @@ impl Octet for [f64; LANES] {
         std::array::from_fn(|l| a[l] - b[l])
     }
     #[inline(always)]
-    fn mul((): (), a: Self, b: Self) -> Self {
-        std::array::from_fn(|l| a[l] * b[l])
+    fn mul_add((): (), a: Self, b: Self, c: Self) -> Self {
+        std::array::from_fn(|l| a[l].mul_add(b[l], c[l]))
     }
     #[inline(always)]
     fn min((): (), v: Self, m: Self) -> Self {
@@ -126,8 +128,8 @@ mod x86 {
             Zmm(isa.avx512f._mm512_sub_pd(a.0, b.0))
         }
         #[inline(always)]
-        fn mul(isa: V4, a: Self, b: Self) -> Self {
-            Zmm(isa.avx512f._mm512_mul_pd(a.0, b.0))
+        fn mul_add(isa: V4, a: Self, b: Self, c: Self) -> Self {
+            Zmm(isa.avx512f._mm512_fmadd_pd(a.0, b.0, c.0))
         }
         #[inline(always)]
         fn min(isa: V4, v: Self, m: Self) -> Self {
@@ -238,8 +240,8 @@ mod x86 {
             Self::each(a, b, |x, y| isa.avx._mm256_sub_pd(x, y))
         }
         #[inline(always)]
-        fn mul(isa: V3, a: Self, b: Self) -> Self {
-            Self::each(a, b, |x, y| isa.avx._mm256_mul_pd(x, y))
+        fn mul_add(isa: V3, a: Self, b: Self, c: Self) -> Self {
+            Ymm2([0, 1].map(|h| isa.fma._mm256_fmadd_pd(a.0[h], b.0[h], c.0[h])))
         }
         #[inline(always)]
         fn min(isa: V3, v: Self, m: Self) -> Self {
@@ -417,12 +419,12 @@ pub(crate) fn pass<O: Octet, const P: usize>(
         for m in 0..groups {
             let dy = O::sub(isa, O::load(isa, group(yb, m, shift[P])), ty);
             by = O::add(isa, by, dy);
-            byy = O::add(isa, byy, O::mul(isa, dy, dy));
+            byy = O::mul_add(isa, dy, dy, byy);
             for i in 0..P {
                 let d = O::sub(isa, O::load(isa, group(columns[i], m, shift[i])), c[i]);
                 z[i][m] = d.lanes();
                 bs[i] = O::add(isa, bs[i], d);
-                bk[i] = O::add(isa, bk[i], O::mul(isa, d, dy));
+                bk[i] = O::mul_add(isa, d, dy, bk[i]);
             }
         }
         for i in 0..P {
@@ -501,7 +503,7 @@ fn band<O: Octet, const P: usize, const N: usize>(
         for i in rows.0..rows.1 {
             let zi = O::load(isa, z[i][m]);
             for j in i.max(columns.0)..columns.1 {
-                acc[e] = O::add(isa, acc[e], O::mul(isa, zi, O::load(isa, z[j][m])));
+                acc[e] = O::mul_add(isa, zi, O::load(isa, z[j][m]), acc[e]);
                 e += 1;
             }
         }
