@@ -24,9 +24,11 @@ pub(crate) enum Table<'a> {
 }
 
 /// The sums of a pass over a batch of `P` features: the features' sums and products with the
-/// target, the target's sum and sum of squares, all shifted, and the shifted features' Gram
-/// matrix (zeros where the pass leaves it to `gram_of_rows`).
-pub(crate) type PassTotals<const P: usize> = ([f64; P], [f64; P], f64, f64, [[f64; P]; P]);
+/// target, the target's sum and sum of squares, all shifted.
+pub(crate) type PassTotals<const P: usize> = ([f64; P], [f64; P], f64, f64);
+
+/// The Gram matrix of a batch's `P` shifted features.
+pub(crate) type Gram<const P: usize> = [[f64; P]; P];
 
 /// Rows added side by side.
 const LANES: usize = 8;
@@ -301,7 +303,8 @@ impl<O: Octet, K: Kernel> pulp::WithSimd for OnIsa<O, K> {
 /// The ranges of `P` features (smallest, largest).
 pub(crate) type Ranges<const P: usize> = ([f64; P], [f64; P]);
 
-/// [`pass`], as a [`Kernel`]: the ranges so far in, the batch's totals and the ranges out.
+/// [`pass`], as a [`Kernel`]: the ranges so far in; the batch's totals, its Gram matrix and the
+/// ranges out.
 pub(crate) struct Pass<'a, const P: usize> {
     pub(crate) x: Table<'a>,
     pub(crate) y: &'a [f64],
@@ -310,12 +313,12 @@ pub(crate) struct Pass<'a, const P: usize> {
 }
 
 impl<const P: usize> Kernel for Pass<'_, P> {
-    type Output = (PassTotals<P>, Ranges<P>);
+    type Output = (PassTotals<P>, Gram<P>, Ranges<P>);
 
     #[inline(always)]
     fn run<O: Octet>(mut self, isa: O::Isa) -> Self::Output {
-        let totals = pass::<O, P>(isa, self.x, self.y, self.shift, &mut self.ranges);
-        (totals, self.ranges)
+        let (totals, gram) = pass::<O, P>(isa, self.x, self.y, self.shift, &mut self.ranges);
+        (totals, gram, self.ranges)
     }
 }
 
@@ -387,7 +390,7 @@ pub(crate) fn pass<O: Octet, const P: usize>(
     y: &[f64],
     shift: &[f64],
     ranges: &mut Ranges<P>,
-) -> PassTotals<P> {
+) -> (PassTotals<P>, Gram<P>) {
     let zero = O::splat(isa, 0.0);
     let c: [O; P] = std::array::from_fn(|i| O::splat(isa, shift[i]));
     let ty = O::splat(isa, shift[P]);
@@ -446,13 +449,13 @@ pub(crate) fn pass<O: Octet, const P: usize>(
             gram[j][i] = gram[i][j];
         }
     }
-    (
+    let totals = (
         s.map(|v| total(v.lanes())),
         k.map(|v| total(v.lanes())),
         total(sy.lanes()),
         total(yy.lanes()),
-        gram,
-    )
+    );
+    (totals, gram)
 }
 
 /// The lane `beats` all others (the smallest or the largest), the first of equals.
@@ -559,7 +562,11 @@ mod tests {
     }
 
     /// Everything a pass gives, as bits.
-    fn bits<const P: usize>((s, k, sy, yy, g): PassTotals<P>, (lo, hi): Ranges<P>) -> Vec<u64> {
+    fn bits<const P: usize>(
+        (s, k, sy, yy): PassTotals<P>,
+        g: Gram<P>,
+        (lo, hi): Ranges<P>,
+    ) -> Vec<u64> {
         [&s[..], &k, &[sy, yy], g.as_flattened(), &lo, &hi]
             .concat()
             .iter()
@@ -613,7 +620,7 @@ mod tests {
             ] {
                 let y = &y[..];
                 let (shift, ranges) = (&shift[..], start::<P>());
-                for (isa, ((totals, ranges), (sums, sum_y))) in every_isa(|| {
+                for (isa, ((totals, gram, ranges), (sums, sum_y))) in every_isa(|| {
                     (
                         Pass::<P> {
                             x,
@@ -624,7 +631,7 @@ mod tests {
                         ColumnSums::<P> { x, y },
                     )
                 }) {
-                    let mut found = bits(totals, ranges);
+                    let mut found = bits(totals, gram, ranges);
                     found.extend(sums.iter().chain([&sum_y]).map(|v| v.to_bits()));
                     passes.push((format!("{layout} in {isa}"), found));
                 }
@@ -652,7 +659,7 @@ mod tests {
             let (x, y) = rows::<P>(n);
             let shift = [2.5, 1e3 - 0.5, 2e3, 0.25];
             let x = Table::Rows(&x[..]);
-            let ((s, k, sy, yy, g), ranges) = widest(Pass::<P> {
+            let ((s, k, sy, yy), g, ranges) = widest(Pass::<P> {
                 x,
                 y: &y,
                 shift: &shift,

@@ -135,7 +135,7 @@ fn first_batch_mean(x: Table<'_>, y: &[f64], w: Option<&[f64]>, p: usize) -> Vec
         };
     }
     if w.is_none() {
-        in_lanes!(1 2 3 4 5 6 7 8);
+        in_lanes!(1 2 3 4 5 6 7 8); // the widths up to `GRAM_IN_PASS`
     }
     let mean = match x {
         Table::Rows(rows) => {
@@ -190,6 +190,8 @@ struct Sums<'a> {
 /// Up to this many features, the unweighted pass adds up their Gram matrix as well
 /// ([`lanes`], eight rows at a time); wider, [`gram_of_rows`] takes them from `scratch`.
 const GRAM_IN_PASS: usize = 8;
+// `shifted` and `first_batch_mean` dispatch on the literal widths 1 to 8: they change with it.
+const _: () = assert!(GRAM_IN_PASS == 8);
 
 /// The unweighted pass: add up `acc` from rows or from columns (at most 16 of them). Up to
 /// [`GRAM_IN_PASS`] features, [`lanes`] takes the shifted features' Gram matrix too (returned);
@@ -208,8 +210,10 @@ fn shifted(
             match (p, x) {
                 $(($n, x) => {
                     let ranges = acc.ranges::<$n>();
-                    let (totals, ranges) = lanes::widest(lanes::Pass::<$n> { x, y, shift, ranges });
-                    acc.add(totals, ranges)
+                    let (totals, gram, ranges) =
+                        lanes::widest(lanes::Pass::<$n> { x, y, shift, ranges });
+                    acc.add(totals, ranges);
+                    Some(DMatrix::from_fn($n, $n, |i, j| gram[i][j]))
                 })*
                 $(($m, x) => pulp::Arch::new().dispatch(Shifted::<$m> { x, y, shift, scratch, acc }),)*
                 (_, Table::Rows(x)) => {
@@ -220,6 +224,7 @@ fn shifted(
             }
         };
     }
+    // The widths up to `GRAM_IN_PASS`, then the wider ones up to 16.
     fixed!(1 2 3 4 5 6 7 8; 9 10 11 12 13 14 15 16)
 }
 
@@ -259,7 +264,8 @@ impl<const P: usize> pulp::WithSimd for Shifted<'_, P> {
                 &mut ranges,
             ),
         };
-        acc.add(totals, ranges)
+        acc.add(totals, ranges);
+        None
     }
 }
 
@@ -283,13 +289,9 @@ impl Sums<'_> {
         )
     }
 
-    /// Add a pass's totals and set the ranges it found; the Gram matrix where the pass took it.
+    /// Add a pass's totals and set the ranges it found.
     #[inline(always)]
-    fn add<const P: usize>(
-        self,
-        (s, k, sy, yy, gram): PassTotals<P>,
-        (lo, hi): ([f64; P], [f64; P]),
-    ) -> Option<DMatrix<f64>> {
+    fn add<const P: usize>(self, (s, k, sy, yy): PassTotals<P>, (lo, hi): ([f64; P], [f64; P])) {
         for i in 0..P {
             self.sums[i] += s[i];
             self.cross[i] += k[i];
@@ -298,7 +300,6 @@ impl Sums<'_> {
         self.max[..P].copy_from_slice(&hi);
         self.sums[P] += sy;
         self.cross[P] += yy;
-        (P <= GRAM_IN_PASS).then(|| DMatrix::from_fn(P, P, |i, j| gram[i][j]))
     }
 }
 
@@ -374,7 +375,7 @@ fn shifted_pass<const P: usize>(
         yy += byy;
     }
     *ranges = (lo, hi);
-    (s, k, sy, yy, [[0.0; P]; P])
+    (s, k, sy, yy)
 }
 
 fn shifted_rows_any(
