@@ -186,8 +186,8 @@ pub(crate) fn design_condition(stats: &SufficientStats, fit_intercept: bool) -> 
         }
     }
     let rounded = DMatrix::from_fn(k, k, |i, j| g[i * k + j].to_f64());
-    let largest = nalgebra::SymmetricEigen::new(rounded)
-        .eigenvalues
+    let largest = rounded
+        .symmetric_eigenvalues()
         .iter()
         .fold(0.0_f64, |m, &v| m.max(v));
     let Some(l) = cholesky(&g, k) else {
@@ -287,7 +287,8 @@ impl Scaled {
             MAX_CONDITION
         };
         let rounded = DMatrix::from_fn(p, p, |i, j| self.g[i * p + j].to_f64());
-        let (mut diagnostics, mut weakest, largest) = condition(&rounded);
+        let (mut diagnostics, largest) = condition(&rounded);
+        let mut weakest = None;
         let factor = cholesky(&self.g, p);
         if let Some(l) = &factor
             && extended
@@ -295,11 +296,15 @@ impl Scaled {
         {
             // Beyond what an f64 eigensolver resolves: the smallest eigenvalue by inverse
             // iteration with the double-double factor.
-            (diagnostics.condition_number, weakest) = refined_condition(largest, l, p);
+            let (condition_number, direction) = refined_condition(largest, l, p);
+            (diagnostics.condition_number, weakest) = (condition_number, Some(direction));
             diagnostics.rank = p;
         }
         // Written so that a NaN condition number also counts as collinear.
-        let collinear_now = || collinear(names, &weakest, diagnostics.condition_number);
+        let collinear_now = || {
+            let weakest = weakest.unwrap_or_else(|| weakest_direction(&rounded));
+            collinear(names, &weakest, diagnostics.condition_number)
+        };
         if diagnostics.condition_number.is_nan() || diagnostics.condition_number >= limit {
             return Err(collinear_now());
         }
@@ -399,36 +404,54 @@ fn refined_condition_with(
     (largest * growth, vector)
 }
 
-/// Rank, condition number, the eigenvector of the smallest eigenvalue, and the largest
-/// eigenvalue.
-fn condition(g: &DMatrix<f64>) -> (Diagnostics, DVector<f64>, f64) {
+/// Rank, condition number and the largest eigenvalue.
+fn condition(g: &DMatrix<f64>) -> (Diagnostics, f64) {
     let p = g.nrows();
     if p == 0 {
         let d = Diagnostics {
             rank: 0,
             condition_number: 1.0,
         };
-        return (d, DVector::zeros(0), 0.0);
+        return (d, 0.0);
     }
-    let eig = nalgebra::SymmetricEigen::new(g.clone());
-    let (mut lo, mut hi) = (0, 0);
-    for (i, &v) in eig.eigenvalues.iter().enumerate() {
-        if v < eig.eigenvalues[lo] {
-            lo = i;
-        }
-        if v > eig.eigenvalues[hi] {
-            hi = i;
-        }
-    }
-    let (min, max) = (eig.eigenvalues[lo], eig.eigenvalues[hi]);
+    // The eigenvalues alone: nalgebra finds them by the same iteration with or without the
+    // eigenvectors, which only a refusal needs ([`weakest_direction`]).
+    let eigenvalues = g.symmetric_eigenvalues();
+    let (lo, hi) = extremes(&eigenvalues);
+    let (min, max) = (eigenvalues[lo], eigenvalues[hi]);
     let tolerance = max * p as f64 * f64::EPSILON;
-    let rank = eig.eigenvalues.iter().filter(|&&v| v > tolerance).count();
+    let rank = eigenvalues.iter().filter(|&&v| v > tolerance).count();
     let condition_number = if min > 0.0 { max / min } else { f64::INFINITY };
     let d = Diagnostics {
         rank,
         condition_number,
     };
-    (d, eig.eigenvectors.column(lo).into_owned(), max)
+    (d, max)
+}
+
+/// The indices of the smallest and the largest of `values` (the first of equals).
+fn extremes(values: &DVector<f64>) -> (usize, usize) {
+    let (mut lo, mut hi) = (0, 0);
+    for (i, &v) in values.iter().enumerate() {
+        if v < values[lo] {
+            lo = i;
+        }
+        if v > values[hi] {
+            hi = i;
+        }
+    }
+    (lo, hi)
+}
+
+/// The eigenvector of the symmetric `g`'s smallest eigenvalue: the near-null direction whose
+/// columns a refusal names.
+fn weakest_direction(g: &DMatrix<f64>) -> DVector<f64> {
+    if g.nrows() == 0 {
+        return DVector::zeros(0);
+    }
+    let eig = nalgebra::SymmetricEigen::new(g.clone());
+    let (lo, _) = extremes(&eig.eigenvalues);
+    eig.eigenvectors.column(lo).into_owned()
 }
 
 /// Name the columns that carry the near-null direction.
