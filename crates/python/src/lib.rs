@@ -100,13 +100,22 @@ fn push_range(
 }
 
 /// What a fit returns to Python: coefficients, intercept, the model file's bytes, the
-/// condition number of the solve, and the training statistics' bytes (a `.stats` file), which
-/// the inference statistics come from.
-type Fitted<'py> = (Vec<f64>, f64, Bound<'py, PyBytes>, f64, Bound<'py, PyBytes>);
+/// condition number of the solve, the training statistics' bytes (a `.stats` file), which the
+/// inference statistics come from, and the parameters (the intercept first where one was
+/// fitted, then the coefficients); the arrays are new, built here rather than by NumPy calls
+/// from Python.
+type Fitted<'py> = (
+    Bound<'py, PyArray1<f64>>,
+    f64,
+    Bound<'py, PyBytes>,
+    f64,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyArray1<f64>>,
+);
 
 /// Least squares (ridge with `alpha` > 0) on the rows of `x` (float64, `n × p`), targets `y`,
 /// optional sample weights `w`, with or without an intercept; `names` name the features in the
-/// model file.
+/// model file (`None`: `x0`, `x1`, …).
 #[pyfunction]
 #[pyo3(signature = (x, y, w, fit_intercept, names, alpha = 0.0))]
 fn fit<'py>(
@@ -115,10 +124,11 @@ fn fit<'py>(
     y: PyReadonlyArray1<'py, f64>,
     w: Option<PyReadonlyArray1<'py, f64>>,
     fit_intercept: bool,
-    names: Vec<String>,
+    names: Option<Vec<String>>,
     alpha: f64,
 ) -> PyResult<Fitted<'py>> {
     let (n, p) = (x.shape()[0], x.shape()[1]);
+    let names = names.unwrap_or_else(|| (0..p).map(|j| format!("x{j}")).collect());
     let (rows, y) = (layout(&x), vector(&y));
     let w = w.as_ref().map(vector);
     let estimator = LinearRegression::new()
@@ -144,12 +154,19 @@ fn fit<'py>(
 fn fitted<'py>(py: Python<'py>, model: &Model, stats: &ShardStats) -> PyResult<Fitted<'py>> {
     let bytes = envelope::encode(model).map_err(value_error)?;
     let stats = envelope::encode(stats).map_err(value_error)?;
+    let coefficients = model.coefficients();
+    let intercept = model.fit_intercept().then_some(model.intercept());
+    let params: Vec<f64> = intercept
+        .into_iter()
+        .chain(coefficients.iter().copied())
+        .collect();
     Ok((
-        model.coefficients().to_vec(),
+        PyArray1::from_slice(py, coefficients),
         model.intercept(),
         PyBytes::new(py, &bytes),
         model.diagnostics().condition_number,
         PyBytes::new(py, &stats),
+        PyArray1::from_vec(py, params),
     ))
 }
 

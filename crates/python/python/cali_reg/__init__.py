@@ -174,7 +174,7 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
                     y,
                     None,
                     bool(self.fit_intercept),
-                    [f"x{j}" for j in range(X.shape[1])] if names is None else names.tolist(),
+                    None if names is None else names.tolist(),
                     self._penalty(),
                 )
             except ValueError:
@@ -214,14 +214,14 @@ class LinearRegression(RegressorMixin, _Saved, BaseEstimator):
     def _penalty(self):
         return 0.0
 
-    def _set(self, coef, intercept, model, condition, stats, weighted=False):
-        self.coef_ = np.asarray(coef, dtype=np.float64)
-        self.intercept_ = float(intercept)
-        self.condition_number_ = float(condition)
+    def _set(self, coef, intercept, model, condition, stats, params, weighted=False):
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.condition_number_ = condition
         self._model = model
         self._stats = stats
-        self._weighted = bool(weighted)
-        self.params_ = np.concatenate([[self.intercept_], self.coef_]) if self.fit_intercept else self.coef_.copy()
+        self._weighted = weighted
+        self.params_ = params
         # The inference figures (``bse_``, …) are computed from the statistics when first read.
         self.__dict__.pop("_found", None)
 
